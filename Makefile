@@ -1,0 +1,105 @@
+# ctxguard. `make` builds build/libctxguard.so; `make check` runs the cmocka suite on the fake CUDA
+# libraries; `make demo` shows a plugin host surviving a reset (real GPU if present, else fakes).
+# Options: V=1 (show commands), SAN=address,undefined (sanitizers), PREFIX, DESTDIR.
+
+CC       ?= cc
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+B        := build
+V        ?= 0
+Q        := $(if $(filter 1,$(V)),,@)
+
+WARN     := -Wall -Wextra -Werror
+CSTD     := -std=gnu11
+OPT      ?= -O2 -g
+SANFLAGS := $(if $(SAN),-fsanitize=$(SAN) -fno-omit-frame-pointer,)
+CFLAGS_SHIM := $(CSTD) $(OPT) $(WARN) -fPIC -fvisibility=hidden $(SANFLAGS)
+CFLAGS_TEST := $(CSTD) $(OPT) $(WARN) -fPIC $(SANFLAGS)
+
+SHIM_SRC := $(addprefix shim/,hooks.c config.c init.c modules.c state.c resolve.c format.c log.c \
+              policy.c rt_hooks.c drv_hooks.c dl_hooks.c)
+SHIM_OBJ := $(patsubst shim/%.c,$(B)/obj/%.o,$(SHIM_SRC)) $(B)/obj/dlsym_entry.o
+SHIM_HDR := $(wildcard shim/*.h) shim/hooks.def
+
+FAKE := $(B)/fake
+FAKEINC := -Itests/fake/include
+PLUG := $(B)/plugins
+
+.PHONY: all check bench demo install uninstall clean test-progs
+all: $(B)/libctxguard.so
+
+$(B)/obj/%.o: shim/%.c $(SHIM_HDR) | $(B)/obj
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_SHIM) -c $< -o $@
+
+$(B)/obj/dlsym_entry.o: shim/dlsym_entry.S | $(B)/obj
+	@$(if $(Q),echo "  AS      $<")
+	$(Q)$(CC) $(SANFLAGS) -c $< -o $@
+
+$(B)/exports.map: shim/exports.map.in shim/hooks.def | $(B)
+	$(Q)$(CC) -E -P -x c -Ishim $< | grep -v '^ *$$' > $@
+
+$(B)/libctxguard.so: $(SHIM_OBJ) $(B)/exports.map
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -shared -o $@ $(SHIM_OBJ) $(SANFLAGS) -Wl,--no-undefined -Wl,-z,defs \
+	  -Wl,--version-script=$(B)/exports.map -Wl,-soname,libctxguard.so -ldl -lpthread -lgcc_s
+
+$(B) $(B)/obj $(FAKE) $(PLUG) $(B)/progs $(B)/tests:
+	$(Q)mkdir -p $@
+
+# ---- fake CUDA libraries ----
+$(FAKE)/libcuda.so.1: tests/fake/fake_cuda.c | $(FAKE)
+	$(Q)$(CC) $(CFLAGS_TEST) -fvisibility=hidden -shared -Wl,-Bsymbolic -Wl,-soname,libcuda.so.1 -o $@ $< -lpthread
+	$(Q)ln -sf libcuda.so.1 $(FAKE)/libcuda.so
+
+$(FAKE)/libcudart.so.13: tests/fake/fake_cudart.c tests/fake/libcudart.map | $(FAKE)
+	$(Q)$(CC) $(CFLAGS_TEST) -fvisibility=hidden -shared -Wl,-Bsymbolic -Wl,-soname,libcudart.so.13 \
+	  -Wl,--version-script=tests/fake/libcudart.map -o $@ $< -ldl -lpthread
+	$(Q)ln -sf libcudart.so.13 $(FAKE)/libcudart.so
+
+$(FAKE)/libcudart_static.a: tests/fake/fake_cudart.c | $(FAKE)
+	$(Q)$(CC) $(CFLAGS_TEST) -DFAKE_STATIC -c $< -o $(FAKE)/fake_cudart_static.o
+	$(Q)ar rcs $@ $(FAKE)/fake_cudart_static.o
+
+FAKELIBS := $(FAKE)/libcuda.so.1 $(FAKE)/libcudart.so.13 $(FAKE)/libcudart_static.a
+
+# ---- test plugins and hosts (fake runtime) ----
+# -fno-optimize-sibling-calls: see docs/architecture.md, "Limits" (a tail call is attributed to
+# the caller's caller); the scenarios test attribution, so their plugins make ordinary calls.
+PLUG_CFLAGS := $(CFLAGS_TEST) $(FAKEINC) -fvisibility=hidden -Wno-unused-function -fno-optimize-sibling-calls
+PLUG_RPATH  := -Wl,-rpath,'$$ORIGIN/../fake'
+# libplugA/B/C: shared fake runtime; libplugS1/S2: the fake runtime linked statically.
+$(PLUG)/libplug%.so: tests/plugins/plug.c $(FAKELIBS) | $(PLUG)
+	$(Q)$(CC) $(PLUG_CFLAGS) -shared -o $@ $< -L$(FAKE) $(PLUG_RPATH) -lcudart -lcuda -ldl
+$(PLUG)/libplugS%.so: tests/plugins/plug.c $(FAKELIBS) | $(PLUG)
+	$(Q)$(CC) $(PLUG_CFLAGS) -shared -o $@ $< $(FAKE)/libcudart_static.a -L$(FAKE) $(PLUG_RPATH) -lcuda -ldl -lpthread
+
+$(B)/progs/plugin_host: tests/progs/plugin_host.c | $(B)/progs
+	$(Q)$(CC) $(CFLAGS_TEST) -o $@ $< -ldl
+# cuda_host: the host itself is a CUDA user (its own copy of the plugin code, step target "self").
+$(B)/progs/cuda_host: tests/progs/plugin_host.c tests/plugins/plug.c $(FAKELIBS) | $(B)/progs
+	$(Q)$(CC) $(PLUG_CFLAGS) -rdynamic -o $@ tests/progs/plugin_host.c tests/plugins/plug.c \
+	  -L$(FAKE) -Wl,-rpath,'$$ORIGIN/../fake' -lcudart -lcuda -ldl
+
+TEST_PROGS := $(PLUG)/libplugA.so $(PLUG)/libplugB.so $(PLUG)/libplugC.so $(PLUG)/libplugS1.so \
+              $(PLUG)/libplugS2.so $(B)/progs/plugin_host $(B)/progs/cuda_host
+test-progs: $(TEST_PROGS)
+
+include tests/tests.mk
+
+demo: all test-progs
+	$(Q)scripts/demo.sh
+
+bench: all test-progs
+	$(Q)scripts/bench.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
+	install -m 0755 $(B)/libctxguard.so $(DESTDIR)$(PREFIX)/lib/libctxguard.so
+	install -m 0644 include/ctxguard.h $(DESTDIR)$(PREFIX)/include/ctxguard.h
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/lib/libctxguard.so $(DESTDIR)$(PREFIX)/include/ctxguard.h
+
+clean:
+	rm -rf $(B)

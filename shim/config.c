@@ -1,0 +1,131 @@
+/* Parsing of the CTXGUARD_* variables. Pure: no I/O of its own, so tests can drive it directly. */
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+
+struct choice {
+    const char *word;
+    int value;
+};
+
+static const struct choice modes[] = {
+    {"observe", CG_MODE_OBSERVE}, {"guard", CG_MODE_GUARD}, {"enforce", CG_MODE_ENFORCE}, {NULL, 0}};
+static const struct choice levels[] = {
+    {"quiet", CG_LEVEL_QUIET}, {"info", CG_LEVEL_INFO}, {"debug", CG_LEVEL_DEBUG}, {NULL, 0}};
+static const struct choice formats[] = {{"text", CG_FORMAT_TEXT}, {"json", CG_FORMAT_JSON}, {NULL, 0}};
+
+const char *cg_mode_name(enum cg_mode m)
+{
+    return modes[m].word;
+}
+
+/* Writes `value` into a complaint safely: control and non-ASCII bytes become \xNN, and a very long
+ * value is cut, so a hostile environment cannot forge or flood log lines. */
+static void quote_value(char *out, size_t cap, const char *v)
+{
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)v; *p && o + 8 < cap; p++) {
+        if (*p < 0x20 || *p >= 0x7f || *p == '"' || *p == '\\')
+            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", *p);
+        else
+            out[o++] = (char)*p;
+        if (o > 120) {
+            o += (size_t)snprintf(out + o, cap - o, "...");
+            break;
+        }
+    }
+    out[o] = '\0';
+}
+
+static int complain(cg_complain_fn fn, const char *var, const char *value, const char *expected,
+                    const char *fallback)
+{
+    char q[200], line[512];
+    quote_value(q, sizeof q, value);
+    snprintf(line, sizeof line, "ctxguard: %s=\"%s\" is not valid: expected %s; using %s", var, q,
+             expected, fallback);
+    if (fn)
+        fn(line);
+    return 1;
+}
+
+static int pick(const struct choice *c, const char *var, const char *v, int *out, const char *expected,
+                cg_complain_fn fn)
+{
+    if (v == NULL)
+        return 0;
+    for (const struct choice *e = c; e->word; e++)
+        if (strcmp(e->word, v) == 0) {
+            *out = e->value;
+            return 0;
+        }
+    const char *fallback = "the default";
+    for (const struct choice *d = c; d->word; d++)
+        if (d->value == *out)
+            fallback = d->word;
+    return complain(fn, var, v, expected, fallback);
+}
+
+/* CTXGUARD_LOG: stderr | syslog | a path, %p -> pid, %% -> %. Must be absolute or relative path
+ * without control bytes; the expansion must fit CG_PATH_MAX. */
+static int parse_log(struct cg_config *cfg, const char *v, long pid, cg_complain_fn fn)
+{
+    const char *expected = "stderr, syslog, or a file path (%p becomes the pid)";
+    if (v == NULL)
+        return 0;
+    if (strcmp(v, "stderr") == 0) {
+        cfg->sink = CG_SINK_STDERR;
+        return 0;
+    }
+    if (strcmp(v, "syslog") == 0) {
+        cfg->sink = CG_SINK_SYSLOG;
+        return 0;
+    }
+    if (*v == '\0')
+        return complain(fn, "CTXGUARD_LOG", v, expected, "stderr");
+    char out[CG_PATH_MAX];
+    size_t o = 0;
+    for (const char *p = v; *p; p++) {
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
+            return complain(fn, "CTXGUARD_LOG", v, expected, "stderr");
+        if (p[0] == '%' && (p[1] == 'p' || p[1] == '%')) {
+            int n = p[1] == 'p' ? snprintf(out + o, sizeof out - o, "%ld", pid)
+                                : snprintf(out + o, sizeof out - o, "%%");
+            if (n < 0 || (size_t)n >= sizeof out - o)
+                return complain(fn, "CTXGUARD_LOG", v, "a path shorter than 1024 bytes", "stderr");
+            o += (size_t)n;
+            p++;
+            continue;
+        }
+        if (o + 1 >= sizeof out)
+            return complain(fn, "CTXGUARD_LOG", v, "a path shorter than 1024 bytes", "stderr");
+        out[o++] = *p;
+    }
+    out[o] = '\0';
+    memcpy(cfg->log_path, out, o + 1);
+    cfg->sink = CG_SINK_FILE;
+    return 0;
+}
+
+int cg_config_parse(struct cg_config *cfg, cg_getenv_fn get, long pid, cg_complain_fn fn)
+{
+    int bad = 0, v;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->mode = CG_MODE_GUARD;
+    cfg->level = CG_LEVEL_INFO;
+    cfg->format = CG_FORMAT_TEXT;
+    cfg->sink = CG_SINK_STDERR;
+
+    v = cfg->mode;
+    bad += pick(modes, "CTXGUARD_MODE", get("CTXGUARD_MODE"), &v, "observe, guard or enforce", fn);
+    cfg->mode = (enum cg_mode)v;
+    v = cfg->level;
+    bad += pick(levels, "CTXGUARD_LOG_LEVEL", get("CTXGUARD_LOG_LEVEL"), &v, "quiet, info or debug", fn);
+    cfg->level = (enum cg_level)v;
+    v = cfg->format;
+    bad += pick(formats, "CTXGUARD_LOG_FORMAT", get("CTXGUARD_LOG_FORMAT"), &v, "text or json", fn);
+    cfg->format = (enum cg_format)v;
+    bad += parse_log(cfg, get("CTXGUARD_LOG"), pid, fn);
+    return bad;
+}

@@ -1,0 +1,32 @@
+/* CTXGUARD_* settings: read once, parsed strictly, defaults kept on a bad value. */
+#ifndef CTXGUARD_CONFIG_H
+#define CTXGUARD_CONFIG_H
+
+#include <stddef.h>
+
+enum cg_mode { CG_MODE_OBSERVE, CG_MODE_GUARD, CG_MODE_ENFORCE };
+enum cg_level { CG_LEVEL_QUIET, CG_LEVEL_INFO, CG_LEVEL_DEBUG };
+enum cg_format { CG_FORMAT_TEXT, CG_FORMAT_JSON };
+enum cg_sink { CG_SINK_STDERR, CG_SINK_SYSLOG, CG_SINK_FILE };
+
+#define CG_PATH_MAX 1024
+
+struct cg_config {
+    enum cg_mode mode;
+    enum cg_level level;
+    enum cg_format format;
+    enum cg_sink sink;
+    char log_path[CG_PATH_MAX]; /* CG_SINK_FILE: the path with %p already expanded */
+};
+
+typedef const char *(*cg_getenv_fn)(const char *name);
+/* Receives each complaint, already formatted as one line without the trailing newline. */
+typedef void (*cg_complain_fn)(const char *line);
+
+/* Fills *cfg from the environment seen through `get`; returns the number of bad values. Every bad
+ * value produces one complaint naming the variable, the value and the expected form. */
+int cg_config_parse(struct cg_config *cfg, cg_getenv_fn get, long pid, cg_complain_fn complain);
+
+const char *cg_mode_name(enum cg_mode m);
+
+#endif

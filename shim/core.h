@@ -1,0 +1,39 @@
+/* Process-wide state every layer reads: readiness, configuration, the per-thread record. */
+#ifndef CTXGUARD_CORE_H
+#define CTXGUARD_CORE_H
+
+#include "config.h"
+
+#define CG_LIKELY(x) __builtin_expect(!!(x), 1)
+#define CG_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define CG_HIDDEN __attribute__((visibility("hidden")))
+
+/* Per-thread record. initial-exec TLS: a preloaded object gets static TLS, so each access is one
+ * %fs-relative load, with no __tls_get_addr call on the hot path. */
+struct cg_tls {
+    unsigned long mod_lo, mod_span; /* last module the thread called from: [lo, lo+span) */
+    unsigned int mod_gen;           /* module-table generation that cache entry belongs to */
+    int mod;                        /* its index */
+    int dev;                        /* runtime device selected on this thread; -1: none seen */
+    int depth;                      /* >0 while ctxguard itself is working: hooks pass through */
+    int judged;                     /* a runtime reset was judged: its driver calls are not judged again */
+};
+extern __thread struct cg_tls cg_tls __attribute__((tls_model("initial-exec")));
+
+extern int cg_ready;                /* set (release) once cg_init has run */
+extern int cg_log_all;              /* CTXGUARD_LOG_LEVEL=debug: every intercepted call is logged */
+extern struct cg_config cg_cfg;     /* read-only after cg_init */
+
+void cg_init_slow(void);
+static inline void cg_init(void)
+{
+    if (CG_UNLIKELY(!__atomic_load_n(&cg_ready, __ATOMIC_ACQUIRE)))
+        cg_init_slow();
+}
+
+/* glibc's own dlsym/dlclose, never ctxguard's exported ones. */
+extern void *(*cg_real_dlsym)(void *, const char *);
+extern int (*cg_real_dlclose)(void *);
+void *cg_resolve_real_dlsym(void);
+
+#endif

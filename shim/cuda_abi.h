@@ -1,0 +1,29 @@
+/* The few CUDA types and codes ctxguard needs, declared here so the shim builds without a CUDA
+ * toolkit (CI has none). Values checked against CUDA 13.0's cuda.h / driver_types.h. */
+#ifndef CTXGUARD_CUDA_ABI_H
+#define CTXGUARD_CUDA_ABI_H
+
+#include <stddef.h>
+
+typedef int CUresult;
+typedef int cudaError_t;
+typedef int CUdevice;
+typedef struct CUctx_st *CUcontext;
+typedef struct CUstream_st *cudaStream_t;
+typedef struct CUevent_st *cudaEvent_t;
+typedef unsigned long long cuuint64_t;
+typedef int CUdriverProcAddressQueryResult;
+typedef int cudaDriverEntryPointQueryResult;
+typedef struct CUexecAffinityParam_st CUexecAffinityParam;
+typedef struct CUctxCreateParams_st CUctxCreateParams;
+typedef struct { unsigned int x, y, z; } cg_dim3;
+
+enum {
+    CG_SUCCESS = 0,
+    CG_ERR_INVALID_VALUE = 1,
+    CG_ERR_NOT_INITIALIZED = 3,
+    CG_ERR_SYMBOL_NOT_FOUND = 302, /* CUDA_ERROR_/cudaErrorSharedObjectSymbolNotFound */
+    CG_ERR_NOT_PERMITTED = 800,    /* CUDA_ERROR_/cudaErrorNotPermitted */
+};
+
+#endif

@@ -1,0 +1,43 @@
+/* ctxguard's dlsym, in assembly for one reason: lookups relative to the caller (RTLD_NEXT, and
+ * RTLD_DEFAULT, which searches the caller's own scope) must reach glibc with the caller's return
+ * address intact, or glibc answers for ctxguard instead of the caller. Those are tail-jumped to
+ * glibc untouched; lookups in a handle go to cg_dlsym_handle, also by tail jump. */
+#if defined(__x86_64__)
+        .text
+        .globl  dlsym
+        .type   dlsym, @function
+dlsym:
+        .cfi_startproc
+        movq    cg_real_dlsym(%rip), %rax
+        testq   %rax, %rax
+        jz      .Lresolve
+.Ldispatch:
+        cmpq    $-1, %rdi               /* RTLD_NEXT */
+        je      .Lglibc
+        testq   %rdi, %rdi              /* RTLD_DEFAULT */
+        je      .Lglibc
+        jmp     cg_dlsym_handle
+.Lglibc:
+        jmp     *%rax
+.Lresolve:
+        /* First call before ctxguard's constructor ran: find glibc's dlsym, then dispatch. */
+        pushq   %rdi
+        .cfi_adjust_cfa_offset 8
+        pushq   %rsi
+        .cfi_adjust_cfa_offset 8
+        subq    $8, %rsp
+        .cfi_adjust_cfa_offset 8
+        call    cg_resolve_real_dlsym
+        addq    $8, %rsp
+        .cfi_adjust_cfa_offset -8
+        popq    %rsi
+        .cfi_adjust_cfa_offset -8
+        popq    %rdi
+        .cfi_adjust_cfa_offset -8
+        testq   %rax, %rax
+        jnz     .Ldispatch
+        ret
+        .cfi_endproc
+        .size   dlsym, .-dlsym
+#endif
+        .section .note.GNU-stack,"",@progbits

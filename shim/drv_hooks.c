@@ -1,0 +1,357 @@
+/* Driver entry points: the cuGetProcAddress door, primary-context retain/release/reset, context
+ * creation/destruction and the current-context stack. Each exported variant reaches the same few
+ * handlers below; the variant only decides the name logged and the real function called. */
+#include <stddef.h>
+
+#include "hooks.h"
+#include "log.h"
+#include "modules.h"
+#include "policy.h"
+#include "resolve.h"
+#include "state.h"
+
+#define RA __builtin_return_address(0)
+#define REAL(name, ra) ((cg_drv_fn_##name)drv_enter(CG_DRV_ID_##name, ra))
+
+static inline void *drv_enter(int id, const void *ra)
+{
+    cg_init();
+    return cg_drv_real_for(id, ra);
+}
+
+static void __attribute__((noinline)) drv_debug(int id, const void *ra, int dev, CUcontext ctx, int kind,
+                                                CUresult r, const char *reason)
+{
+    if (!cg_log_all || cg_tls.depth)
+        return;
+    struct cg_event ev = {.api = CG_API_DRIVER, .call = cg_drv_info[id].name, .device = dev, .ctx = ctx,
+                          .ctx_kind = kind, .caller = cg_module_of(ra), .action = CG_ALLOW, .result = r,
+                          .reason = reason};
+    cg_log_event(&ev);
+}
+
+/* ---- cuGetProcAddress: every driver function a runtime uses comes through here ---- */
+
+static void *proc_result(const char *symbol, int version, void *p, const void *ra)
+{
+    if (p == NULL || symbol == NULL || cg_tls.depth)
+        return p;
+    int m = cg_module_of(ra);
+    if (m > 0 && cg_modules[m].cls == CG_MOD_DRIVER)
+        return p; /* the driver's own lookups stay untouched */
+    return cg_wrap_driver_versioned(symbol, version, p);
+}
+
+CUresult cuGetProcAddress(const char *symbol, void **pfn, int cudaVersion, cuuint64_t flags)
+{
+    cg_drv_fn_cuGetProcAddress real = REAL(cuGetProcAddress, RA);
+    if (CG_UNLIKELY(real == NULL))
+        return CG_ERR_SYMBOL_NOT_FOUND;
+    CUresult r = real(symbol, pfn, cudaVersion, flags);
+    if (r == CG_SUCCESS && pfn)
+        *pfn = proc_result(symbol, cudaVersion, *pfn, RA);
+    return r;
+}
+
+CUresult cuGetProcAddress_v2(const char *symbol, void **pfn, int cudaVersion, cuuint64_t flags,
+                             CUdriverProcAddressQueryResult *status)
+{
+    cg_drv_fn_cuGetProcAddress_v2 real = REAL(cuGetProcAddress_v2, RA);
+    if (CG_UNLIKELY(real == NULL)) {
+        if (status)
+            *status = 1; /* CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND */
+        return CG_ERR_SYMBOL_NOT_FOUND;
+    }
+    CUresult r = real(symbol, pfn, cudaVersion, flags, status);
+    if (r == CG_SUCCESS && pfn)
+        *pfn = proc_result(symbol, cudaVersion, *pfn, RA);
+    return r;
+}
+
+/* ---- primary context ---- */
+
+CUresult cuDevicePrimaryCtxRetain(CUcontext *pctx, CUdevice dev)
+{
+    cg_drv_fn_cuDevicePrimaryCtxRetain real = REAL(cuDevicePrimaryCtxRetain, RA);
+    if (CG_UNLIKELY(real == NULL))
+        return CG_ERR_SYMBOL_NOT_FOUND;
+    CUresult r = real(pctx, dev);
+    if (r == CG_SUCCESS && pctx) {
+        cg_note_retain(dev, *pctx, cg_tls.depth ? 0 : cg_attribute(RA));
+        drv_debug(CG_DRV_ID_cuDevicePrimaryCtxRetain, RA, dev, *pctx, CG_CTX_PRIMARY, r, "retain recorded");
+    }
+    return r;
+}
+
+/* The judged path shared by resets and destroying releases. `act` performs the real call. */
+static CUresult judge_primary(int id, CUdevice dev, const void *ra, CUresult (*act)(void *, CUdevice),
+                              void *real, int is_reset)
+{
+    struct cg_event ev = {.api = CG_API_DRIVER, .call = cg_drv_info[id].name, .device = dev,
+                          .ctx = __atomic_load_n(&cg_devices[cg_dev_index(dev)].primary, __ATOMIC_ACQUIRE),
+                          .ctx_kind = CG_CTX_PRIMARY, .destructive = 1};
+    ev.caller = cg_attribute(ra);
+    ev.shared_with = cg_other_users(dev, ev.caller);
+    char reason[512];
+    cg_decide(&ev, reason, sizeof reason);
+    if (ev.action == CG_BLOCK) {
+        if (is_reset) {
+            /* Wait for pending work, as the reset would have, when that context is the current one
+             * (reaching another context would need a retain, which ctxguard never takes). */
+            struct cg_ctxinfo ci;
+            cg_tls.depth++;
+            cg_query_current(&ci);
+            if (ci.ctx != NULL && ci.ctx == ev.ctx)
+                cg_sync_current();
+            cg_tls.depth--;
+        }
+        ev.result = CG_SUCCESS;
+    } else if (ev.action == CG_DENY) {
+        ev.result = CG_ERR_NOT_PERMITTED;
+    } else {
+        ev.result = act(real, dev);
+        if (ev.result == CG_SUCCESS) {
+            if (!is_reset)
+                cg_note_release(dev);
+            cg_note_primary_reset(dev);
+        }
+    }
+    cg_log_event(&ev);
+    return ev.result;
+}
+
+static CUresult call_dev(void *fn, CUdevice dev)
+{
+    return ((CUresult(*)(CUdevice))fn)(dev);
+}
+
+static CUresult primary_reset(int id, CUdevice dev, const void *ra)
+{
+    void *real = drv_enter(id, ra);
+    if (CG_UNLIKELY(real == NULL))
+        return CG_ERR_SYMBOL_NOT_FOUND;
+    if (cg_tls.depth)
+        return call_dev(real, dev);
+    if (cg_tls.judged) {
+        /* Underneath a runtime reset that was already judged and allowed. */
+        CUresult r = call_dev(real, dev);
+        if (r == CG_SUCCESS)
+            cg_note_primary_reset(dev);
+        drv_debug(id, ra, dev, NULL, CG_CTX_PRIMARY, r, "part of a runtime reset already judged");
+        return r;
+    }
+    return judge_primary(id, dev, ra, call_dev, real, 1);
+}
+
+CUresult cuDevicePrimaryCtxReset(CUdevice dev)
+{
+    return primary_reset(CG_DRV_ID_cuDevicePrimaryCtxReset, dev, RA);
+}
+
+CUresult cuDevicePrimaryCtxReset_v2(CUdevice dev)
+{
+    return primary_reset(CG_DRV_ID_cuDevicePrimaryCtxReset_v2, dev, RA);
+}
+
+/* A release is ordinary bookkeeping unless it drops the last retain ctxguard has seen: then the
+ * driver destroys the context for every thread that has it current. */
+static CUresult primary_release(int id, CUdevice dev, const void *ra)
+{
+    void *real = drv_enter(id, ra);
+    if (CG_UNLIKELY(real == NULL))
+        return CG_ERR_SYMBOL_NOT_FOUND;
+    if (!cg_tls.depth && !cg_tls.judged && cg_retains(dev) == 1)
+        return judge_primary(id, dev, ra, call_dev, real, 0);
+    CUresult r = call_dev(real, dev);
+    if (r == CG_SUCCESS && cg_retains(dev) > 0)
+        cg_note_release(dev);
+    drv_debug(id, ra, dev, NULL, CG_CTX_PRIMARY, r, "release of one retain among several");
+    return r;
+}
+
+CUresult cuDevicePrimaryCtxRelease(CUdevice dev)
+{
+    return primary_release(CG_DRV_ID_cuDevicePrimaryCtxRelease, dev, RA);
+}
+
+CUresult cuDevicePrimaryCtxRelease_v2(CUdevice dev)
+{
+    return primary_release(CG_DRV_ID_cuDevicePrimaryCtxRelease_v2, dev, RA);
+}
+
+static CUresult set_flags(int id, CUdevice dev, unsigned int flags, const void *ra)
+{
+    void *real = drv_enter(id, ra);
+    if (CG_UNLIKELY(real == NULL))
+        return CG_ERR_SYMBOL_NOT_FOUND;
+    CUresult r = ((CUresult(*)(CUdevice, unsigned int))real)(dev, flags);
+    drv_debug(id, ra, dev, NULL, CG_CTX_PRIMARY, r, "pass-through");
+    return r;
+}
+
+CUresult cuDevicePrimaryCtxSetFlags(CUdevice dev, unsigned int flags)
+{
+    return set_flags(CG_DRV_ID_cuDevicePrimaryCtxSetFlags, dev, flags, RA);
+}
+
+CUresult cuDevicePrimaryCtxSetFlags_v2(CUdevice dev, unsigned int flags)
+{
+    return set_flags(CG_DRV_ID_cuDevicePrimaryCtxSetFlags_v2, dev, flags, RA);
+}
+
+/* ---- created contexts ---- */
+
+static CUresult created(int id, CUresult r, CUcontext *pctx, CUdevice dev, const void *ra)
+{
+    if (r == CG_SUCCESS && pctx && *pctx) {
+        cg_note_created(*pctx, dev);
+        cg_tls.dev = dev; /* cuCtxCreate makes the new context current */
+        drv_debug(id, ra, dev, *pctx, CG_CTX_CREATED, r, "created context recorded");
+    }
+    return r;
+}
+
+CUresult cuCtxCreate(CUcontext *pctx, unsigned int flags, CUdevice dev)
+{
+    cg_drv_fn_cuCtxCreate real = REAL(cuCtxCreate, RA);
+    if (CG_UNLIKELY(real == NULL))
+        return CG_ERR_SYMBOL_NOT_FOUND;
+    return created(CG_DRV_ID_cuCtxCreate, real(pctx, flags, dev), pctx, dev, RA);
+}
+
+CUresult cuCtxCreate_v2(CUcontext *pctx, unsigned int flags, CUdevice dev)
+{
+    cg_drv_fn_cuCtxCreate_v2 real = REAL(cuCtxCreate_v2, RA);
+    if (CG_UNLIKELY(real == NULL))
+        return CG_ERR_SYMBOL_NOT_FOUND;
+    return created(CG_DRV_ID_cuCtxCreate_v2, real(pctx, flags, dev), pctx, dev, RA);
+}
+
+CUresult cuCtxCreate_v3(CUcontext *pctx, CUexecAffinityParam *params, int numParams, unsigned int flags,
+                        CUdevice dev)
+{
+    cg_drv_fn_cuCtxCreate_v3 real = REAL(cuCtxCreate_v3, RA);
+    if (CG_UNLIKELY(real == NULL))
+        return CG_ERR_SYMBOL_NOT_FOUND;
+    return created(CG_DRV_ID_cuCtxCreate_v3, real(pctx, params, numParams, flags, dev), pctx, dev, RA);
+}
+
+CUresult cuCtxCreate_v4(CUcontext *pctx, CUctxCreateParams *params, unsigned int flags, CUdevice dev)
+{
+    cg_drv_fn_cuCtxCreate_v4 real = REAL(cuCtxCreate_v4, RA);
+    if (CG_UNLIKELY(real == NULL))
+        return CG_ERR_SYMBOL_NOT_FOUND;
+    return created(CG_DRV_ID_cuCtxCreate_v4, real(pctx, params, flags, dev), pctx, dev, RA);
+}
+
+static CUresult ctx_destroy(int id, CUcontext ctx, const void *ra)
+{
+    void *real = drv_enter(id, ra);
+    if (CG_UNLIKELY(real == NULL))
+        return CG_ERR_SYMBOL_NOT_FOUND;
+    CUresult (*destroy)(CUcontext) = (CUresult(*)(CUcontext))real;
+    if (cg_tls.depth || cg_tls.judged) {
+        CUresult r = destroy(ctx);
+        if (r == CG_SUCCESS)
+            cg_note_destroyed(ctx);
+        return r;
+    }
+    int dev;
+    struct cg_event ev = {.api = CG_API_DRIVER, .call = cg_drv_info[id].name, .ctx = ctx, .destructive = 1};
+    ev.ctx_kind = cg_ctx_kind(ctx, &dev);
+    ev.device = dev;
+    ev.caller = cg_attribute(ra);
+    char reason[512];
+    if (ev.ctx_kind == CG_CTX_PRIMARY) {
+        ev.shared_with = cg_other_users(dev, ev.caller);
+        cg_decide(&ev, reason, sizeof reason);
+    } else {
+        /* Created contexts belong to their creator; a handle never seen retained is not a primary
+         * context ctxguard knows, and blocking it would break a program ctxguard cannot read. */
+        ev.action = CG_ALLOW;
+        ev.reason = ev.ctx_kind == CG_CTX_CREATED
+                        ? "a created (non-primary) context: destroying it affects only its owner"
+                        : "a context never seen created or retained: not a known primary context";
+    }
+    if (ev.action == CG_BLOCK)
+        ev.result = CG_SUCCESS;
+    else if (ev.action == CG_DENY)
+        ev.result = CG_ERR_NOT_PERMITTED;
+    else {
+        ev.result = destroy(ctx);
+        if (ev.result == CG_SUCCESS) {
+            cg_note_destroyed(ctx);
+            if (ev.ctx_kind == CG_CTX_PRIMARY)
+                cg_note_primary_reset(dev);
+        }
+    }
+    cg_log_event(&ev);
+    return ev.result;
+}
+
+CUresult cuCtxDestroy(CUcontext ctx)
+{
+    return ctx_destroy(CG_DRV_ID_cuCtxDestroy, ctx, RA);
+}
+
+CUresult cuCtxDestroy_v2(CUcontext ctx)
+{
+    return ctx_destroy(CG_DRV_ID_cuCtxDestroy_v2, ctx, RA);
+}
+
+/* ---- the current-context stack: keeps the thread's device and the users of primaries right ---- */
+
+static CUresult make_current(int id, CUcontext ctx, const void *ra)
+{
+    void *real = drv_enter(id, ra);
+    if (CG_UNLIKELY(real == NULL))
+        return CG_ERR_SYMBOL_NOT_FOUND;
+    CUresult r = ((CUresult(*)(CUcontext))real)(ctx);
+    if (r == CG_SUCCESS && ctx && !cg_tls.depth)
+        cg_note_current(ctx, cg_module_of(ra));
+    drv_debug(id, ra, -1, ctx, CG_CTX_UNKNOWN, r, "pass-through");
+    return r;
+}
+
+CUresult cuCtxSetCurrent(CUcontext ctx)
+{
+    return make_current(CG_DRV_ID_cuCtxSetCurrent, ctx, RA);
+}
+
+CUresult cuCtxPushCurrent(CUcontext ctx)
+{
+    return make_current(CG_DRV_ID_cuCtxPushCurrent, ctx, RA);
+}
+
+CUresult cuCtxPushCurrent_v2(CUcontext ctx)
+{
+    return make_current(CG_DRV_ID_cuCtxPushCurrent_v2, ctx, RA);
+}
+
+static CUresult pop_current(int id, CUcontext *pctx, const void *ra)
+{
+    void *real = drv_enter(id, ra);
+    if (CG_UNLIKELY(real == NULL))
+        return CG_ERR_SYMBOL_NOT_FOUND;
+    CUresult r = ((CUresult(*)(CUcontext *))real)(pctx);
+    if (r == CG_SUCCESS && !cg_tls.depth) {
+        struct cg_ctxinfo ci;
+        cg_tls.depth++;
+        cg_query_current(&ci);
+        cg_tls.depth--;
+        if (ci.device >= 0)
+            cg_tls.dev = ci.device;
+    }
+    drv_debug(id, ra, -1, NULL, CG_CTX_UNKNOWN, r, "pass-through");
+    return r;
+}
+
+CUresult cuCtxPopCurrent(CUcontext *pctx)
+{
+    return pop_current(CG_DRV_ID_cuCtxPopCurrent, pctx, RA);
+}
+
+CUresult cuCtxPopCurrent_v2(CUcontext *pctx)
+{
+    return pop_current(CG_DRV_ID_cuCtxPopCurrent_v2, pctx, RA);
+}

@@ -1,0 +1,209 @@
+/* Formatting of event lines. Pure: bounded buffers, no allocation, no I/O. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "modules.h"
+#include "state.h"
+
+struct out {
+    char *b;
+    size_t n, cap; /* cap excludes room kept for the terminator */
+};
+
+static void put(struct out *o, const char *s, size_t len)
+{
+    if (o->n + len > o->cap)
+        len = o->cap - o->n;
+    memcpy(o->b + o->n, s, len);
+    o->n += len;
+}
+
+static void puts_(struct out *o, const char *s)
+{
+    put(o, s, strlen(s));
+}
+
+static void putf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void putf(struct out *o, const char *fmt, ...)
+{
+    char tmp[128];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        put(o, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+/* Length of a valid UTF-8 sequence at p (1..4), or 0 if the bytes are not valid UTF-8. */
+static size_t utf8_len(const unsigned char *p)
+{
+    if (p[0] < 0x80)
+        return 1;
+    size_t n = (p[0] & 0xe0) == 0xc0 ? 2 : (p[0] & 0xf0) == 0xe0 ? 3 : (p[0] & 0xf8) == 0xf0 ? 4 : 0;
+    if (n == 0 || (n == 2 && p[0] < 0xc2) || (n == 4 && p[0] > 0xf4))
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    if (n == 3 && p[0] == 0xe0 && p[1] < 0xa0)
+        return 0;
+    if (n == 3 && p[0] == 0xed && p[1] >= 0xa0)
+        return 0; /* surrogates */
+    if (n == 4 && p[0] == 0xf0 && p[1] < 0x90)
+        return 0;
+    if (n == 4 && p[0] == 0xf4 && p[1] >= 0x90)
+        return 0;
+    return n;
+}
+
+/* A JSON string (with quotes). Control bytes are escaped, invalid UTF-8 becomes U+FFFD, so the line
+ * stays one valid JSON object whatever a module path contains. Never cut mid-escape: the string is
+ * closed even when the buffer runs short. */
+static void put_json_str(struct out *o, const char *s)
+{
+    if (o->n + 2 > o->cap)
+        return;
+    size_t room = o->cap - 1; /* keep one byte for the closing quote */
+    o->b[o->n++] = '"';
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        char esc[8];
+        const char *piece = esc;
+        size_t len, adv;
+        if (*p == '"' || *p == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)*p;
+            len = 2;
+            adv = 1;
+        } else if (*p < 0x20 || *p == 0x7f) {
+            len = (size_t)snprintf(esc, sizeof esc, "\\u%04x", *p);
+            adv = 1;
+        } else if ((adv = utf8_len(p)) == 0) {
+            piece = "\\ufffd";
+            len = 6;
+            adv = 1;
+        } else {
+            piece = (const char *)p;
+            len = adv;
+        }
+        if (o->n + len > room)
+            break;
+        memcpy(o->b + o->n, piece, len);
+        o->n += len;
+        p += adv;
+    }
+    o->b[o->n++] = '"';
+}
+
+/* Text form: the value as is, but control bytes escaped so one event stays one line. */
+static void put_text_str(struct out *o, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p && o->n < o->cap; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            putf(o, "\\x%02x", *p);
+        else
+            put(o, (const char *)p, 1);
+    }
+}
+
+static const char *module_path(int m)
+{
+    return m > 0 && m < CG_MAX_MODULES ? cg_modules[m].path : "(unknown)";
+}
+
+const char *cg_ctx_kind_name(int kind)
+{
+    static const char *const n[] = {"none", "primary", "created", "unknown"};
+    return kind >= 0 && kind <= CG_CTX_UNKNOWN ? n[kind] : "unknown";
+}
+
+const char *cg_action_name(int action)
+{
+    static const char *const n[] = {"allow", "block", "deny"};
+    return action >= 0 && action <= CG_DENY ? n[action] : "allow";
+}
+
+size_t cg_format_event(char *buf, size_t cap, const struct cg_event *ev, int format,
+                       const struct timespec *ts, long pid, long tid)
+{
+    struct out o = {buf, 0, cap > 8 ? cap - 2 : 0};
+    if (o.cap == 0) {
+        if (cap)
+            buf[0] = '\0';
+        return 0;
+    }
+    struct tm tm;
+    time_t sec = ts->tv_sec;
+    gmtime_r(&sec, &tm);
+    char when[96];
+    snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)((ts->tv_nsec / 1000) % 1000000));
+    const char *api = ev->api == CG_API_DRIVER ? "driver" : "runtime";
+    /* Keep room for the tail (action, result, reason) even with a long shared_with list. */
+    size_t list_cap = o.cap > 1200 ? o.cap - 1200 : o.cap / 2;
+
+    if (format == CG_FORMAT_JSON) {
+        puts_(&o, "{\"ts\":\"");
+        puts_(&o, when);
+        putf(&o, "\",\"pid\":%ld,\"tid\":%ld,\"api\":\"%s\",\"call\":", pid, tid, api);
+        put_json_str(&o, ev->call ? ev->call : "");
+        if (ev->device >= 0)
+            putf(&o, ",\"device\":%d", ev->device);
+        else
+            puts_(&o, ",\"device\":null");
+        if (ev->ctx)
+            putf(&o, ",\"ctx\":\"%p\"", ev->ctx);
+        else
+            puts_(&o, ",\"ctx\":null");
+        putf(&o, ",\"ctx_kind\":\"%s\",\"shared_with\":[", cg_ctx_kind_name(ev->ctx_kind));
+        int first = 1;
+        for (int m = 1; m < CG_MAX_MODULES; m++) {
+            if (!(ev->shared_with & (1ull << m)))
+                continue;
+            if (o.n + strlen(module_path(m)) + 8 > list_cap)
+                break; /* list cut short rather than the line made invalid */
+            if (!first)
+                puts_(&o, ",");
+            put_json_str(&o, module_path(m));
+            first = 0;
+        }
+        puts_(&o, "],\"caller\":");
+        put_json_str(&o, module_path(ev->caller));
+        putf(&o, ",\"action\":\"%s\",\"result\":%d,\"reason\":", cg_action_name(ev->action), ev->result);
+        put_json_str(&o, ev->reason ? ev->reason : "");
+        puts_(&o, "}");
+    } else {
+        putf(&o, "ctxguard: %s pid=%ld tid=%ld %s %s ", when, pid, tid, cg_action_name(ev->action), api);
+        put_text_str(&o, ev->call ? ev->call : "");
+        if (ev->device >= 0)
+            putf(&o, " device=%d", ev->device);
+        else
+            puts_(&o, " device=?");
+        if (ev->ctx)
+            putf(&o, " ctx=%p", ev->ctx);
+        else
+            puts_(&o, " ctx=none");
+        putf(&o, " ctx_kind=%s caller=", cg_ctx_kind_name(ev->ctx_kind));
+        put_text_str(&o, module_path(ev->caller));
+        puts_(&o, " shared_with=[");
+        int first = 1;
+        for (int m = 1; m < CG_MAX_MODULES; m++) {
+            if (!(ev->shared_with & (1ull << m)))
+                continue;
+            if (o.n + strlen(module_path(m)) + 8 > list_cap)
+                break;
+            if (!first)
+                puts_(&o, ",");
+            put_text_str(&o, module_path(m));
+            first = 0;
+        }
+        putf(&o, "] result=%d reason=\"", ev->result);
+        put_text_str(&o, ev->reason ? ev->reason : "");
+        puts_(&o, "\"");
+    }
+    buf[o.n] = '\0';
+    return o.n;
+}

@@ -1,0 +1,49 @@
+/* Generated views of hooks.def: ids, typed function-pointer types, name tables. */
+#ifndef CTXGUARD_HOOKS_H
+#define CTXGUARD_HOOKS_H
+
+#include "cuda_abi.h"
+
+#define CG_EXPORT __attribute__((visibility("default")))
+
+enum cg_rt_id {
+#define CG_RT(name, params, args, kind) CG_RT_ID_##name,
+#include "hooks.def"
+    CG_RT_COUNT
+};
+
+enum cg_drv_id {
+#define CG_DRV(name, base, since, params, args) CG_DRV_ID_##name,
+#include "hooks.def"
+    CG_DRV_COUNT
+};
+
+#define CG_RT(name, params, args, kind) typedef cudaError_t (*cg_rt_fn_##name) params;
+#include "hooks.def"
+#define CG_DRV(name, base, since, params, args) typedef CUresult (*cg_drv_fn_##name) params;
+#include "hooks.def"
+
+/* Prototypes of the exported wrappers, so that tables can take their addresses. */
+#define CG_RT(name, params, args, kind) CG_EXPORT cudaError_t name params;
+#include "hooks.def"
+#define CG_DRV(name, base, since, params, args) CG_EXPORT CUresult name params;
+#include "hooks.def"
+
+struct cg_drv_info {
+    const char *name; /* exported variant name */
+    const char *base; /* name asked of cuGetProcAddress */
+    int since;        /* lowest cudaVersion mapping to this variant */
+    void *wrapper;    /* ctxguard's function for this variant */
+};
+
+extern const char *const cg_rt_names[CG_RT_COUNT];
+extern void *const cg_rt_wrappers[CG_RT_COUNT];
+extern const struct cg_drv_info cg_drv_info[CG_DRV_COUNT];
+
+/* Lookup by exact exported name; -1 when not interposed. */
+int cg_rt_id_of(const char *name);
+int cg_drv_id_of(const char *name);
+/* The variant cuGetProcAddress(base, version) maps to; -1 when ctxguard does not wrap it. */
+int cg_drv_variant_for(const char *base, int version);
+
+#endif

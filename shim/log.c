@@ -1,0 +1,111 @@
+/* Delivery of log lines. Each line leaves in one write(2), so lines from several threads or
+ * processes appending to one file never interleave. The sink opens lazily, on the first line. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "core.h"
+#include "log.h"
+
+#define CG_LINE_MAX 8192
+
+static pthread_once_t sink_once = PTHREAD_ONCE_INIT;
+static int sink_fd = 2;
+static int use_syslog;
+
+static void write_all(int fd, const char *s, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, s, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return; /* a broken sink must never take the host down */
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+void cg_log_raw(const char *line)
+{
+    char buf[1024];
+    size_t n = strnlen(line, sizeof buf - 2);
+    memcpy(buf, line, n);
+    buf[n++] = '\n';
+    write_all(2, buf, n);
+}
+
+static void open_sink(void)
+{
+    if (cg_cfg.sink == CG_SINK_SYSLOG) {
+        openlog("ctxguard", LOG_PID | LOG_NDELAY, LOG_USER);
+        use_syslog = 1;
+        return;
+    }
+    if (cg_cfg.sink != CG_SINK_FILE)
+        return;
+    /* O_NOFOLLOW: a symlink planted at the log path is refused, not followed. */
+    int fd = open(cg_cfg.log_path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        char line[CG_PATH_MAX + 200];
+        snprintf(line, sizeof line, "ctxguard: cannot open CTXGUARD_LOG file %s: %s; logging to stderr",
+                 cg_cfg.log_path, strerror(errno));
+        cg_log_raw(line);
+        return;
+    }
+    sink_fd = fd;
+}
+
+static void emit(char *line, size_t n)
+{
+    cg_init();
+    pthread_once(&sink_once, open_sink);
+    if (use_syslog) {
+        syslog(LOG_NOTICE, "%s", line);
+        return;
+    }
+    line[n++] = '\n';
+    write_all(sink_fd, line, n);
+}
+
+void cg_log_msg(const char *fmt, ...)
+{
+    char line[CG_LINE_MAX];
+    int saved = cg_tls.depth++;
+    int n = snprintf(line, sizeof line, "ctxguard: ");
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+    va_end(ap);
+    size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
+    if (len > sizeof line - 2)
+        len = sizeof line - 2;
+    emit(line, len);
+    cg_tls.depth = saved;
+}
+
+void cg_log_event(const struct cg_event *ev)
+{
+    cg_init();
+    if (cg_cfg.level == CG_LEVEL_QUIET)
+        return;
+    if (cg_cfg.level == CG_LEVEL_INFO && !ev->destructive && ev->action == CG_ALLOW)
+        return;
+    int saved = cg_tls.depth++;
+    int err = errno; /* the host may look at errno after a CUDA call; logging must not change it */
+    char line[CG_LINE_MAX];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    size_t n = cg_format_event(line, sizeof line - 1, ev, cg_cfg.format, &ts, (long)getpid(),
+                               (long)syscall(SYS_gettid));
+    emit(line, n);
+    errno = err;
+    cg_tls.depth = saved;
+}

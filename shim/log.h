@@ -1,0 +1,39 @@
+/* Events and messages: one line each, text or JSON, to stderr, syslog or a file. */
+#ifndef CTXGUARD_LOG_H
+#define CTXGUARD_LOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+enum cg_api { CG_API_RUNTIME, CG_API_DRIVER };
+enum cg_action { CG_ALLOW, CG_BLOCK, CG_DENY };
+
+struct cg_event {
+    int api;               /* enum cg_api */
+    const char *call;      /* entry point name as called */
+    int device;            /* -1: unknown */
+    void *ctx;             /* NULL: none */
+    int ctx_kind;          /* enum cg_ctx_kind */
+    uint64_t shared_with;  /* module bits */
+    int caller;            /* module index */
+    int action;            /* enum cg_action */
+    int result;            /* value returned to the caller */
+    int destructive;       /* a reset/destroy: logged at info level */
+    const char *reason;
+};
+
+/* The line for one event, without newline; returns its length (always < cap). */
+size_t cg_format_event(char *buf, size_t cap, const struct cg_event *ev, int format,
+                       const struct timespec *ts, long pid, long tid);
+
+void cg_log_event(const struct cg_event *ev);
+/* A ctxguard diagnostic ("ctxguard: " + text) to the configured sink. */
+void cg_log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* One finished line to stderr; used before the configuration is known. */
+void cg_log_raw(const char *line);
+
+const char *cg_ctx_kind_name(int kind);
+const char *cg_action_name(int action);
+
+#endif

@@ -1,0 +1,233 @@
+/* The module table. Reads are lock-free (slots are filled, then published by cg_mod_count with
+ * release); additions and removals take one mutex and happen only on first sight of a module or on
+ * dlclose. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <link.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <unwind.h>
+
+#include "modules.h"
+
+struct cg_module cg_modules[CG_MAX_MODULES];
+unsigned int cg_mod_gen = 1;
+int cg_mod_count = 1; /* slot 0: unknown */
+static pthread_mutex_t mod_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *base_name(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+static int starts(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+int cg_classify_path(const char *path)
+{
+    const char *b = base_name(path);
+    /* The driver and its helpers: their internal dlsym lookups must never see a wrapper. */
+    if (starts(b, "libcuda.so") || starts(b, "libnvidia-") || starts(b, "libcudadebugger.so"))
+        return CG_MOD_DRIVER;
+    if (starts(b, "libctxguard"))
+        return CG_MOD_SHIM;
+    static const char *const nvidia[] = {"libcudart.so", "libcublas", "libcublasLt", "libcufft",
+                                         "libcurand", "libcusparse", "libcusolver", "libcudnn",
+                                         "libnccl", "libnvrtc", "libnvJitLink", "libnvToolsExt",
+                                         "libnvjpeg", "libnpp", "libcupti", "libnvperf", NULL};
+    for (int i = 0; nvidia[i]; i++)
+        if (starts(b, nvidia[i]))
+            return CG_MOD_NVIDIA;
+    return CG_MOD_USER;
+}
+
+struct range_query {
+    uintptr_t l_addr;
+    const char *name;
+    uintptr_t lo, hi;
+    int found;
+};
+
+static int range_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    struct range_query *q = arg;
+    if (info->dlpi_addr != q->l_addr || strcmp(info->dlpi_name ? info->dlpi_name : "", q->name) != 0)
+        return 0;
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD)
+            continue;
+        uintptr_t s = info->dlpi_addr + ph->p_vaddr, e = s + ph->p_memsz;
+        if (s < lo)
+            lo = s;
+        if (e > hi)
+            hi = e;
+    }
+    q->lo = lo;
+    q->hi = hi;
+    q->found = 1;
+    return 1;
+}
+
+static void cache(int m, unsigned int gen)
+{
+    cg_tls.mod_lo = cg_modules[m].lo;
+    cg_tls.mod_span = cg_modules[m].hi - cg_modules[m].lo;
+    cg_tls.mod_gen = gen;
+    cg_tls.mod = m;
+}
+
+static int scan(uintptr_t a)
+{
+    int n = __atomic_load_n(&cg_mod_count, __ATOMIC_ACQUIRE);
+    for (int i = 1; i < n; i++) {
+        /* hi first: a freed slot has hi == 0, and lo is only meaningful once hi is published. */
+        uintptr_t hi = __atomic_load_n(&cg_modules[i].hi, __ATOMIC_ACQUIRE);
+        if (hi != 0 && a - cg_modules[i].lo < hi - cg_modules[i].lo)
+            return i;
+    }
+    return -1;
+}
+
+static int add_module(uintptr_t a)
+{
+    Dl_info info;
+    struct link_map *lm = NULL;
+    if (!dladdr1((void *)a, &info, (void **)&lm, RTLD_DL_LINKMAP) || lm == NULL)
+        return 0;
+    struct range_query q = {.l_addr = lm->l_addr, .name = lm->l_name ? lm->l_name : ""};
+    dl_iterate_phdr(range_cb, &q);
+    if (!q.found || a < q.lo || a >= q.hi)
+        return 0;
+    int slot = -1;
+    for (int i = 1; i < cg_mod_count; i++)
+        if (cg_modules[i].hi == 0) {
+            slot = i;
+            break;
+        }
+    if (slot < 0) {
+        if (cg_mod_count >= CG_MAX_MODULES)
+            return 0;
+        slot = cg_mod_count;
+    }
+    struct cg_module *m = &cg_modules[slot];
+    m->link_map = lm;
+    m->l_addr = lm->l_addr;
+    snprintf(m->l_name, sizeof m->l_name, "%s", lm->l_name ? lm->l_name : "");
+    m->is_main = lm->l_prev == NULL;
+    const char *path = (lm->l_name && lm->l_name[0]) ? lm->l_name : info.dli_fname;
+    if (m->is_main) {
+        /* The executable's l_name is empty; /proc/self/exe names it exactly. */
+        ssize_t n = readlink("/proc/self/exe", m->path, sizeof m->path - 1);
+        if (n > 0)
+            m->path[n] = '\0';
+        else
+            strncpy(m->path, path ? path : "(main)", sizeof m->path - 1);
+    } else if (path && path[0] != '/' && realpath(path, m->path) != NULL) {
+        /* dlopen'ed by a relative path: log the absolute one, as operators grep for it */
+    } else {
+        strncpy(m->path, path ? path : "(unnamed)", sizeof m->path - 1);
+        m->path[sizeof m->path - 1] = '\0';
+    }
+    m->cls = cg_classify_path(m->path);
+    m->lo = q.lo;
+    __atomic_store_n(&m->hi, q.hi, __ATOMIC_RELEASE);
+    if (slot == cg_mod_count)
+        __atomic_store_n(&cg_mod_count, slot + 1, __ATOMIC_RELEASE);
+    return slot;
+}
+
+int cg_module_of_slow(uintptr_t a, unsigned int gen)
+{
+    int m = scan(a);
+    if (m < 0) {
+        int saved = cg_tls.depth++;
+        pthread_mutex_lock(&mod_lock);
+        m = scan(a);
+        if (m < 0)
+            m = add_module(a);
+        pthread_mutex_unlock(&mod_lock);
+        cg_tls.depth = saved;
+    }
+    if (m > 0)
+        cache(m, gen);
+    return m;
+}
+
+struct walk {
+    int skip_done;
+    int found;
+};
+
+static _Unwind_Reason_Code walk_cb(struct _Unwind_Context *ctx, void *arg)
+{
+    struct walk *w = arg;
+    uintptr_t ip = _Unwind_GetIP(ctx);
+    if (ip == 0)
+        return _URC_END_OF_STACK;
+    int m = cg_module_of((void *)(ip - 1));
+    if (m > 0 && cg_modules[m].cls == CG_MOD_USER) {
+        w->found = m;
+        return _URC_END_OF_STACK;
+    }
+    return _URC_NO_REASON;
+}
+
+int cg_attribute(const void *ra)
+{
+    int m = cg_module_of(ra);
+    if (m > 0 && cg_modules[m].cls == CG_MOD_USER)
+        return m;
+    struct walk w = {0, -1};
+    _Unwind_Backtrace(walk_cb, &w);
+    return w.found > 0 ? w.found : m;
+}
+
+struct alive_query {
+    const struct cg_module *m;
+    int alive;
+};
+
+static int alive_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    struct alive_query *q = arg;
+    if (info->dlpi_addr == q->m->l_addr && strcmp(info->dlpi_name ? info->dlpi_name : "", q->m->l_name) == 0) {
+        q->alive = 1;
+        return 1;
+    }
+    return 0;
+}
+
+void cg_modules_revalidate(void)
+{
+    int saved = cg_tls.depth++;
+    pthread_mutex_lock(&mod_lock);
+    int changed = 0;
+    for (int i = 1; i < cg_mod_count; i++) {
+        struct cg_module *m = &cg_modules[i];
+        if (m->hi == 0 || m->is_main)
+            continue;
+        struct alive_query q = {m, 0};
+        dl_iterate_phdr(alive_cb, &q);
+        if (q.alive)
+            continue;
+        cg_state_forget_module(i);
+        cg_resolve_forget_module(i);
+        __atomic_store_n(&m->hi, 0, __ATOMIC_RELEASE);
+        m->lo = 0;
+        changed = 1;
+    }
+    if (changed)
+        __atomic_add_fetch(&cg_mod_gen, 1, __ATOMIC_ACQ_REL);
+    pthread_mutex_unlock(&mod_lock);
+    cg_tls.depth = saved;
+}

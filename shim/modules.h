@@ -1,0 +1,59 @@
+/* Loaded objects ("modules"): which one an address belongs to, what kind it is, and who made a call. */
+#ifndef CTXGUARD_MODULES_H
+#define CTXGUARD_MODULES_H
+
+#include <stdint.h>
+
+#include "core.h"
+
+#define CG_MAX_MODULES 64 /* slot 0 is "unknown" (JIT code, anonymous memory) */
+
+enum cg_mod_class {
+    CG_MOD_UNKNOWN = 0,
+    CG_MOD_USER,   /* the program and its plugins: the parties ctxguard arbitrates between */
+    CG_MOD_NVIDIA, /* CUDA runtime and math libraries: they act on behalf of a user module */
+    CG_MOD_DRIVER, /* libcuda and libnvidia-*: their dlsym lookups are never touched */
+    CG_MOD_SHIM,   /* ctxguard itself */
+};
+
+struct cg_module {
+    uintptr_t lo, hi;    /* address range of the object's loadable segments; 0,0 when the slot is free */
+    void *link_map;      /* glibc's struct link_map for it (never dereferenced after a dlclose) */
+    uintptr_t l_addr;    /* its load bias and loader name: how it is recognised as still loaded */
+    char l_name[CG_PATH_MAX];
+    int cls;             /* enum cg_mod_class */
+    int is_main;         /* the executable: its dependency scope is the global scope */
+    char path[CG_PATH_MAX]; /* absolute path, for logs */
+};
+
+extern struct cg_module cg_modules[CG_MAX_MODULES];
+extern unsigned int cg_mod_gen;   /* bumped whenever a slot is freed, so per-thread caches drop it */
+extern int cg_mod_count;          /* slots in use, published with release */
+
+int cg_module_of_slow(uintptr_t addr, unsigned int gen);
+
+/* The module an address lies in. Hot path: one per-thread range compare. */
+static inline int cg_module_of(const void *addr)
+{
+    uintptr_t a = (uintptr_t)addr;
+    unsigned int g = __atomic_load_n(&cg_mod_gen, __ATOMIC_ACQUIRE);
+    if (CG_LIKELY(a - cg_tls.mod_lo < cg_tls.mod_span && cg_tls.mod_gen == g))
+        return cg_tls.mod;
+    return cg_module_of_slow(a, g);
+}
+
+/* The module on whose behalf a call runs: the first stack frame that is not NVIDIA's, the driver's
+ * or ctxguard's, starting from `ra`. Walks the stack only when `ra` itself is in such a library. */
+int cg_attribute(const void *ra);
+
+/* Classification by file name alone (exposed for tests). */
+int cg_classify_path(const char *path);
+
+/* After a dlclose: free the slots of objects that are gone. */
+void cg_modules_revalidate(void);
+
+/* Called when a slot is freed, so other tables can forget it (set by state.c / resolve.c). */
+void cg_state_forget_module(int m);
+void cg_resolve_forget_module(int m);
+
+#endif

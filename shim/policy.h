@@ -1,0 +1,14 @@
+/* The decision for a destructive call. Presets today; rules (allow/block/deny per module and call)
+ * plug in here later without touching the wrappers. */
+#ifndef CTXGUARD_POLICY_H
+#define CTXGUARD_POLICY_H
+
+#include <stddef.h>
+
+#include "log.h"
+
+/* Sets ev->action and ev->reason (written into `reason`). Reads ev->ctx_kind, ev->shared_with and
+ * ev->destructive. Only primary (or possibly-primary) destruction is ever blocked. */
+void cg_decide(struct cg_event *ev, char *reason, size_t cap);
+
+#endif

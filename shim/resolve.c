@@ -1,0 +1,234 @@
+/* Finding the real functions behind ctxguard's wrappers. Only slow paths live here: each result is
+ * cached, so a pass-through call resolves nothing. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <link.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "log.h"
+#include "resolve.h"
+
+void *cg_rt_real[CG_MAX_MODULES][CG_RT_COUNT];
+void *cg_rt_handed[CG_RT_COUNT];
+void *cg_drv_real[CG_DRV_COUNT];
+
+static pthread_mutex_t resolve_lock = PTHREAD_MUTEX_INITIALIZER;
+static char missing_reported[CG_RT_COUNT + CG_DRV_COUNT];
+
+/* The definition of `name` visible from module m's own dependency scope, excluding ctxguard. */
+static void *scope_lookup(int m, const char *name)
+{
+    if (m <= 0 || cg_modules[m].hi == 0)
+        return NULL;
+    void *h = cg_modules[m].is_main ? dlopen(NULL, RTLD_LAZY)
+                                    : dlopen(cg_modules[m].l_name, RTLD_LAZY | RTLD_NOLOAD);
+    if (h == NULL)
+        return NULL;
+    void *p = cg_real_dlsym(h, name);
+    cg_real_dlclose(h);
+    if (p) {
+        int pm = cg_module_of(p);
+        if (pm > 0 && cg_modules[pm].cls == CG_MOD_SHIM)
+            p = NULL; /* the executable's scope is the global one, which starts with ctxguard */
+    }
+    return p;
+}
+
+static void *find(int m, const char *name, void *handed)
+{
+    void *p = scope_lookup(m, name);
+    if (p == NULL)
+        p = cg_real_dlsym(RTLD_NEXT, name);
+    if (p == NULL)
+        p = handed;
+    return p;
+}
+
+static void *libcuda_handle(void);
+
+/* Any runtime already loaded in the process that defines `name`: the last resort for a call whose
+ * return address is not in its true caller (a tail call lands here from the caller's caller). */
+struct runtime_query {
+    const char *name;
+    void *found;
+};
+
+static int runtime_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    struct runtime_query *q = arg;
+    const char *n = info->dlpi_name, *b = n ? strrchr(n, '/') : NULL;
+    b = b ? b + 1 : n;
+    if (b == NULL || strncmp(b, "libcudart.so", 12) != 0)
+        return 0;
+    void *h = dlopen(n, RTLD_LAZY | RTLD_NOLOAD);
+    if (h == NULL)
+        return 0;
+    q->found = cg_real_dlsym(h, q->name);
+    cg_real_dlclose(h);
+    return q->found != NULL;
+}
+
+static void *any_loaded_runtime(const char *name)
+{
+    struct runtime_query q = {name, NULL};
+    dl_iterate_phdr(runtime_cb, &q);
+    return q.found;
+}
+
+static void report_missing(int slot, const char *name, int m)
+{
+    if (__atomic_exchange_n(&missing_reported[slot], 1, __ATOMIC_ACQ_REL))
+        return;
+    cg_log_msg("cannot find the real %s for %s (looked in its dependency scope, the global scope and "
+               "pointers handed out by lookups); its calls return error 302 (symbol not found)",
+               name, m > 0 ? cg_modules[m].path : "an unknown module");
+}
+
+void *cg_rt_resolve(int m, int id)
+{
+    cg_init();
+    int saved = cg_tls.depth++;
+    pthread_mutex_lock(&resolve_lock);
+    void *fn = cg_rt_real[m][id];
+    if (fn == NULL) {
+        fn = find(m, cg_rt_names[id], __atomic_load_n(&cg_rt_handed[id], __ATOMIC_ACQUIRE));
+        if (fn == NULL)
+            fn = any_loaded_runtime(cg_rt_names[id]);
+        if (fn && cg_is_wrapper(fn))
+            fn = NULL;
+        /* Cache only real answers for known modules: the unknown slot stays looked up each time. */
+        if (fn && m > 0)
+            __atomic_store_n(&cg_rt_real[m][id], fn, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&resolve_lock);
+    cg_tls.depth = saved;
+    if (fn == NULL)
+        report_missing(id, cg_rt_names[id], m);
+    return fn;
+}
+
+void *cg_drv_resolve(int id, const void *ra)
+{
+    cg_init();
+    int saved = cg_tls.depth++;
+    int m = cg_module_of(ra);
+    pthread_mutex_lock(&resolve_lock);
+    void *fn = cg_drv_real[id];
+    if (fn == NULL) {
+        fn = find(m, cg_drv_info[id].name, NULL);
+        if (fn == NULL) {
+            /* The driver is usually dlopen'ed RTLD_LOCAL by a runtime: ask the loaded libcuda. */
+            void *h = libcuda_handle();
+            if (h) {
+                fn = cg_real_dlsym(h, cg_drv_info[id].name);
+                cg_real_dlclose(h);
+            }
+        }
+        if (fn && cg_is_wrapper(fn))
+            fn = NULL;
+        if (fn)
+            __atomic_store_n(&cg_drv_real[id], fn, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&resolve_lock);
+    cg_tls.depth = saved;
+    if (fn == NULL)
+        report_missing(CG_RT_COUNT + id, cg_drv_info[id].name, m);
+    return fn;
+}
+
+void *cg_resolve_plain(int m, const char *name)
+{
+    int saved = cg_tls.depth++;
+    void *p = find(m, name, NULL);
+    cg_tls.depth = saved;
+    return p;
+}
+
+void cg_resolve_forget_module(int m)
+{
+    for (int i = 0; i < CG_RT_COUNT; i++)
+        __atomic_store_n(&cg_rt_real[m][i], NULL, __ATOMIC_RELEASE);
+}
+
+int cg_is_wrapper(const void *p)
+{
+    for (int i = 0; i < CG_RT_COUNT; i++)
+        if (cg_rt_wrappers[i] == p)
+            return 1;
+    for (int i = 0; i < CG_DRV_COUNT; i++)
+        if (cg_drv_info[i].wrapper == p)
+            return 1;
+    return 0;
+}
+
+void *cg_wrap_driver_exact(int id, void *real)
+{
+    if (real == NULL || id < 0 || cg_is_wrapper(real))
+        return real;
+    void *expected = NULL;
+    if (__atomic_compare_exchange_n(&cg_drv_real[id], &expected, real, 0, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE) ||
+        expected == real)
+        return cg_drv_info[id].wrapper;
+    /* A second, different implementation of the same variant: leave it alone rather than route its
+     * callers to the first one. */
+    if (cg_log_all)
+        cg_log_msg("%s: a second implementation at %p is passed through unguarded", cg_drv_info[id].name, real);
+    return real;
+}
+
+void *cg_wrap_driver_versioned(const char *base, int version, void *real)
+{
+    return cg_wrap_driver_exact(cg_drv_variant_for(base, version), real);
+}
+
+void *cg_wrap_runtime_exact(int id, void *real)
+{
+    if (real == NULL || id < 0 || cg_is_wrapper(real))
+        return real;
+    void *expected = NULL;
+    __atomic_compare_exchange_n(&cg_rt_handed[id], &expected, real, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+    return cg_rt_wrappers[id];
+}
+
+static struct cg_driver_queries queries;
+static int queries_ready;
+
+static void *libcuda_handle(void)
+{
+    void *h = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_NOLOAD);
+    if (h)
+        return h;
+    /* A driver reached under another name: find its file from a pointer we already hold. */
+    for (int i = 0; i < CG_DRV_COUNT; i++) {
+        void *p = __atomic_load_n(&cg_drv_real[i], __ATOMIC_ACQUIRE);
+        Dl_info info;
+        if (p && dladdr(p, &info) && info.dli_fname)
+            return dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
+    }
+    return NULL;
+}
+
+const struct cg_driver_queries *cg_driver_queries(void)
+{
+    if (CG_LIKELY(__atomic_load_n(&queries_ready, __ATOMIC_ACQUIRE)))
+        return &queries;
+    int saved = cg_tls.depth++;
+    pthread_mutex_lock(&resolve_lock);
+    if (!queries_ready) {
+        void *h = libcuda_handle(); /* kept open: it was loaded already, and stays so */
+        if (h) {
+            queries.ctx_get_current = (CUresult(*)(CUcontext *))cg_real_dlsym(h, "cuCtxGetCurrent");
+            queries.ctx_get_device = (CUresult(*)(CUdevice *))cg_real_dlsym(h, "cuCtxGetDevice");
+            queries.primary_get_state =
+                (CUresult(*)(CUdevice, unsigned int *, int *))cg_real_dlsym(h, "cuDevicePrimaryCtxGetState");
+            queries.ctx_synchronize = (CUresult(*)(void))cg_real_dlsym(h, "cuCtxSynchronize");
+            __atomic_store_n(&queries_ready, 1, __ATOMIC_RELEASE);
+        }
+    }
+    pthread_mutex_unlock(&resolve_lock);
+    cg_tls.depth = saved;
+    return queries_ready ? &queries : NULL;
+}

@@ -1,0 +1,196 @@
+/* Runtime entry points. Pass-through ones are generated from hooks.def; resets, cudaSetDevice and
+ * the driver entry-point lookups are written out below. */
+#include <stddef.h>
+
+#include "hooks.h"
+#include "log.h"
+#include "modules.h"
+#include "policy.h"
+#include "resolve.h"
+#include "state.h"
+
+/* Common entry: lazy init, caller module, its real function, and (unless `mark` is 0 or ctxguard is
+ * itself the caller) a note that this module uses the thread's current device. */
+static inline void *rt_enter(int id, const void *ra, int *mod, int mark)
+{
+    cg_init();
+    int m = cg_module_of(ra);
+    *mod = m;
+    void *fn = cg_rt_real_for(m, id);
+    if (mark && CG_LIKELY(!cg_tls.depth))
+        cg_mark_use(m);
+    return fn;
+}
+
+/* CTXGUARD_LOG_LEVEL=debug: every intercepted call becomes an event. */
+static void __attribute__((noinline)) log_call(int id, int m, int result)
+{
+    if (cg_tls.depth)
+        return;
+    struct cg_ctxinfo ci;
+    cg_tls.depth++;
+    cg_query_current(&ci);
+    cg_tls.depth--;
+    struct cg_event ev = {.api = CG_API_RUNTIME, .call = cg_rt_names[id], .device = ci.device,
+                          .ctx = ci.ctx, .ctx_kind = ci.kind, .caller = m, .action = CG_ALLOW,
+                          .result = result, .reason = "pass-through"};
+    cg_log_event(&ev);
+}
+
+#define CG_RT_WRAP_CUSTOM(name, params, args)
+#define CG_RT_WRAP_USE(name, params, args)                                                           \
+    cudaError_t name params                                                                          \
+    {                                                                                                \
+        int m_;                                                                                      \
+        cg_rt_fn_##name real_ =                                                                      \
+            (cg_rt_fn_##name)rt_enter(CG_RT_ID_##name, __builtin_return_address(0), &m_, 1);        \
+        if (CG_UNLIKELY(real_ == NULL))                                                              \
+            return CG_ERR_SYMBOL_NOT_FOUND;                                                          \
+        if (CG_UNLIKELY(cg_log_all)) {                                                               \
+            cudaError_t r_ = real_ args;                                                             \
+            log_call(CG_RT_ID_##name, m_, r_);                                                       \
+            return r_;                                                                               \
+        }                                                                                            \
+        return real_ args;                                                                           \
+    }
+#define CG_RT(name, params, args, kind) CG_RT_WRAP_##kind(name, params, args)
+#include "hooks.def"
+
+cudaError_t cudaSetDevice(int device)
+{
+    int m;
+    cg_rt_fn_cudaSetDevice real = (cg_rt_fn_cudaSetDevice)rt_enter(CG_RT_ID_cudaSetDevice,
+                                                                   __builtin_return_address(0), &m, 0);
+    if (CG_UNLIKELY(real == NULL))
+        return CG_ERR_SYMBOL_NOT_FOUND;
+    cudaError_t r = real(device);
+    if (r == CG_SUCCESS) {
+        cg_tls.dev = device;
+        if (!cg_tls.depth)
+            cg_mark_use_on(m, device);
+    }
+    if (CG_UNLIKELY(cg_log_all))
+        log_call(CG_RT_ID_cudaSetDevice, m, r);
+    return r;
+}
+
+/* cudaDeviceReset and cudaThreadExit: judged here, once; the driver calls they make underneath are
+ * then passed through (cg_tls.judged). */
+static cudaError_t rt_reset(int id, const void *ra)
+{
+    int m;
+    cg_rt_fn_cudaDeviceReset real = (cg_rt_fn_cudaDeviceReset)rt_enter(id, ra, &m, 0);
+    if (CG_UNLIKELY(real == NULL))
+        return CG_ERR_SYMBOL_NOT_FOUND;
+    if (cg_tls.depth || cg_tls.judged)
+        return real();
+
+    struct cg_ctxinfo ci;
+    cg_tls.depth++;
+    cg_query_current(&ci);
+    cg_tls.depth--;
+    struct cg_event ev = {.api = CG_API_RUNTIME, .call = cg_rt_names[id], .destructive = 1};
+    if (ci.kind == CG_CTX_NONE) {
+        /* Nothing current: the runtime resets the primary context of its current device. */
+        ev.device = cg_tls.dev < 0 ? 0 : cg_tls.dev;
+        ev.ctx = __atomic_load_n(&cg_devices[cg_dev_index(ev.device)].primary, __ATOMIC_ACQUIRE);
+        ev.ctx_kind = CG_CTX_PRIMARY;
+    } else {
+        ev.device = ci.device;
+        ev.ctx = ci.ctx;
+        ev.ctx_kind = ci.kind;
+    }
+    ev.caller = cg_attribute(ra);
+    if (ev.ctx_kind != CG_CTX_CREATED && ev.device >= 0)
+        ev.shared_with = cg_other_users(ev.device, ev.caller);
+    char reason[512];
+    cg_decide(&ev, reason, sizeof reason);
+
+    if (ev.action == CG_BLOCK) {
+        /* The real reset would first have waited for the device's pending work; so does a block. */
+        cg_rt_fn_cudaDeviceSynchronize sync =
+            (cg_rt_fn_cudaDeviceSynchronize)cg_rt_real_for(m, CG_RT_ID_cudaDeviceSynchronize);
+        cg_tls.depth++;
+        if (sync)
+            sync();
+        cg_tls.depth--;
+        ev.result = CG_SUCCESS;
+    } else if (ev.action == CG_DENY) {
+        ev.result = CG_ERR_NOT_PERMITTED;
+    } else {
+        cg_tls.judged++;
+        ev.result = real();
+        cg_tls.judged--;
+    }
+    cg_log_event(&ev);
+    return ev.result;
+}
+
+cudaError_t cudaDeviceReset(void)
+{
+    return rt_reset(CG_RT_ID_cudaDeviceReset, __builtin_return_address(0));
+}
+
+cudaError_t cudaThreadExit(void)
+{
+    return rt_reset(CG_RT_ID_cudaThreadExit, __builtin_return_address(0));
+}
+
+/* Driver pointers handed out by the runtime: normally already ctxguard's (the runtime asks the
+ * driver through the wrapped cuGetProcAddress); if not, wrap them here by the version asked. */
+static void wrap_entry(int m, const char *symbol, void **fp, int version)
+{
+    if (symbol == NULL || fp == NULL || *fp == NULL || cg_tls.depth || cg_is_wrapper(*fp))
+        return;
+    if (version <= 0) {
+        /* No version given: the runtime answers for its own CUDA version, which it tells us.
+         * cudaRuntimeGetVersion is not interposed, so it is looked up like any plain function. */
+        typedef cudaError_t (*getver_fn)(int *);
+        int rv = 0;
+        cg_tls.depth++;
+        getver_fn getver = (getver_fn)cg_resolve_plain(m, "cudaRuntimeGetVersion");
+        if (getver == NULL || getver(&rv) != CG_SUCCESS)
+            rv = 0;
+        cg_tls.depth--;
+        if (rv <= 0)
+            return; /* unknown ABI: leave the pointer as it is */
+        version = rv;
+    }
+    *fp = cg_wrap_driver_versioned(symbol, version, *fp);
+}
+
+#define ENTRY_POINT(name)                                                                            \
+    cudaError_t name(const char *symbol, void **funcPtr, unsigned long long flags,                   \
+                     cudaDriverEntryPointQueryResult *status)                                        \
+    {                                                                                                \
+        int m;                                                                                       \
+        cg_rt_fn_##name real = (cg_rt_fn_##name)rt_enter(CG_RT_ID_##name, __builtin_return_address(0), &m, 1); \
+        if (CG_UNLIKELY(real == NULL))                                                               \
+            return CG_ERR_SYMBOL_NOT_FOUND;                                                          \
+        cudaError_t r = real(symbol, funcPtr, flags, status);                                        \
+        if (r == CG_SUCCESS)                                                                         \
+            wrap_entry(m, symbol, funcPtr, 0);                                                       \
+        if (CG_UNLIKELY(cg_log_all))                                                                 \
+            log_call(CG_RT_ID_##name, m, r);                                                         \
+        return r;                                                                                    \
+    }
+ENTRY_POINT(cudaGetDriverEntryPoint)
+ENTRY_POINT(cudaGetDriverEntryPoint_ptsz)
+
+#define ENTRY_POINT_BY_VERSION(name)                                                                 \
+    cudaError_t name(const char *symbol, void **funcPtr, unsigned int cudaVersion,                   \
+                     unsigned long long flags, cudaDriverEntryPointQueryResult *status)              \
+    {                                                                                                \
+        int m;                                                                                       \
+        cg_rt_fn_##name real = (cg_rt_fn_##name)rt_enter(CG_RT_ID_##name, __builtin_return_address(0), &m, 1); \
+        if (CG_UNLIKELY(real == NULL))                                                               \
+            return CG_ERR_SYMBOL_NOT_FOUND;                                                          \
+        cudaError_t r = real(symbol, funcPtr, cudaVersion, flags, status);                           \
+        if (r == CG_SUCCESS)                                                                         \
+            wrap_entry(m, symbol, funcPtr, (int)cudaVersion);                                        \
+        if (CG_UNLIKELY(cg_log_all))                                                                 \
+            log_call(CG_RT_ID_##name, m, r);                                                         \
+        return r;                                                                                    \
+    }
+ENTRY_POINT_BY_VERSION(cudaGetDriverEntryPointByVersion)
+ENTRY_POINT_BY_VERSION(cudaGetDriverEntryPointByVersion_ptsz)

@@ -1,0 +1,163 @@
+/* Device and context bookkeeping. Counters are atomics; the created-context list takes a mutex, and
+ * is only touched by context creation/destruction, never by pass-through calls. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "resolve.h"
+#include "state.h"
+
+struct cg_device cg_devices[CG_MAX_DEVICES];
+
+#define CG_MAX_CREATED 256
+static struct {
+    CUcontext ctx;
+    int dev;
+} created[CG_MAX_CREATED];
+static pthread_mutex_t created_lock = PTHREAD_MUTEX_INITIALIZER;
+
+uint64_t cg_other_users(int dev, int except)
+{
+    uint64_t u = __atomic_load_n(&cg_devices[cg_dev_index(dev)].users, __ATOMIC_RELAXED);
+    if (except > 0)
+        u &= ~(1ull << except);
+    return u;
+}
+
+void cg_state_forget_module(int m)
+{
+    for (int d = 0; d < CG_MAX_DEVICES; d++)
+        __atomic_fetch_and(&cg_devices[d].users, ~(1ull << m), __ATOMIC_RELAXED);
+}
+
+void cg_note_retain(int dev, CUcontext ctx, int module)
+{
+    struct cg_device *d = &cg_devices[cg_dev_index(dev)];
+    __atomic_store_n(&d->primary, ctx, __ATOMIC_RELEASE);
+    __atomic_add_fetch(&d->retains, 1, __ATOMIC_ACQ_REL);
+    cg_mark_use_on(module, dev);
+}
+
+int cg_note_release(int dev)
+{
+    return __atomic_sub_fetch(&cg_devices[cg_dev_index(dev)].retains, 1, __ATOMIC_ACQ_REL);
+}
+
+int cg_retains(int dev)
+{
+    return __atomic_load_n(&cg_devices[cg_dev_index(dev)].retains, __ATOMIC_ACQUIRE);
+}
+
+void cg_note_primary_reset(int dev)
+{
+    __atomic_add_fetch(&cg_devices[cg_dev_index(dev)].resets, 1, __ATOMIC_ACQ_REL);
+}
+
+void cg_note_created(CUcontext ctx, int dev)
+{
+    pthread_mutex_lock(&created_lock);
+    int free_slot = -1;
+    for (int i = 0; i < CG_MAX_CREATED; i++) {
+        if (created[i].ctx == ctx) {
+            free_slot = i;
+            break;
+        }
+        if (created[i].ctx == NULL && free_slot < 0)
+            free_slot = i;
+    }
+    if (free_slot >= 0) {
+        created[free_slot].ctx = ctx;
+        created[free_slot].dev = dev;
+    }
+    pthread_mutex_unlock(&created_lock);
+}
+
+void cg_note_destroyed(CUcontext ctx)
+{
+    pthread_mutex_lock(&created_lock);
+    for (int i = 0; i < CG_MAX_CREATED; i++)
+        if (created[i].ctx == ctx)
+            created[i].ctx = NULL;
+    pthread_mutex_unlock(&created_lock);
+}
+
+int cg_ctx_kind(CUcontext ctx, int *dev)
+{
+    *dev = -1;
+    if (ctx == NULL)
+        return CG_CTX_NONE;
+    /* A created context wins: after a primary is destroyed its handle can come back as a created one. */
+    int kind = CG_CTX_UNKNOWN;
+    pthread_mutex_lock(&created_lock);
+    for (int i = 0; i < CG_MAX_CREATED; i++)
+        if (created[i].ctx == ctx) {
+            *dev = created[i].dev;
+            kind = CG_CTX_CREATED;
+            break;
+        }
+    pthread_mutex_unlock(&created_lock);
+    if (kind != CG_CTX_UNKNOWN)
+        return kind;
+    for (int d = 0; d < CG_MAX_DEVICES; d++)
+        if (__atomic_load_n(&cg_devices[d].primary, __ATOMIC_ACQUIRE) == ctx) {
+            *dev = d;
+            return CG_CTX_PRIMARY;
+        }
+    return CG_CTX_UNKNOWN;
+}
+
+void cg_note_current(CUcontext ctx, int module)
+{
+    int dev;
+    int kind = cg_ctx_kind(ctx, &dev);
+    if (dev >= 0)
+        cg_tls.dev = dev;
+    if (kind == CG_CTX_PRIMARY)
+        cg_mark_use_on(module, dev);
+}
+
+void cg_query_current(struct cg_ctxinfo *out)
+{
+    const struct cg_driver_queries *q = cg_driver_queries();
+    out->ctx = NULL;
+    out->device = -1;
+    out->kind = CG_CTX_NONE;
+    out->primary_active = -1;
+    if (q == NULL || q->ctx_get_current == NULL)
+        return;
+    CUcontext ctx = NULL;
+    if (q->ctx_get_current(&ctx) != CG_SUCCESS || ctx == NULL)
+        return;
+    out->ctx = ctx;
+    int dev = -1;
+    out->kind = cg_ctx_kind(ctx, &dev);
+    if (dev < 0 && q->ctx_get_device) {
+        CUdevice d = -1;
+        if (q->ctx_get_device(&d) == CG_SUCCESS)
+            dev = d;
+    }
+    out->device = dev;
+    if (dev >= 0)
+        out->primary_active = cg_primary_active(dev);
+}
+
+int cg_primary_active(int dev)
+{
+    const struct cg_driver_queries *q = cg_driver_queries();
+    if (q == NULL || q->primary_get_state == NULL)
+        return -1;
+    unsigned int flags = 0;
+    int active = 0;
+    if (q->primary_get_state(dev, &flags, &active) != CG_SUCCESS)
+        return -1;
+    return active != 0;
+}
+
+CUresult cg_sync_current(void)
+{
+    const struct cg_driver_queries *q = cg_driver_queries();
+    if (q == NULL || q->ctx_synchronize == NULL)
+        return CG_ERR_SYMBOL_NOT_FOUND;
+    return q->ctx_synchronize();
+}

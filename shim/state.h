@@ -1,0 +1,72 @@
+/* What ctxguard knows about devices and contexts: primary handles, retains, generations, users. */
+#ifndef CTXGUARD_STATE_H
+#define CTXGUARD_STATE_H
+
+#include <stdint.h>
+
+#include "core.h"
+#include "cuda_abi.h"
+#include "modules.h"
+
+#define CG_MAX_DEVICES 64
+
+enum cg_ctx_kind { CG_CTX_NONE, CG_CTX_PRIMARY, CG_CTX_CREATED, CG_CTX_UNKNOWN };
+
+struct cg_device {
+    CUcontext primary;     /* primary context handle, learnt from cuDevicePrimaryCtxRetain */
+    int retains;           /* retains minus releases seen through ctxguard */
+    unsigned int resets;   /* generation: primary resets/destroys seen on this device */
+    uint64_t users;        /* bit m: module m used this device's primary context */
+};
+extern struct cg_device cg_devices[CG_MAX_DEVICES];
+
+struct cg_ctxinfo {
+    int device;            /* -1: unknown */
+    CUcontext ctx;         /* NULL: none current */
+    int kind;              /* enum cg_ctx_kind */
+    int primary_active;    /* -1 unknown, 0 inactive, 1 active */
+};
+
+static inline int cg_dev_index(int dev)
+{
+    return (unsigned)dev < CG_MAX_DEVICES ? dev : 0;
+}
+
+/* Records that module m uses the primary context of the thread's current runtime device. Writes the
+ * shared word only the first time, so steady-state calls touch no shared cache line. */
+static inline void cg_mark_use_on(int m, int dev)
+{
+    if (m <= 0 || cg_modules[m].cls != CG_MOD_USER)
+        return;
+    uint64_t bit = 1ull << m, *u = &cg_devices[cg_dev_index(dev)].users;
+    if (CG_UNLIKELY(!(__atomic_load_n(u, __ATOMIC_RELAXED) & bit)))
+        __atomic_fetch_or(u, bit, __ATOMIC_RELAXED);
+}
+static inline void cg_mark_use(int m)
+{
+    cg_mark_use_on(m, cg_tls.dev < 0 ? 0 : cg_tls.dev);
+}
+
+/* Users of `dev`'s primary context other than `except`. */
+uint64_t cg_other_users(int dev, int except);
+
+/* Context bookkeeping, fed by the driver wrappers. */
+void cg_note_retain(int dev, CUcontext ctx, int module);
+int cg_note_release(int dev);      /* returns retains left after this release, as seen */
+int cg_retains(int dev);
+void cg_note_primary_reset(int dev);
+void cg_note_created(CUcontext ctx, int dev);
+void cg_note_destroyed(CUcontext ctx);
+void cg_note_current(CUcontext ctx, int module); /* the thread made ctx current */
+
+/* Classifies a handle: primary of a device, created through the driver API, or unknown. */
+int cg_ctx_kind(CUcontext ctx, int *dev);
+
+/* The calling thread's current context and device, asked of the driver without side effects (no
+ * cuInit, no retain); when libcuda is not loaded at all, nothing is current. */
+void cg_query_current(struct cg_ctxinfo *out);
+int cg_primary_active(int dev);
+/* cuCtxSynchronize on the current context; used before answering a blocked reset. */
+CUresult cg_sync_current(void);
+
+#endif

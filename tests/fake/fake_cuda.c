@@ -1,0 +1,402 @@
+/* A fake libcuda.so.1 for CI. It models what ctxguard's scenarios depend on, as measured on an
+ * H100 (driver 580.159): refcounted primary contexts whose handle survives a reset, a per-thread
+ * context stack, created contexts, and allocations tied to a context generation so that memory from
+ * before a reset is rejected with CUDA_ERROR_INVALID_VALUE. Device memory is host memory. */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef int CUresult;
+typedef int CUdevice;
+typedef unsigned long long CUdeviceptr, cuuint64_t;
+
+#define API __attribute__((visibility("default")))
+enum { OK = 0, INVALID_VALUE = 1, NOT_INITIALIZED = 3, INVALID_DEVICE = 101, INVALID_CONTEXT = 201,
+       NOT_FOUND = 500, DESTROYED = 709 };
+#define MAXDEV 4
+#define DRIVER_VERSION 13000
+
+struct fctx {
+    int dev, primary, alive, active, refcount;
+    unsigned int gen, flags;
+    unsigned long long id;
+};
+typedef struct fctx *CUcontext;
+
+static struct fctx prim[MAXDEV];
+static struct fctx made[64];
+static int initialized, ndev = 1;
+static unsigned long long next_id = 1;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static __thread struct fctx *stack[32];
+static __thread int depth;
+
+struct alloc {
+    char *mem;
+    size_t n;
+    struct fctx *ctx;
+    unsigned int gen;
+};
+static struct alloc allocs[4096];
+
+static struct fctx *cur(void) { return depth ? stack[depth - 1] : NULL; }
+static int usable(const struct fctx *c) { return c && c->alive && (!c->primary || c->active); }
+static CUresult ctx_error(const struct fctx *c) { return c == NULL ? INVALID_CONTEXT : DESTROYED; }
+
+API CUresult cuInit(unsigned int flags)
+{
+    if (flags != 0)
+        return INVALID_VALUE;
+    const char *n = getenv("FAKE_CUDA_DEVICES");
+    if (n && atoi(n) > 0 && atoi(n) <= MAXDEV)
+        ndev = atoi(n);
+    for (int d = 0; d < MAXDEV; d++) {
+        prim[d].dev = d;
+        prim[d].primary = 1;
+        prim[d].alive = 1;
+    }
+    initialized = 1;
+    return OK;
+}
+
+#define NEED_INIT() do { if (!initialized) return NOT_INITIALIZED; } while (0)
+
+API CUresult cuDriverGetVersion(int *v) { if (!v) return INVALID_VALUE; *v = DRIVER_VERSION; return OK; }
+API CUresult cuDeviceGetCount(int *n) { NEED_INIT(); if (!n) return INVALID_VALUE; *n = ndev; return OK; }
+API CUresult cuDeviceGet(CUdevice *d, int ordinal)
+{
+    NEED_INIT();
+    if (!d) return INVALID_VALUE;
+    if (ordinal < 0 || ordinal >= ndev) return INVALID_DEVICE;
+    *d = ordinal;
+    return OK;
+}
+
+API CUresult cuCtxGetCurrent(CUcontext *p) { NEED_INIT(); if (!p) return INVALID_VALUE; *p = cur(); return OK; }
+API CUresult cuCtxSetCurrent(CUcontext c)
+{
+    NEED_INIT();
+    if (c == NULL) { if (depth) depth--; return OK; }
+    if (depth == 0) stack[depth++] = c; else stack[depth - 1] = c;
+    return OK;
+}
+API CUresult cuCtxGetDevice(CUdevice *d)
+{
+    NEED_INIT();
+    struct fctx *c = cur();
+    if (!c) return INVALID_CONTEXT;
+    if (!c->alive) return DESTROYED;
+    *d = c->dev;
+    return OK;
+}
+static CUresult push(CUcontext c)
+{
+    NEED_INIT();
+    if (!c || depth >= 32) return INVALID_VALUE;
+    stack[depth++] = c;
+    return OK;
+}
+static CUresult pop(CUcontext *p)
+{
+    NEED_INIT();
+    if (!depth) return INVALID_CONTEXT;
+    struct fctx *c = stack[--depth];
+    if (p) *p = c;
+    return OK;
+}
+API CUresult cuCtxPushCurrent(CUcontext c) { return push(c); }
+API CUresult cuCtxPushCurrent_v2(CUcontext c) { return push(c); }
+API CUresult cuCtxPopCurrent(CUcontext *p) { return pop(p); }
+API CUresult cuCtxPopCurrent_v2(CUcontext *p) { return pop(p); }
+
+static CUresult create(CUcontext *p, unsigned int flags, CUdevice dev)
+{
+    NEED_INIT();
+    if (!p) return INVALID_VALUE;
+    if (dev < 0 || dev >= ndev) return INVALID_DEVICE;
+    pthread_mutex_lock(&lock);
+    struct fctx *c = NULL;
+    for (int i = 0; i < 64 && !c; i++)
+        if (!made[i].alive) c = &made[i];
+    if (c) {
+        c->dev = dev; c->primary = 0; c->alive = 1; c->active = 1; c->flags = flags;
+        c->gen++;
+        c->id = next_id++;
+    }
+    pthread_mutex_unlock(&lock);
+    if (!c) return INVALID_VALUE;
+    *p = c;
+    return push(c);
+}
+API CUresult cuCtxCreate(CUcontext *p, unsigned int f, CUdevice d) { return create(p, f, d); }
+API CUresult cuCtxCreate_v2(CUcontext *p, unsigned int f, CUdevice d) { return create(p, f, d); }
+API CUresult cuCtxCreate_v3(CUcontext *p, void *params, int n, unsigned int f, CUdevice d)
+{ (void)params; (void)n; return create(p, f, d); }
+API CUresult cuCtxCreate_v4(CUcontext *p, void *params, unsigned int f, CUdevice d)
+{ (void)params; return create(p, f, d); }
+
+static CUresult destroy(CUcontext c)
+{
+    NEED_INIT();
+    if (!c) return INVALID_VALUE;
+    if (c->primary) return INVALID_CONTEXT; /* primary contexts go through Release/Reset */
+    if (!c->alive) return DESTROYED;
+    c->alive = 0;
+    c->gen++;
+    if (depth && stack[depth - 1] == c) depth--; /* a current context is also popped */
+    return OK;
+}
+API CUresult cuCtxDestroy(CUcontext c) { return destroy(c); }
+API CUresult cuCtxDestroy_v2(CUcontext c) { return destroy(c); }
+
+API CUresult cuCtxSynchronize(void)
+{
+    NEED_INIT();
+    struct fctx *c = cur();
+    return usable(c) ? OK : ctx_error(c);
+}
+API CUresult cuCtxGetApiVersion(CUcontext c, unsigned int *v)
+{
+    NEED_INIT();
+    if (!v) return INVALID_VALUE;
+    if (!c) c = cur();
+    if (!c) return INVALID_CONTEXT;
+    *v = 3020;
+    return OK;
+}
+API CUresult cuCtxGetId(CUcontext c, unsigned long long *id)
+{
+    NEED_INIT();
+    if (!c) c = cur();
+    if (!c || !id) return INVALID_CONTEXT;
+    *id = c->id;
+    return OK;
+}
+
+API CUresult cuDevicePrimaryCtxRetain(CUcontext *p, CUdevice dev)
+{
+    NEED_INIT();
+    if (!p) return INVALID_VALUE;
+    if (dev < 0 || dev >= ndev) return INVALID_DEVICE;
+    pthread_mutex_lock(&lock);
+    struct fctx *c = &prim[dev];
+    if (!c->active) {
+        c->active = 1;
+        c->id = next_id++; /* a new incarnation: same handle, new id */
+    }
+    c->refcount++;
+    pthread_mutex_unlock(&lock);
+    *p = c; /* the same handle every time, also after a reset */
+    return OK;
+}
+static CUresult release(CUdevice dev)
+{
+    NEED_INIT();
+    if (dev < 0 || dev >= ndev) return INVALID_DEVICE;
+    pthread_mutex_lock(&lock);
+    struct fctx *c = &prim[dev];
+    CUresult r = OK;
+    if (c->refcount <= 0)
+        r = INVALID_CONTEXT;
+    else if (--c->refcount == 0) {
+        c->active = 0;
+        c->gen++;
+    }
+    pthread_mutex_unlock(&lock);
+    return r;
+}
+API CUresult cuDevicePrimaryCtxRelease(CUdevice d) { return release(d); }
+API CUresult cuDevicePrimaryCtxRelease_v2(CUdevice d) { return release(d); }
+/* Deinitialises at once: allocations die, the context stays current to its threads, and the
+ * runtime retains it again on its next call. */
+static CUresult reset(CUdevice dev)
+{
+    NEED_INIT();
+    if (dev < 0 || dev >= ndev) return INVALID_DEVICE;
+    pthread_mutex_lock(&lock);
+    struct fctx *c = &prim[dev];
+    if (c->active) {
+        c->active = 0;
+        c->gen++;
+    }
+    c->refcount = 0;
+    pthread_mutex_unlock(&lock);
+    return OK;
+}
+API CUresult cuDevicePrimaryCtxReset(CUdevice d) { return reset(d); }
+API CUresult cuDevicePrimaryCtxReset_v2(CUdevice d) { return reset(d); }
+API CUresult cuDevicePrimaryCtxGetState(CUdevice dev, unsigned int *flags, int *active)
+{
+    NEED_INIT();
+    if (dev < 0 || dev >= ndev) return INVALID_DEVICE;
+    if (!flags || !active) return INVALID_VALUE;
+    *flags = prim[dev].flags;
+    *active = prim[dev].active;
+    return OK;
+}
+static CUresult set_flags(CUdevice dev, unsigned int flags)
+{
+    NEED_INIT();
+    if (dev < 0 || dev >= ndev) return INVALID_DEVICE;
+    prim[dev].flags = flags;
+    return OK;
+}
+API CUresult cuDevicePrimaryCtxSetFlags(CUdevice d, unsigned int f) { return set_flags(d, f); }
+API CUresult cuDevicePrimaryCtxSetFlags_v2(CUdevice d, unsigned int f) { return set_flags(d, f); }
+
+/* Fake-only: lets a second runtime instance (a static cudart in a plugin) tell that the current
+ * context is a primary one it did not retain itself, as the real runtime can. */
+API int fakeCtxIsPrimary(CUcontext c) { return c && c->primary; }
+
+/* ---- memory ---- */
+API CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t n)
+{
+    NEED_INIT();
+    struct fctx *c = cur();
+    if (!usable(c)) return ctx_error(c);
+    if (!p || n == 0) return INVALID_VALUE;
+    pthread_mutex_lock(&lock);
+    struct alloc *a = NULL;
+    for (int i = 0; i < 4096 && !a; i++)
+        if (!allocs[i].mem) a = &allocs[i];
+    if (a) {
+        a->mem = calloc(1, n);
+        a->n = n;
+        a->ctx = c;
+        a->gen = c->gen;
+    }
+    pthread_mutex_unlock(&lock);
+    if (!a || !a->mem) return INVALID_VALUE;
+    *p = (CUdeviceptr)(uintptr_t)a->mem;
+    return OK;
+}
+
+/* The allocation holding [p, p+n), if it is still valid: its context alive and not reset since. */
+static struct alloc *find(CUdeviceptr p, size_t n)
+{
+    char *q = (char *)(uintptr_t)p;
+    for (int i = 0; i < 4096; i++) {
+        struct alloc *a = &allocs[i];
+        if (a->mem && q >= a->mem && q + n <= a->mem + a->n)
+            return a->ctx->gen == a->gen && usable(a->ctx) ? a : NULL;
+    }
+    return NULL;
+}
+
+API CUresult cuMemFree_v2(CUdeviceptr p)
+{
+    NEED_INIT();
+    pthread_mutex_lock(&lock);
+    struct alloc *a = find(p, 0);
+    if (a && a->mem == (char *)(uintptr_t)p) {
+        free(a->mem);
+        a->mem = NULL;
+    } else
+        a = NULL;
+    pthread_mutex_unlock(&lock);
+    return a ? OK : INVALID_VALUE;
+}
+API CUresult cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src, size_t n)
+{
+    NEED_INIT();
+    struct fctx *c = cur();
+    if (!usable(c)) return ctx_error(c);
+    struct alloc *a = find(dst, n);
+    if (!a) return INVALID_VALUE;
+    memcpy((void *)(uintptr_t)dst, src, n);
+    return OK;
+}
+API CUresult cuMemcpyDtoH_v2(void *dst, CUdeviceptr src, size_t n)
+{
+    NEED_INIT();
+    struct fctx *c = cur();
+    if (!usable(c)) return ctx_error(c);
+    struct alloc *a = find(src, n);
+    if (!a) return INVALID_VALUE;
+    memcpy(dst, (const void *)(uintptr_t)src, n);
+    return OK;
+}
+API CUresult cuMemsetD8_v2(CUdeviceptr dst, unsigned char v, size_t n)
+{
+    NEED_INIT();
+    struct fctx *c = cur();
+    if (!usable(c)) return ctx_error(c);
+    if (!find(dst, n)) return INVALID_VALUE;
+    memset((void *)(uintptr_t)dst, v, n);
+    return OK;
+}
+/* A fake kernel is a host function taking the argument array. */
+API CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
+                            unsigned bz, unsigned shmem, void *stream, void **params, void **extra)
+{
+    (void)gx; (void)gy; (void)gz; (void)bx; (void)by; (void)bz; (void)shmem; (void)stream; (void)extra;
+    NEED_INIT();
+    struct fctx *c = cur();
+    if (!usable(c)) return ctx_error(c);
+    if (!f) return INVALID_VALUE;
+    ((void (*)(void **))f)(params);
+    return OK;
+}
+
+/* ---- cuGetProcAddress: base name + version -> variant, as the real driver maps them ---- */
+struct entry {
+    const char *base;
+    int since;
+    void *fn;
+};
+API CUresult cuGetProcAddress(const char *, void **, int, cuuint64_t);
+API CUresult cuGetProcAddress_v2(const char *, void **, int, cuuint64_t, int *);
+static const struct entry table[] = {
+    {"cuInit", 2000, (void *)cuInit}, {"cuDriverGetVersion", 2020, (void *)cuDriverGetVersion},
+    {"cuDeviceGet", 2000, (void *)cuDeviceGet}, {"cuDeviceGetCount", 2000, (void *)cuDeviceGetCount},
+    {"cuCtxCreate", 2000, (void *)cuCtxCreate}, {"cuCtxCreate", 3020, (void *)cuCtxCreate_v2},
+    {"cuCtxCreate", 11040, (void *)cuCtxCreate_v3}, {"cuCtxCreate", 12050, (void *)cuCtxCreate_v4},
+    {"cuCtxDestroy", 2000, (void *)cuCtxDestroy}, {"cuCtxDestroy", 4000, (void *)cuCtxDestroy_v2},
+    {"cuCtxSetCurrent", 4000, (void *)cuCtxSetCurrent}, {"cuCtxGetCurrent", 4000, (void *)cuCtxGetCurrent},
+    {"cuCtxGetDevice", 2000, (void *)cuCtxGetDevice},
+    {"cuCtxPushCurrent", 2000, (void *)cuCtxPushCurrent}, {"cuCtxPushCurrent", 4000, (void *)cuCtxPushCurrent_v2},
+    {"cuCtxPopCurrent", 2000, (void *)cuCtxPopCurrent}, {"cuCtxPopCurrent", 4000, (void *)cuCtxPopCurrent_v2},
+    {"cuCtxSynchronize", 2000, (void *)cuCtxSynchronize}, {"cuCtxGetApiVersion", 3020, (void *)cuCtxGetApiVersion},
+    {"cuCtxGetId", 12000, (void *)cuCtxGetId},
+    {"cuDevicePrimaryCtxRetain", 7000, (void *)cuDevicePrimaryCtxRetain},
+    {"cuDevicePrimaryCtxRelease", 7000, (void *)cuDevicePrimaryCtxRelease},
+    {"cuDevicePrimaryCtxRelease", 11000, (void *)cuDevicePrimaryCtxRelease_v2},
+    {"cuDevicePrimaryCtxReset", 7000, (void *)cuDevicePrimaryCtxReset},
+    {"cuDevicePrimaryCtxReset", 11000, (void *)cuDevicePrimaryCtxReset_v2},
+    {"cuDevicePrimaryCtxSetFlags", 7000, (void *)cuDevicePrimaryCtxSetFlags},
+    {"cuDevicePrimaryCtxSetFlags", 11000, (void *)cuDevicePrimaryCtxSetFlags_v2},
+    {"cuDevicePrimaryCtxGetState", 7000, (void *)cuDevicePrimaryCtxGetState},
+    {"cuMemAlloc", 3020, (void *)cuMemAlloc_v2}, {"cuMemFree", 3020, (void *)cuMemFree_v2},
+    {"cuMemcpyHtoD", 3020, (void *)cuMemcpyHtoD_v2}, {"cuMemcpyDtoH", 3020, (void *)cuMemcpyDtoH_v2},
+    {"cuMemsetD8", 3020, (void *)cuMemsetD8_v2}, {"cuLaunchKernel", 4000, (void *)cuLaunchKernel},
+    {"cuGetProcAddress", 11030, (void *)cuGetProcAddress}, {"cuGetProcAddress", 12000, (void *)cuGetProcAddress_v2},
+};
+
+API CUresult cuGetProcAddress_v2(const char *sym, void **pfn, int version, cuuint64_t flags, int *status)
+{
+    (void)flags; /* works before cuInit, as the real one does */
+    if (status) *status = 1;
+    if (!sym || !pfn) return INVALID_VALUE;
+    *pfn = NULL;
+    if (version > DRIVER_VERSION) return INVALID_VALUE;
+    const struct entry *best = NULL;
+    int known = 0;
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        if (strcmp(table[i].base, sym) != 0) continue;
+        known = 1;
+        if (table[i].since <= version && (!best || table[i].since > best->since)) best = &table[i];
+    }
+    if (!best) {
+        if (status) *status = known ? 2 : 1;
+        return NOT_FOUND;
+    }
+    *pfn = best->fn;
+    if (status) *status = 0;
+    return OK;
+}
+API CUresult cuGetProcAddress(const char *sym, void **pfn, int version, cuuint64_t flags)
+{
+    return cuGetProcAddress_v2(sym, pfn, version, flags, NULL);
+}

@@ -1,0 +1,124 @@
+/* A test plugin. The same source is built several times under different names (libplugA.so,
+ * libplugB.so, …), with the fake runtime shared or static, and with nvcc against the real runtime.
+ * Each action is an exported function the plugin host calls by name. */
+#include <cuda.h>
+#include <cuda_runtime_api.h>
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define N 1024
+#define EXPORT __attribute__((visibility("default")))
+static float *dbuf;
+static float expected[N];
+
+#ifdef __CUDACC__
+__global__ void twice(float *p, int n)
+{
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n)
+        p[i] *= 2.0f;
+}
+static cudaError_t launch_twice(float *p, int n)
+{
+    twice<<<(n + 255) / 256, 256>>>(p, n);
+    return cudaGetLastError();
+}
+#else
+/* Fake kernel: the fake driver runs it on the host with the argument array. */
+static void twice_host(void **args)
+{
+    float *p = *(float **)args[0];
+    int n = *(int *)args[1];
+    for (int i = 0; i < n; i++)
+        p[i] *= 2.0f;
+}
+static cudaError_t launch_twice(float *p, int n)
+{
+    void *args[] = {&p, &n};
+    dim3 g = {(unsigned)(n + 255) / 256, 1, 1}, b = {256, 1, 1};
+    return cudaLaunchKernel((const void *)twice_host, g, b, args, 0, 0);
+}
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Allocates, uploads, runs a kernel: the module now holds state in the primary context. */
+EXPORT int plug_setup(void)
+{
+    const char *d = getenv("PLUG_DEVICE");
+    cudaError_t r = cudaSetDevice(d ? atoi(d) : 0);
+    if (r) return r;
+    float host[N];
+    for (int i = 0; i < N; i++) {
+        host[i] = (float)i + 0.5f;
+        expected[i] = 2.0f * host[i];
+    }
+    if ((r = cudaMalloc((void **)&dbuf, sizeof host))) return r;
+    if ((r = cudaMemcpy(dbuf, host, sizeof host, cudaMemcpyHostToDevice))) return r;
+    if ((r = launch_twice(dbuf, N))) return r;
+    return cudaDeviceSynchronize();
+}
+
+/* Reads the data back and compares every value: -1 when values are wrong, else the CUDA error. */
+EXPORT int plug_check(void)
+{
+    float host[N];
+    cudaError_t r = cudaMemcpy(host, dbuf, sizeof host, cudaMemcpyDeviceToHost);
+    if (r) return r;
+    for (int i = 0; i < N; i++)
+        if (host[i] != expected[i]) return -1;
+    return 0;
+}
+
+EXPORT int plug_reset(void) { return cudaDeviceReset(); }
+EXPORT int plug_threadexit(void) { return cudaThreadExit(); }
+EXPORT int plug_sync(void) { return cudaDeviceSynchronize(); }
+
+/* A well-behaved module: its own driver-API context, the runtime used on it, then a reset that only
+ * concerns that context, then the context destroyed (which also pops it). */
+EXPORT int plug_ctxreset(void)
+{
+    CUdevice dev;
+    CUcontext ctx;
+    void *p = NULL;
+    int r;
+    if ((r = cuInit(0)) || (r = cuDeviceGet(&dev, 0))) return r;
+    if ((r = cuCtxCreate(&ctx, NULL, 0, dev))) return r;
+    if ((r = cudaMalloc(&p, 4096))) return r;
+    if ((r = cudaDeviceReset())) return r;
+    return cuCtxDestroy(ctx);
+}
+
+/* The driver's reset, reached through the runtime's entry-point lookup. */
+EXPORT int plug_drvreset(void)
+{
+    CUresult (*reset)(CUdevice) = NULL;
+    enum cudaDriverEntryPointQueryResult st;
+    int r = cudaGetDriverEntryPointByVersion("cuDevicePrimaryCtxReset", (void **)&reset, 12000, 0, &st);
+    if (r) return r;
+    if (st != cudaDriverEntryPointSuccess || !reset) return -2;
+    return reset(0);
+}
+
+/* TensorFlow-style: the runtime resolved by name from a handle. */
+EXPORT int plug_dlsymreset(void)
+{
+    void *h = dlopen("libcudart.so.13", RTLD_LAZY | RTLD_LOCAL);
+    if (!h) return -3;
+    cudaError_t (*f)(void) = (cudaError_t(*)(void))dlsym(h, "cudaDeviceReset");
+    if (!f) return -4;
+    return f();
+}
+
+EXPORT const char *plug_errname(int e)
+{
+    if (e == -1) return "wrong values";
+    if (e < -1) return "test setup failed";
+    return cudaGetErrorName((cudaError_t)e);
+}
+#ifdef __cplusplus
+}
+#endif

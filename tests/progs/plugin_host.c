@@ -1,0 +1,78 @@
+/* A plugin host: loads plugins RTLD_LOCAL (as real hosts do) and runs steps LIB:ACTION in order,
+ * printing each result. LIB "self" means the host's own copy of the plugin code (cuda_host).
+ * Exit status: 0 all checks passed, 1 a check failed, 2 another step failed, 3 usage/load error.
+ * PLUGIN_HOST_DEEPBIND=1 loads plugins with RTLD_DEEPBIND. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAXLIBS 16
+static struct {
+    char name[512];
+    void *h;
+} libs[MAXLIBS];
+
+static void *load(const char *name)
+{
+    for (int i = 0; i < MAXLIBS; i++) {
+        if (libs[i].h && strcmp(libs[i].name, name) == 0)
+            return libs[i].h;
+        if (!libs[i].h) {
+            int flags = RTLD_NOW | RTLD_LOCAL;
+            const char *db = getenv("PLUGIN_HOST_DEEPBIND");
+            if (db && strcmp(db, "1") == 0)
+                flags |= RTLD_DEEPBIND;
+            void *h = strcmp(name, "self") == 0 ? dlopen(NULL, RTLD_NOW) : dlopen(name, flags);
+            if (!h) {
+                fprintf(stderr, "plugin_host: %s\n", dlerror());
+                return NULL;
+            }
+            snprintf(libs[i].name, sizeof libs[i].name, "%s", name);
+            libs[i].h = h;
+            return h;
+        }
+    }
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    int status = 0;
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s LIB:ACTION...\n", argv[0]);
+        return 3;
+    }
+    for (int i = 1; i < argc; i++) {
+        char lib[512], fn[128];
+        const char *colon = strrchr(argv[i], ':');
+        if (!colon || (size_t)(colon - argv[i]) >= sizeof lib) {
+            fprintf(stderr, "plugin_host: bad step %s\n", argv[i]);
+            return 3;
+        }
+        memcpy(lib, argv[i], (size_t)(colon - argv[i]));
+        lib[colon - argv[i]] = '\0';
+        snprintf(fn, sizeof fn, "plug_%s", colon + 1);
+        void *h = load(lib);
+        if (!h)
+            return 3;
+        int (*act)(void) = (int (*)(void))dlsym(h, fn);
+        const char *(*errname)(int) = (const char *(*)(int))dlsym(h, "plug_errname");
+        if (!act || !errname) {
+            fprintf(stderr, "plugin_host: %s has no %s\n", lib, fn);
+            return 3;
+        }
+        int r = act();
+        const char *base = strrchr(lib, '/') ? strrchr(lib, '/') + 1 : lib;
+        printf("%s:%s -> %d %s\n", base, colon + 1, r, errname(r));
+        fflush(stdout);
+        if (r != 0) {
+            if (strcmp(colon + 1, "check") == 0)
+                status = 1;
+            else if (status == 0)
+                status = 2;
+        }
+    }
+    return status;
+}
