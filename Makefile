@@ -82,7 +82,7 @@ $(B)/progs/cuda_host: tests/progs/plugin_host.c tests/plugins/plug.c $(FAKELIBS)
 	  -L$(FAKE) -Wl,-rpath,'$$ORIGIN/../fake' -lcudart -lcuda -ldl
 
 TEST_PROGS := $(PLUG)/libplugA.so $(PLUG)/libplugB.so $(PLUG)/libplugC.so $(PLUG)/libplugS1.so \
-              $(PLUG)/libplugS2.so $(B)/progs/plugin_host $(B)/progs/cuda_host
+              $(PLUG)/libplugS2.so $(B)/progs/plugin_host $(B)/progs/cuda_host $(B)/progs/dlsym_probe
 test-progs: $(TEST_PROGS)
 
 include tests/tests.mk

@@ -1,1 +1,28 @@
+# The cmocka suite. Every test binary runs against the fake CUDA libraries in $(B)/fake.
+TEST_CFLAGS := $(CFLAGS_TEST) -D_GNU_SOURCE -Ishim -Itests -DBUILD_DIR='"$(abspath $(B))"'
+TESTS := test_scenarios test_dlsym test_exports test_config test_format
+TEST_BINS := $(addprefix $(B)/tests/,$(TESTS))
 
+$(B)/progs/dlsym_probe: tests/progs/dlsym_probe.c | $(B)/progs
+	$(Q)$(CC) $(CFLAGS_TEST) -o $@ $< -ldl
+
+$(B)/tests/test_scenarios: tests/test_scenarios.c tests/harness.c tests/harness.h | $(B)/tests
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_scenarios.c tests/harness.c -lcmocka
+$(B)/tests/test_dlsym: tests/test_dlsym.c tests/harness.c tests/harness.h $(B)/progs/dlsym_probe | $(B)/tests
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_dlsym.c tests/harness.c -lcmocka
+$(B)/tests/test_exports: tests/test_exports.c tests/harness.h shim/hooks.def | $(B)/tests
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_exports.c -lcmocka
+$(B)/tests/test_config: tests/test_config.c shim/config.c shim/config.h | $(B)/tests
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_config.c shim/config.c -lcmocka
+$(B)/tests/test_format: tests/test_format.c shim/format.c tests/harness.c $(SHIM_HDR) | $(B)/tests
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_format.c shim/format.c tests/harness.c -lcmocka
+
+.PHONY: check cmocka
+cmocka:
+	$(Q)scripts/ensure-cmocka.sh
+
+check: cmocka all test-progs
+	$(Q)$(MAKE) --no-print-directory $(TEST_BINS)
+	$(Q)fail=0; for t in $(TEST_BINS); do echo "== $$t"; $$t || fail=1; done; \
+	  sh scripts/gpu-test.sh --self-check || fail=1; \
+	  if [ $$fail = 0 ]; then echo "make check: all suites passed"; else echo "make check: FAILED"; fi; exit $$fail

@@ -1,0 +1,129 @@
+/* CTXGUARD_* parsing, driven directly (no process): defaults, every accepted value, strict refusal. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+static const char *vars[16][2];
+static char complaints[8][600];
+static int ncomplaints;
+
+static const char *get(const char *name)
+{
+    for (int i = 0; vars[i][0]; i++)
+        if (strcmp(vars[i][0], name) == 0)
+            return vars[i][1];
+    return NULL;
+}
+
+static void complain(const char *line)
+{
+    if (ncomplaints < 8)
+        snprintf(complaints[ncomplaints], sizeof complaints[0], "%s", line);
+    ncomplaints++;
+}
+
+static int parse(struct cg_config *c, const char *const kv[])
+{
+    memset(vars, 0, sizeof vars);
+    ncomplaints = 0;
+    for (int i = 0; kv && kv[2 * i]; i++) {
+        vars[i][0] = kv[2 * i];
+        vars[i][1] = kv[2 * i + 1];
+    }
+    return cg_config_parse(c, get, 4242, complain);
+}
+
+#define KV(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+static void defaults(void **s)
+{
+    (void)s;
+    struct cg_config c;
+    assert_int_equal(parse(&c, NULL), 0);
+    assert_int_equal(c.mode, CG_MODE_GUARD);
+    assert_int_equal(c.level, CG_LEVEL_INFO);
+    assert_int_equal(c.format, CG_FORMAT_TEXT);
+    assert_int_equal(c.sink, CG_SINK_STDERR);
+    assert_int_equal(ncomplaints, 0);
+}
+
+static void accepted_values(void **s)
+{
+    (void)s;
+    struct cg_config c;
+    assert_int_equal(parse(&c, KV("CTXGUARD_MODE", "observe", "CTXGUARD_LOG_LEVEL", "debug",
+                                  "CTXGUARD_LOG_FORMAT", "json", "CTXGUARD_LOG", "syslog")), 0);
+    assert_int_equal(c.mode, CG_MODE_OBSERVE);
+    assert_int_equal(c.level, CG_LEVEL_DEBUG);
+    assert_int_equal(c.format, CG_FORMAT_JSON);
+    assert_int_equal(c.sink, CG_SINK_SYSLOG);
+    assert_int_equal(parse(&c, KV("CTXGUARD_MODE", "enforce", "CTXGUARD_LOG_LEVEL", "quiet")), 0);
+    assert_int_equal(c.mode, CG_MODE_ENFORCE);
+    assert_int_equal(c.level, CG_LEVEL_QUIET);
+}
+
+static void log_path_expands_pid(void **s)
+{
+    (void)s;
+    struct cg_config c;
+    assert_int_equal(parse(&c, KV("CTXGUARD_LOG", "/var/log/cg-%p.%%.log")), 0);
+    assert_int_equal(c.sink, CG_SINK_FILE);
+    assert_string_equal(c.log_path, "/var/log/cg-4242.%.log");
+}
+
+static void bad_values_named_and_defaulted(void **s)
+{
+    (void)s;
+    struct cg_config c;
+    const char *bad[] = {"", "GUARD", "guard ", "gaurd", "-1", "observe\n", "\xc3\xa9nforce", NULL};
+    for (int i = 0; bad[i]; i++) {
+        assert_int_equal(parse(&c, KV("CTXGUARD_MODE", bad[i])), 1);
+        assert_int_equal(c.mode, CG_MODE_GUARD);
+        assert_int_equal(ncomplaints, 1);
+        assert_non_null(strstr(complaints[0], "ctxguard: CTXGUARD_MODE=\""));
+        assert_non_null(strstr(complaints[0], "expected observe, guard or enforce"));
+        assert_non_null(strstr(complaints[0], "using guard"));
+        assert_null(strchr(complaints[0], '\n')); /* control bytes escaped: one line */
+    }
+    assert_int_equal(parse(&c, KV("CTXGUARD_LOG_LEVEL", "verbose", "CTXGUARD_LOG_FORMAT", "xml")), 2);
+    assert_int_equal(c.level, CG_LEVEL_INFO);
+    assert_int_equal(c.format, CG_FORMAT_TEXT);
+    assert_non_null(strstr(complaints[0], "CTXGUARD_LOG_LEVEL=\"verbose\""));
+    assert_non_null(strstr(complaints[1], "CTXGUARD_LOG_FORMAT=\"xml\""));
+}
+
+static void bad_log_paths(void **s)
+{
+    (void)s;
+    struct cg_config c;
+    char huge[5000];
+    memset(huge, 'a', sizeof huge - 1);
+    huge[0] = '/';
+    huge[sizeof huge - 1] = '\0';
+    const char *bad[] = {"", "/tmp/a\nb", huge, NULL};
+    for (int i = 0; bad[i]; i++) {
+        assert_int_equal(parse(&c, KV("CTXGUARD_LOG", bad[i])), 1);
+        assert_int_equal(c.sink, CG_SINK_STDERR);
+        assert_non_null(strstr(complaints[0], "CTXGUARD_LOG="));
+        assert_true(strlen(complaints[0]) < 400); /* a huge value is cut in the message */
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(defaults),
+        cmocka_unit_test(accepted_values),
+        cmocka_unit_test(log_path_expands_pid),
+        cmocka_unit_test(bad_values_named_and_defaulted),
+        cmocka_unit_test(bad_log_paths),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,86 @@
+/* The dlsym and cuGetProcAddress doors: guarded names get wrappers, everything else comes back as it
+ * would without ctxguard, caller-relative lookups keep their meaning, and each ABI gets its wrapper. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+static struct run bare, shim;
+
+static void run_both(void **s)
+{
+    (void)s;
+    const char *const argv[] = {BUILD_DIR "/progs/dlsym_probe", NULL};
+    const char *const env[] = {"LD_LIBRARY_PATH=" BUILD_DIR "/fake", NULL};
+    run_prog(&bare, 0, 0, env, argv);
+    run_prog(&shim, 1, 0, env, argv);
+    assert_int_equal(bare.status, 0);
+    assert_int_equal(shim.status, 0);
+}
+
+static void has(const struct run *r, const char *line)
+{
+    char want[256];
+    snprintf(want, sizeof want, "%s\n", line);
+    if (!strstr(r->out, want))
+        fail_msg("missing line \"%s\" in:\n%s", line, r->out);
+}
+
+static void guarded_names_get_wrappers(void **s)
+{
+    run_both(s);
+    has(&bare, "reset libcuda.so.1");
+    has(&shim, "reset libctxguard.so");
+    has(&shim, "reset_v2 libctxguard.so");
+}
+
+static void other_names_untouched(void **s)
+{
+    run_both(s);
+    has(&shim, "getcurrent libcuda.so.1");
+    has(&shim, "cudnn libcuda.so.1"); /* cu + lowercase: not a CUDA API name */
+    has(&shim, "missing (null)");
+}
+
+static void caller_relative_lookups_keep_meaning(void **s)
+{
+    run_both(s);
+    /* RTLD_NEXT answers for the probe, not for ctxguard: the object after the executable is the
+     * preload itself, so "next dlsym" is ctxguard's. Forwarding from C would answer for ctxguard
+     * and return glibc's, the bug that livelocked a PyTorch import under another interposer. */
+    has(&bare, "next_dlsym libc.so.6");
+    has(&shim, "next_dlsym libctxguard.so");
+    assert_non_null(strstr(bare.out, "next_fopen libc.so.6"));
+    assert_non_null(strstr(shim.out, "next_fopen libc.so.6"));
+    assert_non_null(strstr(shim.out, "default_fopen libc.so.6"));
+}
+
+static void self_lookup_returns_abi_matching_wrappers(void **s)
+{
+    run_both(s);
+    has(&bare, "self_v1 r=0 st=0 libcuda.so.1");
+    has(&shim, "self_v1 r=0 st=0 libctxguard.so");
+    has(&shim, "self_v2 r=0 st=0 libctxguard.so");
+    has(&shim, "via_v2 r=0 st=0 libctxguard.so");
+    has(&shim, "via_v1 r=0 libctxguard.so");
+    has(&shim, "unguarded r=0 st=0 libcuda.so.1");
+    has(&shim, "unknown r=500 st=1 (null)");
+    has(&bare, "unknown r=500 st=1 (null)");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(guarded_names_get_wrappers),
+        cmocka_unit_test(other_names_untouched),
+        cmocka_unit_test(caller_relative_lookups_keep_meaning),
+        cmocka_unit_test(self_lookup_returns_abi_matching_wrappers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

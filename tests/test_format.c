@@ -1,0 +1,81 @@
+/* Event lines: JSON stays valid JSON whatever a module path holds; text stays one line. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "harness.h"
+#include "log.h"
+#include "modules.h"
+#include "state.h"
+
+struct cg_module cg_modules[CG_MAX_MODULES]; /* format.c reads paths from here */
+
+static const struct timespec ts = {1764072003, 114123456};
+
+static void hostile_paths_stay_valid_json(void **s)
+{
+    (void)s;
+    const char *paths[] = {"/opt/a\"b\\c.so", "/opt/new\nline.so", "/opt/\x01\x1f\x7f.so",
+                           "/opt/\xff\xfe\xc3(.so", "/opt/caf\xc3\xa9/\xe2\x82\xac.so", "/opt/\xed\xa0\x80.so", NULL};
+    for (int i = 0; paths[i]; i++) {
+        snprintf(cg_modules[1].path, sizeof cg_modules[1].path, "%s", paths[i]);
+        snprintf(cg_modules[2].path, sizeof cg_modules[2].path, "%s", paths[i]);
+        struct cg_event ev = {.api = CG_API_RUNTIME, .call = "cudaDeviceReset", .device = 0,
+                              .ctx = (void *)0x1234, .ctx_kind = CG_CTX_PRIMARY, .shared_with = 1ull << 2,
+                              .caller = 1, .action = CG_BLOCK, .result = 0, .destructive = 1,
+                              .reason = "quote \" and newline \n inside"};
+        char buf[8192];
+        size_t n = cg_format_event(buf, sizeof buf, &ev, CG_FORMAT_JSON, &ts, 1, 2);
+        assert_int_equal(n, strlen(buf));
+        if (!json_valid(buf, n))
+            fail_msg("invalid JSON for path %d: %s", i, buf);
+        n = cg_format_event(buf, sizeof buf, &ev, CG_FORMAT_TEXT, &ts, 1, 2);
+        assert_null(strchr(buf, '\n'));
+    }
+    char v[256];
+    snprintf(cg_modules[1].path, sizeof cg_modules[1].path, "/opt/caf\xc3\xa9.so");
+    struct cg_event ev = {.call = "x", .device = -1, .caller = 1};
+    char buf[4096];
+    cg_format_event(buf, sizeof buf, &ev, CG_FORMAT_JSON, &ts, 1, 2);
+    assert_true(json_get(buf, "caller", v, sizeof v));
+    assert_string_equal(v, "\"/opt/caf\xc3\xa9.so\""); /* valid UTF-8 kept as is */
+    assert_true(json_get(buf, "device", v, sizeof v));
+    assert_string_equal(v, "null");
+    assert_true(json_get(buf, "ts", v, sizeof v));
+    assert_string_equal(v, "\"2025-11-25T12:00:03.114123Z\"");
+}
+
+/* Sixty long module paths in shared_with: the line is cut, never made invalid. */
+static void long_lists_are_cut_not_broken(void **s)
+{
+    (void)s;
+    for (int m = 1; m < CG_MAX_MODULES; m++) {
+        memset(cg_modules[m].path, 'x', 900);
+        cg_modules[m].path[0] = '/';
+        cg_modules[m].path[900] = '\0';
+    }
+    struct cg_event ev = {.call = "cudaDeviceReset", .device = 0, .shared_with = ~1ull, .caller = 1,
+                          .reason = "r"};
+    for (size_t cap = 64; cap <= 8192; cap *= 2) {
+        char buf[8192];
+        size_t n = cg_format_event(buf, cap, &ev, CG_FORMAT_JSON, &ts, 1, 2);
+        assert_true(n < cap);
+        if (cap >= 2048 && !json_valid(buf, n))
+            fail_msg("invalid JSON at cap %zu: %s", cap, buf);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(hostile_paths_stay_valid_json),
+        cmocka_unit_test(long_lists_are_cut_not_broken),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,345 @@
+/* The plugin-host scenarios on the fake CUDA libraries: what breaks without ctxguard, and what each
+ * mode does about it. Each test runs real processes with LD_PRELOAD. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+static struct run R, R2;
+
+#define STEPS(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define ENV(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* The single JSON event line of `log` whose "call" is `call`; fails the test if not exactly one. */
+static const char *event(const char *log, const char *call)
+{
+    static char line[8192];
+    char want[128];
+    snprintf(want, sizeof want, "\"call\":\"%s\"", call);
+    int found = 0;
+    for (const char *p = log; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        if (memmem(p, n, want, strlen(want)) && n < sizeof line) {
+            memcpy(line, p, n);
+            line[n] = '\0';
+            found++;
+        }
+        if (!nl)
+            break;
+        p = nl + 1;
+    }
+    if (found != 1)
+        fail_msg("expected exactly one %s event, found %d in log:\n%s", call, found, log);
+    return line;
+}
+
+static void expect_field(const char *line, const char *key, const char *want)
+{
+    char v[4096];
+    assert_true(json_get(line, key, v, sizeof v));
+    if (strcmp(v, want) != 0)
+        fail_msg("%s: got %s, want %s (line: %s)", key, v, want, line);
+}
+
+static void expect_field_contains(const char *line, const char *key, const char *part)
+{
+    char v[4096];
+    assert_true(json_get(line, key, v, sizeof v));
+    if (!strstr(v, part))
+        fail_msg("%s: %s does not contain %s", key, v, part);
+}
+
+/* ---- the failure ctxguard exists for ---- */
+
+static void bare_reset_breaks_other_plugin(void **s)
+{
+    (void)s;
+    run_prog(&R, 0, 0, NULL, STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check"));
+    assert_int_equal(R.status, 1);
+    assert_non_null(strstr(R.out, "libplugA.so:check -> 1 cudaErrorInvalidValue"));
+}
+
+static void guard_blocks_shared_reset(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 1, NULL, STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check"));
+    assert_int_equal(R.status, 0);
+    assert_non_null(strstr(R.out, "libplugB.so:reset -> 0 cudaSuccess"));
+    assert_non_null(strstr(R.out, "libplugA.so:check -> 0 cudaSuccess"));
+    const char *ev = event(R.log, "cudaDeviceReset");
+    expect_field(ev, "action", "\"block\"");
+    expect_field(ev, "api", "\"runtime\"");
+    expect_field(ev, "ctx_kind", "\"primary\"");
+    expect_field(ev, "device", "0");
+    expect_field(ev, "result", "0");
+    expect_field(ev, "caller", "\"" BUILD_DIR "/plugins/libplugB.so\"");
+    expect_field(ev, "shared_with", "[\"" BUILD_DIR "/plugins/libplugA.so\"]");
+    /* judged once: the driver reset underneath never ran, so no driver event either */
+    assert_null(strstr(R.log, "cuDevicePrimaryCtxReset"));
+}
+
+/* A reset nobody else is affected by stays allowed in guard mode. */
+static void guard_allows_unshared_reset(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 1, NULL, STEPS(HOST, PLUG("B") ":setup", PLUG("B") ":reset", PLUG("B") ":check"));
+    assert_int_equal(R.status, 1); /* B reset its own data: the reset really happened */
+    const char *ev = event(R.log, "cudaDeviceReset");
+    expect_field(ev, "action", "\"allow\"");
+    expect_field(ev, "shared_with", "[]");
+}
+
+/* ---- static runtime: the driver door ---- */
+
+static void static_runtime_reset_blocked_at_driver(void **s)
+{
+    (void)s;
+    run_prog(&R, 0, 0, NULL, STEPS(HOST, PLUG("A") ":setup", PLUG("S1") ":reset", PLUG("A") ":check"));
+    assert_int_equal(R.status, 1);
+    assert_non_null(strstr(R.out, "libplugA.so:check -> 1 cudaErrorInvalidValue"));
+
+    run_prog(&R, 1, 1, NULL, STEPS(HOST, PLUG("A") ":setup", PLUG("S1") ":reset", PLUG("A") ":check"));
+    assert_int_equal(R.status, 0);
+    const char *ev = event(R.log, "cuDevicePrimaryCtxReset");
+    expect_field(ev, "api", "\"driver\"");
+    expect_field(ev, "action", "\"block\"");
+    expect_field(ev, "caller", "\"" BUILD_DIR "/plugins/libplugS1.so\"");
+    expect_field_contains(ev, "shared_with", "libplugA.so");
+}
+
+static void mixed_static_user_shared_resetter(void **s)
+{
+    (void)s;
+    run_prog(&R, 0, 0, NULL, STEPS(HOST, PLUG("S1") ":setup", PLUG("B") ":reset", PLUG("S1") ":check"));
+    assert_int_equal(R.status, 1);
+    run_prog(&R, 1, 1, NULL, STEPS(HOST, PLUG("S1") ":setup", PLUG("B") ":reset", PLUG("S1") ":check"));
+    assert_int_equal(R.status, 0);
+    const char *ev = event(R.log, "cudaDeviceReset");
+    expect_field(ev, "action", "\"block\"");
+    expect_field_contains(ev, "shared_with", "libplugS1.so");
+}
+
+static void two_static_runtimes(void **s)
+{
+    (void)s;
+    run_prog(&R, 0, 0, NULL, STEPS(HOST, PLUG("S1") ":setup", PLUG("S2") ":reset", PLUG("S1") ":check"));
+    assert_int_equal(R.status, 1);
+    run_prog(&R, 1, 1, NULL, STEPS(HOST, PLUG("S1") ":setup", PLUG("S2") ":reset", PLUG("S1") ":check"));
+    assert_int_equal(R.status, 0);
+    const char *ev = event(R.log, "cuDevicePrimaryCtxReset");
+    expect_field(ev, "action", "\"block\"");
+    expect_field(ev, "caller", "\"" BUILD_DIR "/plugins/libplugS2.so\"");
+    expect_field(ev, "shared_with", "[\"" BUILD_DIR "/plugins/libplugS1.so\"]");
+}
+
+/* ---- RTLD_LOCAL: the host links no runtime; each call must reach the plugin's own ---- */
+
+static void rtld_local_calls_reach_plugin_runtime(void **s)
+{
+    (void)s;
+    /* observe: ctxguard forwards everything; if forwarding failed, setup would return 302 */
+    run_prog(&R, 1, 0, ENV("CTXGUARD_MODE=observe", "CTXGUARD_LOG_LEVEL=debug"),
+             STEPS(HOST, PLUG("A") ":setup", PLUG("A") ":check"));
+    assert_int_equal(R.status, 0);
+    assert_non_null(strstr(R.out, "libplugA.so:setup -> 0 cudaSuccess"));
+    assert_null(strstr(R.err, "cannot find the real"));
+    /* and every runtime call was seen (debug logs each): malloc, memcpy, launch, synchronize */
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"runtime cudaMalloc", "libplugA.so", NULL}), 1);
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"runtime cudaLaunchKernel", NULL}), 1);
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"runtime cudaMemcpy ", NULL}), 2);
+}
+
+/* ---- a module with its own context ---- */
+
+static void created_context_reset_allowed(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 1, NULL, STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":ctxreset", PLUG("A") ":check"));
+    assert_int_equal(R.status, 0);
+    assert_non_null(strstr(R.out, "libplugB.so:ctxreset -> 0 cudaSuccess"));
+    const char *ev = event(R.log, "cudaDeviceReset");
+    expect_field(ev, "action", "\"allow\"");
+    expect_field(ev, "ctx_kind", "\"created\"");
+    expect_field(ev, "shared_with", "[]");
+    ev = event(R.log, "cuCtxDestroy_v2");
+    expect_field(ev, "ctx_kind", "\"created\"");
+    expect_field(ev, "action", "\"allow\"");
+    assert_null(strstr(R.log, "\"block\""));
+}
+
+/* ---- other doors ---- */
+
+static void driver_entry_point_reset_blocked(void **s)
+{
+    (void)s;
+    run_prog(&R, 0, 0, NULL, STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":drvreset", PLUG("A") ":check"));
+    assert_int_equal(R.status, 1);
+    run_prog(&R, 1, 1, NULL, STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":drvreset", PLUG("A") ":check"));
+    assert_int_equal(R.status, 0);
+    /* asked with version 12000: the _v2 variant, named as called */
+    const char *ev = event(R.log, "cuDevicePrimaryCtxReset_v2");
+    expect_field(ev, "action", "\"block\"");
+    expect_field(ev, "caller", "\"" BUILD_DIR "/plugins/libplugB.so\"");
+}
+
+static void dlsym_runtime_reset_blocked(void **s)
+{
+    (void)s;
+    run_prog(&R, 0, 0, NULL, STEPS(HOST, PLUG("A") ":setup", PLUG("C") ":dlsymreset", PLUG("A") ":check"));
+    assert_int_equal(R.status, 1);
+    run_prog(&R, 1, 1, NULL, STEPS(HOST, PLUG("A") ":setup", PLUG("C") ":dlsymreset", PLUG("A") ":check"));
+    assert_int_equal(R.status, 0);
+    const char *ev = event(R.log, "cudaDeviceReset");
+    expect_field(ev, "action", "\"block\"");
+    expect_field(ev, "caller", "\"" BUILD_DIR "/plugins/libplugC.so\"");
+}
+
+static void thread_exit_is_a_reset(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 1, NULL, STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":threadexit", PLUG("A") ":check"));
+    assert_int_equal(R.status, 0);
+    expect_field(event(R.log, "cudaThreadExit"), "action", "\"block\"");
+}
+
+/* ---- modes ---- */
+
+/* observe must not change a single return value: the host prints every step's result. */
+static void observe_changes_no_return_value(void **s)
+{
+    (void)s;
+    const char *const steps[] = {HOST, PLUG("A") ":setup", PLUG("B") ":setup", PLUG("A") ":sync",
+                                 PLUG("B") ":ctxreset", PLUG("S1") ":setup", PLUG("B") ":drvreset",
+                                 PLUG("A") ":check", PLUG("A") ":setup", PLUG("S1") ":reset",
+                                 PLUG("S1") ":check", PLUG("B") ":reset", PLUG("B") ":check",
+                                 PLUG("C") ":dlsymreset", PLUG("A") ":threadexit", PLUG("A") ":check", NULL};
+    run_prog(&R, 0, 0, NULL, steps);
+    run_prog(&R2, 1, 1, ENV("CTXGUARD_MODE=observe"), steps);
+    assert_string_equal(R.out, R2.out);
+    assert_int_equal(R.status, R2.status);
+    assert_int_equal(R.status, 1);        /* the bare run did lose data */
+    assert_null(strstr(R2.log, "\"block\""));
+    assert_non_null(strstr(R2.log, "\"action\":\"allow\""));
+}
+
+static void enforce_blocks_even_unshared(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 1, NULL, STEPS(CUDA_HOST, "self:setup", "self:reset", "self:check"));
+    assert_int_equal(R.status, 1); /* guard: the host is the only user; its reset is allowed */
+    expect_field(event(R.log, "cudaDeviceReset"), "action", "\"allow\"");
+    run_prog(&R, 1, 1, ENV("CTXGUARD_MODE=enforce"), STEPS(CUDA_HOST, "self:setup", "self:reset", "self:check"));
+    assert_int_equal(R.status, 0);
+    const char *ev = event(R.log, "cudaDeviceReset");
+    expect_field(ev, "action", "\"block\"");
+    expect_field(ev, "caller", "\"" BUILD_DIR "/progs/cuda_host\"");
+}
+
+/* ---- output and configuration ---- */
+
+static void json_lines_parse_with_all_keys(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 1, ENV("CTXGUARD_LOG_LEVEL=debug"),
+             STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":ctxreset", PLUG("B") ":reset", PLUG("A") ":check"));
+    assert_int_equal(R.status, 0);
+    static const char *const keys[] = {"ts", "pid", "tid", "api", "call", "device", "ctx", "ctx_kind",
+                                       "shared_with", "caller", "action", "result", "reason", NULL};
+    int lines = 0;
+    for (char *line = strtok(R.log, "\n"); line; line = strtok(NULL, "\n")) {
+        if (!json_valid(line, strlen(line)))
+            fail_msg("not valid JSON: %s", line);
+        assert_int_equal(line[0], '{');
+        char v[4096];
+        for (int k = 0; keys[k]; k++)
+            if (!json_get(line, keys[k], v, sizeof v))
+                fail_msg("key %s missing: %s", keys[k], line);
+        json_get(line, "ts", v, sizeof v); /* "2026-11-25T12:00:03.114123Z" */
+        assert_int_equal(strlen(v), 29);
+        assert_true(v[11] == 'T' && v[20] == '.' && v[27] == 'Z');
+        json_get(line, "api", v, sizeof v);
+        assert_true(strcmp(v, "\"runtime\"") == 0 || strcmp(v, "\"driver\"") == 0);
+        json_get(line, "shared_with", v, sizeof v);
+        assert_int_equal(v[0], '[');
+        json_get(line, "ctx", v, sizeof v);
+        assert_true(strcmp(v, "null") == 0 || strncmp(v, "\"0x", 3) == 0);
+        lines++;
+    }
+    assert_true(lines > 10); /* debug: every intercepted call */
+    assert_string_equal(R.err, ""); /* the file sink took everything */
+}
+
+static void bad_mode_value_warns_once_and_guards(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 0, ENV("CTXGUARD_MODE=gaurd"), STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check"));
+    assert_int_equal(R.status, 0); /* the default, guard, still holds */
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"ctxguard:", "CTXGUARD_MODE", "\"gaurd\"",
+                                                                   "observe, guard or enforce", "using guard", NULL}), 1);
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"CTXGUARD_MODE", NULL}), 1);
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"block runtime cudaDeviceReset", NULL}), 1);
+}
+
+static void quiet_level_logs_nothing(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 0, ENV("CTXGUARD_LOG_LEVEL=quiet"), STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check"));
+    assert_int_equal(R.status, 0);
+    assert_string_equal(R.err, "");
+}
+
+/* ---- inert where there is no CUDA ---- */
+
+static void non_cuda_process_unchanged(void **s)
+{
+    (void)s;
+    run_prog(&R, 0, 0, ENV("CTXGUARD_MODE=bogus"), STEPS("/bin/ls", "-la", "/"));
+    run_prog(&R2, 1, 0, ENV("CTXGUARD_MODE=bogus"), STEPS("/bin/ls", "-la", "/"));
+    assert_int_equal(R.status, 0);
+    assert_int_equal(R2.status, 0);
+    assert_string_equal(R.out, R2.out);
+    assert_string_equal(R2.err, ""); /* not even the bad-value message: nothing CUDA happened */
+}
+
+static void missing_cuda_library_unchanged(void **s)
+{
+    (void)s;
+    run_prog(&R, 0, 0, NULL, STEPS(HOST, "/nonexistent/libplugZ.so:setup"));
+    run_prog(&R2, 1, 0, NULL, STEPS(HOST, "/nonexistent/libplugZ.so:setup"));
+    assert_int_equal(R.status, 3);
+    assert_int_equal(R2.status, R.status);
+    assert_string_equal(R.out, R2.out);
+    assert_string_equal(R.err, R2.err);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(bare_reset_breaks_other_plugin),
+        cmocka_unit_test(guard_blocks_shared_reset),
+        cmocka_unit_test(guard_allows_unshared_reset),
+        cmocka_unit_test(static_runtime_reset_blocked_at_driver),
+        cmocka_unit_test(mixed_static_user_shared_resetter),
+        cmocka_unit_test(two_static_runtimes),
+        cmocka_unit_test(rtld_local_calls_reach_plugin_runtime),
+        cmocka_unit_test(created_context_reset_allowed),
+        cmocka_unit_test(driver_entry_point_reset_blocked),
+        cmocka_unit_test(dlsym_runtime_reset_blocked),
+        cmocka_unit_test(thread_exit_is_a_reset),
+        cmocka_unit_test(observe_changes_no_return_value),
+        cmocka_unit_test(enforce_blocks_even_unshared),
+        cmocka_unit_test(json_lines_parse_with_all_keys),
+        cmocka_unit_test(bad_mode_value_warns_once_and_guards),
+        cmocka_unit_test(quiet_level_logs_nothing),
+        cmocka_unit_test(non_cuda_process_unchanged),
+        cmocka_unit_test(missing_cuda_library_unchanged),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
