@@ -34,6 +34,7 @@ static inline void cg_init(void)
 /* glibc's own dlsym/dlclose, never ctxguard's exported ones. */
 extern void *(*cg_real_dlsym)(void *, const char *);
 extern int (*cg_real_dlclose)(void *);
+extern void *(*cg_real_dlopen)(const char *, int);
 void *cg_resolve_real_dlsym(void);
 
 #endif

@@ -1,7 +1,11 @@
 /* The dlsym door (handle lookups) and dlclose (so module attribution never outlives a module). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <stdio.h>
 #include <string.h>
+
+#include "log.h"
+#include "state.h"
 
 #include "hooks.h"
 #include "modules.h"
@@ -37,6 +41,27 @@ void *cg_dlsym_handle(void *handle, const char *name)
     if (name[2] == 'd')
         return cg_wrap_runtime_exact(cg_rt_id_of(name), r);
     return cg_wrap_driver_exact(cg_drv_id_of(name), r);
+}
+
+/* Called by the dlopen entry (dlsym_entry.S) before an RTLD_DEEPBIND load: such a module and its
+ * dependencies look symbols up in their own scope before the preload, so ctxguard sees none of its
+ * runtime calls and, when its runtime's dlsym binds to libc first, none of its driver calls either. */
+CG_HIDDEN void cg_note_deepbind(const char *file, int flags, const void *ra);
+void cg_note_deepbind(const char *file, int flags, const void *ra)
+{
+    (void)flags;
+    if (file == NULL || cg_tls.depth)
+        return;
+    cg_init();
+    char reason[CG_PATH_MAX + 300];
+    snprintf(reason, sizeof reason,
+             "%s is loaded with RTLD_DEEPBIND: it and its dependencies resolve CUDA calls in their own "
+             "scope before the preload, so ctxguard can neither see nor guard them; load it without "
+             "RTLD_DEEPBIND to guard it", file);
+    struct cg_event ev = {.api = CG_API_RUNTIME, .call = "dlopen(RTLD_DEEPBIND)", .device = -1,
+                          .ctx_kind = CG_CTX_UNKNOWN, .caller = cg_module_of(ra), .action = CG_ALLOW,
+                          .destructive = 1, .reason = reason};
+    cg_log_event(&ev);
 }
 
 CG_EXPORT int dlclose(void *handle);

@@ -39,5 +39,57 @@ dlsym:
         ret
         .cfi_endproc
         .size   dlsym, .-dlsym
+
+/* ctxguard's dlopen: glibc searches the *caller's* RUNPATH, so the call must reach glibc with the
+ * caller's return address: always a tail jump. Only RTLD_DEEPBIND loads stop on the way, to report
+ * (before loading) that the module will bypass ctxguard. */
+        .globl  dlopen
+        .type   dlopen, @function
+dlopen:
+        .cfi_startproc
+        movq    cg_real_dlopen(%rip), %rax
+        testq   %rax, %rax
+        jz      .Lopen_resolve
+.Lopen_dispatch:
+        testl   $0x8, %esi              /* RTLD_DEEPBIND */
+        jnz     .Lopen_deep
+        jmp     *%rax
+.Lopen_deep:
+        pushq   %rdi
+        .cfi_adjust_cfa_offset 8
+        pushq   %rsi
+        .cfi_adjust_cfa_offset 8
+        subq    $8, %rsp
+        .cfi_adjust_cfa_offset 8
+        movq    24(%rsp), %rdx          /* the caller's return address */
+        call    cg_note_deepbind
+        addq    $8, %rsp
+        .cfi_adjust_cfa_offset -8
+        popq    %rsi
+        .cfi_adjust_cfa_offset -8
+        popq    %rdi
+        .cfi_adjust_cfa_offset -8
+        movq    cg_real_dlopen(%rip), %rax
+        jmp     *%rax
+.Lopen_resolve:
+        pushq   %rdi
+        .cfi_adjust_cfa_offset 8
+        pushq   %rsi
+        .cfi_adjust_cfa_offset 8
+        subq    $8, %rsp
+        .cfi_adjust_cfa_offset 8
+        call    cg_resolve_real_dlsym
+        addq    $8, %rsp
+        .cfi_adjust_cfa_offset -8
+        popq    %rsi
+        .cfi_adjust_cfa_offset -8
+        popq    %rdi
+        .cfi_adjust_cfa_offset -8
+        movq    cg_real_dlopen(%rip), %rax
+        testq   %rax, %rax
+        jnz     .Lopen_dispatch
+        ret
+        .cfi_endproc
+        .size   dlopen, .-dlopen
 #endif
         .section .note.GNU-stack,"",@progbits

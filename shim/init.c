@@ -15,6 +15,7 @@ int cg_log_all;
 struct cg_config cg_cfg;
 void *(*cg_real_dlsym)(void *, const char *);
 int (*cg_real_dlclose)(void *);
+void *(*cg_real_dlopen)(const char *, int);
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
@@ -41,6 +42,10 @@ void *cg_resolve_real_dlsym(void)
     void *c = dlvsym(RTLD_NEXT, "dlclose", "GLIBC_2.34");
     if (!c)
         c = dlvsym(RTLD_NEXT, "dlclose", "GLIBC_2.2.5");
+    void *o = dlvsym(RTLD_NEXT, "dlopen", "GLIBC_2.34");
+    if (!o)
+        o = dlvsym(RTLD_NEXT, "dlopen", "GLIBC_2.2.5");
+    __atomic_store_n(&cg_real_dlopen, (void *(*)(const char *, int))o, __ATOMIC_RELEASE);
     __atomic_store_n(&cg_real_dlclose, (int (*)(void *))c, __ATOMIC_RELEASE);
     __atomic_store_n(&cg_real_dlsym, (void *(*)(void *, const char *))p, __ATOMIC_RELEASE);
     return p;

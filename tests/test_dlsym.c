@@ -74,6 +74,19 @@ static void self_lookup_returns_abi_matching_wrappers(void **s)
     has(&bare, "unknown r=500 st=1 (null)");
 }
 
+/* dlopen searches the caller's RUNPATH: the probe finds libcuda.so.1 only through its own RUNPATH
+ * ($ORIGIN/../fake). A dlopen wrapper that called glibc from C would search ctxguard's instead. */
+static void dlopen_keeps_callers_runpath(void **s)
+{
+    (void)s;
+    const char *const argv[] = {BUILD_DIR "/progs/dlsym_probe", NULL};
+    run_prog(&bare, 0, 0, NULL, argv);
+    run_prog(&shim, 1, 0, NULL, argv);
+    assert_int_equal(bare.status, 0);
+    assert_int_equal(shim.status, 0);
+    has(&shim, "reset libctxguard.so");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -81,6 +94,7 @@ int main(void)
         cmocka_unit_test(other_names_untouched),
         cmocka_unit_test(caller_relative_lookups_keep_meaning),
         cmocka_unit_test(self_lookup_returns_abi_matching_wrappers),
+        cmocka_unit_test(dlopen_keeps_callers_runpath),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

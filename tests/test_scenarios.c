@@ -209,6 +209,19 @@ static void thread_exit_is_a_reset(void **s)
     expect_field(event(R.log, "cudaThreadExit"), "action", "\"block\"");
 }
 
+/* RTLD_DEEPBIND bypasses any preload: ctxguard cannot guard such a plugin, so it says so by name. */
+static void deepbind_reported_as_bypass(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 1, ENV("PLUGIN_HOST_DEEPBIND=1"),
+             STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check"));
+    assert_int_equal(R.status, 1);
+    assert_int_equal(count_lines_with(R.log, (const char *const[]){"\"call\":\"dlopen(RTLD_DEEPBIND)\"",
+                                                                   "libplugB.so is loaded with RTLD_DEEPBIND", NULL}), 1);
+    assert_int_equal(count_lines_with(R.log, (const char *const[]){"\"call\":\"dlopen(RTLD_DEEPBIND)\"",
+                                                                   "libplugA.so is loaded with RTLD_DEEPBIND", NULL}), 1);
+}
+
 /* ---- modes ---- */
 
 /* observe must not change a single return value: the host prints every step's result. */
@@ -333,6 +346,7 @@ int main(void)
         cmocka_unit_test(driver_entry_point_reset_blocked),
         cmocka_unit_test(dlsym_runtime_reset_blocked),
         cmocka_unit_test(thread_exit_is_a_reset),
+        cmocka_unit_test(deepbind_reported_as_bypass),
         cmocka_unit_test(observe_changes_no_return_value),
         cmocka_unit_test(enforce_blocks_even_unshared),
         cmocka_unit_test(json_lines_parse_with_all_keys),

@@ -3,8 +3,8 @@ TEST_CFLAGS := $(CFLAGS_TEST) -D_GNU_SOURCE -Ishim -Itests -DBUILD_DIR='"$(abspa
 TESTS := test_scenarios test_dlsym test_exports test_config test_format
 TEST_BINS := $(addprefix $(B)/tests/,$(TESTS))
 
-$(B)/progs/dlsym_probe: tests/progs/dlsym_probe.c | $(B)/progs
-	$(Q)$(CC) $(CFLAGS_TEST) -o $@ $< -ldl
+$(B)/progs/dlsym_probe: tests/progs/dlsym_probe.c tests/tests.mk | $(B)/progs
+	$(Q)$(CC) $(CFLAGS_TEST) -Wl,--enable-new-dtags -Wl,-rpath,'$$ORIGIN/../fake' -o $@ $< -ldl
 
 $(B)/tests/test_scenarios: tests/test_scenarios.c tests/harness.c tests/harness.h | $(B)/tests
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_scenarios.c tests/harness.c -lcmocka
@@ -24,5 +24,5 @@ cmocka:
 check: cmocka all test-progs
 	$(Q)$(MAKE) --no-print-directory $(TEST_BINS)
 	$(Q)fail=0; for t in $(TEST_BINS); do echo "== $$t"; $$t || fail=1; done; \
-	  sh scripts/gpu-test.sh --self-check || fail=1; \
+	  bash scripts/gpu-test.sh --self-check || fail=1; \
 	  if [ $$fail = 0 ]; then echo "make check: all suites passed"; else echo "make check: FAILED"; fi; exit $$fail

@@ -86,7 +86,12 @@ EXPORT int plug_ctxreset(void)
     void *p = NULL;
     int r;
     if ((r = cuInit(0)) || (r = cuDeviceGet(&dev, 0))) return r;
+#ifdef __CUDACC__
+    CUctxCreateParams params = {}; /* CUDA 13: cuCtxCreate is cuCtxCreate_v4 */
+    if ((r = cuCtxCreate(&ctx, &params, 0, dev))) return r;
+#else
     if ((r = cuCtxCreate(&ctx, NULL, 0, dev))) return r;
+#endif
     if ((r = cudaMalloc(&p, 4096))) return r;
     if ((r = cudaDeviceReset())) return r;
     return cuCtxDestroy(ctx);

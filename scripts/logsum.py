@@ -1,0 +1,30 @@
+#!/usr/bin/env python3
+"""One short line per notable event of a ctxguard JSON log: action, call, caller, shared_with.
+Used by scripts/gpu-test.sh and scripts/demo.sh. Foreign or truncated lines are counted, not fatal."""
+import json, os, sys
+
+def base(p):
+    return os.path.basename(p) if p else "?"
+
+def summarize(path):
+    out, bad = [], 0
+    try:
+        lines = open(path, encoding="utf-8", errors="replace").read().splitlines()
+    except OSError:
+        return "(no log)"
+    for line in lines:
+        try:
+            e = json.loads(line)
+        except ValueError:
+            bad += 1
+            continue
+        if e.get("action") == "allow" and e.get("reason") == "pass-through":
+            continue
+        shared = ",".join(base(p) for p in e.get("shared_with", [])) or "-"
+        out.append(f'{e["action"]} {e["call"]} by {base(e.get("caller"))} ({e.get("ctx_kind")}; shared_with {shared})')
+    if bad:
+        out.append(f"{bad} unparsable line(s)")
+    return "; ".join(out) if out else "(nothing logged)"
+
+if __name__ == "__main__":
+    print(summarize(sys.argv[1]))
