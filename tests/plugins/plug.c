@@ -74,7 +74,11 @@ EXPORT int plug_check(void)
 }
 
 EXPORT int plug_reset(void) { return cudaDeviceReset(); }
+#if defined(CUDART_VERSION) && CUDART_VERSION >= 13000
+EXPORT int plug_threadexit(void) { return -5; } /* cudaThreadExit left the CUDA 13 runtime */
+#else
 EXPORT int plug_threadexit(void) { return cudaThreadExit(); }
+#endif
 EXPORT int plug_sync(void) { return cudaDeviceSynchronize(); }
 
 /* A well-behaved module: its own driver-API context, the runtime used on it, then a reset that only
@@ -121,6 +125,7 @@ EXPORT int plug_dlsymreset(void)
 EXPORT const char *plug_errname(int e)
 {
     if (e == -1) return "wrong values";
+    if (e == -5) return "not in this runtime";
     if (e < -1) return "test setup failed";
     return cudaGetErrorName((cudaError_t)e);
 }
