@@ -26,12 +26,8 @@ if [ "$MODE" = gpu ]; then
     export PATH=$PATH:/usr/local/cuda/bin
     export LD_LIBRARY_PATH=/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
     command -v nvcc >/dev/null || { echo "gpu-test: no nvcc; use --fake" >&2; exit 2; }
-    make -s all build/progs/plugin_host >/dev/null || exit 2
-    G=$ROOT/build/gpu; mkdir -p "$G"
-    NV="nvcc -arch=sm_90 -O2 -Xcompiler -fPIC,-fno-optimize-sibling-calls -x cu"
-    for p in A B C; do $NV -shared -cudart shared -o "$G/libplug$p.so" tests/plugins/plug.c -lcuda -ldl || exit 2; done
-    for p in S1 S2; do $NV -shared -cudart static -o "$G/libplug$p.so" tests/plugins/plug.c -lcuda -ldl || exit 2; done
-    $NV -cudart shared -Xlinker -export-dynamic -o "$G/cuda_host" tests/progs/plugin_host.c tests/plugins/plug.c -lcuda -ldl || exit 2
+    scripts/build-gpu.sh || exit 2
+    G=$ROOT/build/gpu
     P=$G; HOST=$ROOT/build/progs/plugin_host; CUDA_HOST=$G/cuda_host
     ENVLINE="driver $(nvidia-smi --query-gpu=driver_version,name --format=csv,noheader 2>/dev/null | head -1); $(nvcc --version | tail -1); glibc $(ldd --version | head -1 | awk '{print $NF}'); torch $(python3 -c 'import torch;print(torch.__version__)' 2>/dev/null)"
 else

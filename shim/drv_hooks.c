@@ -90,10 +90,19 @@ static CUresult judge_primary(int id, CUdevice dev, const void *ra, CUresult (*a
     struct cg_event ev = {.api = CG_API_DRIVER, .call = cg_drv_info[id].name, .device = dev,
                           .ctx = __atomic_load_n(&cg_devices[cg_dev_index(dev)].primary, __ATOMIC_ACQUIRE),
                           .ctx_kind = CG_CTX_PRIMARY, .destructive = 1};
-    ev.caller = cg_attribute(ra);
+    int no_user = 0;
+    ev.caller = cg_attribute_ex(ra, &no_user);
     ev.shared_with = cg_other_users(dev, ev.caller);
     char reason[512];
-    cg_decide(&ev, reason, sizeof reason);
+    if (!is_reset && no_user) {
+        /* Measured on the H100: the runtime releases its retain while the process exits (from
+         * exit handlers, no module on the stack). That is its own teardown, not a module's act. */
+        ev.action = CG_ALLOW;
+        ev.destructive = 0; /* logged at debug: every CUDA process does this once, at exit */
+        ev.reason = "the runtime released its own retain with no module on the stack (teardown at "
+                    "process exit or library unload)";
+    } else
+        cg_decide(&ev, reason, sizeof reason);
     if (ev.action == CG_BLOCK) {
         if (is_reset) {
             /* Wait for pending work, as the reset would have, when that context is the current one

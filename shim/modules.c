@@ -37,6 +37,13 @@ int cg_classify_path(const char *path)
         return CG_MOD_DRIVER;
     if (starts(b, "libctxguard"))
         return CG_MOD_SHIM;
+    if (starts(b, "libc.so") || starts(b, "ld-linux") || starts(b, "ld64.so"))
+        return CG_MOD_SYSTEM;
+    static const char *const carriers[] = {"libffi.so", "libstdc++.so", "libgcc_s.so", "libpthread.so",
+                                           "libdl.so", "libm.so", NULL};
+    for (int i = 0; carriers[i]; i++)
+        if (starts(b, carriers[i]))
+            return CG_MOD_CARRIER;
     static const char *const nvidia[] = {"libcudart.so", "libcublas", "libcublasLt", "libcufft",
                                          "libcurand", "libcusparse", "libcusolver", "libcudnn",
                                          "libnccl", "libnvrtc", "libnvJitLink", "libnvToolsExt",
@@ -131,8 +138,8 @@ static int add_module(uintptr_t a)
             m->path[n] = '\0';
         else
             strncpy(m->path, path ? path : "(main)", sizeof m->path - 1);
-    } else if (path && path[0] != '/' && realpath(path, m->path) != NULL) {
-        /* dlopen'ed by a relative path: log the absolute one, as operators grep for it */
+    } else if (path && realpath(path, m->path) != NULL) {
+        /* logs carry the canonical absolute path (dlopen'ed as "plugins/x.so" or "a/../b.so") */
     } else {
         strncpy(m->path, path ? path : "(unnamed)", sizeof m->path - 1);
         m->path[sizeof m->path - 1] = '\0';
@@ -178,17 +185,29 @@ static _Unwind_Reason_Code walk_cb(struct _Unwind_Context *ctx, void *arg)
         w->found = m;
         return _URC_END_OF_STACK;
     }
+    /* libc or the loader before any module: the call began in exit handlers or destructors (the
+     * frames further up, down to _start, belong to no one in particular). */
+    if (m > 0 && cg_modules[m].cls == CG_MOD_SYSTEM)
+        return _URC_END_OF_STACK;
     return _URC_NO_REASON;
 }
 
-int cg_attribute(const void *ra)
+int cg_attribute_ex(const void *ra, int *no_user)
 {
     int m = cg_module_of(ra);
+    if (no_user)
+        *no_user = 0;
     if (m > 0 && cg_modules[m].cls == CG_MOD_USER)
         return m;
     struct walk w = {0, -1};
+    int saved = cg_tls.depth++;
     _Unwind_Backtrace(walk_cb, &w);
-    return w.found > 0 ? w.found : m;
+    cg_tls.depth = saved;
+    if (w.found > 0)
+        return w.found;
+    if (no_user)
+        *no_user = 1;
+    return m;
 }
 
 struct alive_query {

@@ -14,6 +14,9 @@ enum cg_mod_class {
     CG_MOD_NVIDIA, /* CUDA runtime and math libraries: they act on behalf of a user module */
     CG_MOD_DRIVER, /* libcuda and libnvidia-*: their dlsym lookups are never touched */
     CG_MOD_SHIM,   /* ctxguard itself */
+    CG_MOD_SYSTEM, /* libc and the loader: a call started there (exit handlers, destructors) has no
+                      module behind it */
+    CG_MOD_CARRIER, /* libffi, libstdc++…: they only carry a call for the module above them */
 };
 
 struct cg_module {
@@ -42,9 +45,15 @@ static inline int cg_module_of(const void *addr)
     return cg_module_of_slow(a, g);
 }
 
-/* The module on whose behalf a call runs: the first stack frame that is not NVIDIA's, the driver's
- * or ctxguard's, starting from `ra`. Walks the stack only when `ra` itself is in such a library. */
-int cg_attribute(const void *ra);
+/* The module on whose behalf a call runs: the first stack frame in a user module, starting from
+ * `ra`. Walks the stack only when `ra` itself is not in a user module. When no user module is on
+ * the stack (a runtime tearing itself down at exit), returns the immediate module and sets
+ * *no_user (if given). */
+int cg_attribute_ex(const void *ra, int *no_user);
+static inline int cg_attribute(const void *ra)
+{
+    return cg_attribute_ex(ra, NULL);
+}
 
 /* Classification by file name alone (exposed for tests). */
 int cg_classify_path(const char *path);

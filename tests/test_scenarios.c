@@ -83,6 +83,23 @@ static void guard_blocks_shared_reset(void **s)
     expect_field(ev, "shared_with", "[\"" BUILD_DIR "/plugins/libplugA.so\"]");
     /* judged once: the driver reset underneath never ran, so no driver event either */
     assert_null(strstr(R.log, "cuDevicePrimaryCtxReset"));
+    /* the runtime's own release at exit (as on the H100) is teardown: not blocked, not at info */
+    assert_int_equal(count_lines_with(R.log, (const char *const[]){"\"action\":\"block\"", NULL}), 1);
+    assert_null(strstr(R.log, "cuDevicePrimaryCtxRelease"));
+}
+
+/* The real runtime releases the primary context from an exit handler; the fake does the same. With
+ * no module on the stack that is teardown: allowed even though A shared the context. */
+static void runtime_teardown_release_allowed(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 1, ENV("CTXGUARD_LOG_LEVEL=debug"),
+             STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check"));
+    assert_int_equal(R.status, 0);
+    const char *ev = event(R.log, "cuDevicePrimaryCtxRelease");
+    expect_field(ev, "action", "\"allow\"");
+    expect_field(ev, "caller", "\"" BUILD_DIR "/fake/libcudart.so.13\"");
+    expect_field_contains(ev, "reason", "no module on the stack");
 }
 
 /* A reset nobody else is affected by stays allowed in guard mode. */
@@ -338,6 +355,7 @@ int main(void)
         cmocka_unit_test(bare_reset_breaks_other_plugin),
         cmocka_unit_test(guard_blocks_shared_reset),
         cmocka_unit_test(guard_allows_unshared_reset),
+        cmocka_unit_test(runtime_teardown_release_allowed),
         cmocka_unit_test(static_runtime_reset_blocked_at_driver),
         cmocka_unit_test(mixed_static_user_shared_resetter),
         cmocka_unit_test(two_static_runtimes),

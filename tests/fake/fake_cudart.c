@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #ifdef FAKE_STATIC
 #define API __attribute__((visibility("hidden"))) /* static cudart binds inside its plugin */
@@ -34,6 +35,7 @@ static struct {
     CUresult (*CtxSynchronize)(void);
     CUresult (*PrimaryRetain)(CUcontext *, CUdevice);
     CUresult (*PrimaryReset)(CUdevice);
+    CUresult (*PrimaryRelease)(CUdevice);
     CUresult (*PrimaryGetState)(CUdevice, unsigned int *, int *);
     CUresult (*PrimarySetFlags)(CUdevice, unsigned int);
     CUresult (*MemAlloc)(CUdeviceptr *, size_t);
@@ -86,6 +88,7 @@ static void init(void)
     bad |= get("cuCtxSynchronize", 2000, (void **)&drv.CtxSynchronize);
     bad |= get("cuDevicePrimaryCtxRetain", 7000, (void **)&drv.PrimaryRetain);
     bad |= get("cuDevicePrimaryCtxReset", 7000, (void **)&drv.PrimaryReset);
+    bad |= get("cuDevicePrimaryCtxRelease", 7000, (void **)&drv.PrimaryRelease);
     bad |= get("cuDevicePrimaryCtxGetState", 7000, (void **)&drv.PrimaryGetState);
     bad |= get("cuDevicePrimaryCtxSetFlags", 7000, (void **)&drv.PrimarySetFlags);
     bad |= get("cuMemAlloc", 3020, (void **)&drv.MemAlloc);
@@ -96,6 +99,18 @@ static void init(void)
     bad |= get("cuLaunchKernel", 4000, (void **)&drv.LaunchKernel);
     if (bad || drv.Init(0) != 0 || drv.DeviceGetCount(&ndev) != 0)
         init_error = INSUFFICIENT_DRIVER;
+}
+
+/* As measured with the real runtime on an H100: at process exit it releases the primary contexts
+ * it retained, from an exit handler (no user module on the stack). */
+static int retained[4];
+static void teardown(void)
+{
+    for (int d = 0; d < 4; d++)
+        while (retained[d] > 0) {
+            retained[d]--;
+            drv.PrimaryRelease(d);
+        }
 }
 
 static int is_primary(CUcontext c)
@@ -123,6 +138,11 @@ static cudaError_t ensure(void)
     if (!primary[tdev] || !active) {
         CUresult r = drv.PrimaryRetain(&primary[tdev], tdev);
         if (r) return r;
+        static int registered;
+        if (!__atomic_exchange_n(&registered, 1, __ATOMIC_ACQ_REL))
+            atexit(teardown);
+        /* a reset zeroes the driver's count: the runtime's retain is the only one left */
+        retained[tdev] = active ? retained[tdev] + 1 : 1;
     }
     if (c != primary[tdev]) return drv.CtxSetCurrent(primary[tdev]);
     return 0;

@@ -2,7 +2,9 @@
  * printing each result. LIB "self" means the host's own copy of the plugin code (cuda_host).
  * Exit status: 0 all checks passed, 1 a check failed, 2 another step failed, 3 usage/load error.
  * PLUGIN_HOST_DEEPBIND=1 loads plugins with RTLD_DEEPBIND. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
