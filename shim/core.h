@@ -13,7 +13,14 @@
 struct cg_tls {
     unsigned long mod_lo, mod_span; /* last module the thread called from: [lo, lo+span) */
     unsigned int mod_gen;           /* module-table generation that cache entry belongs to */
+    unsigned int fast_gen;          /* == mod_gen when the fast path may be taken: the module's
+                                       use of this thread's device is recorded and logging is not
+                                       at debug; 0 otherwise */
+    void *const *rt_row;            /* cg_rt_real[mod]: its real runtime functions */
     int mod;                        /* its index */
+    const void *slow_ra;            /* return address handed from a wrapper to its slow path */
+    void *cur_ctx;                  /* last context this thread made current through ctxguard, …  */
+    unsigned int cur_ctx_gen;       /* … valid while cg_ctx_gen is unchanged */
     int dev;                        /* runtime device selected on this thread; -1: none seen */
     int depth;                      /* >0 while ctxguard itself is working: hooks pass through */
     int judged;                     /* a runtime reset was judged: its driver calls are not judged again */

@@ -19,10 +19,15 @@ static inline void *drv_enter(int id, const void *ra)
     return cg_drv_real_for(id, ra);
 }
 
-static void __attribute__((noinline)) drv_debug(int id, const void *ra, int dev, CUcontext ctx, int kind,
-                                                CUresult r, const char *reason)
+#define drv_debug(...)                                                                               \
+    do {                                                                                             \
+        if (CG_UNLIKELY(cg_log_all))                                                                 \
+            drv_debug_(__VA_ARGS__);                                                                 \
+    } while (0)
+static void __attribute__((noinline)) drv_debug_(int id, const void *ra, int dev, CUcontext ctx, int kind,
+                                                 CUresult r, const char *reason)
 {
-    if (!cg_log_all || cg_tls.depth)
+    if (cg_tls.depth)
         return;
     struct cg_event ev = {.api = CG_API_DRIVER, .call = cg_drv_info[id].name, .device = dev, .ctx = ctx,
                           .ctx_kind = kind, .caller = cg_module_of(ra), .action = CG_ALLOW, .result = r,
@@ -34,7 +39,7 @@ static void __attribute__((noinline)) drv_debug(int id, const void *ra, int dev,
 
 static void *proc_result(const char *symbol, int version, void *p, const void *ra)
 {
-    if (p == NULL || symbol == NULL || cg_tls.depth)
+    if (p == NULL || symbol == NULL || CG_LIKELY(!cg_maybe_guarded_base(symbol)) || cg_tls.depth)
         return p;
     int m = cg_module_of(ra);
     if (m > 0 && cg_modules[m].cls == CG_MOD_DRIVER)
@@ -42,21 +47,35 @@ static void *proc_result(const char *symbol, int version, void *p, const void *r
     return cg_wrap_driver_versioned(symbol, version, p);
 }
 
-CUresult cuGetProcAddress(const char *symbol, void **pfn, int cudaVersion, cuuint64_t flags)
+static __attribute__((noinline)) CUresult gpa_slow(const char *symbol, void **pfn, int cudaVersion,
+                                                    cuuint64_t flags)
 {
-    cg_drv_fn_cuGetProcAddress real = REAL(cuGetProcAddress, RA);
+    const void *ra = cg_tls.slow_ra;
+    cg_drv_fn_cuGetProcAddress real = REAL(cuGetProcAddress, ra);
     if (CG_UNLIKELY(real == NULL))
         return CG_ERR_SYMBOL_NOT_FOUND;
     CUresult r = real(symbol, pfn, cudaVersion, flags);
     if (r == CG_SUCCESS && pfn)
-        *pfn = proc_result(symbol, cudaVersion, *pfn, RA);
+        *pfn = proc_result(symbol, cudaVersion, *pfn, ra);
     return r;
 }
 
-CUresult cuGetProcAddress_v2(const char *symbol, void **pfn, int cudaVersion, cuuint64_t flags,
-                             CUdriverProcAddressQueryResult *status)
+/* A name ctxguard does not wrap (nearly every lookup) goes straight through: a tail call. */
+CUresult cuGetProcAddress(const char *symbol, void **pfn, int cudaVersion, cuuint64_t flags)
 {
-    cg_drv_fn_cuGetProcAddress_v2 real = REAL(cuGetProcAddress_v2, RA);
+    cg_drv_fn_cuGetProcAddress real =
+        (cg_drv_fn_cuGetProcAddress)__atomic_load_n(&cg_drv_real[CG_DRV_ID_cuGetProcAddress], __ATOMIC_RELAXED);
+    if (CG_LIKELY(real != NULL && symbol != NULL && !cg_maybe_guarded_base(symbol)))
+        return real(symbol, pfn, cudaVersion, flags);
+    cg_tls.slow_ra = RA;
+    return gpa_slow(symbol, pfn, cudaVersion, flags);
+}
+
+static __attribute__((noinline)) CUresult gpa2_slow(const char *symbol, void **pfn, int cudaVersion,
+                                                     cuuint64_t flags, CUdriverProcAddressQueryResult *status)
+{
+    const void *ra = cg_tls.slow_ra;
+    cg_drv_fn_cuGetProcAddress_v2 real = REAL(cuGetProcAddress_v2, ra);
     if (CG_UNLIKELY(real == NULL)) {
         if (status)
             *status = 1; /* CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND */
@@ -64,8 +83,19 @@ CUresult cuGetProcAddress_v2(const char *symbol, void **pfn, int cudaVersion, cu
     }
     CUresult r = real(symbol, pfn, cudaVersion, flags, status);
     if (r == CG_SUCCESS && pfn)
-        *pfn = proc_result(symbol, cudaVersion, *pfn, RA);
+        *pfn = proc_result(symbol, cudaVersion, *pfn, ra);
     return r;
+}
+
+CUresult cuGetProcAddress_v2(const char *symbol, void **pfn, int cudaVersion, cuuint64_t flags,
+                             CUdriverProcAddressQueryResult *status)
+{
+    cg_drv_fn_cuGetProcAddress_v2 real = (cg_drv_fn_cuGetProcAddress_v2)__atomic_load_n(
+        &cg_drv_real[CG_DRV_ID_cuGetProcAddress_v2], __ATOMIC_RELAXED);
+    if (CG_LIKELY(real != NULL && symbol != NULL && !cg_maybe_guarded_base(symbol)))
+        return real(symbol, pfn, cudaVersion, flags, status);
+    cg_tls.slow_ra = RA;
+    return gpa2_slow(symbol, pfn, cudaVersion, flags, status);
 }
 
 /* ---- primary context ---- */
@@ -214,7 +244,7 @@ static CUresult created(int id, CUresult r, CUcontext *pctx, CUdevice dev, const
 {
     if (r == CG_SUCCESS && pctx && *pctx) {
         cg_note_created(*pctx, dev);
-        cg_tls.dev = dev; /* cuCtxCreate makes the new context current */
+        cg_set_thread_device(dev); /* cuCtxCreate makes the new context current */
         drv_debug(id, ra, dev, *pctx, CG_CTX_CREATED, r, "created context recorded");
     }
     return r;
@@ -310,7 +340,7 @@ CUresult cuCtxDestroy_v2(CUcontext ctx)
 
 /* ---- the current-context stack: keeps the thread's device and the users of primaries right ---- */
 
-static CUresult make_current(int id, CUcontext ctx, const void *ra)
+static __attribute__((noinline)) CUresult make_current_slow(int id, CUcontext ctx, const void *ra)
 {
     void *real = drv_enter(id, ra);
     if (CG_UNLIKELY(real == NULL))
@@ -320,6 +350,17 @@ static CUresult make_current(int id, CUcontext ctx, const void *ra)
         cg_note_current(ctx, cg_module_of(ra));
     drv_debug(id, ra, -1, ctx, CG_CTX_UNKNOWN, r, "pass-through");
     return r;
+}
+
+/* Frameworks make the same context current over and over: when it is the one this thread last made
+ * current and nothing about contexts changed since, there is nothing to note: a tail call. */
+static inline __attribute__((always_inline)) CUresult make_current(int id, CUcontext ctx, const void *ra)
+{
+    void *real = __atomic_load_n(&cg_drv_real[id], __ATOMIC_RELAXED);
+    if (CG_LIKELY(real != NULL && ctx == cg_tls.cur_ctx &&
+                  cg_tls.cur_ctx_gen == __atomic_load_n(&cg_ctx_gen, __ATOMIC_RELAXED) && !cg_log_all))
+        return ((CUresult(*)(CUcontext))real)(ctx);
+    return make_current_slow(id, ctx, ra);
 }
 
 CUresult cuCtxSetCurrent(CUcontext ctx)
@@ -349,7 +390,7 @@ static CUresult pop_current(int id, CUcontext *pctx, const void *ra)
         cg_query_current(&ci);
         cg_tls.depth--;
         if (ci.device >= 0)
-            cg_tls.dev = ci.device;
+            cg_set_thread_device(ci.device);
     }
     drv_debug(id, ra, -1, NULL, CG_CTX_UNKNOWN, r, "pass-through");
     return r;

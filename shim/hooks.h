@@ -43,6 +43,22 @@ extern const struct cg_drv_info cg_drv_info[CG_DRV_COUNT];
 /* Lookup by exact exported name; -1 when not interposed. */
 int cg_rt_id_of(const char *name);
 int cg_drv_id_of(const char *name);
+/* A cheap first filter for lookups by name: 0 means the name is certainly not one ctxguard wraps
+ * (most lookups: cuMemAlloc, cuLaunchKernel, …), so the caller may skip the table search. The
+ * guarded bases are cuCtx*, cuDevicePrimaryCtx*, cuGetProcAddress. */
+static inline int cg_maybe_guarded_base(const char *s)
+{
+    if (s[0] != 'c' || s[1] != 'u')
+        return 0;
+    switch (s[2]) {
+    /* character by character (&& stops at the terminator): no call, so wrappers need no frame */
+    case 'C': return s[3] == 't' && s[4] == 'x';
+    case 'D': return s[3] == 'e' && s[4] == 'v' && s[5] == 'i' && s[6] == 'c' && s[7] == 'e' && s[8] == 'P';
+    case 'G': return s[3] == 'e' && s[4] == 't' && s[5] == 'P';
+    default: return 0;
+    }
+}
+
 /* The variant cuGetProcAddress(base, version) maps to; -1 when ctxguard does not wrap it. */
 int cg_drv_variant_for(const char *base, int version);
 

@@ -9,16 +9,34 @@
 #include "resolve.h"
 #include "state.h"
 
+/* Fast path of every pass-through runtime call: the caller is the module this thread last called
+ * from, its use of the thread's device is already recorded, the real function is resolved. Costs a
+ * range compare, a generation compare and two loads; anything else goes to rt_enter. */
+static inline void *rt_fast(int id, const void *ra)
+{
+    uintptr_t a = (uintptr_t)ra;
+    if (CG_LIKELY(a - cg_tls.mod_lo < cg_tls.mod_span &&
+                  cg_tls.fast_gen == __atomic_load_n(&cg_mod_gen, __ATOMIC_RELAXED)))
+        return cg_tls.rt_row[id];
+    return NULL;
+}
+
 /* Common entry: lazy init, caller module, its real function, and (unless `mark` is 0 or ctxguard is
- * itself the caller) a note that this module uses the thread's current device. */
-static inline void *rt_enter(int id, const void *ra, int *mod, int mark)
+ * itself the caller) a note that this module uses the thread's current device. Re-arms the fast path
+ * for this module when that is all a call needs. */
+static __attribute__((noinline)) void *rt_enter(int id, const void *ra, int *mod, int mark)
 {
     cg_init();
     int m = cg_module_of(ra);
     *mod = m;
     void *fn = cg_rt_real_for(m, id);
-    if (mark && CG_LIKELY(!cg_tls.depth))
+    if (mark && CG_LIKELY(!cg_tls.depth)) {
         cg_mark_use(m);
+        if (m > 0 && !cg_log_all && cg_tls.mod == m) {
+            cg_tls.rt_row = cg_rt_real[m];
+            cg_tls.fast_gen = cg_tls.mod_gen;
+        }
+    }
     return fn;
 }
 
@@ -38,12 +56,13 @@ static void __attribute__((noinline)) log_call(int id, int m, int result)
 }
 
 #define CG_RT_WRAP_CUSTOM(name, params, args)
+/* The slow half is a separate function reached by a tail call, so the fast half needs no stack
+ * frame; the return address travels in cg_tls.slow_ra because the parameter list is fixed. */
 #define CG_RT_WRAP_USE(name, params, args)                                                           \
-    cudaError_t name params                                                                          \
+    static __attribute__((noinline)) cudaError_t name##_slow params                                  \
     {                                                                                                \
         int m_;                                                                                      \
-        cg_rt_fn_##name real_ =                                                                      \
-            (cg_rt_fn_##name)rt_enter(CG_RT_ID_##name, __builtin_return_address(0), &m_, 1);        \
+        cg_rt_fn_##name real_ = (cg_rt_fn_##name)rt_enter(CG_RT_ID_##name, cg_tls.slow_ra, &m_, 1);  \
         if (CG_UNLIKELY(real_ == NULL))                                                              \
             return CG_ERR_SYMBOL_NOT_FOUND;                                                          \
         if (CG_UNLIKELY(cg_log_all)) {                                                               \
@@ -52,26 +71,49 @@ static void __attribute__((noinline)) log_call(int id, int m, int result)
             return r_;                                                                               \
         }                                                                                            \
         return real_ args;                                                                           \
+    }                                                                                                \
+    cudaError_t name params                                                                          \
+    {                                                                                                \
+        const void *ra_ = __builtin_return_address(0);                                               \
+        cg_rt_fn_##name real_ = (cg_rt_fn_##name)rt_fast(CG_RT_ID_##name, ra_);                     \
+        if (CG_LIKELY(real_ != NULL))                                                                \
+            return real_ args;                                                                       \
+        cg_tls.slow_ra = ra_;                                                                        \
+        return name##_slow args;                                                                     \
     }
 #define CG_RT(name, params, args, kind) CG_RT_WRAP_##kind(name, params, args)
 #include "hooks.def"
 
-cudaError_t cudaSetDevice(int device)
+static __attribute__((noinline)) void set_device_slow(int device, int m)
+{
+    cg_set_thread_device(device);
+    if (!cg_tls.depth)
+        cg_mark_use_on(m, device);
+}
+
+static __attribute__((noinline)) cudaError_t cudaSetDevice_slow(int device)
 {
     int m;
-    cg_rt_fn_cudaSetDevice real = (cg_rt_fn_cudaSetDevice)rt_enter(CG_RT_ID_cudaSetDevice,
-                                                                   __builtin_return_address(0), &m, 0);
+    cg_rt_fn_cudaSetDevice real =
+        (cg_rt_fn_cudaSetDevice)rt_enter(CG_RT_ID_cudaSetDevice, cg_tls.slow_ra, &m, 1);
     if (CG_UNLIKELY(real == NULL))
         return CG_ERR_SYMBOL_NOT_FOUND;
     cudaError_t r = real(device);
-    if (r == CG_SUCCESS) {
-        cg_tls.dev = device;
-        if (!cg_tls.depth)
-            cg_mark_use_on(m, device);
-    }
+    if (r == CG_SUCCESS && device != cg_tls.dev)
+        set_device_slow(device, m);
     if (CG_UNLIKELY(cg_log_all))
         log_call(CG_RT_ID_cudaSetDevice, m, r);
     return r;
+}
+
+cudaError_t cudaSetDevice(int device)
+{
+    const void *ra = __builtin_return_address(0);
+    cg_rt_fn_cudaSetDevice real = (cg_rt_fn_cudaSetDevice)rt_fast(CG_RT_ID_cudaSetDevice, ra);
+    if (CG_LIKELY(real != NULL && device == cg_tls.dev))
+        return real(device); /* the same device again: nothing to record */
+    cg_tls.slow_ra = ra;
+    return cudaSetDevice_slow(device);
 }
 
 /* cudaDeviceReset and cudaThreadExit: judged here, once; the driver calls they make underneath are
@@ -140,7 +182,8 @@ cudaError_t cudaThreadExit(void)
  * driver through the wrapped cuGetProcAddress); if not, wrap them here by the version asked. */
 static void wrap_entry(int m, const char *symbol, void **fp, int version)
 {
-    if (symbol == NULL || fp == NULL || *fp == NULL || cg_tls.depth || cg_is_wrapper(*fp))
+    if (symbol == NULL || fp == NULL || *fp == NULL || CG_LIKELY(!cg_maybe_guarded_base(symbol)) ||
+        cg_tls.depth || cg_is_wrapper(*fp))
         return;
     if (version <= 0) {
         /* No version given: the runtime answers for its own CUDA version, which it tells us.
@@ -159,38 +202,39 @@ static void wrap_entry(int m, const char *symbol, void **fp, int version)
     *fp = cg_wrap_driver_versioned(symbol, version, *fp);
 }
 
-#define ENTRY_POINT(name)                                                                            \
-    cudaError_t name(const char *symbol, void **funcPtr, unsigned long long flags,                   \
-                     cudaDriverEntryPointQueryResult *status)                                        \
+/* Entry-point lookups: a name ctxguard does not wrap (nearly all) is a tail call; otherwise the
+ * slow half forwards and wraps the pointer. */
+#define ENTRY_POINT(name, params, args, version)                                                     \
+    static __attribute__((noinline)) cudaError_t name##_slow params                                  \
     {                                                                                                \
         int m;                                                                                       \
-        cg_rt_fn_##name real = (cg_rt_fn_##name)rt_enter(CG_RT_ID_##name, __builtin_return_address(0), &m, 1); \
+        cg_rt_fn_##name real = (cg_rt_fn_##name)rt_enter(CG_RT_ID_##name, cg_tls.slow_ra, &m, 1);    \
         if (CG_UNLIKELY(real == NULL))                                                               \
             return CG_ERR_SYMBOL_NOT_FOUND;                                                          \
-        cudaError_t r = real(symbol, funcPtr, flags, status);                                        \
+        cudaError_t r = real args;                                                                   \
         if (r == CG_SUCCESS)                                                                         \
-            wrap_entry(m, symbol, funcPtr, 0);                                                       \
+            wrap_entry(m, symbol, funcPtr, version);                                                 \
         if (CG_UNLIKELY(cg_log_all))                                                                 \
             log_call(CG_RT_ID_##name, m, r);                                                         \
         return r;                                                                                    \
+    }                                                                                                \
+    cudaError_t name params                                                                          \
+    {                                                                                                \
+        const void *ra = __builtin_return_address(0);                                                \
+        cg_rt_fn_##name real = (cg_rt_fn_##name)rt_fast(CG_RT_ID_##name, ra);                        \
+        if (CG_LIKELY(real != NULL && symbol != NULL && !cg_maybe_guarded_base(symbol)))             \
+            return real args;                                                                        \
+        cg_tls.slow_ra = ra;                                                                         \
+        return name##_slow args;                                                                     \
     }
-ENTRY_POINT(cudaGetDriverEntryPoint)
-ENTRY_POINT(cudaGetDriverEntryPoint_ptsz)
 
-#define ENTRY_POINT_BY_VERSION(name)                                                                 \
-    cudaError_t name(const char *symbol, void **funcPtr, unsigned int cudaVersion,                   \
-                     unsigned long long flags, cudaDriverEntryPointQueryResult *status)              \
-    {                                                                                                \
-        int m;                                                                                       \
-        cg_rt_fn_##name real = (cg_rt_fn_##name)rt_enter(CG_RT_ID_##name, __builtin_return_address(0), &m, 1); \
-        if (CG_UNLIKELY(real == NULL))                                                               \
-            return CG_ERR_SYMBOL_NOT_FOUND;                                                          \
-        cudaError_t r = real(symbol, funcPtr, cudaVersion, flags, status);                           \
-        if (r == CG_SUCCESS)                                                                         \
-            wrap_entry(m, symbol, funcPtr, (int)cudaVersion);                                        \
-        if (CG_UNLIKELY(cg_log_all))                                                                 \
-            log_call(CG_RT_ID_##name, m, r);                                                         \
-        return r;                                                                                    \
-    }
-ENTRY_POINT_BY_VERSION(cudaGetDriverEntryPointByVersion)
-ENTRY_POINT_BY_VERSION(cudaGetDriverEntryPointByVersion_ptsz)
+#define EP_PARAMS (const char *symbol, void **funcPtr, unsigned long long flags, cudaDriverEntryPointQueryResult *status)
+#define EP_ARGS (symbol, funcPtr, flags, status)
+#define EPV_PARAMS                                                                                   \
+    (const char *symbol, void **funcPtr, unsigned int cudaVersion, unsigned long long flags,         \
+     cudaDriverEntryPointQueryResult *status)
+#define EPV_ARGS (symbol, funcPtr, cudaVersion, flags, status)
+ENTRY_POINT(cudaGetDriverEntryPoint, EP_PARAMS, EP_ARGS, 0)
+ENTRY_POINT(cudaGetDriverEntryPoint_ptsz, EP_PARAMS, EP_ARGS, 0)
+ENTRY_POINT(cudaGetDriverEntryPointByVersion, EPV_PARAMS, EPV_ARGS, (int)cudaVersion)
+ENTRY_POINT(cudaGetDriverEntryPointByVersion_ptsz, EPV_PARAMS, EPV_ARGS, (int)cudaVersion)

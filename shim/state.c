@@ -9,6 +9,12 @@
 #include "state.h"
 
 struct cg_device cg_devices[CG_MAX_DEVICES];
+unsigned int cg_ctx_gen = 1;
+
+static void ctx_tables_changed(void)
+{
+    __atomic_add_fetch(&cg_ctx_gen, 1, __ATOMIC_ACQ_REL);
+}
 
 #define CG_MAX_CREATED 256
 static struct {
@@ -34,7 +40,8 @@ void cg_state_forget_module(int m)
 void cg_note_retain(int dev, CUcontext ctx, int module)
 {
     struct cg_device *d = &cg_devices[cg_dev_index(dev)];
-    __atomic_store_n(&d->primary, ctx, __ATOMIC_RELEASE);
+    if (__atomic_exchange_n(&d->primary, ctx, __ATOMIC_ACQ_REL) != ctx)
+        ctx_tables_changed();
     __atomic_add_fetch(&d->retains, 1, __ATOMIC_ACQ_REL);
     cg_mark_use_on(module, dev);
 }
@@ -67,10 +74,11 @@ void cg_note_created(CUcontext ctx, int dev)
             free_slot = i;
     }
     if (free_slot >= 0) {
-        created[free_slot].ctx = ctx;
         created[free_slot].dev = dev;
+        __atomic_store_n(&created[free_slot].ctx, ctx, __ATOMIC_RELEASE);
     }
     pthread_mutex_unlock(&created_lock);
+    ctx_tables_changed();
 }
 
 void cg_note_destroyed(CUcontext ctx)
@@ -78,8 +86,9 @@ void cg_note_destroyed(CUcontext ctx)
     pthread_mutex_lock(&created_lock);
     for (int i = 0; i < CG_MAX_CREATED; i++)
         if (created[i].ctx == ctx)
-            created[i].ctx = NULL;
+            __atomic_store_n(&created[i].ctx, NULL, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&created_lock);
+    ctx_tables_changed();
 }
 
 int cg_ctx_kind(CUcontext ctx, int *dev)
@@ -88,17 +97,12 @@ int cg_ctx_kind(CUcontext ctx, int *dev)
     if (ctx == NULL)
         return CG_CTX_NONE;
     /* A created context wins: after a primary is destroyed its handle can come back as a created one. */
-    int kind = CG_CTX_UNKNOWN;
-    pthread_mutex_lock(&created_lock);
+    /* Lock-free read: writers publish ctx last (release), so a matching ctx has its dev set. */
     for (int i = 0; i < CG_MAX_CREATED; i++)
-        if (created[i].ctx == ctx) {
+        if (__atomic_load_n(&created[i].ctx, __ATOMIC_ACQUIRE) == ctx) {
             *dev = created[i].dev;
-            kind = CG_CTX_CREATED;
-            break;
+            return CG_CTX_CREATED;
         }
-    pthread_mutex_unlock(&created_lock);
-    if (kind != CG_CTX_UNKNOWN)
-        return kind;
     for (int d = 0; d < CG_MAX_DEVICES; d++)
         if (__atomic_load_n(&cg_devices[d].primary, __ATOMIC_ACQUIRE) == ctx) {
             *dev = d;
@@ -107,14 +111,17 @@ int cg_ctx_kind(CUcontext ctx, int *dev)
     return CG_CTX_UNKNOWN;
 }
 
-void cg_note_current(CUcontext ctx, int module)
+void cg_note_current_slow(CUcontext ctx, int module)
 {
+    unsigned int gen = __atomic_load_n(&cg_ctx_gen, __ATOMIC_ACQUIRE);
     int dev;
     int kind = cg_ctx_kind(ctx, &dev);
     if (dev >= 0)
-        cg_tls.dev = dev;
+        cg_set_thread_device(dev);
     if (kind == CG_CTX_PRIMARY)
         cg_mark_use_on(module, dev);
+    cg_tls.cur_ctx = ctx;
+    cg_tls.cur_ctx_gen = gen;
 }
 
 void cg_query_current(struct cg_ctxinfo *out)

@@ -19,6 +19,7 @@ struct cg_device {
     uint64_t users;        /* bit m: module m used this device's primary context */
 };
 extern struct cg_device cg_devices[CG_MAX_DEVICES];
+extern unsigned int cg_ctx_gen; /* bumped when a context is created/destroyed or a primary is learnt */
 
 struct cg_ctxinfo {
     int device;            /* -1: unknown */
@@ -47,6 +48,15 @@ static inline void cg_mark_use(int m)
     cg_mark_use_on(m, cg_tls.dev < 0 ? 0 : cg_tls.dev);
 }
 
+/* The runtime device this thread now works on; a change re-arms use recording (fast path off). */
+static inline void cg_set_thread_device(int dev)
+{
+    if (dev != cg_tls.dev) {
+        cg_tls.dev = dev;
+        cg_tls.fast_gen = 0;
+    }
+}
+
 /* Users of `dev`'s primary context other than `except`. */
 uint64_t cg_other_users(int dev, int except);
 
@@ -57,7 +67,12 @@ int cg_retains(int dev);
 void cg_note_primary_reset(int dev);
 void cg_note_created(CUcontext ctx, int dev);
 void cg_note_destroyed(CUcontext ctx);
-void cg_note_current(CUcontext ctx, int module); /* the thread made ctx current */
+void cg_note_current_slow(CUcontext ctx, int module);
+/* The thread made ctx current: keeps its device and the primary's users right. */
+static inline void cg_note_current(CUcontext ctx, int module)
+{
+    cg_note_current_slow(ctx, module);
+}
 
 /* Classifies a handle: primary of a device, created through the driver API, or unknown. */
 int cg_ctx_kind(CUcontext ctx, int *dev);
