@@ -26,7 +26,7 @@ FAKEINC := -Itests/fake/include
 PLUG := $(B)/plugins
 
 .PHONY: all check bench demo install uninstall clean test-progs
-all: $(B)/libctxguard.so
+all: $(B)/libctxguard.so $(B)/libctxguard-noop.so
 
 $(B)/obj/%.o: shim/%.c $(SHIM_HDR) | $(B)/obj
 	@$(if $(Q),echo "  CC      $<")
@@ -43,6 +43,12 @@ $(B)/libctxguard.so: $(SHIM_OBJ) $(B)/exports.map
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -shared -o $@ $(SHIM_OBJ) $(SANFLAGS) -Wl,--no-undefined -Wl,-z,defs \
 	  -Wl,--version-script=$(B)/exports.map -Wl,-soname,libctxguard.so -ldl -lpthread -lgcc_s
+
+# The benchmark's control: same exports, pure forwarding (shim/noop_twin.c).
+$(B)/libctxguard-noop.so: shim/noop_twin.c $(SHIM_HDR) $(B)/obj/dlsym_entry.o $(B)/exports.map
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS_SHIM) -shared -o $@ shim/noop_twin.c $(B)/obj/dlsym_entry.o -Wl,--no-undefined \
+	  -Wl,--version-script=$(B)/exports.map -ldl
 
 $(B) $(B)/obj $(FAKE) $(PLUG) $(B)/progs $(B)/tests:
 	$(Q)mkdir -p $@
@@ -81,8 +87,11 @@ $(B)/progs/cuda_host: tests/progs/plugin_host.c tests/plugins/plug.c $(FAKELIBS)
 	$(Q)$(CC) $(PLUG_CFLAGS) -rdynamic -o $@ tests/progs/plugin_host.c tests/plugins/plug.c \
 	  -L$(FAKE) -Wl,-rpath,'$$ORIGIN/../fake' -lcudart -lcuda -ldl
 
+$(B)/progs/bench_calls: tests/bench/bench_calls.c $(FAKELIBS) | $(B)/progs
+	$(Q)$(CC) $(CFLAGS_TEST) $(FAKEINC) -o $@ $< -L$(FAKE) -Wl,-rpath,'$$ORIGIN/../fake' -lcudart -lcuda -lpthread
+
 TEST_PROGS := $(PLUG)/libplugA.so $(PLUG)/libplugB.so $(PLUG)/libplugC.so $(PLUG)/libplugS1.so \
-              $(PLUG)/libplugS2.so $(B)/progs/plugin_host $(B)/progs/cuda_host $(B)/progs/dlsym_probe
+              $(PLUG)/libplugS2.so $(B)/progs/plugin_host $(B)/progs/cuda_host $(B)/progs/dlsym_probe $(B)/progs/bench_calls
 test-progs: $(TEST_PROGS)
 
 include tests/tests.mk

@@ -7,7 +7,8 @@
 
 #include "log.h"
 
-/* Sets ev->action and ev->reason (written into `reason`). Reads ev->ctx_kind, ev->shared_with and
+/* Sets ev->action and ev->reason (a constant string; `reason`/`cap` are kept for rules that will
+ * name themselves, file:line, in later releases). Reads ev->ctx_kind, ev->shared_with and
  * ev->destructive. Only primary (or possibly-primary) destruction is ever blocked. */
 void cg_decide(struct cg_event *ev, char *reason, size_t cap);
 

@@ -22,6 +22,7 @@ static struct {
     int dev;
 } created[CG_MAX_CREATED];
 static pthread_mutex_t created_lock = PTHREAD_MUTEX_INITIALIZER;
+static int created_hwm; /* slots [0, hwm) have ever been used: lock-free readers scan only those */
 
 uint64_t cg_other_users(int dev, int except)
 {
@@ -74,6 +75,8 @@ void cg_note_created(CUcontext ctx, int dev)
             free_slot = i;
     }
     if (free_slot >= 0) {
+        if (free_slot >= created_hwm)
+            __atomic_store_n(&created_hwm, free_slot + 1, __ATOMIC_RELEASE);
         created[free_slot].dev = dev;
         __atomic_store_n(&created[free_slot].ctx, ctx, __ATOMIC_RELEASE);
     }
@@ -98,7 +101,8 @@ int cg_ctx_kind(CUcontext ctx, int *dev)
         return CG_CTX_NONE;
     /* A created context wins: after a primary is destroyed its handle can come back as a created one. */
     /* Lock-free read: writers publish ctx last (release), so a matching ctx has its dev set. */
-    for (int i = 0; i < CG_MAX_CREATED; i++)
+    int hwm = __atomic_load_n(&created_hwm, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < hwm; i++)
         if (__atomic_load_n(&created[i].ctx, __ATOMIC_ACQUIRE) == ctx) {
             *dev = created[i].dev;
             return CG_CTX_CREATED;

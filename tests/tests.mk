@@ -20,9 +20,13 @@ $(B)/tests/test_format: tests/test_format.c shim/format.c tests/harness.c $(SHIM
 .PHONY: check cmocka
 cmocka:
 	$(Q)scripts/ensure-cmocka.sh
+	$(Q)command -v valgrind >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get install -y -q valgrind >/dev/null 2>&1; } || \
+	  command -v valgrind >/dev/null 2>&1 || { echo "ctxguard: valgrind is missing; run: sudo apt-get install -y valgrind" >&2; exit 1; }
 
 check: cmocka all test-progs
 	$(Q)$(MAKE) --no-print-directory $(TEST_BINS)
 	$(Q)fail=0; for t in $(TEST_BINS); do echo "== $$t"; $$t || fail=1; done; \
 	  bash scripts/gpu-test.sh --self-check || fail=1; \
+	  echo "== instruction budget (callgrind, 40 per wrapper)"; \
+	  python3 scripts/bench.py --callgrind-only --budget 40 || fail=1; \
 	  if [ $$fail = 0 ]; then echo "make check: all suites passed"; else echo "make check: FAILED"; fi; exit $$fail

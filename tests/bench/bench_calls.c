@@ -1,7 +1,9 @@
 /* Calls one intercepted entry point in a loop. Used two ways by scripts/bench.sh:
  *   bench_calls CALL N             run N calls (callgrind counts instructions of N1 vs N2 calls)
  *   bench_calls CALL N THREADS     also print ns per call (wall clock), THREADS threads in parallel
- * CALL: setdevice | getdevice | sync | entrypoint | drvsetcurrent | malloc-free
+ * CALL: setdevice | getdevice | sync | entrypoint | drvsetcurrent | reset | none
+ * stderr gets "first_ns=…" (the process's first CUDA call, where one-time set-up lands) and
+ * "rss_kb=…" (VmRSS at the end).
  * Built against the fake runtime (CI) or the real one (scripts/gpu-bench.sh). */
 #include <cuda.h>
 #include <cuda_runtime_api.h>
@@ -28,6 +30,7 @@ static int one(void)
         return cudaGetDriverEntryPoint("cuMemAlloc", &p, 0, &st);
     }
     if (!strcmp(call, "drvsetcurrent")) return set_current(ctx);
+    if (!strcmp(call, "reset")) return cudaDeviceReset();
     if (!strcmp(call, "none")) return 0;
     return -1;
 }
@@ -58,10 +61,14 @@ int main(int argc, char **argv)
     n = atol(argv[2]);
     int threads = argc > 3 ? atoi(argv[3]) : 0;
     /* set-up outside the measured calls: runtime initialised, driver pointer obtained */
+    struct timespec f0, f1;
+    clock_gettime(CLOCK_MONOTONIC, &f0);
     if (cudaSetDevice(0) != 0) {
         fprintf(stderr, "bench: cudaSetDevice failed\n");
         return 1;
     }
+    clock_gettime(CLOCK_MONOTONIC, &f1);
+    fprintf(stderr, "first_ns=%ld\n", (f1.tv_sec - f0.tv_sec) * 1000000000L + (f1.tv_nsec - f0.tv_nsec));
     enum cudaDriverEntryPointQueryResult st;
     if (cudaGetDriverEntryPoint("cuCtxSetCurrent", (void **)&set_current, 0, &st) || !set_current)
         return 1;
@@ -73,6 +80,13 @@ int main(int argc, char **argv)
     if (threads <= 0) {
         return loop(NULL) != NULL;
     }
+    FILE *status = fopen("/proc/self/status", "r");
+    char line[256];
+    while (status && fgets(line, sizeof line, status))
+        if (!strncmp(line, "VmRSS:", 6))
+            fprintf(stderr, "rss_kb=%ld\n", atol(line + 6));
+    if (status)
+        fclose(status);
     pthread_t t[256];
     struct timespec a, b;
     clock_gettime(CLOCK_MONOTONIC, &a);

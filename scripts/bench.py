@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""ctxguard CPU benchmark on the fake CUDA libraries (make bench), or on the real runtime when given
+--bin (scripts/gpu-bench.sh). Prints tables; --budget N makes it exit 1 when a pass-through wrapper
+adds more than N instructions (the CI check, counted with callgrind: deterministic).
+
+Method: callgrind counts the instructions of a run with N1 and with N2 calls of one entry point;
+(I(N2) - I(N1)) / (N2 - N1) is the per-call count, bare and under the preload, and the difference
+is what ctxguard adds. Wall-clock: the same binary bare, under the no-op twin (same exports, pure
+forwarding) and under ctxguard, interleaved, repeated; medians, min and max."""
+import argparse, os, re, statistics, subprocess, sys, tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+B = os.path.join(ROOT, "build")
+SHIM = os.path.join(B, "libctxguard.so")
+NOOP = os.path.join(B, "libctxguard-noop.so")
+
+# (call, wrapper layers crossed): cudaGetDriverEntryPoint crosses two, its own and the runtime's
+# cuGetProcAddress, which ctxguard handed to the runtime.
+PASS = [("getdevice", 1), ("setdevice", 1), ("sync", 1), ("drvsetcurrent", 1), ("entrypoint", 2)]
+
+def env_with(preload, extra=None):
+    e = {k: v for k, v in os.environ.items() if not k.startswith("CTXGUARD_") and k != "LD_PRELOAD"}
+    if preload:
+        e["LD_PRELOAD"] = preload
+    e.update(extra or {})
+    return e
+
+def instructions(binary, call, n, preload):
+    r = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", binary, call, str(n)],
+                       env=env_with(preload), capture_output=True, text=True)
+    m = re.search(r"Collected : (\d+)", r.stderr)
+    if r.returncode != 0 or not m:
+        sys.exit(f"bench: callgrind run failed for {call}: {r.stderr[-400:]}")
+    return int(m.group(1))
+
+def per_call(binary, call, preload, n1=1000, n2=11000):
+    return (instructions(binary, call, n2, preload) - instructions(binary, call, n1, preload)) / (n2 - n1)
+
+def wall(binary, call, n, threads, preload, extra=None):
+    r = subprocess.run([binary, call, str(n), str(threads)], env=env_with(preload, extra), capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"bench: {call} failed under {preload or 'bare'}: {r.stderr[-300:]}")
+    info = dict(l.split("=", 1) for l in r.stderr.split() if "=" in l)
+    return float(r.stdout.strip()), info
+
+def fmt(xs):
+    return f"{statistics.median(xs):8.2f} [{min(xs):.2f}..{max(xs):.2f}]"
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default=os.path.join(B, "progs", "bench_calls"))
+    ap.add_argument("--budget", type=float, default=None, help="fail if a wrapper adds more instructions")
+    ap.add_argument("--callgrind-only", action="store_true")
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--calls", type=int, default=2_000_000)
+    a = ap.parse_args()
+    failed = False
+
+    print("Instructions per call (callgrind, deterministic)")
+    print(f"{'call':15} {'bare':>8} {'ctxguard':>9} {'added':>7} {'layers':>6} {'per layer':>9}")
+    for call, layers in PASS:
+        bare, shim = per_call(a.bin, call, ""), per_call(a.bin, call, SHIM)
+        added = shim - bare
+        print(f"{call:15} {bare:8.1f} {shim:9.1f} {added:7.1f} {layers:6} {added / layers:9.1f}")
+        if a.budget is not None and added / layers > a.budget:
+            print(f"  OVER BUDGET: {call} adds {added / layers:.1f} > {a.budget} instructions per wrapper")
+            failed = True
+    if a.callgrind_only:
+        return 1 if failed else 0
+
+    print()
+    print(f"Wall clock, ns per call, median [min..max] of {a.reps} interleaved runs of {a.calls} calls")
+    print(f"{'call':15} {'bare':>22} {'no-op twin':>22} {'ctxguard':>22} {'ctxguard-bare':>13} {'ctxguard-twin':>13}")
+    for call, _ in PASS:
+        res = {"bare": [], "noop": [], "shim": []}
+        for _ in range(a.reps):
+            for k, pre in (("bare", ""), ("noop", NOOP), ("shim", SHIM)):
+                res[k].append(wall(a.bin, call, a.calls, 1, pre)[0])
+        mb, mn, ms = (statistics.median(res[k]) for k in ("bare", "noop", "shim"))
+        print(f"{call:15} {fmt(res['bare']):>22} {fmt(res['noop']):>22} {fmt(res['shim']):>22} {ms - mb:13.2f} {ms - mn:13.2f}")
+
+    print()
+    print("Threads hammering cudaGetDevice: ns per call per thread (wall / calls per thread), median")
+    print(f"{'threads':>7} {'bare':>10} {'ctxguard':>10} {'ratio':>7}")
+    for t in (1, 8, 64):
+        n = max(a.calls // t, 20000)
+        b = [wall(a.bin, "getdevice", n, t, "")[0] for _ in range(a.reps)]
+        s = [wall(a.bin, "getdevice", n, t, SHIM)[0] for _ in range(a.reps)]
+        print(f"{t:7} {statistics.median(b):10.2f} {statistics.median(s):10.2f} {statistics.median(s) / statistics.median(b):7.3f}")
+
+    print()
+    print("Guarded reset (enforce: every reset blocked), ns per call, median")
+    with tempfile.TemporaryDirectory() as d:
+        rows = [("decision only (LOG_LEVEL=quiet)", {"CTXGUARD_MODE": "enforce", "CTXGUARD_LOG_LEVEL": "quiet"}),
+                ("logged, text to file", {"CTXGUARD_MODE": "enforce", "CTXGUARD_LOG": os.path.join(d, "t.log")}),
+                ("logged, JSON to file", {"CTXGUARD_MODE": "enforce", "CTXGUARD_LOG_FORMAT": "json",
+                                          "CTXGUARD_LOG": os.path.join(d, "j.log")})]
+        base = [wall(a.bin, "sync", 20000, 1, "")[0] for _ in range(a.reps)]
+        print(f"  {'(the runtime sync a blocked reset performs, bare)':50} {statistics.median(base):10.1f}")
+        for name, extra in rows:
+            xs = [wall(a.bin, "reset", 20000, 1, SHIM, extra)[0] for _ in range(a.reps)]
+            print(f"  {name:50} {statistics.median(xs):10.1f}")
+
+    print()
+    print("One-time and memory costs, median over runs")
+    fb, fs, rb, rs = [], [], [], []
+    for _ in range(a.reps):
+        _, ib = wall(a.bin, "getdevice", 1000, 1, "")
+        _, is_ = wall(a.bin, "getdevice", 1000, 1, SHIM)
+        fb.append(int(ib["first_ns"])); fs.append(int(is_["first_ns"]))
+        rb.append(int(ib["rss_kb"])); rs.append(int(is_["rss_kb"]))
+    print(f"  first CUDA call (one-time set-up lands here): bare {statistics.median(fb)/1000:.1f} us, "
+          f"ctxguard {statistics.median(fs)/1000:.1f} us, added {(statistics.median(fs)-statistics.median(fb))/1000:.1f} us")
+    print(f"  VmRSS at exit: bare {statistics.median(rb)} kB, ctxguard {statistics.median(rs)} kB, "
+          f"added {statistics.median(rs)-statistics.median(rb)} kB")
+    return 1 if failed else 0
+
+if __name__ == "__main__":
+    sys.exit(main())
