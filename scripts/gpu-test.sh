@@ -27,6 +27,7 @@ if [ "$MODE" = gpu ]; then
     export LD_LIBRARY_PATH=/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
     command -v nvcc >/dev/null || { echo "gpu-test: no nvcc; use --fake" >&2; exit 2; }
     scripts/build-gpu.sh || exit 2
+    make -s build/progs/mt_host >/dev/null || exit 2
     G=$ROOT/build/gpu
     P=$G; HOST=$ROOT/build/progs/plugin_host; CUDA_HOST=$G/cuda_host
     ENVLINE="driver $(nvidia-smi --query-gpu=driver_version,name --format=csv,noheader 2>/dev/null | head -1); $(nvcc --version | tail -1); glibc $(ldd --version | head -1 | awk '{print $NF}'); torch $(python3 -c 'import torch;print(torch.__version__)' 2>/dev/null)"
@@ -75,6 +76,8 @@ row tf-style-dlsym 1 0 'block cudaDeviceReset by libplugC.so .*libplugA.so' -- \
     "$HOST" "$P/libplugA.so:setup" "$P/libplugC.so:dlsymreset" "$P/libplugA.so:check"
 row driver-entry-point 1 0 'block cuDevicePrimaryCtxReset_v2 by libplugB.so' -- \
     "$HOST" "$P/libplugA.so:setup" "$P/libplugB.so:drvreset" "$P/libplugA.so:check"
+row threads-8-one-resets 1 0 'block cudaDeviceReset by libplugB.so .*libplugA.so' -- \
+    "$ROOT/build/progs/mt_host" "$P/libplugA.so" "$P/libplugB.so" 8
 row observe-mode 1 1 'allow cudaDeviceReset by libplugB.so .*libplugA.so' CTXGUARD_MODE=observe -- \
     "$HOST" "$P/libplugA.so:setup" "$P/libplugB.so:reset" "$P/libplugA.so:check"
 # RTLD_DEEPBIND: the plugin and its libcudart look symbols up in their own scope before the preload,
@@ -84,6 +87,15 @@ row deepbind-plugin 1 1 'allow dlopen\(RTLD_DEEPBIND\) by plugin_host' PLUGIN_HO
 
 if [ "$MODE" = gpu ]; then
     # PyTorch: a tensor on the GPU, then cudaDeviceReset through ctypes on torch's own libcudart.
+    # PyTorch and CuPy workloads: the same bits bare, under observe and under guard; nothing blocked.
+    wl() { env "$@" python3 tests/gpu/workloads.py 2>&1 | grep -E '^(torch|cupy)\.'; }
+    wb=$(wl X=1); wo=$(wl CTXGUARD_MODE=observe LD_PRELOAD="$SHIM"); wg=$(wl CTXGUARD_LOG_FORMAT=json \
+        CTXGUARD_LOG="$LOGDIR/workloads.jsonl" LD_PRELOAD="$SHIM")
+    wsum=$(python3 scripts/logsum.py "$LOGDIR/workloads.jsonl")
+    n=$(printf '%s\n' "$wb" | grep -c .)
+    if [ "$n" = 5 ] && [ "$wb" = "$wo" ] && [ "$wb" = "$wg" ] && [ "$wsum" = "(nothing logged)" ]; then ok=pass; else ok=FAIL; FAILS=$((FAILS+1)); fi
+    ROWS+=("$(printf '%-22s | %-12s | %-12s | %s | %s' torch-cupy-workloads "$n hashes" "same bits" "$ok" "$wsum")")
+    [ $ok = FAIL ] && printf 'bare:\n%s\nobserve:\n%s\nguard:\n%s\n' "$wb" "$wo" "$wg"
     row pytorch-ctypes 1 0 'block cudaDeviceReset by .*(ctypes|ffi).*shared_with .*(c10_cuda|torch)' -- \
         python3 tests/gpu/torch_reset.py
 fi

@@ -239,6 +239,19 @@ static void deepbind_reported_as_bypass(void **s)
                                                                    "libplugA.so is loaded with RTLD_DEEPBIND", NULL}), 1);
 }
 
+/* Eight threads each hold data; one thread's plugin resets: blocked once, every thread intact. */
+static void threads_one_resets(void **s)
+{
+    (void)s;
+    const char *const argv[] = {BUILD_DIR "/progs/mt_host", PLUG("A"), PLUG("B"), "8", NULL};
+    run_prog(&R, 0, 0, NULL, argv);
+    assert_int_equal(R.status, 1);
+    run_prog(&R, 1, 1, NULL, argv);
+    assert_int_equal(R.status, 0);
+    assert_int_equal(count_lines_with(R.out, (const char *const[]){"A:check -> 0", NULL}), 8);
+    expect_field(event(R.log, "cudaDeviceReset"), "action", "\"block\"");
+}
+
 /* ---- modes ---- */
 
 /* observe must not change a single return value: the host prints every step's result. */
@@ -365,6 +378,7 @@ int main(void)
         cmocka_unit_test(dlsym_runtime_reset_blocked),
         cmocka_unit_test(thread_exit_is_a_reset),
         cmocka_unit_test(deepbind_reported_as_bypass),
+        cmocka_unit_test(threads_one_resets),
         cmocka_unit_test(observe_changes_no_return_value),
         cmocka_unit_test(enforce_blocks_even_unshared),
         cmocka_unit_test(json_lines_parse_with_all_keys),

@@ -9,8 +9,8 @@
 
 #define N 1024
 #define EXPORT __attribute__((visibility("default")))
-static float *dbuf;
-static float expected[N];
+static __thread float *dbuf; /* per thread: the multi-threaded host runs setup/check on 8 threads */
+static __thread float expected[N];
 
 #ifdef __CUDACC__
 __global__ void twice(float *p, int n)

@@ -1,0 +1,63 @@
+/* Multi-threaded plugin host: THREADS threads each run plugin A's setup (their own buffers on the
+ * device), then one thread calls plugin B's reset, then every thread checks its data.
+ * Usage: mt_host libplugA.so libplugB.so [THREADS]. Exit 0 all intact, 1 some lost, 3 setup error. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static int (*setup)(void), (*check)(void), (*reset)(void);
+static pthread_barrier_t bar;
+static int threads;
+
+static void *worker(void *arg)
+{
+    long i = (long)arg;
+    long bad = 0;
+    if (setup() != 0)
+        bad = 3;
+    pthread_barrier_wait(&bar);
+    if (i == threads - 1) {
+        int r = reset();
+        printf("thread %ld: B:reset -> %d\n", i, r);
+    }
+    pthread_barrier_wait(&bar);
+    int c = check();
+    if (c != 0 && !bad)
+        bad = 1;
+    printf("thread %ld: A:check -> %d\n", i, c);
+    return (void *)bad;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3)
+        return 3;
+    threads = argc > 3 ? atoi(argv[3]) : 8;
+    void *a = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL), *b = dlopen(argv[2], RTLD_NOW | RTLD_LOCAL);
+    if (!a || !b) {
+        fprintf(stderr, "mt_host: %s\n", dlerror());
+        return 3;
+    }
+    setup = (int (*)(void))dlsym(a, "plug_setup");
+    check = (int (*)(void))dlsym(a, "plug_check");
+    reset = (int (*)(void))dlsym(b, "plug_reset");
+    if (!setup || !check || !reset)
+        return 3;
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    pthread_barrier_init(&bar, NULL, (unsigned)threads);
+    pthread_t t[64];
+    long worst = 0;
+    for (long i = 0; i < threads && i < 64; i++)
+        pthread_create(&t[i], NULL, worker, (void *)i);
+    for (long i = 0; i < threads && i < 64; i++) {
+        void *r;
+        pthread_join(t[i], &r);
+        if ((long)r > worst)
+            worst = (long)r;
+    }
+    return (int)worst;
+}
