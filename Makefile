@@ -11,7 +11,8 @@ Q        := $(if $(filter 1,$(V)),,@)
 
 WARN     := -Wall -Wextra -Werror
 CSTD     := -std=gnu11
-OPT      ?= -O2 -g
+# _FORTIFY_SOURCE=2 as Ubuntu's gcc applies by default (the GPU machine): catch its aborts here too.
+OPT      ?= -O2 -g -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2
 SANFLAGS := $(if $(SAN),-fsanitize=$(SAN) -fno-omit-frame-pointer,)
 CFLAGS_SHIM := $(CSTD) $(OPT) $(WARN) -fPIC -fvisibility=hidden $(SANFLAGS)
 CFLAGS_TEST := $(CSTD) $(OPT) $(WARN) -fPIC $(SANFLAGS)

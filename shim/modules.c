@@ -3,6 +3,7 @@
  * dlclose. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <limits.h>
 #include <link.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -126,6 +127,7 @@ static int add_module(uintptr_t a)
         slot = cg_mod_count;
     }
     struct cg_module *m = &cg_modules[slot];
+    static char resolved[PATH_MAX]; /* under mod_lock */
     m->link_map = lm;
     m->l_addr = lm->l_addr;
     snprintf(m->l_name, sizeof m->l_name, "%s", lm->l_name ? lm->l_name : "");
@@ -138,8 +140,12 @@ static int add_module(uintptr_t a)
             m->path[n] = '\0';
         else
             strncpy(m->path, path ? path : "(main)", sizeof m->path - 1);
-    } else if (path && realpath(path, m->path) != NULL) {
-        /* logs carry the canonical absolute path (dlopen'ed as "plugins/x.so" or "a/../b.so") */
+    } else if (path && realpath(path, resolved) != NULL) {
+        /* logs carry the canonical absolute path (dlopen'ed as "plugins/x.so" or "a/../b.so");
+         * realpath needs a PATH_MAX buffer (_FORTIFY_SOURCE aborts on a smaller one) */
+        size_t n = strnlen(resolved, sizeof m->path - 1); /* a longer path is cut, not overrun */
+        memcpy(m->path, resolved, n);
+        m->path[n] = '\0';
     } else {
         strncpy(m->path, path ? path : "(unnamed)", sizeof m->path - 1);
         m->path[sizeof m->path - 1] = '\0';
