@@ -36,8 +36,11 @@ def instructions(binary, call, n, preload):
 def per_call(binary, call, preload, n1=1000, n2=11000):
     return (instructions(binary, call, n2, preload) - instructions(binary, call, n1, preload)) / (n2 - n1)
 
+PIN = []  # set in main: taskset -c CPU for single-thread timing, when available
+
 def wall(binary, call, n, threads, preload, extra=None):
-    r = subprocess.run([binary, call, str(n), str(threads)], env=env_with(preload, extra), capture_output=True, text=True)
+    pin = PIN if threads == 1 else []
+    r = subprocess.run(pin + [binary, call, str(n), str(threads)], env=env_with(preload, extra), capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit(f"bench: {call} failed under {preload or 'bare'}: {r.stderr[-300:]}")
     info = dict(l.split("=", 1) for l in r.stderr.split() if "=" in l)
@@ -54,8 +57,11 @@ def main():
     ap.add_argument("--no-callgrind", action="store_true", help="real CUDA: skip instruction counts")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--calls", type=int, default=2_000_000)
+    ap.add_argument("--pin", default=None, help="CPU to pin single-thread timing runs to (taskset)")
     a = ap.parse_args()
     failed = False
+    if a.pin is not None and subprocess.run(["sh", "-c", "command -v taskset"], capture_output=True).returncode == 0:
+        PIN.extend(["taskset", "-c", a.pin])
 
     if not a.no_callgrind:
         print("Instructions per call (callgrind, deterministic)")

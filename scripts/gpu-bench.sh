@@ -14,7 +14,7 @@ nvcc -O2 -arch=sm_90 -cudart shared -o $G/launch_loop tests/gpu/launch_loop.cu |
 OUTF=${OUT:-build}/bench.txt
 {
 echo "ctxguard GPU benchmarks, $(date -u +%Y-%m-%dT%H:%MZ), $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | head -1)"
-python3 scripts/bench.py --bin $G/bench_calls --no-callgrind --reps "$REPS" --calls 300000
+python3 scripts/bench.py --bin $G/bench_calls --no-callgrind --reps "$REPS" --calls 1000000 --pin 5
 echo
 echo "Launch-heavy loop (200000 tiny kernels) and PyTorch training step: median [min..max] of $REPS interleaved runs"
 python3 - "$REPS" <<'PY'
@@ -22,7 +22,8 @@ import os, statistics, subprocess, sys
 reps = int(sys.argv[1])
 root = os.getcwd()
 pre = {"bare": "", "noop": f"{root}/build/libctxguard-noop.so", "ctxguard": f"{root}/build/libctxguard.so"}
-jobs = {"launch us/launch": ["build/gpu/launch_loop", "200000"], "torch step ms": ["python3", "tests/gpu/torch_step.py"]}
+jobs = {"launch us/launch": ["taskset", "-c", "5", "build/gpu/launch_loop", "200000"],
+        "torch step ms": ["taskset", "-c", "5-6", "python3", "tests/gpu/torch_step.py"]}
 for name, cmd in jobs.items():
     res = {k: [] for k in pre}
     for _ in range(reps):

@@ -93,8 +93,9 @@ if [ "$MODE" = gpu ]; then
         CTXGUARD_LOG="$LOGDIR/workloads.jsonl" LD_PRELOAD="$SHIM")
     wsum=$(python3 scripts/logsum.py "$LOGDIR/workloads.jsonl")
     n=$(printf '%s\n' "$wb" | grep -c .)
-    if [ "$n" = 5 ] && [ "$wb" = "$wo" ] && [ "$wb" = "$wg" ] && [ "$wsum" = "(nothing logged)" ]; then ok=pass; else ok=FAIL; FAILS=$((FAILS+1)); fi
-    ROWS+=("$(printf '%-22s | %-12s | %-12s | %s | %s' torch-cupy-workloads "$n hashes" "same bits" "$ok" "$wsum")")
+    if [ "$n" = 5 ] && [ "$wb" = "$wo" ] && [ "$wb" = "$wg" ] && { [ "$wsum" = "(nothing logged)" ] || [ "$wsum" = "(no log)" ]; }; then ok=pass; else ok=FAIL; FAILS=$((FAILS+1)); fi
+    # no file at all is right here: the sink opens on the first line, and nothing was notable
+    ROWS+=("$(printf '%-22s | %-12s | %-12s | %s | %s' torch-cupy-workloads "$n hashes" "same bits" "$ok" "${wsum/(no log)/(nothing logged)}")")
     [ $ok = FAIL ] && printf 'bare:\n%s\nobserve:\n%s\nguard:\n%s\n' "$wb" "$wo" "$wg"
     row pytorch-ctypes 1 0 'block cudaDeviceReset by .*(ctypes|ffi).*shared_with .*(c10_cuda|torch)' -- \
         python3 tests/gpu/torch_reset.py

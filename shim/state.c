@@ -148,9 +148,7 @@ void cg_query_current(struct cg_ctxinfo *out)
         if (q->ctx_get_device(&d) == CG_SUCCESS)
             dev = d;
     }
-    out->device = dev;
-    if (dev >= 0)
-        out->primary_active = cg_primary_active(dev);
+    out->device = dev; /* primary_active stays -1: no decision needs it, and asking costs a driver call */
 }
 
 int cg_primary_active(int dev)
