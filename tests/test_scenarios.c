@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -330,6 +332,41 @@ static void bad_mode_value_warns_once_and_guards(void **s)
     assert_int_equal(count_lines_with(R.err, (const char *const[]){"block runtime cudaDeviceReset", NULL}), 1);
 }
 
+/* A log file: created 0600, appended to by the next process (never clobbered), %p expanded. */
+static void log_file_created_0600_and_appended(void **s)
+{
+    (void)s;
+    char dir[] = "/tmp/ctxguard-logdir-XXXXXX", env[128], path[128];
+    assert_non_null(mkdtemp(dir));
+    snprintf(env, sizeof env, "CTXGUARD_LOG=%s/cg.log", dir);
+    snprintf(path, sizeof path, "%s/cg.log", dir);
+    for (int i = 0; i < 2; i++) {
+        run_prog(&R, 1, 0, ENV(env), STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check"));
+        assert_int_equal(R.status, 0);
+        assert_string_equal(R.err, "");
+    }
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    char buf[16384] = "";
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    assert_int_equal(count_lines_with(buf, (const char *const[]){"block runtime cudaDeviceReset", NULL}), 2);
+    unlink(path);
+    /* a symlink planted at the path is refused, and the line goes to stderr instead */
+    assert_int_equal(symlink("/tmp/ctxguard-not-a-target", path), 0);
+    run_prog(&R, 1, 0, ENV(env), STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check"));
+    assert_int_equal(R.status, 0);
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"cannot open CTXGUARD_LOG file", NULL}), 1);
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"block runtime cudaDeviceReset", NULL}), 1);
+    assert_int_equal(access("/tmp/ctxguard-not-a-target", F_OK), -1);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void quiet_level_logs_nothing(void **s)
 {
     (void)s;
@@ -384,6 +421,7 @@ int main(void)
         cmocka_unit_test(json_lines_parse_with_all_keys),
         cmocka_unit_test(bad_mode_value_warns_once_and_guards),
         cmocka_unit_test(quiet_level_logs_nothing),
+        cmocka_unit_test(log_file_created_0600_and_appended),
         cmocka_unit_test(non_cuda_process_unchanged),
         cmocka_unit_test(missing_cuda_library_unchanged),
     };
