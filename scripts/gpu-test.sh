@@ -85,6 +85,18 @@ row observe-mode 1 1 'allow cudaDeviceReset by libplugB.so .*libplugA.so' CTXGUA
 row deepbind-plugin 1 1 'allow dlopen\(RTLD_DEEPBIND\) by plugin_host' PLUGIN_HOST_DEEPBIND=1 -- \
     "$HOST" "$P/libplugA.so:setup" "$P/libplugB.so:reset" "$P/libplugA.so:check"
 
+# Two devices (issue 8): per-device judgement. On the fakes FAKE_CUDA_DEVICES=2 presents two.
+NGPU=2
+[ "$MODE" = gpu ] && NGPU=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')
+if [ "$NGPU" -ge 2 ]; then
+    row two-gpu-reset-other 1 0 'allow cudaDeviceReset by libplugB.so \(primary; shared_with -\); block cudaDeviceReset by libplugB.so \(primary; shared_with libplugA.so\)' FAKE_CUDA_DEVICES=2 -- \
+        "$HOST" "$P/libplugA.so:setup" "$P/libplugB.so:setup1" "$P/libplugB.so:reset1" "$P/libplugB.so:reset0" "$P/libplugA.so:check"
+    row two-gpu-users-named 1 0 'block cudaDeviceReset by libplugB.so \(primary; shared_with libplugC.so\)$' FAKE_CUDA_DEVICES=2 -- \
+        "$HOST" "$P/libplugA.so:setup" "$P/libplugC.so:setup1" "$P/libplugB.so:reset1" "$P/libplugA.so:check" "$P/libplugC.so:check"
+else
+    ROWS+=("$(printf '%-22s | %-12s | %-12s | %s | %s' two-gpu-scenarios - - skipped "only $NGPU GPU(s) here: need 2")")
+fi
+
 if [ "$MODE" = gpu ]; then
     # PyTorch: a tensor on the GPU, then cudaDeviceReset through ctypes on torch's own libcudart.
     # PyTorch and CuPy workloads: the same bits bare, under observe and under guard; nothing blocked.

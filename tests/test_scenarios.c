@@ -255,6 +255,61 @@ static void threads_one_resets(void **s)
     expect_field(event(R.log, "cudaDeviceReset"), "action", "\"block\"");
 }
 
+/* ---- two devices (issue 8 on the fakes; FAKE_CUDA_DEVICES=2) ---- */
+
+/* A works on device 0; B resets device 1, where nobody else works: allowed. Then B resets device 0:
+ * blocked, A intact. Each decision names only the users of that device. */
+static void two_devices_reset_judged_per_device(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 1, ENV("FAKE_CUDA_DEVICES=2"),
+             STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":setup1", PLUG("B") ":reset1", PLUG("B") ":reset0",
+                   PLUG("A") ":check"));
+    assert_int_equal(R.status, 0);
+    assert_non_null(strstr(R.out, "libplugB.so:reset1 -> 0"));
+    int allowed = 0, blocked = 0;
+    for (char *line = strtok(R.log, "\n"); line; line = strtok(NULL, "\n")) {
+        if (!strstr(line, "\"call\":\"cudaDeviceReset\""))
+            continue;
+        char dev[16], act[32], shared[4096];
+        assert_true(json_get(line, "device", dev, sizeof dev));
+        assert_true(json_get(line, "action", act, sizeof act));
+        assert_true(json_get(line, "shared_with", shared, sizeof shared));
+        if (strcmp(dev, "1") == 0) {
+            assert_string_equal(act, "\"allow\"");
+            assert_string_equal(shared, "[]");
+            allowed++;
+        } else {
+            assert_string_equal(dev, "0");
+            assert_string_equal(act, "\"block\"");
+            assert_string_equal(shared, "[\"" BUILD_DIR "/plugins/libplugA.so\"]");
+            blocked++;
+        }
+    }
+    assert_int_equal(allowed, 1);
+    assert_int_equal(blocked, 1);
+}
+
+/* A on device 0 and C on device 1; B resets device 1: blocked, and only C is named. */
+static void two_devices_only_that_devices_users_named(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 1, ENV("FAKE_CUDA_DEVICES=2"),
+             STEPS(HOST, PLUG("A") ":setup", PLUG("C") ":setup1", PLUG("B") ":reset1", PLUG("A") ":check",
+                   PLUG("C") ":check"));
+    assert_int_equal(R.status, 0);
+    const char *ev = event(R.log, "cudaDeviceReset");
+    expect_field(ev, "device", "1");
+    expect_field(ev, "action", "\"block\"");
+    expect_field(ev, "shared_with", "[\"" BUILD_DIR "/plugins/libplugC.so\"]");
+    /* bare: C's data on device 1 is lost, A's on device 0 survives */
+    run_prog(&R, 0, 0, ENV("FAKE_CUDA_DEVICES=2"),
+             STEPS(HOST, PLUG("A") ":setup", PLUG("C") ":setup1", PLUG("B") ":reset1", PLUG("A") ":check",
+                   PLUG("C") ":check"));
+    assert_non_null(strstr(R.out, "libplugA.so:check -> 0"));
+    assert_non_null(strstr(R.out, "libplugC.so:check -> 1 cudaErrorInvalidValue"));
+}
+
 /* ---- modes ---- */
 
 /* observe must not change a single return value: the host prints every step's result. */
@@ -417,6 +472,8 @@ int main(void)
         cmocka_unit_test(thread_exit_is_a_reset),
         cmocka_unit_test(deepbind_reported_as_bypass),
         cmocka_unit_test(threads_one_resets),
+        cmocka_unit_test(two_devices_reset_judged_per_device),
+        cmocka_unit_test(two_devices_only_that_devices_users_named),
         cmocka_unit_test(observe_changes_no_return_value),
         cmocka_unit_test(enforce_blocks_even_unshared),
         cmocka_unit_test(json_lines_parse_with_all_keys),

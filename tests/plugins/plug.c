@@ -45,12 +45,13 @@ static cudaError_t launch_twice(float *p, int n)
 extern "C" {
 #endif
 
-/* Allocates, uploads, runs a kernel: the module now holds state in the primary context. */
-EXPORT int plug_setup(void)
+static __thread int dev_used;
+
+static int setup_on(int device)
 {
-    const char *d = getenv("PLUG_DEVICE");
-    cudaError_t r = cudaSetDevice(d ? atoi(d) : 0);
+    cudaError_t r = cudaSetDevice(device);
     if (r) return r;
+    dev_used = device;
     float host[N];
     for (int i = 0; i < N; i++) {
         host[i] = (float)i + 0.5f;
@@ -62,10 +63,23 @@ EXPORT int plug_setup(void)
     return cudaDeviceSynchronize();
 }
 
+/* Allocates, uploads, runs a kernel: the module now holds state in the primary context. */
+EXPORT int plug_setup(void)
+{
+    const char *d = getenv("PLUG_DEVICE");
+    return setup_on(d ? atoi(d) : 0);
+}
+EXPORT int plug_setup1(void) { return setup_on(1); }
+/* Select a device and reset it (multi-GPU scenarios). */
+EXPORT int plug_reset0(void) { int r = cudaSetDevice(0); return r ? r : cudaDeviceReset(); }
+EXPORT int plug_reset1(void) { int r = cudaSetDevice(1); return r ? r : cudaDeviceReset(); }
+
 /* Reads the data back and compares every value: -1 when values are wrong, else the CUDA error. */
 EXPORT int plug_check(void)
 {
     float host[N];
+    cudaError_t s = cudaSetDevice(dev_used); /* read back on the device the data lives on */
+    if (s) return s;
     cudaError_t r = cudaMemcpy(host, dbuf, sizeof host, cudaMemcpyDeviceToHost);
     if (r) return r;
     for (int i = 0; i < N; i++)
