@@ -127,5 +127,16 @@ int cg_config_parse(struct cg_config *cfg, cg_getenv_fn get, long pid, cg_compla
     bad += pick(formats, "CTXGUARD_LOG_FORMAT", get("CTXGUARD_LOG_FORMAT"), &v, "text or json", fn);
     cfg->format = (enum cg_format)v;
     bad += parse_log(cfg, get("CTXGUARD_LOG"), pid, fn);
+    const char *strict = get("CTXGUARD_STRICT");
+    if (strict && strcmp(strict, "1") == 0)
+        cfg->strict = 1;
+    else if (strict && strcmp(strict, "0") != 0)
+        bad += complain(fn, "CTXGUARD_STRICT", strict, "0 or 1", "0");
+    cfg->rules = get("CTXGUARD_RULES");
+    const char *conf = get("CTXGUARD_CONFIG");
+    if (conf && *conf == '\0')
+        bad += complain(fn, "CTXGUARD_CONFIG", conf, "the path of a policy file", "no policy file");
+    else
+        cfg->config = conf;
     return bad;
 }

@@ -17,6 +17,9 @@ struct cg_config {
     enum cg_format format;
     enum cg_sink sink;
     char log_path[CG_PATH_MAX]; /* CG_SINK_FILE: the path with %p already expanded */
+    int strict;                 /* CTXGUARD_STRICT=1: a broken policy denies every guarded call */
+    const char *rules;          /* CTXGUARD_RULES, or NULL */
+    const char *config;         /* CTXGUARD_CONFIG (policy file path), or NULL */
 };
 
 typedef const char *(*cg_getenv_fn)(const char *name);

@@ -3,6 +3,7 @@
 #define CTXGUARD_CORE_H
 
 #include "config.h"
+#include "rules.h"
 
 #define CG_LIKELY(x) __builtin_expect(!!(x), 1)
 #define CG_UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -30,6 +31,8 @@ extern __thread struct cg_tls cg_tls __attribute__((tls_model("initial-exec")));
 extern int cg_ready;                /* set (release) once cg_init has run */
 extern int cg_log_all;              /* CTXGUARD_LOG_LEVEL=debug: every intercepted call is logged */
 extern struct cg_config cg_cfg;     /* read-only after cg_init */
+extern struct cg_ruleset cg_rules;  /* read-only after cg_init */
+extern int cg_strict_deny;          /* a broken policy under CTXGUARD_STRICT=1 */
 
 void cg_init_slow(void);
 static inline void cg_init(void)

@@ -60,7 +60,7 @@ void cg_note_deepbind(const char *file, int flags, const void *ra)
              "RTLD_DEEPBIND to guard it", file);
     struct cg_event ev = {.api = CG_API_RUNTIME, .call = "dlopen(RTLD_DEEPBIND)", .device = -1,
                           .ctx_kind = CG_CTX_UNKNOWN, .caller = cg_module_of(ra), .action = CG_ALLOW,
-                          .destructive = 1, .reason = reason};
+                          .destructive = 1, .reason = reason, .decided_by = "built-in", .log = -1};
     cg_log_event(&ev);
 }
 

@@ -128,12 +128,15 @@ static CUresult judge_primary(int id, CUdevice dev, const void *ra, CUresult (*a
         /* Measured on the H100: the runtime releases its retain while the process exits (from
          * exit handlers, no module on the stack). That is its own teardown, not a module's act. */
         ev.action = CG_ALLOW;
+        ev.decided_by = "teardown";
         ev.destructive = 0; /* logged at debug: every CUDA process does this once, at exit */
         ev.reason = "the runtime released its own retain with no module on the stack (teardown at "
                     "process exit or library unload)";
     } else
         cg_decide(&ev, reason, sizeof reason);
-    if (ev.action == CG_BLOCK) {
+    if (ev.action == CG_ABORT) {
+        ev.result = CG_ERR_NOT_PERMITTED; /* logged as such; the process ends right after */
+    } else if (ev.action == CG_BLOCK) {
         if (is_reset) {
             /* Wait for pending work, as the reset would have, when that context is the current one
              * (reaching another context would need a retain, which ctxguard never takes). */
@@ -156,6 +159,8 @@ static CUresult judge_primary(int id, CUdevice dev, const void *ra, CUresult (*a
         }
     }
     cg_log_event(&ev);
+    if (ev.action == CG_ABORT)
+        cg_abort_now(&ev);
     return ev.result;
 }
 
@@ -301,18 +306,20 @@ static CUresult ctx_destroy(int id, CUcontext ctx, const void *ra)
     ev.device = dev;
     ev.caller = cg_attribute(ra);
     char reason[512];
-    if (ev.ctx_kind == CG_CTX_PRIMARY) {
-        ev.shared_with = cg_other_users(dev, ev.caller);
-        cg_decide(&ev, reason, sizeof reason);
+    if (ev.ctx_kind != CG_CTX_UNKNOWN) {
+        if (ev.ctx_kind == CG_CTX_PRIMARY)
+            ev.shared_with = cg_other_users(dev, ev.caller);
+        cg_decide(&ev, reason, sizeof reason); /* rules may say something about created contexts */
     } else {
-        /* Created contexts belong to their creator; a handle never seen retained is not a primary
-         * context ctxguard knows, and blocking it would break a program ctxguard cannot read. */
+        /* A handle never seen created or retained is not a primary context ctxguard knows; blocking
+         * it would break a program ctxguard cannot read. */
         ev.action = CG_ALLOW;
-        ev.reason = ev.ctx_kind == CG_CTX_CREATED
-                        ? "a created (non-primary) context: destroying it affects only its owner"
-                        : "a context never seen created or retained: not a known primary context";
+        ev.decided_by = "built-in";
+        ev.reason = "a context never seen created or retained: not a known primary context";
     }
-    if (ev.action == CG_BLOCK)
+    if (ev.action == CG_ABORT)
+        ev.result = CG_ERR_NOT_PERMITTED;
+    else if (ev.action == CG_BLOCK)
         ev.result = CG_SUCCESS;
     else if (ev.action == CG_DENY)
         ev.result = CG_ERR_NOT_PERMITTED;
@@ -325,6 +332,8 @@ static CUresult ctx_destroy(int id, CUcontext ctx, const void *ra)
         }
     }
     cg_log_event(&ev);
+    if (ev.action == CG_ABORT)
+        cg_abort_now(&ev);
     return ev.result;
 }
 

@@ -122,8 +122,8 @@ const char *cg_ctx_kind_name(int kind)
 
 const char *cg_action_name(int action)
 {
-    static const char *const n[] = {"allow", "block", "deny"};
-    return action >= 0 && action <= CG_DENY ? n[action] : "allow";
+    static const char *const n[] = {"allow", "block", "deny", "abort"};
+    return action >= 0 && action <= CG_ABORT ? n[action] : "allow";
 }
 
 size_t cg_format_event(char *buf, size_t cap, const struct cg_event *ev, int format,
@@ -172,7 +172,9 @@ size_t cg_format_event(char *buf, size_t cap, const struct cg_event *ev, int for
         }
         puts_(&o, "],\"caller\":");
         put_json_str(&o, module_path(ev->caller));
-        putf(&o, ",\"action\":\"%s\",\"result\":%d,\"reason\":", cg_action_name(ev->action), ev->result);
+        putf(&o, ",\"action\":\"%s\",\"result\":%d,\"decided_by\":", cg_action_name(ev->action), ev->result);
+        put_json_str(&o, ev->decided_by ? ev->decided_by : "");
+        puts_(&o, ",\"reason\":");
         put_json_str(&o, ev->reason ? ev->reason : "");
         puts_(&o, "}");
     } else {
@@ -200,7 +202,9 @@ size_t cg_format_event(char *buf, size_t cap, const struct cg_event *ev, int for
             put_text_str(&o, module_path(m));
             first = 0;
         }
-        putf(&o, "] result=%d reason=\"", ev->result);
+        putf(&o, "] result=%d decided_by=", ev->result);
+        put_text_str(&o, ev->decided_by ? ev->decided_by : "-");
+        puts_(&o, " reason=\"");
         put_text_str(&o, ev->reason ? ev->reason : "");
         puts_(&o, "\"");
     }

@@ -3,11 +3,14 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "core.h"
 #include "log.h"
+#include "rules.h"
+#include <string.h>
 
 __thread struct cg_tls cg_tls __attribute__((tls_model("initial-exec"))) = {.dev = -1, .mod = -1};
 int cg_ready;
@@ -51,10 +54,46 @@ void *cg_resolve_real_dlsym(void)
     return p;
 }
 
+/* Policy problems arrive as "SOURCE:LINE:COL: …" (the command prints them so); here they get the
+ * library's prefix. */
+static void rule_complain(const char *line)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "ctxguard: %s", line);
+    cg_log_raw(buf);
+}
+
+struct cg_ruleset cg_rules;
+int cg_strict_deny;
+
+/* Rules: CTXGUARD_RULES first, then the CTXGUARD_CONFIG file. A broken policy never weakens the host
+ * silently: every problem is reported, then either all rules are dropped and the guard preset holds,
+ * or (CTXGUARD_STRICT=1) every guarded call is denied. */
+static void load_rules(void)
+{
+    int bad = 0;
+    if (cg_cfg.rules)
+        bad += cg_rules_parse(&cg_rules, cg_cfg.rules, strlen(cg_cfg.rules), "CTXGUARD_RULES", 1, rule_complain);
+    if (cg_cfg.config)
+        bad += cg_rules_load_file(&cg_rules, cg_cfg.config, rule_complain);
+    if (bad == 0)
+        return;
+    cg_rules.n = 0;
+    if (cg_cfg.strict) {
+        cg_strict_deny = 1;
+        complain("ctxguard: the policy has errors and CTXGUARD_STRICT=1: every guarded call is denied "
+                 "(error 800, cudaErrorNotPermitted)");
+    } else {
+        cg_cfg.mode = CG_MODE_GUARD;
+        complain("ctxguard: the policy has errors: no rule is used; the guard preset decides");
+    }
+}
+
 static void init_once(void)
 {
     cg_resolve_real_dlsym();
     cg_config_parse(&cg_cfg, env, (long)getpid(), complain);
+    load_rules();
     cg_log_all = cg_cfg.level == CG_LEVEL_DEBUG;
     __atomic_store_n(&cg_ready, 1, __ATOMIC_RELEASE);
 }

@@ -96,7 +96,8 @@ void cg_log_event(const struct cg_event *ev)
     cg_init();
     if (cg_cfg.level == CG_LEVEL_QUIET)
         return;
-    if (cg_cfg.level == CG_LEVEL_INFO && !ev->destructive && ev->action == CG_ALLOW)
+    if (cg_cfg.level == CG_LEVEL_INFO && ev->action == CG_ALLOW && (!ev->destructive || ev->log == 0) &&
+        ev->log != 1)
         return;
     int saved = cg_tls.depth++;
     int err = errno; /* the host may look at errno after a CUDA call; logging must not change it */

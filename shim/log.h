@@ -7,7 +7,7 @@
 #include <time.h>
 
 enum cg_api { CG_API_RUNTIME, CG_API_DRIVER };
-enum cg_action { CG_ALLOW, CG_BLOCK, CG_DENY };
+enum cg_action { CG_ALLOW, CG_BLOCK, CG_DENY, CG_ABORT };
 
 struct cg_event {
     int api;               /* enum cg_api */
@@ -21,6 +21,8 @@ struct cg_event {
     int result;            /* value returned to the caller */
     int destructive;       /* a reset/destroy: logged at info level */
     const char *reason;
+    const char *decided_by;  /* "preset guard", "CTXGUARD_RULES:2", "/etc/ctxguard.rules:7" */
+    int log;                 /* -1 default; 0: a rule said nolog; 1: a rule said log */
 };
 
 /* The line for one event, without newline; returns its length (always < cap). */

@@ -1,29 +1,33 @@
-/* Reasons are constant strings: a decision formats nothing, so a blocked call costs the same whether
+/* The decision for a destructive call: the first matching rule, else the CTXGUARD_MODE preset.
+ * Reasons are constant strings: a decision formats nothing, so a blocked call costs the same whether
  * or not it is logged, up to the log line itself. */
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "core.h"
+#include "modules.h"
 #include "policy.h"
 #include "state.h"
 
 #define UNSURE " (the current context was not seen being created or retained, so it is treated as primary)"
+#define GUARD_BLOCK                                                                                  \
+    "guard mode: the modules in shared_with use this primary context and would lose their allocations, " \
+    "streams and modules; returned success without resetting. The resetting module should use a "    \
+    "driver-API context of its own (cuCtxCreate) if it needs a clean device"
 
-void cg_decide(struct cg_event *ev, char *reason, size_t cap)
+static const char *const preset_names[] = {"preset observe", "preset guard", "preset enforce"};
+
+static int situation_of(const struct cg_event *ev)
 {
-    (void)reason;
-    (void)cap;
-    int primary = ev->ctx_kind == CG_CTX_PRIMARY || ev->ctx_kind == CG_CTX_UNKNOWN;
-    int unsure = ev->ctx_kind == CG_CTX_UNKNOWN;
-    int shared = ev->shared_with != 0;
-    ev->action = CG_ALLOW;
-    if (!ev->destructive) {
-        ev->reason = "not destructive";
-        return;
+    switch (ev->ctx_kind) {
+    case CG_CTX_CREATED: return CG_SIT_CREATED;
+    case CG_CTX_NONE: return CG_SIT_NONE;
+    default: return ev->shared_with ? CG_SIT_SHARED : CG_SIT_PRIMARY;
     }
-    if (!primary) {
-        ev->reason = ev->ctx_kind == CG_CTX_CREATED
-                         ? "a created (non-primary) context is current: only that context is affected, other modules' primary context is untouched"
-                         : "no context is affected";
-        return;
-    }
+}
+
+static void preset(struct cg_event *ev, int primary, int unsure, int shared)
+{
     switch (cg_cfg.mode) {
     case CG_MODE_OBSERVE:
         ev->reason = shared ? (unsure ? "observe mode: passed through; other modules use this primary context and lose its allocations, streams and modules" UNSURE
@@ -32,24 +36,70 @@ void cg_decide(struct cg_event *ev, char *reason, size_t cap)
                                       : "observe mode: passed through; no other module was seen using this primary context");
         return;
     case CG_MODE_ENFORCE:
+        if (!primary)
+            break;
         ev->action = CG_BLOCK;
         ev->reason = unsure ? "enforce mode blocks every reset or destroy of a primary context; returned success without resetting" UNSURE
                             : "enforce mode blocks every reset or destroy of a primary context; returned success without resetting";
         return;
     case CG_MODE_GUARD:
     default:
+        if (!primary)
+            break;
         if (!shared) {
             ev->reason = unsure ? "guard mode: no other module was seen using this primary context" UNSURE
                                 : "guard mode: no other module was seen using this primary context";
             return;
         }
         ev->action = CG_BLOCK;
-        ev->reason = unsure ? "guard mode: the modules in shared_with use this primary context and would lose their "
-                              "allocations, streams and modules; returned success without resetting. The resetting module "
-                              "should use a driver-API context of its own (cuCtxCreate) if it needs a clean device" UNSURE
-                            : "guard mode: the modules in shared_with use this primary context and would lose their "
-                              "allocations, streams and modules; returned success without resetting. The resetting module "
-                              "should use a driver-API context of its own (cuCtxCreate) if it needs a clean device";
+        ev->reason = unsure ? GUARD_BLOCK UNSURE : GUARD_BLOCK;
         return;
     }
+    ev->reason = ev->ctx_kind == CG_CTX_CREATED
+                     ? "a created (non-primary) context is current: only that context is affected, other modules' primary context is untouched"
+                     : "no context is affected";
+}
+
+void cg_decide(struct cg_event *ev, char *reason, size_t cap)
+{
+    int primary = ev->ctx_kind == CG_CTX_PRIMARY || ev->ctx_kind == CG_CTX_UNKNOWN;
+    int unsure = ev->ctx_kind == CG_CTX_UNKNOWN;
+    int shared = ev->shared_with != 0;
+    ev->action = CG_ALLOW;
+    ev->log = -1;
+    ev->decided_by = preset_names[cg_cfg.mode];
+    if (!ev->destructive) {
+        ev->reason = "not destructive";
+        return;
+    }
+    if (cg_strict_deny) {
+        ev->action = CG_DENY;
+        ev->decided_by = "CTXGUARD_STRICT";
+        ev->reason = "the policy has errors and CTXGUARD_STRICT=1: every guarded call is denied";
+        return;
+    }
+    if (cg_rules.n) {
+        const char *caller = ev->caller > 0 && ev->caller < CG_MAX_MODULES ? cg_modules[ev->caller].path : "";
+        const struct cg_rule *r = cg_rules_match(&cg_rules, ev->call, caller, situation_of(ev));
+        if (r) {
+            static const int map[] = {CG_ALLOW, CG_BLOCK, CG_DENY, CG_ABORT};
+            ev->action = map[r->action];
+            ev->log = r->log;
+            ev->decided_by = r->where;
+            snprintf(reason, cap, "rule %s (%s%s%s, on %s)", r->where, cg_rule_action_name(r->action),
+                     r->from[0] ? " from " : "", r->from, cg_situation_name(situation_of(ev)));
+            ev->reason = reason;
+            return;
+        }
+    }
+    if (!primary && ev->ctx_kind != CG_CTX_CREATED && ev->ctx_kind != CG_CTX_NONE)
+        primary = 1;
+    preset(ev, primary, unsure, shared);
+}
+
+void cg_abort_now(const struct cg_event *ev)
+{
+    cg_log_msg("abort rule %s matched %s: ending the process (SIGABRT)", ev->decided_by ? ev->decided_by : "?",
+               ev->call ? ev->call : "?");
+    abort();
 }

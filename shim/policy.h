@@ -12,4 +12,7 @@
  * ev->destructive. Only primary (or possibly-primary) destruction is ever blocked. */
 void cg_decide(struct cg_event *ev, char *reason, size_t cap);
 
+/* An `abort` rule matched: the event is already logged; say so and end the process. */
+void cg_abort_now(const struct cg_event *ev) __attribute__((noreturn));
+
 #endif

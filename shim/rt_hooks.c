@@ -148,7 +148,9 @@ static cudaError_t rt_reset(int id, const void *ra)
     char reason[512];
     cg_decide(&ev, reason, sizeof reason);
 
-    if (ev.action == CG_BLOCK) {
+    if (ev.action == CG_ABORT) {
+        ev.result = CG_ERR_NOT_PERMITTED; /* logged as such; the process ends right after */
+    } else if (ev.action == CG_BLOCK) {
         /* The real reset would first have waited for the device's pending work; so does a block. */
         cg_rt_fn_cudaDeviceSynchronize sync =
             (cg_rt_fn_cudaDeviceSynchronize)cg_rt_real_for(m, CG_RT_ID_cudaDeviceSynchronize);
@@ -165,6 +167,8 @@ static cudaError_t rt_reset(int id, const void *ra)
         cg_tls.judged--;
     }
     cg_log_event(&ev);
+    if (ev.action == CG_ABORT)
+        cg_abort_now(&ev);
     return ev.result;
 }
 

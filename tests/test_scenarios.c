@@ -343,6 +343,80 @@ static void enforce_blocks_even_unshared(void **s)
     expect_field(ev, "caller", "\"" BUILD_DIR "/progs/cuda_host\"");
 }
 
+/* ---- rules ---- */
+
+/* A deny rule: the caller sees the documented error, 800 (cudaErrorNotPermitted); nothing reset. */
+static void deny_rule_returns_not_permitted(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 1, ENV("CTXGUARD_MODE=enforce", "CTXGUARD_RULES=deny @reset from libplugB.so"),
+             STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("B") ":drvreset", PLUG("A") ":check"));
+    assert_int_equal(R.status, 2); /* a non-check step failed: B's resets were denied */
+    assert_non_null(strstr(R.out, "libplugB.so:reset -> 800 cudaErrorNotPermitted"));
+    assert_non_null(strstr(R.out, "libplugB.so:drvreset -> 800 cudaErrorNotPermitted"));
+    assert_non_null(strstr(R.out, "libplugA.so:check -> 0 cudaSuccess"));
+    const char *ev = event(R.log, "cudaDeviceReset");
+    expect_field(ev, "action", "\"deny\"");
+    expect_field(ev, "result", "800");
+    expect_field(ev, "decided_by", "\"CTXGUARD_RULES:1\"");
+    expect_field(event(R.log, "cuDevicePrimaryCtxReset_v2"), "action", "\"deny\"");
+}
+
+/* First match wins; the preset decides what no rule matches; a file's rules name file:line. */
+static void rules_first_match_then_preset(void **s)
+{
+    (void)s;
+    char path[] = "/tmp/ctxguard-rules-XXXXXX";
+    int fd = mkstemp(path);
+    const char *text = "# the host may reset at exit\nallow @reset from cuda_host on primary\n\n"
+                       "block @all from cuda_host   # never reached for resets\n";
+    assert_int_equal(write(fd, text, strlen(text)), (int)strlen(text));
+    close(fd);
+    char env[128];
+    snprintf(env, sizeof env, "CTXGUARD_CONFIG=%s", path);
+    run_prog(&R, 1, 1, ENV("CTXGUARD_MODE=enforce", env), STEPS(CUDA_HOST, "self:setup", "self:reset", "self:check"));
+    assert_int_equal(R.status, 1); /* allowed by the rule although enforce would block */
+    char want[160];
+    snprintf(want, sizeof want, "\"%s:2\"", path);
+    expect_field(event(R.log, "cudaDeviceReset"), "decided_by", want);
+    expect_field(event(R.log, "cudaDeviceReset"), "action", "\"allow\"");
+    /* a caller no rule names: the preset (enforce) blocks */
+    run_prog(&R, 1, 1, ENV("CTXGUARD_MODE=enforce", env),
+             STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check"));
+    assert_int_equal(R.status, 0);
+    expect_field(event(R.log, "cudaDeviceReset"), "decided_by", "\"preset enforce\"");
+    unlink(path);
+}
+
+static void abort_rule_ends_process(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 0, ENV("CTXGUARD_RULES=abort @destructive on shared"),
+             STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check"));
+    assert_int_equal(R.status, 128 + 6); /* SIGABRT */
+    assert_null(strstr(R.out, "libplugA.so:check"));
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"abort", "cudaDeviceReset", "CTXGUARD_RULES:1", NULL}), 2);
+}
+
+/* A broken policy: every problem named with line:col, no rule used, guard holds (even over observe);
+ * with CTXGUARD_STRICT=1 every guarded call is denied instead. */
+static void broken_policy_falls_back_or_denies(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 0, ENV("CTXGUARD_MODE=observe", "CTXGUARD_RULES=allow @reset; alow @reset; deny cudaDeviceReset on sharred"),
+             STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check"));
+    assert_int_equal(R.status, 0);
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"ctxguard: CTXGUARD_RULES:1:15: unknown action 'alow'", NULL}), 1);
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"ctxguard: CTXGUARD_RULES:1:52: unknown situation 'sharred'", NULL}), 1);
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"no rule is used; the guard preset decides", NULL}), 1);
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"block runtime cudaDeviceReset", "preset guard", NULL}), 1);
+    run_prog(&R, 1, 0, ENV("CTXGUARD_STRICT=1", "CTXGUARD_CONFIG=/nonexistent/policy"),
+             STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check"));
+    assert_non_null(strstr(R.out, "libplugB.so:reset -> 800"));
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"/nonexistent/policy: cannot read policy", NULL}), 1);
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"CTXGUARD_STRICT=1: every guarded call is denied", NULL}), 2);
+}
+
 /* ---- output and configuration ---- */
 
 static void json_lines_parse_with_all_keys(void **s)
@@ -352,7 +426,7 @@ static void json_lines_parse_with_all_keys(void **s)
              STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":ctxreset", PLUG("B") ":reset", PLUG("A") ":check"));
     assert_int_equal(R.status, 0);
     static const char *const keys[] = {"ts", "pid", "tid", "api", "call", "device", "ctx", "ctx_kind",
-                                       "shared_with", "caller", "action", "result", "reason", NULL};
+                                       "shared_with", "caller", "action", "result", "decided_by", "reason", NULL};
     int lines = 0;
     for (char *line = strtok(R.log, "\n"); line; line = strtok(NULL, "\n")) {
         if (!json_valid(line, strlen(line)))
@@ -476,6 +550,10 @@ int main(void)
         cmocka_unit_test(two_devices_only_that_devices_users_named),
         cmocka_unit_test(observe_changes_no_return_value),
         cmocka_unit_test(enforce_blocks_even_unshared),
+        cmocka_unit_test(deny_rule_returns_not_permitted),
+        cmocka_unit_test(rules_first_match_then_preset),
+        cmocka_unit_test(abort_rule_ends_process),
+        cmocka_unit_test(broken_policy_falls_back_or_denies),
         cmocka_unit_test(json_lines_parse_with_all_keys),
         cmocka_unit_test(bad_mode_value_warns_once_and_guards),
         cmocka_unit_test(quiet_level_logs_nothing),

@@ -1,0 +1,270 @@
+/* The rule parser and matcher. Pure and bounded: fixed-size storage, no allocation; the only I/O is
+ * cg_rules_load_file's read of the policy file. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "rules.h"
+
+static const char *const actions[] = {"allow", "block", "deny", "abort", NULL};
+static const char *const situations[] = {"any", "primary", "shared", "created", "none", NULL};
+static const char *const groups[] = {"@reset", "@destroy", "@destructive", "@all", NULL};
+
+const char *cg_situation_name(int s) { return s >= 0 && s <= CG_SIT_NONE ? situations[s] : "any"; }
+const char *cg_rule_action_name(int a) { return a >= 0 && a <= CG_RULE_ABORT ? actions[a] : "allow"; }
+
+struct lexer {
+    const char *s, *end, *line_start;
+    const char *source;
+    int line;
+    int errors;
+    cg_rule_complain_fn complain;
+};
+
+static int lookup(const char *const *words, const char *w, size_t n)
+{
+    for (int i = 0; words[i]; i++)
+        if (strlen(words[i]) == n && strncmp(words[i], w, n) == 0)
+            return i;
+    return -1;
+}
+
+static void problem(struct lexer *lx, const char *at, size_t n, const char *what, const char *expected)
+{
+    char tok[48], line[512];
+    size_t k = 0;
+    for (size_t i = 0; i < n && k + 5 < sizeof tok; i++) {
+        unsigned char c = (unsigned char)at[i];
+        k += (size_t)snprintf(tok + k, sizeof tok - k, (c < 0x20 || c >= 0x7f) ? "\\x%02x" : "%c", c);
+    }
+    tok[k] = '\0';
+    snprintf(line, sizeof line, "%s:%d:%d: %s%s%s%s; expected %s", lx->source, lx->line,
+             (int)(at - lx->line_start) + 1, what, n ? " '" : "", tok, n ? "'" : "", expected);
+    if (lx->complain)
+        lx->complain(line);
+    lx->errors++;
+}
+
+/* One whitespace-separated token of the current rule, or length 0 at its end. */
+static size_t token(const char **p, const char *end)
+{
+    while (*p < end && (**p == ' ' || **p == '\t' || **p == '\r'))
+        (*p)++;
+    const char *b = *p;
+    while (*p < end && **p != ' ' && **p != '\t' && **p != '\r')
+        (*p)++;
+    return (size_t)(*p - b);
+}
+
+static int valid_item(const char *s, size_t n)
+{
+    if (n == 0 || n >= 64)
+        return 0;
+    if (s[0] == '@')
+        return lookup(groups, s, n) >= 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+              c == '*' || c == '?' || c == '[' || c == ']'))
+            return 0;
+    }
+    return 1;
+}
+
+/* Parses one rule in [b, e). */
+static void parse_rule(struct lexer *lx, struct cg_ruleset *rs, const char *b, const char *e)
+{
+    struct cg_rule r;
+    memset(&r, 0, sizeof r);
+    r.log = -1;
+    const char *p = b, *t;
+    size_t n;
+
+    t = p;
+    n = token(&p, e);
+    t = p - n;
+    if ((r.action = lookup(actions, t, n)) < 0) {
+        problem(lx, t, n, "unknown action", "allow, block, deny or abort");
+        return;
+    }
+    n = token(&p, e);
+    t = p - n;
+    if (n && (lookup((const char *const[]){"nolog", "log", NULL}, t, n)) >= 0) {
+        r.log = lookup((const char *const[]){"nolog", "log", NULL}, t, n);
+        n = token(&p, e);
+        t = p - n;
+    }
+    if (n == 0) {
+        problem(lx, t, 0, "missing calls", "a call name, a glob or a group (@reset, @destroy, @destructive, @all)");
+        return;
+    }
+    for (const char *q = t; q < t + n;) {
+        const char *c = q;
+        while (q < t + n && *q != ',')
+            q++;
+        if (!valid_item(c, (size_t)(q - c))) {
+            problem(lx, c, (size_t)(q - c), "bad call", "a call name, a glob or @reset, @destroy, @destructive, @all");
+            return;
+        }
+        if (r.ncalls == CG_RULE_MAX_CALLS) {
+            problem(lx, c, (size_t)(q - c), "too many calls in one rule", "at most 8; split the rule");
+            return;
+        }
+        memcpy(r.calls[r.ncalls], c, (size_t)(q - c));
+        r.calls[r.ncalls++][q - c] = '\0';
+        if (q < t + n)
+            q++;
+    }
+    for (;;) {
+        n = token(&p, e);
+        t = p - n;
+        if (n == 0)
+            break;
+        if (n == 4 && strncmp(t, "from", 4) == 0 && !r.from[0]) {
+            n = token(&p, e);
+            t = p - n;
+            if (n == 0 || n >= sizeof r.from) {
+                problem(lx, t, n, n ? "caller glob too long" : "missing caller after 'from'",
+                        "a glob on a module path or file name, shorter than 256 bytes");
+                return;
+            }
+            memcpy(r.from, t, n);
+            r.from[n] = '\0';
+        } else if (n == 2 && strncmp(t, "on", 2) == 0 && r.situation == CG_SIT_ANY) {
+            n = token(&p, e);
+            t = p - n;
+            if ((r.situation = lookup(situations, t, n)) < 0) {
+                problem(lx, t, n, n ? "unknown situation" : "missing situation after 'on'",
+                        "any, primary, shared, created or none");
+                return;
+            }
+        } else {
+            problem(lx, t, n, "unexpected", "'from GLOB', 'on SITUATION' or the end of the rule");
+            return;
+        }
+    }
+    if (rs->n == CG_MAX_RULES) {
+        problem(lx, b, 0, "too many rules", "at most 128 rules");
+        return;
+    }
+    snprintf(r.where, sizeof r.where, "%s:%d", lx->source, lx->line);
+    rs->rules[rs->n++] = r;
+}
+
+int cg_rules_parse(struct cg_ruleset *rs, const char *text, size_t len, const char *source, int semicolons,
+                   cg_rule_complain_fn complain)
+{
+    struct lexer lx = {text, text + len, text, source, 1, 0, complain};
+    const char *p = text, *end = text + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl ? nl : end;
+        lx.line_start = p;
+        if (le - p > CG_RULE_LINE_MAX) {
+            problem(&lx, p, 0, "line too long", "at most 1024 bytes a line");
+        } else if (memchr(p, '\0', (size_t)(le - p))) {
+            problem(&lx, memchr(p, '\0', (size_t)(le - p)), 1, "NUL byte", "text");
+        } else {
+            const char *hash = memchr(p, '#', (size_t)(le - p));
+            const char *stop = hash ? hash : le;
+            for (const char *b = p; b < stop;) {
+                const char *semi = semicolons ? memchr(b, ';', (size_t)(stop - b)) : NULL;
+                const char *re = semi ? semi : stop;
+                const char *q = b;
+                if (token(&q, re) > 0)
+                    parse_rule(&lx, rs, b, re);
+                b = semi ? semi + 1 : stop;
+            }
+        }
+        lx.line++;
+        p = le + 1;
+    }
+    return lx.errors;
+}
+
+int cg_rules_load_file(struct cg_ruleset *rs, const char *path, cg_rule_complain_fn complain)
+{
+    char msg[1200];
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    struct stat st;
+    const char *err = NULL;
+    if (fd < 0)
+        err = strerror(errno);
+    else if (fstat(fd, &st) != 0)
+        err = strerror(errno);
+    else if (!S_ISREG(st.st_mode))
+        err = "not a regular file";
+    else if (st.st_size > CG_RULE_FILE_MAX)
+        err = "larger than 1 MiB";
+    if (err) {
+        snprintf(msg, sizeof msg, "%s: cannot read policy: %s", path, err);
+        if (complain)
+            complain(msg);
+        if (fd >= 0)
+            close(fd);
+        return 1;
+    }
+    static char buf[CG_RULE_FILE_MAX + 1];
+    size_t n = 0;
+    for (;;) {
+        ssize_t r = read(fd, buf + n, sizeof buf - 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+        if (n == sizeof buf - 1)
+            break;
+    }
+    close(fd);
+    if (n > CG_RULE_FILE_MAX) {
+        snprintf(msg, sizeof msg, "%s: cannot read policy: grew past 1 MiB while being read", path);
+        if (complain)
+            complain(msg);
+        return 1;
+    }
+    return cg_rules_parse(rs, buf, n, path, 0, complain);
+}
+
+static int call_in_group(const char *group, const char *call)
+{
+    int reset = strcmp(call, "cudaDeviceReset") == 0 || strcmp(call, "cudaThreadExit") == 0 ||
+                strncmp(call, "cuDevicePrimaryCtxReset", 23) == 0;
+    int destroy = strncmp(call, "cuCtxDestroy", 12) == 0 || strncmp(call, "cuDevicePrimaryCtxRelease", 25) == 0;
+    if (strcmp(group, "@reset") == 0)
+        return reset;
+    if (strcmp(group, "@destroy") == 0)
+        return destroy;
+    if (strcmp(group, "@destructive") == 0)
+        return reset || destroy;
+    return strcmp(group, "@all") == 0;
+}
+
+const struct cg_rule *cg_rules_match(const struct cg_ruleset *rs, const char *call, const char *caller,
+                                     int situation)
+{
+    const char *base = strrchr(caller ? caller : "", '/');
+    base = base ? base + 1 : (caller ? caller : "");
+    for (int i = 0; i < rs->n; i++) {
+        const struct cg_rule *r = &rs->rules[i];
+        int hit = 0;
+        for (int k = 0; k < r->ncalls && !hit; k++)
+            hit = r->calls[k][0] == '@' ? call_in_group(r->calls[k], call) : fnmatch(r->calls[k], call, 0) == 0;
+        if (!hit)
+            continue;
+        if (r->from[0] && fnmatch(r->from, strchr(r->from, '/') ? (caller ? caller : "") : base, 0) != 0)
+            continue;
+        if (r->situation != CG_SIT_ANY && r->situation != situation &&
+            !(r->situation == CG_SIT_PRIMARY && situation == CG_SIT_SHARED))
+            continue;
+        return r;
+    }
+    return NULL;
+}
