@@ -27,7 +27,12 @@ FAKEINC := -Itests/fake/include
 PLUG := $(B)/plugins
 
 .PHONY: all check bench demo install uninstall clean test-progs
-all: $(B)/libctxguard.so $(B)/libctxguard-noop.so
+all: $(B)/libctxguard.so $(B)/libctxguard-noop.so $(B)/ctxguard
+
+# The command shares the library's rule parser (one grammar, one implementation).
+$(B)/ctxguard: cli/ctxguard.c shim/rules.c shim/rules.h include/ctxguard.h | $(B)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(CSTD) $(OPT) $(WARN) $(SANFLAGS) -o $@ cli/ctxguard.c shim/rules.c
 
 $(B)/obj/%.o: shim/%.c $(SHIM_HDR) | $(B)/obj
 	@$(if $(Q),echo "  CC      $<")
@@ -108,12 +113,18 @@ bench: all test-progs
 	$(Q)scripts/bench.sh
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include \
+	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7
 	install -m 0755 $(B)/libctxguard.so $(DESTDIR)$(PREFIX)/lib/libctxguard.so
+	install -m 0755 $(B)/ctxguard $(DESTDIR)$(PREFIX)/bin/ctxguard
 	install -m 0644 include/ctxguard.h $(DESTDIR)$(PREFIX)/include/ctxguard.h
+	install -m 0644 docs/ctxguard.1 $(DESTDIR)$(PREFIX)/share/man/man1/ctxguard.1
+	install -m 0644 docs/libctxguard.7 $(DESTDIR)$(PREFIX)/share/man/man7/libctxguard.7
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/lib/libctxguard.so $(DESTDIR)$(PREFIX)/include/ctxguard.h
+	rm -f $(DESTDIR)$(PREFIX)/lib/libctxguard.so $(DESTDIR)$(PREFIX)/bin/ctxguard \
+	  $(DESTDIR)$(PREFIX)/include/ctxguard.h $(DESTDIR)$(PREFIX)/share/man/man1/ctxguard.1 \
+	  $(DESTDIR)$(PREFIX)/share/man/man7/libctxguard.7
 
 clean:
 	rm -rf $(B)

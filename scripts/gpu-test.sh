@@ -78,6 +78,11 @@ row driver-entry-point 1 0 'block cuDevicePrimaryCtxReset_v2 by libplugB.so' -- 
     "$HOST" "$P/libplugA.so:setup" "$P/libplugB.so:drvreset" "$P/libplugA.so:check"
 row threads-8-one-resets 1 0 'block cudaDeviceReset by libplugB.so .*libplugA.so' -- \
     "$ROOT/build/progs/mt_host" "$P/libplugA.so" "$P/libplugB.so" 8
+# A deny rule (with enforce as the preset): B's reset and its driver-level reset both return 800
+# (cudaErrorNotPermitted) to B; the host counts a failed non-check step (status 2), A stays intact.
+row deny-rule 1 2 'deny cudaDeviceReset by libplugB.so .*result 800.*deny cuDevicePrimaryCtxReset_v2 by libplugB.so .*result 800' \
+    CTXGUARD_MODE=enforce 'CTXGUARD_RULES=deny @reset from libplugB.so' -- \
+    "$HOST" "$P/libplugA.so:setup" "$P/libplugB.so:reset" "$P/libplugB.so:drvreset" "$P/libplugA.so:check"
 row observe-mode 1 1 'allow cudaDeviceReset by libplugB.so .*libplugA.so' CTXGUARD_MODE=observe -- \
     "$HOST" "$P/libplugA.so:setup" "$P/libplugB.so:reset" "$P/libplugA.so:check"
 # RTLD_DEEPBIND: the plugin and its libcudart look symbols up in their own scope before the preload,

@@ -21,7 +21,8 @@ def summarize(path):
         if e.get("action") == "allow" and e.get("reason") == "pass-through":
             continue
         shared = ",".join(base(p) for p in e.get("shared_with", [])) or "-"
-        out.append(f'{e["action"]} {e["call"]} by {base(e.get("caller"))} ({e.get("ctx_kind")}; shared_with {shared})')
+        res = f' result {e.get("result")}' if e["action"] == "deny" else ""
+        out.append(f'{e["action"]} {e["call"]} by {base(e.get("caller"))} ({e.get("ctx_kind")}; shared_with {shared}){res}')
     if bad:
         out.append(f"{bad} unparsable line(s)")
     return "; ".join(out) if out else "(nothing logged)"

@@ -64,8 +64,9 @@ void cg_note_deepbind(const char *file, int flags, const void *ra)
     cg_log_event(&ev);
 }
 
-CG_EXPORT int dlclose(void *handle);
-int dlclose(void *handle)
+/* Reached from dlclose in dlsym_entry.S (an assembly entry so that ctxguard knows its own address). */
+CG_HIDDEN int cg_dlclose_impl(void *handle);
+int cg_dlclose_impl(void *handle)
 {
     if (cg_real_dlclose == NULL)
         cg_resolve_real_dlsym();

@@ -6,7 +6,10 @@
         .text
         .globl  dlsym
         .type   dlsym, @function
+        .globl  cg_dlsym_entry          /* ctxguard's own address of it, whatever the global scope says */
+        .hidden cg_dlsym_entry
 dlsym:
+cg_dlsym_entry:
         .cfi_startproc
         movq    cg_real_dlsym(%rip), %rax
         testq   %rax, %rax
@@ -45,7 +48,10 @@ dlsym:
  * (before loading) that the module will bypass ctxguard. */
         .globl  dlopen
         .type   dlopen, @function
+        .globl  cg_dlopen_entry
+        .hidden cg_dlopen_entry
 dlopen:
+cg_dlopen_entry:
         .cfi_startproc
         movq    cg_real_dlopen(%rip), %rax
         testq   %rax, %rax
@@ -91,5 +97,17 @@ dlopen:
         ret
         .cfi_endproc
         .size   dlopen, .-dlopen
+
+/* dlclose: a plain tail jump to C; in assembly only so that ctxguard has its own address of it. */
+        .globl  dlclose
+        .type   dlclose, @function
+        .globl  cg_dlclose_entry
+        .hidden cg_dlclose_entry
+dlclose:
+cg_dlclose_entry:
+        .cfi_startproc
+        jmp     cg_dlclose_impl
+        .cfi_endproc
+        .size   dlclose, .-dlclose
 #endif
         .section .note.GNU-stack,"",@progbits

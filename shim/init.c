@@ -33,21 +33,38 @@ static void complain(const char *line)
     cg_log_raw(line);
 }
 
+/* glibc's definition of a dl* function. RTLD_NEXT first (what any later preload wraps stays
+ * wrapped); when an object preloaded *before* ctxguard defines it (a second interposer, or libc
+ * itself), nothing after ctxguard does: then the global scope's first. Never ctxguard's own entry. */
+static void *glibc_fn(const char *name, void *self)
+{
+    static const char *const versions[] = {"GLIBC_2.34", "GLIBC_2.2.5"};
+    for (int v = 0; v < 2; v++) {
+        void *p = dlvsym(RTLD_NEXT, name, versions[v]);
+        if (p && p != self)
+            return p;
+    }
+    /* The first definition in the global scope: the object preloaded before ctxguard (libc itself,
+     * or another interposer, whose wrapper ctxguard then calls through, as the program does). */
+    for (int v = 0; v < 2; v++) {
+        void *p = dlvsym(RTLD_DEFAULT, name, versions[v]);
+        if (p && p != self)
+            return p;
+    }
+    return NULL;
+}
+
+/* ctxguard's own entries (local addresses, not what the global scope binds the names to) */
+extern char cg_dlsym_entry[], cg_dlopen_entry[], cg_dlclose_entry[];
+
 void *cg_resolve_real_dlsym(void)
 {
     void *p = __atomic_load_n(&cg_real_dlsym, __ATOMIC_ACQUIRE);
     if (p)
         return p;
-    /* glibc >= 2.34 versions dlsym GLIBC_2.34; older x86-64 ones GLIBC_2.2.5. */
-    p = dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.34");
-    if (!p)
-        p = dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.2.5");
-    void *c = dlvsym(RTLD_NEXT, "dlclose", "GLIBC_2.34");
-    if (!c)
-        c = dlvsym(RTLD_NEXT, "dlclose", "GLIBC_2.2.5");
-    void *o = dlvsym(RTLD_NEXT, "dlopen", "GLIBC_2.34");
-    if (!o)
-        o = dlvsym(RTLD_NEXT, "dlopen", "GLIBC_2.2.5");
+    void *c = glibc_fn("dlclose", (void *)cg_dlclose_entry);
+    void *o = glibc_fn("dlopen", (void *)cg_dlopen_entry);
+    p = glibc_fn("dlsym", (void *)cg_dlsym_entry);
     __atomic_store_n(&cg_real_dlopen, (void *(*)(const char *, int))o, __ATOMIC_RELEASE);
     __atomic_store_n(&cg_real_dlclose, (int (*)(void *))c, __ATOMIC_RELEASE);
     __atomic_store_n(&cg_real_dlsym, (void *(*)(void *, const char *))p, __ATOMIC_RELEASE);

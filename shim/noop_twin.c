@@ -44,8 +44,8 @@ void cg_note_deepbind(const char *file, int flags, const void *ra)
     (void)ra;
 }
 
-CG_EXPORT int dlclose(void *h);
-int dlclose(void *h)
+int cg_dlclose_impl(void *h);
+int cg_dlclose_impl(void *h)
 {
     cg_resolve_real_dlsym();
     return real_dlclose(h);
