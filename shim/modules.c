@@ -151,6 +151,7 @@ static int add_module(uintptr_t a)
         m->path[sizeof m->path - 1] = '\0';
     }
     m->cls = cg_classify_path(m->path);
+    m->watched = -1; /* rules are consulted once configuration is read (rt_enter) */
     m->lo = q.lo;
     __atomic_store_n(&m->hi, q.hi, __ATOMIC_RELEASE);
     if (slot == cg_mod_count)

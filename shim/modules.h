@@ -26,6 +26,7 @@ struct cg_module {
     char l_name[CG_PATH_MAX];
     int cls;             /* enum cg_mod_class */
     int is_main;         /* the executable: its dependency scope is the global scope */
+    int watched;         /* a rule may decide its ordinary calls: no fast path; -1 not yet known */
     char path[CG_PATH_MAX]; /* absolute path, for logs */
 };
 

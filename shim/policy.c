@@ -2,7 +2,11 @@
  * Reasons are constant strings: a decision formats nothing, so a blocked call costs the same whether
  * or not it is logged, up to the log line itself. */
 #include <stdio.h>
+#include <fnmatch.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "hooks.h"
 
 #include "core.h"
 #include "modules.h"
@@ -95,6 +99,48 @@ void cg_decide(struct cg_event *ev, char *reason, size_t cap)
     if (!primary && ev->ctx_kind != CG_CTX_CREATED && ev->ctx_kind != CG_CTX_NONE)
         primary = 1;
     preset(ev, primary, unsure, shared);
+}
+
+int cg_module_watched(int m)
+{
+    if (m <= 0 || cg_rules.n == 0)
+        return 0;
+    const char *path = cg_modules[m].path, *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    for (int i = 0; i < cg_rules.n; i++) {
+        const struct cg_rule *r = &cg_rules.rules[i];
+        if (r->action == CG_RULE_ALLOW && r->log != 1)
+            continue; /* a silent allow changes nothing for an ordinary call */
+        if (r->from[0] && fnmatch(r->from, strchr(r->from, '/') ? path : base, 0) != 0)
+            continue;
+        for (int k = 0; k < r->ncalls; k++) {
+            if (strcmp(r->calls[k], "@all") == 0)
+                return 1;
+            if (r->calls[k][0] == '@')
+                continue; /* @reset, @destroy, @destructive: judged calls only */
+            for (int id = 0; id < CG_RT_COUNT; id++)
+                if (fnmatch(r->calls[k], cg_rt_names[id], 0) == 0)
+                    return 1;
+        }
+    }
+    return 0;
+}
+
+int cg_decide_plain(struct cg_event *ev, char *reason, size_t cap)
+{
+    const char *caller = ev->caller > 0 && ev->caller < CG_MAX_MODULES ? cg_modules[ev->caller].path : "";
+    const struct cg_rule *r = cg_rules_match(&cg_rules, ev->call, caller, situation_of(ev));
+    if (r == NULL)
+        return -1;
+    static const int map[] = {CG_ALLOW, CG_DENY, CG_DENY, CG_ABORT};
+    ev->action = map[r->action];
+    ev->log = r->log;
+    ev->decided_by = r->where;
+    snprintf(reason, cap, "rule %s (%s%s%s, on %s)%s", r->where, cg_rule_action_name(r->action),
+             r->from[0] ? " from " : "", r->from, cg_situation_name(situation_of(ev)),
+             r->action == CG_RULE_BLOCK ? "; block acts as deny on a call that is not a reset or destroy" : "");
+    ev->reason = reason;
+    return ev->action;
 }
 
 void cg_abort_now(const struct cg_event *ev)

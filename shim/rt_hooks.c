@@ -32,7 +32,9 @@ static __attribute__((noinline)) void *rt_enter(int id, const void *ra, int *mod
     void *fn = cg_rt_real_for(m, id);
     if (mark && CG_LIKELY(!cg_tls.depth)) {
         cg_mark_use(m);
-        if (m > 0 && !cg_log_all && cg_tls.mod == m) {
+        if (m > 0 && CG_UNLIKELY(cg_modules[m].watched < 0))
+            cg_modules[m].watched = cg_module_watched(m);
+        if (m > 0 && !cg_log_all && cg_tls.mod == m && cg_modules[m].watched == 0) {
             cg_tls.rt_row = cg_rt_real[m];
             cg_tls.fast_gen = cg_tls.mod_gen;
         }
@@ -55,6 +57,40 @@ static void __attribute__((noinline)) log_call(int id, int m, int result)
     cg_log_event(&ev);
 }
 
+/* A watched module's ordinary call: the rules' verdict before the call. Returns -1 to go ahead
+ * (with *ev filled when the result is to be logged, else ev->call NULL), else the value to return. */
+static __attribute__((noinline)) int plain_verdict(int id, int m, struct cg_event *ev, char *reason, size_t cap)
+{
+    ev->call = NULL;
+    if (m <= 0 || cg_modules[m].watched != 1 || cg_tls.depth)
+        return -1;
+    struct cg_ctxinfo ci;
+    cg_tls.depth++;
+    cg_query_current(&ci);
+    cg_tls.depth--;
+    struct cg_event e = {.api = CG_API_RUNTIME, .call = cg_rt_names[id], .device = ci.device, .ctx = ci.ctx,
+                         .ctx_kind = ci.kind, .caller = m};
+    if (ci.device >= 0 && ci.kind != CG_CTX_CREATED)
+        e.shared_with = cg_other_users(ci.device, m);
+    int act = cg_decide_plain(&e, reason, cap);
+    if (act < 0)
+        return -1;
+    *ev = e;
+    if (act == CG_ALLOW)
+        return -1;
+    ev->result = CG_ERR_NOT_PERMITTED;
+    cg_log_event(ev);
+    if (act == CG_ABORT)
+        cg_abort_now(ev);
+    return CG_ERR_NOT_PERMITTED;
+}
+
+static __attribute__((noinline)) void plain_logged(struct cg_event *ev, int result)
+{
+    ev->result = result;
+    cg_log_event(ev);
+}
+
 #define CG_RT_WRAP_CUSTOM(name, params, args)
 /* The slow half is a separate function reached by a tail call, so the fast half needs no stack
  * frame; the return address travels in cg_tls.slow_ra because the parameter list is fixed. */
@@ -65,6 +101,18 @@ static void __attribute__((noinline)) log_call(int id, int m, int result)
         cg_rt_fn_##name real_ = (cg_rt_fn_##name)rt_enter(CG_RT_ID_##name, cg_tls.slow_ra, &m_, 1);  \
         if (CG_UNLIKELY(real_ == NULL))                                                              \
             return CG_ERR_SYMBOL_NOT_FOUND;                                                          \
+        if (CG_UNLIKELY(m_ > 0 && cg_modules[m_].watched == 1)) {                                    \
+            struct cg_event ev_;                                                                     \
+            char why_[512];                                                                          \
+            int v_ = plain_verdict(CG_RT_ID_##name, m_, &ev_, why_, sizeof why_);                    \
+            if (v_ >= 0)                                                                             \
+                return v_;                                                                           \
+            if (ev_.call) {                                                                          \
+                cudaError_t r_ = real_ args;                                                         \
+                plain_logged(&ev_, r_);                                                              \
+                return r_;                                                                           \
+            }                                                                                        \
+        }                                                                                            \
         if (CG_UNLIKELY(cg_log_all)) {                                                               \
             cudaError_t r_ = real_ args;                                                             \
             log_call(CG_RT_ID_##name, m_, r_);                                                       \
@@ -98,7 +146,14 @@ static __attribute__((noinline)) cudaError_t cudaSetDevice_slow(int device)
         (cg_rt_fn_cudaSetDevice)rt_enter(CG_RT_ID_cudaSetDevice, cg_tls.slow_ra, &m, 1);
     if (CG_UNLIKELY(real == NULL))
         return CG_ERR_SYMBOL_NOT_FOUND;
+    struct cg_event ev;
+    char why[512];
+    int v = plain_verdict(CG_RT_ID_cudaSetDevice, m, &ev, why, sizeof why);
+    if (v >= 0)
+        return v;
     cudaError_t r = real(device);
+    if (ev.call)
+        plain_logged(&ev, r);
     if (r == CG_SUCCESS && device != cg_tls.dev)
         set_device_slow(device, m);
     if (CG_UNLIKELY(cg_log_all))

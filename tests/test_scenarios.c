@@ -388,6 +388,25 @@ static void rules_first_match_then_preset(void **s)
     unlink(path);
 }
 
+/* Rules on ordinary calls: "log every cudaSetDevice from libplugA", "deny cudaMalloc from libplugC".
+ * Modules no rule names keep the fast path: their calls are not logged. */
+static void rules_on_ordinary_calls(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 1, ENV("CTXGUARD_RULES=allow log cudaSetDevice from libplugA.so; block cudaMalloc from libplugC.so"),
+             STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":setup", PLUG("C") ":setup", PLUG("A") ":check"));
+    assert_int_equal(R.status, 2);
+    assert_non_null(strstr(R.out, "libplugC.so:setup -> 800 cudaErrorNotPermitted"));
+    assert_non_null(strstr(R.out, "libplugA.so:check -> 0"));
+    /* A's setup and check each call cudaSetDevice once: two logged allows, nothing from B */
+    assert_int_equal(count_lines_with(R.log, (const char *const[]){"\"call\":\"cudaSetDevice\"", "libplugA.so", "\"allow\"", NULL}), 2);
+    assert_int_equal(count_lines_with(R.log, (const char *const[]){"libplugB.so", NULL}), 0);
+    const char *ev = event(R.log, "cudaMalloc");
+    expect_field(ev, "action", "\"deny\"");
+    expect_field(ev, "result", "800");
+    expect_field_contains(ev, "reason", "block acts as deny");
+}
+
 static void abort_rule_ends_process(void **s)
 {
     (void)s;
@@ -552,6 +571,7 @@ int main(void)
         cmocka_unit_test(enforce_blocks_even_unshared),
         cmocka_unit_test(deny_rule_returns_not_permitted),
         cmocka_unit_test(rules_first_match_then_preset),
+        cmocka_unit_test(rules_on_ordinary_calls),
         cmocka_unit_test(abort_rule_ends_process),
         cmocka_unit_test(broken_policy_falls_back_or_denies),
         cmocka_unit_test(json_lines_parse_with_all_keys),
