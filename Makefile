@@ -30,9 +30,10 @@ PLUG := $(B)/plugins
 all: $(B)/libctxguard.so $(B)/libctxguard-noop.so $(B)/ctxguard
 
 # The command shares the library's rule parser (one grammar, one implementation).
-$(B)/ctxguard: cli/ctxguard.c shim/rules.c shim/rules.h include/ctxguard.h | $(B)
+CLI_SRC := cli/ctxguard.c cli/report.c cli/inspect.c cli/jsonl.c shim/rules.c
+$(B)/ctxguard: $(CLI_SRC) cli/jsonl.h shim/rules.h shim/hooks.def include/ctxguard.h | $(B)
 	@$(if $(Q),echo "  CC      $@")
-	$(Q)$(CC) $(CSTD) $(OPT) $(WARN) $(SANFLAGS) -o $@ cli/ctxguard.c shim/rules.c
+	$(Q)$(CC) $(CSTD) -D_GNU_SOURCE $(OPT) $(WARN) $(SANFLAGS) -o $@ $(CLI_SRC)
 
 $(B)/obj/%.o: shim/%.c $(SHIM_HDR) | $(B)/obj
 	@$(if $(Q),echo "  CC      $<")

@@ -3,6 +3,7 @@
  *   ctxguard check FILE… [--explain CALL --caller MODULE [--ctx primary|shared|created|none]]
  *   ctxguard --help | --version
  * check uses the library's own parser (shim/rules.c), so the two agree on every file.
+ *   ctxguard report LOG… [--json]      ctxguard inspect FILE…
  * Exit codes: run — PROGRAM's own status (exec), 127 PROGRAM not found, 126 not executable,
  * 2 usage error or libctxguard.so not found; check — 0 valid, 1 problems found, 2 usage error. */
 #include <errno.h>
@@ -20,12 +21,18 @@ static const char usage[] =
     "usage: ctxguard run [--mode observe|guard|enforce] [--config FILE] [--rules RULES] [--log DEST]\n"
     "                    [--json] [--strict] [--] PROGRAM [ARGS...]\n"
     "       ctxguard check FILE... [--explain CALL --caller MODULE [--ctx primary|shared|created|none]]\n"
+    "       ctxguard report LOG... [--json]\n"
+    "       ctxguard inspect BINARY|LIBRARY...\n"
     "       ctxguard --help | --version\n"
     "\n"
     "run     runs PROGRAM with libctxguard.so preloaded (appended to any existing LD_PRELOAD) and the\n"
     "        given settings; its exit status is PROGRAM's.\n"
     "check   validates policy files, printing each problem as FILE:LINE:COL; with --explain, says which\n"
     "        rule (or the preset) would decide CALL made by MODULE.\n"
+    "report  summarises JSON-lines logs (several files and processes): per module and call, counts of\n"
+    "        allow/block/deny/abort, first and last time, reasons; --json for machines.\n"
+    "inspect says how a binary or library reaches CUDA (runtime linked or carried, driver, dlopen)\n"
+    "        and therefore what ctxguard can and cannot see of it.\n"
     "See ctxguard(1) and libctxguard(7).\n";
 
 static void complain(const char *line)
@@ -182,6 +189,9 @@ static int cmd_check(int argc, char **argv)
     return 0;
 }
 
+int cmd_report(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -200,6 +210,10 @@ int main(int argc, char **argv)
         return cmd_run(argc - 2, argv + 2);
     if (strcmp(argv[1], "check") == 0)
         return cmd_check(argc - 2, argv + 2);
+    if (strcmp(argv[1], "report") == 0)
+        return cmd_report(argc - 2, argv + 2);
+    if (strcmp(argv[1], "inspect") == 0)
+        return cmd_inspect(argc - 2, argv + 2);
     fprintf(stderr, "ctxguard: unknown command %s\n%s", argv[1], usage);
     return 2;
 }

@@ -98,6 +98,55 @@ static void behind_another_preload(void **s)
     assert_int_equal(R.status, 0);
 }
 
+/* report: logs of two processes, a truncated line and a foreign one; counted and skipped, not fatal. */
+static void report_summarises_logs(void **s)
+{
+    (void)s;
+    char a[] = "/tmp/ctxguard-ra-XXXXXX", b[] = "/tmp/ctxguard-rb-XXXXXX", env[96];
+    close(mkstemp(a));
+    close(mkstemp(b));
+    unlink(a);
+    unlink(b);
+    const char *const steps[] = {HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("S1") ":reset", PLUG("A") ":check", NULL};
+    snprintf(env, sizeof env, "CTXGUARD_LOG=%s", a);
+    run_prog(&R, 1, 0, (const char *const[]){env, "CTXGUARD_LOG_FORMAT=json", NULL}, steps);
+    snprintf(env, sizeof env, "CTXGUARD_LOG=%s", b);
+    run_prog(&R, 1, 0, (const char *const[]){env, "CTXGUARD_LOG_FORMAT=json", "CTXGUARD_MODE=observe", NULL}, steps);
+    FILE *f = fopen(b, "a");
+    fputs("{\"ts\":\"2026-01-01T00:00:00.000000Z\",\"pid\":1,\"call\":\"cudaDev", f); /* truncated */
+    fputs("\n{\"unrelated\":true}\n", f);
+    fclose(f);
+    run_prog(&R, 0, 0, NULL, (const char *const[]){CLI, "report", a, b, NULL});
+    assert_int_equal(R.status, 0);
+    assert_non_null(strstr(R.out, "2 files, 2 processes, 4 events (skipped: 1 truncated or invalid line, 1 not ctxguard's)"));
+    /* B's reset: blocked once (guard), allowed once (observe) */
+    assert_int_equal(count_lines_with(R.out, (const char *const[]){"libplugB.so", "cudaDeviceReset", "     1      1      0      0", NULL}), 1);
+    assert_int_equal(count_lines_with(R.out, (const char *const[]){"libplugS1.so", "cuDevicePrimaryCtxReset", NULL}), 1);
+    run_prog(&R, 0, 0, NULL, (const char *const[]){CLI, "report", "--json", a, b, NULL});
+    assert_true(json_valid(R.out, strlen(R.out)));
+    char v[64];
+    assert_true(json_get(R.out, "events", v, sizeof v));
+    assert_string_equal(v, "4");
+    run_prog(&R, 0, 0, NULL, (const char *const[]){CLI, "report", "/nonexistent.log", NULL});
+    assert_int_equal(R.status, 2);
+    unlink(a);
+    unlink(b);
+}
+
+static void inspect_static_and_dynamic(void **s)
+{
+    (void)s;
+    run_prog(&R, 0, 0, NULL, (const char *const[]){CLI, "inspect", PLUG("A"), PLUG("S1"), BUILD_DIR "/fake/libcudart.so.13", "/bin/true", NULL});
+    assert_int_equal(R.status, 0);
+    assert_non_null(strstr(R.out, "libplugA.so:\n  links the CUDA runtime dynamically: libcudart.so.13"));
+    assert_non_null(strstr(R.out, "imports guarded entry points: cudaDeviceReset"));
+    assert_non_null(strstr(R.out, "libplugS1.so:\n  links the CUDA driver directly: libcuda.so.1\n  carries a CUDA runtime statically; its entry points are not exported"));
+    assert_non_null(strstr(R.out, "is a CUDA runtime itself (soname libcudart.so.13)"));
+    assert_non_null(strstr(R.out, "/bin/true:\n  ctxguard sees: nothing"));
+    run_prog(&R, 0, 0, NULL, (const char *const[]){CLI, "inspect", "/etc/hostname", NULL});
+    assert_int_equal(R.status, 1);
+}
+
 static void man_pages_render(void **s)
 {
     (void)s;
@@ -152,6 +201,8 @@ int main(void)
         cmocka_unit_test(run_appends_preload_and_passes_status),
         cmocka_unit_test(check_reports_and_explains),
         cmocka_unit_test(behind_another_preload),
+        cmocka_unit_test(report_summarises_logs),
+        cmocka_unit_test(inspect_static_and_dynamic),
         cmocka_unit_test(man_pages_render),
         cmocka_unit_test(install_and_uninstall),
     };

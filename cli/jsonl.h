@@ -1,0 +1,20 @@
+/* Reading ctxguard's JSON log lines in the command (report). Tolerant: a line that is not one whole
+ * JSON object with ctxguard's keys is reported as skipped, never fatal. */
+#ifndef CTXGUARD_CLI_JSONL_H
+#define CTXGUARD_CLI_JSONL_H
+
+struct jl_event {
+    char ts[48];
+    long pid;
+    char call[128];
+    char caller[1024];
+    char action[16];
+    char reason[512];
+    char shared[2048]; /* module paths joined with '\n' */
+    long result;
+};
+
+/* 1: a ctxguard event; 0: valid JSON but not ctxguard's; -1: not valid JSON (truncated, garbage). */
+int jl_parse(const char *line, struct jl_event *e);
+
+#endif
