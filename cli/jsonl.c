@@ -149,6 +149,8 @@ int jl_parse(const char *line, struct jl_event *e)
         if (!strcmp(key, "result")) e->result = atol(val);
         if (!strcmp(key, "ts") || !strcmp(key, "call") || !strcmp(key, "action") || !strcmp(key, "caller"))
             seen++;
+        if (!strcmp(key, "summary"))
+            seen = -100; /* the library's exit summary: not an event */
         ws(&p);
         if (*p.s == ',') { p.s++; ws(&p); continue; }
         if (*p.s != '}') return -1;
@@ -157,5 +159,5 @@ int jl_parse(const char *line, struct jl_event *e)
     p.s++;
     ws(&p);
     if (*p.s) return -1;
-    return seen == 4 ? 1 : 0;
+    return seen == 4 ? 1 : seen < 0 ? 2 : 0;
 }

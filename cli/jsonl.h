@@ -14,7 +14,8 @@ struct jl_event {
     long result;
 };
 
-/* 1: a ctxguard event; 0: valid JSON but not ctxguard's; -1: not valid JSON (truncated, garbage). */
+/* 1: a ctxguard event; 2: a line of ctxguard's exit summary; 0: valid JSON but not ctxguard's;
+ * -1: not valid JSON (truncated, garbage). */
 int jl_parse(const char *line, struct jl_event *e);
 
 #endif

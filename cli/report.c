@@ -133,6 +133,8 @@ int cmd_report(int argc, char **argv)
                 invalid++;
             else if (r == 0)
                 foreign++;
+            else if (r == 2)
+                continue; /* exit summary lines: the events themselves are counted */
             else {
                 events++;
                 add(&e);

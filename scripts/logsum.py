@@ -18,6 +18,8 @@ def summarize(path):
         except ValueError:
             bad += 1
             continue
+        if "summary" in e or "action" not in e:
+            continue  # the library's exit summary, or not an event
         if e.get("action") == "allow" and e.get("reason") == "pass-through":
             continue
         shared = ",".join(base(p) for p in e.get("shared_with", [])) or "-"

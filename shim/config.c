@@ -132,6 +132,12 @@ int cg_config_parse(struct cg_config *cfg, cg_getenv_fn get, long pid, cg_compla
         cfg->strict = 1;
     else if (strict && strcmp(strict, "0") != 0)
         bad += complain(fn, "CTXGUARD_STRICT", strict, "0 or 1", "0");
+    cfg->summary = -1;
+    const char *summary = get("CTXGUARD_SUMMARY");
+    if (summary && (strcmp(summary, "0") == 0 || strcmp(summary, "1") == 0))
+        cfg->summary = summary[0] - '0';
+    else if (summary)
+        bad += complain(fn, "CTXGUARD_SUMMARY", summary, "0 or 1", "a summary only when something was blocked or denied");
     cfg->rules = get("CTXGUARD_RULES");
     const char *conf = get("CTXGUARD_CONFIG");
     if (conf && *conf == '\0')

@@ -18,6 +18,7 @@ struct cg_config {
     enum cg_sink sink;
     char log_path[CG_PATH_MAX]; /* CG_SINK_FILE: the path with %p already expanded */
     int strict;                 /* CTXGUARD_STRICT=1: a broken policy denies every guarded call */
+    int summary;                /* CTXGUARD_SUMMARY: 1 always, 0 never, -1 when something was blocked */
     const char *rules;          /* CTXGUARD_RULES, or NULL */
     const char *config;         /* CTXGUARD_CONFIG (policy file path), or NULL */
 };

@@ -91,9 +91,30 @@ void cg_log_msg(const char *fmt, ...)
     cg_tls.depth = saved;
 }
 
+void cg_log_summary_line(const char *text)
+{
+    char line[CG_LINE_MAX];
+    size_t n;
+    if (cg_cfg.format == CG_FORMAT_JSON) {
+        /* one JSON object per line even here: {"pid":…,"summary":"…"}; ctxguard report skips them */
+        n = (size_t)snprintf(line, sizeof line, "{\"pid\":%ld,\"summary\":\"", (long)getpid());
+        for (const char *p = text; *p && n < sizeof line - 8; p++) {
+            if (*p == '"' || *p == '\\')
+                line[n++] = '\\';
+            line[n++] = (unsigned char)*p < 0x20 ? ' ' : *p;
+        }
+        n += (size_t)snprintf(line + n, sizeof line - n, "\"}");
+    } else
+        n = (size_t)snprintf(line, sizeof line, "ctxguard: %s", text);
+    if (n > sizeof line - 2)
+        n = sizeof line - 2;
+    emit(line, n);
+}
+
 void cg_log_event(const struct cg_event *ev)
 {
     cg_init();
+    cg_summary_note(ev);
     if (cg_cfg.level == CG_LEVEL_QUIET)
         return;
     if (cg_cfg.level == CG_LEVEL_INFO && ev->action == CG_ALLOW && (!ev->destructive || ev->log == 0) &&

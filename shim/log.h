@@ -30,6 +30,10 @@ size_t cg_format_event(char *buf, size_t cap, const struct cg_event *ev, int for
                        const struct timespec *ts, long pid, long tid);
 
 void cg_log_event(const struct cg_event *ev);
+/* One line of the exit summary, to the configured sink (a JSON object in JSON format). */
+void cg_log_summary_line(const char *text);
+/* Counts a decided event for the exit summary (summary.c). */
+void cg_summary_note(const struct cg_event *ev);
 /* A ctxguard diagnostic ("ctxguard: " + text) to the configured sink. */
 void cg_log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* One finished line to stderr; used before the configuration is known. */

@@ -451,6 +451,8 @@ static void json_lines_parse_with_all_keys(void **s)
         if (!json_valid(line, strlen(line)))
             fail_msg("not valid JSON: %s", line);
         assert_int_equal(line[0], '{');
+        if (strncmp(line, "{\"pid\":", 7) == 0 && strstr(line, "\"summary\":"))
+            continue; /* exit summary lines */
         char v[4096];
         for (int k = 0; keys[k]; k++)
             if (!json_get(line, keys[k], v, sizeof v))
@@ -504,6 +506,7 @@ static void log_file_created_0600_and_appended(void **s)
     buf[n] = '\0';
     fclose(f);
     assert_int_equal(count_lines_with(buf, (const char *const[]){"block runtime cudaDeviceReset", NULL}), 2);
+    assert_int_equal(count_lines_with(buf, (const char *const[]){"ctxguard: summary (pid", NULL}), 2);
     unlink(path);
     /* a symlink planted at the path is refused, and the line goes to stderr instead */
     assert_int_equal(symlink("/tmp/ctxguard-not-a-target", path), 0);
@@ -516,10 +519,26 @@ static void log_file_created_0600_and_appended(void **s)
     rmdir(dir);
 }
 
+/* The exit summary: by default only when something was blocked; names decisions and users. */
+static void exit_summary(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 0, NULL, STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check"));
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"ctxguard: summary (pid", "1 module/call pair decided", NULL}), 1);
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"libplugB.so", "cudaDeviceReset", "block 1", NULL}), 1);
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"device 0 primary context used by: libplugA.so", NULL}), 1);
+    run_prog(&R, 1, 0, NULL, STEPS(CUDA_HOST, "self:setup", "self:reset", "self:check"));
+    assert_null(strstr(R.err, "summary")); /* nothing blocked: no summary */
+    run_prog(&R, 1, 0, ENV("CTXGUARD_SUMMARY=1"), STEPS(CUDA_HOST, "self:setup", "self:reset", "self:check"));
+    assert_non_null(strstr(R.err, "summary"));
+    run_prog(&R, 1, 0, ENV("CTXGUARD_SUMMARY=0"), STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check"));
+    assert_null(strstr(R.err, "summary"));
+}
+
 static void quiet_level_logs_nothing(void **s)
 {
     (void)s;
-    run_prog(&R, 1, 0, ENV("CTXGUARD_LOG_LEVEL=quiet"), STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check"));
+    run_prog(&R, 1, 0, ENV("CTXGUARD_LOG_LEVEL=quiet", "CTXGUARD_SUMMARY=0"), STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check"));
     assert_int_equal(R.status, 0);
     assert_string_equal(R.err, "");
 }
@@ -577,6 +596,7 @@ int main(void)
         cmocka_unit_test(json_lines_parse_with_all_keys),
         cmocka_unit_test(bad_mode_value_warns_once_and_guards),
         cmocka_unit_test(quiet_level_logs_nothing),
+        cmocka_unit_test(exit_summary),
         cmocka_unit_test(log_file_created_0600_and_appended),
         cmocka_unit_test(non_cuda_process_unchanged),
         cmocka_unit_test(missing_cuda_library_unchanged),

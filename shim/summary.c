@@ -1,0 +1,78 @@
+/* The exit summary: which module's guarded calls were decided how, and who shares each primary
+ * context. CTXGUARD_SUMMARY=1 always, 0 never; by default only when something was blocked, denied or
+ * aborted. Decisions are counted on the judged path only; pass-through calls are not counted (that
+ * would write shared memory on the hot path). */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core.h"
+#include "log.h"
+#include "modules.h"
+#include "state.h"
+
+#define CG_SUMMARY_ROWS 128
+
+static struct {
+    int caller;
+    const char *call; /* a constant: a hook name or a fixed string */
+    long n[4];        /* allow block deny abort */
+} rows[CG_SUMMARY_ROWS];
+static int nrows, severe;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+void cg_summary_note(const struct cg_event *ev)
+{
+    if (!(ev->destructive || ev->action != CG_ALLOW || ev->log == 1) || ev->call == NULL)
+        return;
+    pthread_mutex_lock(&lock);
+    int i = 0;
+    while (i < nrows && !(rows[i].caller == ev->caller && strcmp(rows[i].call, ev->call) == 0))
+        i++;
+    if (i == nrows && nrows < CG_SUMMARY_ROWS) {
+        rows[i].caller = ev->caller;
+        rows[i].call = ev->call;
+        nrows++;
+    }
+    if (i < nrows && ev->action >= 0 && ev->action <= CG_ABORT)
+        rows[i].n[ev->action]++;
+    if (ev->action != CG_ALLOW)
+        severe = 1;
+    pthread_mutex_unlock(&lock);
+}
+
+static const char *base(int m)
+{
+    if (m <= 0 || m >= CG_MAX_MODULES || !cg_modules[m].path[0])
+        return "(unknown)";
+    const char *s = strrchr(cg_modules[m].path, '/');
+    return s ? s + 1 : cg_modules[m].path;
+}
+
+__attribute__((destructor)) static void cg_summary_at_exit(void)
+{
+    if (!__atomic_load_n(&cg_ready, __ATOMIC_ACQUIRE) || cg_cfg.summary == 0 || (cg_cfg.summary < 0 && !severe))
+        return;
+    char line[1024];
+    pthread_mutex_lock(&lock);
+    snprintf(line, sizeof line, "summary (pid %ld): %d module/call pair%s decided", (long)getpid(), nrows,
+             nrows == 1 ? "" : "s");
+    cg_log_summary_line(line);
+    for (int i = 0; i < nrows; i++) {
+        snprintf(line, sizeof line, "  %-28s %-28s allow %ld  block %ld  deny %ld  abort %ld", base(rows[i].caller),
+                 rows[i].call, rows[i].n[0], rows[i].n[1], rows[i].n[2], rows[i].n[3]);
+        cg_log_summary_line(line);
+    }
+    pthread_mutex_unlock(&lock);
+    for (int d = 0; d < CG_MAX_DEVICES; d++) {
+        uint64_t u = __atomic_load_n(&cg_devices[d].users, __ATOMIC_RELAXED);
+        if (!u)
+            continue;
+        size_t n = (size_t)snprintf(line, sizeof line, "  device %d primary context used by:", d);
+        for (int m = 1; m < CG_MAX_MODULES && n < sizeof line - 64; m++)
+            if (u & (1ull << m))
+                n += (size_t)snprintf(line + n, sizeof line - n, " %s", base(m));
+        cg_log_summary_line(line);
+    }
+}
