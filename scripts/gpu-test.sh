@@ -83,6 +83,11 @@ row threads-8-one-resets 1 0 'block cudaDeviceReset by libplugB.so .*libplugA.so
 row deny-rule 1 2 'deny cudaDeviceReset by libplugB.so .*result 800.*deny cuDevicePrimaryCtxReset_v2 by libplugB.so .*result 800' \
     CTXGUARD_MODE=enforce 'CTXGUARD_RULES=deny @reset from libplugB.so' -- \
     "$HOST" "$P/libplugA.so:setup" "$P/libplugB.so:reset" "$P/libplugB.so:drvreset" "$P/libplugA.so:check"
+# A policy that allows the host and blocks one plugin (enforce as the preset, so the host's own reset
+# is allowed only by its rule): B's reset blocked, the host's data intact, then the host's reset allowed.
+row policy-host-vs-plugin 1 0 'block cudaDeviceReset by libplugB.so .*; allow cudaDeviceReset by cuda_host' \
+    CTXGUARD_MODE=enforce 'CTXGUARD_RULES=allow @reset from cuda_host; block @reset from libplugB.so' -- \
+    "$CUDA_HOST" self:setup "$P/libplugB.so:reset" self:check self:reset
 row observe-mode 1 1 'allow cudaDeviceReset by libplugB.so .*libplugA.so' CTXGUARD_MODE=observe -- \
     "$HOST" "$P/libplugA.so:setup" "$P/libplugB.so:reset" "$P/libplugA.so:check"
 # RTLD_DEEPBIND: the plugin and its libcudart look symbols up in their own scope before the preload,

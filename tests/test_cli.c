@@ -147,6 +147,28 @@ static void inspect_static_and_dynamic(void **s)
     assert_int_equal(R.status, 1);
 }
 
+/* docs/deployment.md's launch script, and its example policy, as shipped. */
+static void launch_script_recipe(void **s)
+{
+    (void)s;
+    char dir[] = "/tmp/ctxguard-launch-XXXXXX", logdir[128], env_log[160], cmd[1024];
+    assert_non_null(mkdtemp(dir));
+    snprintf(logdir, sizeof logdir, "%s/logs", dir);
+    snprintf(env_log, sizeof env_log, "LOG_DIR=%s", logdir);
+    run_prog(&R, 0, 0,
+             (const char *const[]){"CTXGUARD_BIN=" CLI, env_log, "POLICY=" BUILD_DIR "/../docs/examples/ctxguard.rules", NULL},
+             (const char *const[]){BUILD_DIR "/../docs/examples/guarded-launch.sh", HOST, PLUG("A") ":setup",
+                                   PLUG("B") ":reset", PLUG("A") ":check", NULL});
+    assert_int_equal(R.status, 0);
+    snprintf(cmd, sizeof cmd, "%s report %s/*.jsonl", CLI, logdir);
+    run_prog(&R, 0, 0, NULL, (const char *const[]){"/bin/sh", "-c", cmd, NULL});
+    assert_int_equal(R.status, 0);
+    assert_non_null(strstr(R.out, "1 process, 1 event"));
+    assert_int_equal(count_lines_with(R.out, (const char *const[]){"libplugB.so", "cudaDeviceReset", "      0      1", NULL}), 1);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void man_pages_render(void **s)
 {
     (void)s;
@@ -203,6 +225,7 @@ int main(void)
         cmocka_unit_test(behind_another_preload),
         cmocka_unit_test(report_summarises_logs),
         cmocka_unit_test(inspect_static_and_dynamic),
+        cmocka_unit_test(launch_script_recipe),
         cmocka_unit_test(man_pages_render),
         cmocka_unit_test(install_and_uninstall),
     };
