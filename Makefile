@@ -5,7 +5,7 @@
 CC       ?= cc
 PREFIX   ?= /usr/local
 DESTDIR  ?=
-B        := build
+B        ?= build
 V        ?= 0
 Q        := $(if $(filter 1,$(V)),,@)
 
@@ -13,7 +13,7 @@ WARN     := -Wall -Wextra -Werror
 CSTD     := -std=gnu11
 # _FORTIFY_SOURCE=2 as Ubuntu's gcc applies by default (the GPU machine): catch its aborts here too.
 OPT      ?= -O2 -g -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2
-SANFLAGS := $(if $(SAN),-fsanitize=$(SAN) -fno-omit-frame-pointer,)
+SANFLAGS := $(if $(SAN),-fsanitize=$(SAN) -fno-sanitize-recover=all -fno-omit-frame-pointer,)
 CFLAGS_SHIM := $(CSTD) $(OPT) $(WARN) -fPIC -fvisibility=hidden $(SANFLAGS)
 CFLAGS_TEST := $(CSTD) $(OPT) $(WARN) -fPIC $(SANFLAGS)
 
@@ -128,4 +128,4 @@ uninstall:
 	  $(DESTDIR)$(PREFIX)/share/man/man7/libctxguard.7
 
 clean:
-	rm -rf $(B)
+	rm -rf $(B) build-san

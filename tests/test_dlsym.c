@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -48,8 +49,17 @@ static void other_names_untouched(void **s)
     has(&shim, "missing (null)");
 }
 
+/* A sanitizer runtime preloaded first intercepts fopen and dlopen itself (its dlopen then searches
+ * its own RUNPATH even without ctxguard): those comparisons say nothing about ctxguard there. */
+static int sanitizer_first(void)
+{
+    return getenv("CTXGUARD_TEST_PRELOAD_FIRST") != NULL;
+}
+
 static void caller_relative_lookups_keep_meaning(void **s)
 {
+    if (sanitizer_first())
+        skip();
     run_both(s);
     /* RTLD_NEXT answers for the probe, not for ctxguard: the object after the executable is the
      * preload itself, so "next dlsym" is ctxguard's. Forwarding from C would answer for ctxguard
@@ -79,6 +89,8 @@ static void self_lookup_returns_abi_matching_wrappers(void **s)
 static void dlopen_keeps_callers_runpath(void **s)
 {
     (void)s;
+    if (sanitizer_first())
+        skip();
     const char *const argv[] = {BUILD_DIR "/progs/dlsym_probe", NULL};
     run_prog(&bare, 0, 0, NULL, argv);
     run_prog(&shim, 1, 0, NULL, argv);

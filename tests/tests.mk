@@ -32,5 +32,15 @@ check: cmocka all test-progs
 	$(Q)fail=0; for t in $(TEST_BINS); do echo "== $$t"; $$t || fail=1; done; \
 	  bash scripts/gpu-test.sh --self-check || fail=1; \
 	  echo "== instruction budget (callgrind, 40 per wrapper)"; \
-	  python3 scripts/bench.py --callgrind-only --budget 40 || fail=1; \
+	  if [ -z "$(SAN)" ]; then python3 scripts/bench.py --callgrind-only --budget 40 || fail=1; fi; \
 	  if [ $$fail = 0 ]; then echo "make check: all suites passed"; else echo "make check: FAILED"; fi; exit $$fail
+
+# The same suite built with sanitizers (their runtime preloaded before ctxguard; any report is fatal),
+# and the plugin-host scenarios under valgrind memcheck. CI runs both after `make check`.
+.PHONY: check-san check-memcheck
+check-san:
+	$(Q)ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0 \
+	  CTXGUARD_TEST_PRELOAD_FIRST=$$($(CC) -print-file-name=libasan.so) \
+	  $(MAKE) --no-print-directory B=build-san SAN=address,undefined check
+check-memcheck: all test-progs
+	$(Q)bash scripts/check-memcheck.sh
