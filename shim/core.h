@@ -34,6 +34,11 @@ extern struct cg_config cg_cfg;     /* read-only after cg_init */
 extern struct cg_ruleset cg_rules;  /* read-only after cg_init */
 extern int cg_strict_deny;          /* a broken policy under CTXGUARD_STRICT=1 */
 
+/* ctxguard's locks, in the order fork handlers take them (init.c): a child never inherits one held
+ * by a thread that does not exist in it. */
+#include <pthread.h>
+extern pthread_mutex_t cg_mod_lock, cg_resolve_lock, cg_created_lock, cg_summary_lock;
+
 void cg_init_slow(void);
 static inline void cg_init(void)
 {

@@ -106,8 +106,28 @@ static void load_rules(void)
     }
 }
 
+/* fork: take every ctxguard lock before, release after in both processes, so the child never starts
+ * with a lock held by a thread that did not survive the fork, nor with half-updated tables. No path
+ * holds two of these locks at once, and none asks the loader while holding one. */
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&cg_resolve_lock);
+    pthread_mutex_lock(&cg_mod_lock);
+    pthread_mutex_lock(&cg_created_lock);
+    pthread_mutex_lock(&cg_summary_lock);
+}
+
+static void fork_release(void)
+{
+    pthread_mutex_unlock(&cg_summary_lock);
+    pthread_mutex_unlock(&cg_created_lock);
+    pthread_mutex_unlock(&cg_mod_lock);
+    pthread_mutex_unlock(&cg_resolve_lock);
+}
+
 static void init_once(void)
 {
+    pthread_atfork(fork_prepare, fork_release, fork_release);
     cg_resolve_real_dlsym();
     cg_config_parse(&cg_cfg, env, (long)getpid(), complain);
     load_rules();

@@ -17,7 +17,7 @@
 struct cg_module cg_modules[CG_MAX_MODULES];
 unsigned int cg_mod_gen = 1;
 int cg_mod_count = 1; /* slot 0: unknown */
-static pthread_mutex_t mod_lock = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t cg_mod_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *base_name(const char *p)
 {
@@ -105,7 +105,18 @@ static int scan(uintptr_t a)
     return -1;
 }
 
-static int add_module(uintptr_t a)
+/* What is learnt about a new module before taking mod_lock: dladdr takes the loader's lock, and a
+ * thread inside dlopen (holding that lock) can be running a constructor that calls CUDA and wants
+ * mod_lock, so the loader is never asked anything while mod_lock is held. */
+struct candidate {
+    void *lm;
+    uintptr_t l_addr, lo, hi;
+    int is_main;
+    char l_name[CG_PATH_MAX];
+    char path[CG_PATH_MAX];
+};
+
+static int learn(uintptr_t a, struct candidate *c)
 {
     Dl_info info;
     struct link_map *lm = NULL;
@@ -115,6 +126,35 @@ static int add_module(uintptr_t a)
     dl_iterate_phdr(range_cb, &q);
     if (!q.found || a < q.lo || a >= q.hi)
         return 0;
+    c->lm = lm;
+    c->l_addr = lm->l_addr;
+    c->lo = q.lo;
+    c->hi = q.hi;
+    c->is_main = lm->l_prev == NULL;
+    snprintf(c->l_name, sizeof c->l_name, "%s", lm->l_name ? lm->l_name : "");
+    const char *path = (lm->l_name && lm->l_name[0]) ? lm->l_name : info.dli_fname;
+    char resolved[PATH_MAX]; /* realpath needs PATH_MAX (_FORTIFY_SOURCE aborts on less) */
+    if (c->is_main) {
+        /* The executable's l_name is empty; /proc/self/exe names it exactly. */
+        ssize_t n = readlink("/proc/self/exe", c->path, sizeof c->path - 1);
+        if (n > 0)
+            c->path[n] = '\0';
+        else
+            snprintf(c->path, sizeof c->path, "%s", path ? path : "(main)");
+    } else if (path && realpath(path, resolved) != NULL) {
+        /* logs carry the canonical absolute path (dlopen'ed as "plugins/x.so" or "a/../b.so") */
+        size_t n = strnlen(resolved, sizeof c->path - 1); /* a longer path is cut, not overrun */
+        memcpy(c->path, resolved, n);
+        c->path[n] = '\0';
+    } else {
+        snprintf(c->path, sizeof c->path, "%s", path ? path : "(unnamed)");
+    }
+    return 1;
+}
+
+/* Under mod_lock: publish the candidate in a free slot. */
+static int insert(const struct candidate *c)
+{
     int slot = -1;
     for (int i = 1; i < cg_mod_count; i++)
         if (cg_modules[i].hi == 0) {
@@ -127,33 +167,15 @@ static int add_module(uintptr_t a)
         slot = cg_mod_count;
     }
     struct cg_module *m = &cg_modules[slot];
-    static char resolved[PATH_MAX]; /* under mod_lock */
-    m->link_map = lm;
-    m->l_addr = lm->l_addr;
-    snprintf(m->l_name, sizeof m->l_name, "%s", lm->l_name ? lm->l_name : "");
-    m->is_main = lm->l_prev == NULL;
-    const char *path = (lm->l_name && lm->l_name[0]) ? lm->l_name : info.dli_fname;
-    if (m->is_main) {
-        /* The executable's l_name is empty; /proc/self/exe names it exactly. */
-        ssize_t n = readlink("/proc/self/exe", m->path, sizeof m->path - 1);
-        if (n > 0)
-            m->path[n] = '\0';
-        else
-            strncpy(m->path, path ? path : "(main)", sizeof m->path - 1);
-    } else if (path && realpath(path, resolved) != NULL) {
-        /* logs carry the canonical absolute path (dlopen'ed as "plugins/x.so" or "a/../b.so");
-         * realpath needs a PATH_MAX buffer (_FORTIFY_SOURCE aborts on a smaller one) */
-        size_t n = strnlen(resolved, sizeof m->path - 1); /* a longer path is cut, not overrun */
-        memcpy(m->path, resolved, n);
-        m->path[n] = '\0';
-    } else {
-        strncpy(m->path, path ? path : "(unnamed)", sizeof m->path - 1);
-        m->path[sizeof m->path - 1] = '\0';
-    }
+    m->link_map = c->lm;
+    m->l_addr = c->l_addr;
+    memcpy(m->l_name, c->l_name, sizeof m->l_name);
+    memcpy(m->path, c->path, sizeof m->path);
+    m->is_main = c->is_main;
     m->cls = cg_classify_path(m->path);
     m->watched = -1; /* rules are consulted once configuration is read (rt_enter) */
-    m->lo = q.lo;
-    __atomic_store_n(&m->hi, q.hi, __ATOMIC_RELEASE);
+    m->lo = c->lo;
+    __atomic_store_n(&m->hi, c->hi, __ATOMIC_RELEASE);
     if (slot == cg_mod_count)
         __atomic_store_n(&cg_mod_count, slot + 1, __ATOMIC_RELEASE);
     return slot;
@@ -164,11 +186,13 @@ int cg_module_of_slow(uintptr_t a, unsigned int gen)
     int m = scan(a);
     if (m < 0) {
         int saved = cg_tls.depth++;
-        pthread_mutex_lock(&mod_lock);
+        static __thread struct candidate c; /* 2 KiB: kept off the caller's stack */
+        int known = learn(a, &c);
+        pthread_mutex_lock(&cg_mod_lock);
         m = scan(a);
         if (m < 0)
-            m = add_module(a);
-        pthread_mutex_unlock(&mod_lock);
+            m = known ? insert(&c) : 0;
+        pthread_mutex_unlock(&cg_mod_lock);
         cg_tls.depth = saved;
     }
     if (m > 0)
@@ -217,43 +241,61 @@ int cg_attribute_ex(const void *ra, int *no_user)
     return m;
 }
 
-struct alive_query {
-    const struct cg_module *m;
-    int alive;
+/* After a dlclose: the objects still loaded are listed first (dl_iterate_phdr takes the loader's
+ * lock, never while mod_lock is held), then slots whose object is gone are freed under mod_lock. */
+#define CG_MAX_LOADED 2048
+struct loaded {
+    uintptr_t l_addr;
+    const char *name; /* valid while the object stays loaded: compared only, never kept */
+};
+static __thread struct loaded loaded_now[CG_MAX_LOADED];
+
+struct loaded_list {
+    int n, overflow;
 };
 
-static int alive_cb(struct dl_phdr_info *info, size_t size, void *arg)
+static int list_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
     (void)size;
-    struct alive_query *q = arg;
-    if (info->dlpi_addr == q->m->l_addr && strcmp(info->dlpi_name ? info->dlpi_name : "", q->m->l_name) == 0) {
-        q->alive = 1;
+    struct loaded_list *l = arg;
+    if (l->n == CG_MAX_LOADED) {
+        l->overflow = 1;
         return 1;
     }
+    loaded_now[l->n].l_addr = info->dlpi_addr;
+    loaded_now[l->n].name = info->dlpi_name ? info->dlpi_name : "";
+    l->n++;
     return 0;
 }
 
 void cg_modules_revalidate(void)
 {
     int saved = cg_tls.depth++;
-    pthread_mutex_lock(&mod_lock);
+    struct loaded_list l = {0, 0};
+    dl_iterate_phdr(list_cb, &l);
+    if (l.overflow) { /* cannot tell: keep every slot rather than free a live one */
+        cg_tls.depth = saved;
+        return;
+    }
+    pthread_mutex_lock(&cg_mod_lock);
     int changed = 0;
     for (int i = 1; i < cg_mod_count; i++) {
         struct cg_module *m = &cg_modules[i];
         if (m->hi == 0 || m->is_main)
             continue;
-        struct alive_query q = {m, 0};
-        dl_iterate_phdr(alive_cb, &q);
-        if (q.alive)
+        int alive = 0;
+        for (int k = 0; k < l.n && !alive; k++)
+            alive = loaded_now[k].l_addr == m->l_addr && strcmp(loaded_now[k].name, m->l_name) == 0;
+        if (alive)
             continue;
-        cg_state_forget_module(i);
-        cg_resolve_forget_module(i);
         __atomic_store_n(&m->hi, 0, __ATOMIC_RELEASE);
         m->lo = 0;
+        cg_state_forget_module(i);
+        cg_resolve_forget_module(i);
         changed = 1;
     }
     if (changed)
         __atomic_add_fetch(&cg_mod_gen, 1, __ATOMIC_ACQ_REL);
-    pthread_mutex_unlock(&mod_lock);
+    pthread_mutex_unlock(&cg_mod_lock);
     cg_tls.depth = saved;
 }

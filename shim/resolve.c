@@ -13,7 +13,7 @@ void *cg_rt_real[CG_MAX_MODULES][CG_RT_COUNT];
 void *cg_rt_handed[CG_RT_COUNT];
 void *cg_drv_real[CG_DRV_COUNT];
 
-static pthread_mutex_t resolve_lock = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t cg_resolve_lock = PTHREAD_MUTEX_INITIALIZER;
 static char missing_reported[CG_RT_COUNT + CG_DRV_COUNT];
 
 /* The definition of `name` visible from module m's own dependency scope, excluding ctxguard. */
@@ -86,23 +86,28 @@ static void report_missing(int slot, const char *name, int m)
                name, m > 0 ? cg_modules[m].path : "an unknown module");
 }
 
+/* Resolution asks the loader (dlopen NOLOAD, dlsym), which takes the loader's lock; a thread inside
+ * dlopen holds that lock while running constructors that may call CUDA. So no ctxguard lock is held
+ * while the loader is asked: lookups are idempotent, done unlocked, and published by compare-and-swap
+ * (the first answer wins, later identical ones are dropped). */
 void *cg_rt_resolve(int m, int id)
 {
     cg_init();
+    void *fn = __atomic_load_n(&cg_rt_real[m][id], __ATOMIC_ACQUIRE);
+    if (fn)
+        return fn;
     int saved = cg_tls.depth++;
-    pthread_mutex_lock(&resolve_lock);
-    void *fn = cg_rt_real[m][id];
-    if (fn == NULL) {
-        fn = find(m, cg_rt_names[id], __atomic_load_n(&cg_rt_handed[id], __ATOMIC_ACQUIRE));
-        if (fn == NULL)
-            fn = any_loaded_runtime(cg_rt_names[id]);
-        if (fn && cg_is_wrapper(fn))
-            fn = NULL;
-        /* Cache only real answers for known modules: the unknown slot stays looked up each time. */
-        if (fn && m > 0)
-            __atomic_store_n(&cg_rt_real[m][id], fn, __ATOMIC_RELEASE);
+    fn = find(m, cg_rt_names[id], __atomic_load_n(&cg_rt_handed[id], __ATOMIC_ACQUIRE));
+    if (fn == NULL)
+        fn = any_loaded_runtime(cg_rt_names[id]);
+    if (fn && cg_is_wrapper(fn))
+        fn = NULL;
+    /* Cache only real answers for known modules: the unknown slot stays looked up each time. */
+    if (fn && m > 0) {
+        void *expected = NULL;
+        if (!__atomic_compare_exchange_n(&cg_rt_real[m][id], &expected, fn, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            fn = expected;
     }
-    pthread_mutex_unlock(&resolve_lock);
     cg_tls.depth = saved;
     if (fn == NULL)
         report_missing(id, cg_rt_names[id], m);
@@ -112,26 +117,27 @@ void *cg_rt_resolve(int m, int id)
 void *cg_drv_resolve(int id, const void *ra)
 {
     cg_init();
+    void *fn = __atomic_load_n(&cg_drv_real[id], __ATOMIC_ACQUIRE);
+    if (fn)
+        return fn;
     int saved = cg_tls.depth++;
     int m = cg_module_of(ra);
-    pthread_mutex_lock(&resolve_lock);
-    void *fn = cg_drv_real[id];
+    fn = find(m, cg_drv_info[id].name, NULL);
     if (fn == NULL) {
-        fn = find(m, cg_drv_info[id].name, NULL);
-        if (fn == NULL) {
-            /* The driver is usually dlopen'ed RTLD_LOCAL by a runtime: ask the loaded libcuda. */
-            void *h = libcuda_handle();
-            if (h) {
-                fn = cg_real_dlsym(h, cg_drv_info[id].name);
-                cg_real_dlclose(h);
-            }
+        /* The driver is usually dlopen'ed RTLD_LOCAL by a runtime: ask the loaded libcuda. */
+        void *h = libcuda_handle();
+        if (h) {
+            fn = cg_real_dlsym(h, cg_drv_info[id].name);
+            cg_real_dlclose(h);
         }
-        if (fn && cg_is_wrapper(fn))
-            fn = NULL;
-        if (fn)
-            __atomic_store_n(&cg_drv_real[id], fn, __ATOMIC_RELEASE);
     }
-    pthread_mutex_unlock(&resolve_lock);
+    if (fn && cg_is_wrapper(fn))
+        fn = NULL;
+    if (fn) {
+        void *expected = NULL;
+        if (!__atomic_compare_exchange_n(&cg_drv_real[id], &expected, fn, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            fn = expected;
+    }
     cg_tls.depth = saved;
     if (fn == NULL)
         report_missing(CG_RT_COUNT + id, cg_drv_info[id].name, m);
@@ -216,19 +222,20 @@ const struct cg_driver_queries *cg_driver_queries(void)
     if (CG_LIKELY(__atomic_load_n(&queries_ready, __ATOMIC_ACQUIRE)))
         return &queries;
     int saved = cg_tls.depth++;
-    pthread_mutex_lock(&resolve_lock);
-    if (!queries_ready) {
-        void *h = libcuda_handle(); /* kept open: it was loaded already, and stays so */
-        if (h) {
-            queries.ctx_get_current = (CUresult(*)(CUcontext *))cg_real_dlsym(h, "cuCtxGetCurrent");
-            queries.ctx_get_device = (CUresult(*)(CUdevice *))cg_real_dlsym(h, "cuCtxGetDevice");
-            queries.primary_get_state =
-                (CUresult(*)(CUdevice, unsigned int *, int *))cg_real_dlsym(h, "cuDevicePrimaryCtxGetState");
-            queries.ctx_synchronize = (CUresult(*)(void))cg_real_dlsym(h, "cuCtxSynchronize");
+    struct cg_driver_queries q = {0};
+    void *h = libcuda_handle(); /* asked unlocked (see cg_rt_resolve); kept open: it is loaded anyway */
+    if (h) {
+        q.ctx_get_current = (CUresult(*)(CUcontext *))cg_real_dlsym(h, "cuCtxGetCurrent");
+        q.ctx_get_device = (CUresult(*)(CUdevice *))cg_real_dlsym(h, "cuCtxGetDevice");
+        q.primary_get_state = (CUresult(*)(CUdevice, unsigned int *, int *))cg_real_dlsym(h, "cuDevicePrimaryCtxGetState");
+        q.ctx_synchronize = (CUresult(*)(void))cg_real_dlsym(h, "cuCtxSynchronize");
+        pthread_mutex_lock(&cg_resolve_lock);
+        if (!queries_ready) {
+            queries = q;
             __atomic_store_n(&queries_ready, 1, __ATOMIC_RELEASE);
         }
+        pthread_mutex_unlock(&cg_resolve_lock);
     }
-    pthread_mutex_unlock(&resolve_lock);
     cg_tls.depth = saved;
-    return queries_ready ? &queries : NULL;
+    return __atomic_load_n(&queries_ready, __ATOMIC_ACQUIRE) ? &queries : NULL;
 }

@@ -21,7 +21,7 @@ static struct {
     CUcontext ctx;
     int dev;
 } created[CG_MAX_CREATED];
-static pthread_mutex_t created_lock = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t cg_created_lock = PTHREAD_MUTEX_INITIALIZER;
 static int created_hwm; /* slots [0, hwm) have ever been used: lock-free readers scan only those */
 
 uint64_t cg_other_users(int dev, int except)
@@ -64,7 +64,7 @@ void cg_note_primary_reset(int dev)
 
 void cg_note_created(CUcontext ctx, int dev)
 {
-    pthread_mutex_lock(&created_lock);
+    pthread_mutex_lock(&cg_created_lock);
     int free_slot = -1;
     for (int i = 0; i < CG_MAX_CREATED; i++) {
         if (created[i].ctx == ctx) {
@@ -80,17 +80,17 @@ void cg_note_created(CUcontext ctx, int dev)
         created[free_slot].dev = dev;
         __atomic_store_n(&created[free_slot].ctx, ctx, __ATOMIC_RELEASE);
     }
-    pthread_mutex_unlock(&created_lock);
+    pthread_mutex_unlock(&cg_created_lock);
     ctx_tables_changed();
 }
 
 void cg_note_destroyed(CUcontext ctx)
 {
-    pthread_mutex_lock(&created_lock);
+    pthread_mutex_lock(&cg_created_lock);
     for (int i = 0; i < CG_MAX_CREATED; i++)
         if (created[i].ctx == ctx)
             __atomic_store_n(&created[i].ctx, NULL, __ATOMIC_RELEASE);
-    pthread_mutex_unlock(&created_lock);
+    pthread_mutex_unlock(&cg_created_lock);
     ctx_tables_changed();
 }
 

@@ -20,13 +20,13 @@ static struct {
     long n[4];        /* allow block deny abort */
 } rows[CG_SUMMARY_ROWS];
 static int nrows, severe;
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t cg_summary_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void cg_summary_note(const struct cg_event *ev)
 {
     if (!(ev->destructive || ev->action != CG_ALLOW || ev->log == 1) || ev->call == NULL)
         return;
-    pthread_mutex_lock(&lock);
+    pthread_mutex_lock(&cg_summary_lock);
     int i = 0;
     while (i < nrows && !(rows[i].caller == ev->caller && strcmp(rows[i].call, ev->call) == 0))
         i++;
@@ -39,7 +39,7 @@ void cg_summary_note(const struct cg_event *ev)
         rows[i].n[ev->action]++;
     if (ev->action != CG_ALLOW)
         severe = 1;
-    pthread_mutex_unlock(&lock);
+    pthread_mutex_unlock(&cg_summary_lock);
 }
 
 static const char *base(int m)
@@ -55,7 +55,7 @@ __attribute__((destructor)) static void cg_summary_at_exit(void)
     if (!__atomic_load_n(&cg_ready, __ATOMIC_ACQUIRE) || cg_cfg.summary == 0 || (cg_cfg.summary < 0 && !severe))
         return;
     char line[1024];
-    pthread_mutex_lock(&lock);
+    pthread_mutex_lock(&cg_summary_lock);
     snprintf(line, sizeof line, "summary (pid %ld): %d module/call pair%s decided", (long)getpid(), nrows,
              nrows == 1 ? "" : "s");
     cg_log_summary_line(line);
@@ -64,7 +64,7 @@ __attribute__((destructor)) static void cg_summary_at_exit(void)
                  rows[i].call, rows[i].n[0], rows[i].n[1], rows[i].n[2], rows[i].n[3]);
         cg_log_summary_line(line);
     }
-    pthread_mutex_unlock(&lock);
+    pthread_mutex_unlock(&cg_summary_lock);
     for (int d = 0; d < CG_MAX_DEVICES; d++) {
         uint64_t u = __atomic_load_n(&cg_devices[d].users, __ATOMIC_RELAXED);
         if (!u)
