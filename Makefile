@@ -97,12 +97,15 @@ $(B)/progs/cuda_host: tests/progs/plugin_host.c tests/plugins/plug.c $(FAKELIBS)
 $(B)/progs/bench_calls: tests/bench/bench_calls.c $(FAKELIBS) | $(B)/progs
 	$(Q)$(CC) $(CFLAGS_TEST) $(FAKEINC) -o $@ $< -L$(FAKE) -Wl,-rpath,'$$ORIGIN/../fake' -lcudart -lcuda -lpthread
 
+$(B)/progs/stress_host: tests/progs/stress_host.c | $(B)/progs
+	$(Q)$(CC) $(CFLAGS_TEST) -o $@ $< -ldl -lpthread
+
 $(B)/progs/mt_host: tests/progs/mt_host.c | $(B)/progs
 	$(Q)$(CC) $(CFLAGS_TEST) -o $@ $< -ldl -lpthread
 
 TEST_PROGS := $(PLUG)/libplugA.so $(PLUG)/libplugB.so $(PLUG)/libplugC.so $(PLUG)/libplugS1.so \
               $(PLUG)/libplugS2.so $(B)/progs/plugin_host $(B)/progs/cuda_host $(B)/progs/dlsym_probe $(B)/progs/bench_calls \
-              $(B)/progs/mt_host
+              $(B)/progs/mt_host $(B)/progs/stress_host
 test-progs: $(TEST_PROGS)
 
 include tests/tests.mk

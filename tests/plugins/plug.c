@@ -94,6 +94,7 @@ EXPORT int plug_threadexit(void) { return -5; } /* cudaThreadExit left the CUDA 
 EXPORT int plug_threadexit(void) { return cudaThreadExit(); }
 #endif
 EXPORT int plug_sync(void) { return cudaDeviceSynchronize(); }
+EXPORT int plug_getdevice(void) { int d; return cudaGetDevice(&d); }
 
 /* A well-behaved module: its own driver-API context, the runtime used on it, then a reset that only
  * concerns that context, then the context destroyed (which also pops it). */

@@ -1,0 +1,155 @@
+/* Stress scenarios for the hardening tests.
+ *   stress_host fork A.so B.so      4 threads run A's calls in a loop while the main thread forks 20
+ *                                   times; each child resets through B and exits. Prints "forks ok N".
+ *   stress_host cycles N A.so B.so  N times: dlopen A, setup, check, dlclose; then A and B once more,
+ *                                   B resets while A holds data. Prints RSS after 100 and N cycles.
+ *   stress_host threads T N A.so B.so  T threads × N pass-through calls each through A, and every
+ *                                   thread resets through B every N/10 calls. Prints "resets R".
+ * Exit 0 on success; an alarm ends a hung run with status 142. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <dlfcn.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef int (*act_fn)(void);
+static act_fn a_setup, a_check, a_sync, a_getdev, b_reset;
+static volatile int stop;
+static long per_thread;
+static long resets_done;
+
+static act_fn get(void *h, const char *name)
+{
+    act_fn f = (act_fn)dlsym(h, name);
+    if (!f) {
+        fprintf(stderr, "stress_host: no %s\n", name);
+        exit(3);
+    }
+    return f;
+}
+
+static void load(const char *a, const char *b)
+{
+    void *ha = dlopen(a, RTLD_NOW | RTLD_LOCAL), *hb = dlopen(b, RTLD_NOW | RTLD_LOCAL);
+    if (!ha || !hb) {
+        fprintf(stderr, "stress_host: %s\n", dlerror());
+        exit(3);
+    }
+    a_setup = get(ha, "plug_setup");
+    a_check = get(ha, "plug_check");
+    a_sync = get(ha, "plug_sync");
+    a_getdev = get(ha, "plug_getdevice");
+    b_reset = get(hb, "plug_reset");
+}
+
+static void *spin(void *arg)
+{
+    (void)arg;
+    if (a_setup())
+        return (void *)1;
+    while (!stop)
+        a_sync();
+    return NULL;
+}
+
+static long rss_kb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmRSS:", 6))
+            kb = atol(line + 6);
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+static void *hammer(void *arg)
+{
+    (void)arg;
+    if (a_setup())
+        return (void *)1;
+    long every = per_thread / 10 > 0 ? per_thread / 10 : 1;
+    for (long i = 1; i <= per_thread; i++) {
+        a_getdev();
+        if (i % every == 0) {
+            b_reset();
+            __atomic_add_fetch(&resets_done, 1, __ATOMIC_RELAXED);
+        }
+    }
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    alarm(120);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc == 4 && !strcmp(argv[1], "fork")) {
+        load(argv[2], argv[3]);
+        pthread_t t[4];
+        for (int i = 0; i < 4; i++)
+            pthread_create(&t[i], NULL, spin, NULL);
+        int ok = 0;
+        for (int k = 0; k < 20; k++) {
+            pid_t p = fork();
+            if (p == 0) {
+                alarm(20);
+                /* the child uses CUDA through ctxguard at once: no inherited lock may be held */
+                int r = b_reset();
+                _exit(r == 0 ? 0 : 4);
+            }
+            int st = 0;
+            waitpid(p, &st, 0);
+            ok += WIFEXITED(st) && WEXITSTATUS(st) == 0;
+        }
+        stop = 1;
+        for (int i = 0; i < 4; i++)
+            pthread_join(t[i], NULL);
+        printf("forks ok %d\n", ok);
+        return ok == 20 ? 0 : 1;
+    }
+    if (argc == 5 && !strcmp(argv[1], "cycles")) {
+        int n = atoi(argv[2]);
+        long rss100 = 0;
+        for (int i = 1; i <= n; i++) {
+            void *h = dlopen(argv[3], RTLD_NOW | RTLD_LOCAL);
+            if (!h)
+                return 3;
+            if (get(h, "plug_setup")() || get(h, "plug_check")())
+                return 1;
+            dlclose(h);
+            if (i == 100)
+                rss100 = rss_kb();
+        }
+        printf("rss after 100 cycles %ld kB, after %d cycles %ld kB\n", rss100, n, rss_kb());
+        load(argv[3], argv[4]);
+        int s = a_setup(), r = b_reset(), c = a_check();
+        printf("after cycles: setup %d reset %d check %d\n", s, r, c);
+        return s || r || c;
+    }
+    if (argc == 6 && !strcmp(argv[1], "threads")) {
+        int nt = atoi(argv[2]);
+        per_thread = atol(argv[3]);
+        load(argv[4], argv[5]);
+        pthread_t t[64];
+        for (int i = 0; i < nt && i < 64; i++)
+            pthread_create(&t[i], NULL, hammer, NULL);
+        long bad = 0;
+        for (int i = 0; i < nt && i < 64; i++) {
+            void *r;
+            pthread_join(t[i], &r);
+            bad |= (long)r;
+        }
+        printf("resets %ld\n", resets_done);
+        return bad != 0;
+    }
+    fprintf(stderr, "usage: see the comment at the top of stress_host.c\n");
+    return 3;
+}
