@@ -1,3 +1,4 @@
+SHELL := /bin/bash
 # ctxguard. `make` builds build/libctxguard.so; `make check` runs the cmocka suite on the fake CUDA
 # libraries; `make demo` shows a plugin host surviving a reset (real GPU if present, else fakes).
 # Options: V=1 (show commands), SAN=address,undefined (sanitizers), PREFIX, DESTDIR.
@@ -97,6 +98,11 @@ $(B)/progs/cuda_host: tests/progs/plugin_host.c tests/plugins/plug.c $(FAKELIBS)
 $(B)/progs/bench_calls: tests/bench/bench_calls.c $(FAKELIBS) | $(B)/progs
 	$(Q)$(CC) $(CFLAGS_TEST) $(FAKEINC) -o $@ $< -L$(FAKE) -Wl,-rpath,'$$ORIGIN/../fake' -lcudart -lcuda -lpthread
 
+$(PLUG)/libplugE.so: tests/plugins/plug.c $(FAKELIBS) | $(PLUG)
+	$(Q)$(CC) $(PLUG_CFLAGS) -DPLUG_CTOR -shared -o $@ $< -L$(FAKE) $(PLUG_RPATH) -lcudart -lcuda -ldl
+$(B)/progs/early_host: tests/progs/early_host.c $(PLUG)/libplugE.so | $(B)/progs
+	$(Q)$(CC) $(CFLAGS_TEST) -o $@ $< -L$(PLUG) -Wl,-rpath,'$$ORIGIN/../plugins' -lplugE -ldl
+
 $(B)/progs/stress_host: tests/progs/stress_host.c | $(B)/progs
 	$(Q)$(CC) $(CFLAGS_TEST) -o $@ $< -ldl -lpthread
 
@@ -105,7 +111,7 @@ $(B)/progs/mt_host: tests/progs/mt_host.c | $(B)/progs
 
 TEST_PROGS := $(PLUG)/libplugA.so $(PLUG)/libplugB.so $(PLUG)/libplugC.so $(PLUG)/libplugS1.so \
               $(PLUG)/libplugS2.so $(B)/progs/plugin_host $(B)/progs/cuda_host $(B)/progs/dlsym_probe $(B)/progs/bench_calls \
-              $(B)/progs/mt_host $(B)/progs/stress_host
+              $(B)/progs/mt_host $(B)/progs/stress_host $(B)/progs/early_host
 test-progs: $(TEST_PROGS)
 
 include tests/tests.mk

@@ -11,12 +11,15 @@
 struct out {
     char *b;
     size_t n, cap; /* cap excludes room kept for the terminator */
+    int overflow;  /* something did not fit: the JSON writer then starts again with capped fields */
 };
 
 static void put(struct out *o, const char *s, size_t len)
 {
-    if (o->n + len > o->cap)
+    if (o->n + len > o->cap) {
         len = o->cap - o->n;
+        o->overflow = 1;
+    }
     memcpy(o->b + o->n, s, len);
     o->n += len;
 }
@@ -63,11 +66,15 @@ static size_t utf8_len(const unsigned char *p)
 /* A JSON string (with quotes). Control bytes are escaped, invalid UTF-8 becomes U+FFFD, so the line
  * stays one valid JSON object whatever a module path contains. Never cut mid-escape: the string is
  * closed even when the buffer runs short. */
-static void put_json_str(struct out *o, const char *s)
+static void put_json_str_max(struct out *o, const char *s, size_t max)
 {
-    if (o->n + 2 > o->cap)
+    if (o->n + 2 > o->cap) {
+        o->overflow = 1;
         return;
+    }
     size_t room = o->cap - 1; /* keep one byte for the closing quote */
+    if (max != (size_t)-1 && o->n + max < room)
+        room = o->n + max;     /* a capped field: at most `max` bytes of escaped text */
     o->b[o->n++] = '"';
     for (const unsigned char *p = (const unsigned char *)s; *p;) {
         char esc[8];
@@ -89,8 +96,11 @@ static void put_json_str(struct out *o, const char *s)
             piece = (const char *)p;
             len = adv;
         }
-        if (o->n + len > room)
+        if (o->n + len > room) {
+            if (room == o->cap - 1)
+                o->overflow = 1; /* cut by the line, not by a field cap */
             break;
+        }
         memcpy(o->b + o->n, piece, len);
         o->n += len;
         p += adv;
@@ -126,10 +136,46 @@ const char *cg_action_name(int action)
     return action >= 0 && action <= CG_ABORT ? n[action] : "allow";
 }
 
+static void format_json(struct out *o, const struct cg_event *ev, const char *when, const char *api, long pid,
+                        long tid, size_t list_cap, size_t field_max, int list_max)
+{
+    puts_(o, "{\"ts\":\"");
+    puts_(o, when);
+    putf(o, "\",\"pid\":%ld,\"tid\":%ld,\"api\":\"%s\",\"call\":", pid, tid, api);
+    put_json_str_max(o, ev->call ? ev->call : "", field_max);
+    if (ev->device >= 0)
+        putf(o, ",\"device\":%d", ev->device);
+    else
+        puts_(o, ",\"device\":null");
+    if (ev->ctx)
+        putf(o, ",\"ctx\":\"%p\"", ev->ctx);
+    else
+        puts_(o, ",\"ctx\":null");
+    putf(o, ",\"ctx_kind\":\"%s\",\"shared_with\":[", cg_ctx_kind_name(ev->ctx_kind));
+    int listed = 0;
+    for (int m = 1; m < CG_MAX_MODULES && listed < list_max; m++) {
+        if (!(ev->shared_with & (1ull << m)))
+            continue;
+        if (o->n + strlen(module_path(m)) + 8 > list_cap)
+            break; /* list cut short rather than the line made invalid */
+        if (listed)
+            puts_(o, ",");
+        put_json_str_max(o, module_path(m), field_max);
+        listed++;
+    }
+    puts_(o, "],\"caller\":");
+    put_json_str_max(o, module_path(ev->caller), field_max);
+    putf(o, ",\"action\":\"%s\",\"result\":%d,\"decided_by\":", cg_action_name(ev->action), ev->result);
+    put_json_str_max(o, ev->decided_by ? ev->decided_by : "", field_max);
+    puts_(o, ",\"reason\":");
+    put_json_str_max(o, ev->reason ? ev->reason : "", field_max);
+    puts_(o, "}");
+}
+
 size_t cg_format_event(char *buf, size_t cap, const struct cg_event *ev, int format,
                        const struct timespec *ts, long pid, long tid)
 {
-    struct out o = {buf, 0, cap > 8 ? cap - 2 : 0};
+    struct out o = {buf, 0, cap > 8 ? cap - 2 : 0, 0};
     if (o.cap == 0) {
         if (cap)
             buf[0] = '\0';
@@ -146,37 +192,14 @@ size_t cg_format_event(char *buf, size_t cap, const struct cg_event *ev, int for
     size_t list_cap = o.cap > 1200 ? o.cap - 1200 : o.cap / 2;
 
     if (format == CG_FORMAT_JSON) {
-        puts_(&o, "{\"ts\":\"");
-        puts_(&o, when);
-        putf(&o, "\",\"pid\":%ld,\"tid\":%ld,\"api\":\"%s\",\"call\":", pid, tid, api);
-        put_json_str(&o, ev->call ? ev->call : "");
-        if (ev->device >= 0)
-            putf(&o, ",\"device\":%d", ev->device);
-        else
-            puts_(&o, ",\"device\":null");
-        if (ev->ctx)
-            putf(&o, ",\"ctx\":\"%p\"", ev->ctx);
-        else
-            puts_(&o, ",\"ctx\":null");
-        putf(&o, ",\"ctx_kind\":\"%s\",\"shared_with\":[", cg_ctx_kind_name(ev->ctx_kind));
-        int first = 1;
-        for (int m = 1; m < CG_MAX_MODULES; m++) {
-            if (!(ev->shared_with & (1ull << m)))
-                continue;
-            if (o.n + strlen(module_path(m)) + 8 > list_cap)
-                break; /* list cut short rather than the line made invalid */
-            if (!first)
-                puts_(&o, ",");
-            put_json_str(&o, module_path(m));
-            first = 0;
+        format_json(&o, ev, when, api, pid, tid, list_cap, (size_t)-1, CG_MAX_MODULES);
+        if (o.overflow) {
+            /* Hostile paths or reasons (control bytes escape to six characters each) filled the
+             * line: write it again with every string capped, so it is still one valid object. */
+            o.n = 0;
+            o.overflow = 0;
+            format_json(&o, ev, when, api, pid, tid, list_cap, 200, 3);
         }
-        puts_(&o, "],\"caller\":");
-        put_json_str(&o, module_path(ev->caller));
-        putf(&o, ",\"action\":\"%s\",\"result\":%d,\"decided_by\":", cg_action_name(ev->action), ev->result);
-        put_json_str(&o, ev->decided_by ? ev->decided_by : "");
-        puts_(&o, ",\"reason\":");
-        put_json_str(&o, ev->reason ? ev->reason : "");
-        puts_(&o, "}");
     } else {
         putf(&o, "ctxguard: %s pid=%ld tid=%ld %s %s ", when, pid, tid, cg_action_name(ev->action), api);
         put_text_str(&o, ev->call ? ev->call : "");

@@ -20,17 +20,20 @@ static pthread_once_t sink_once = PTHREAD_ONCE_INIT;
 static int sink_fd = 2;
 static int use_syslog;
 
-static void write_all(int fd, const char *s, size_t n)
+/* Returns 0, or the errno of a failed write. Retries EINTR (a signal in the host must not drop a
+ * line) and short writes. */
+static int write_all(int fd, const char *s, size_t n)
 {
     while (n > 0) {
         ssize_t w = write(fd, s, n);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
-            return; /* a broken sink must never take the host down */
+            return w < 0 ? errno : EIO;
         s += w;
         n -= (size_t)w;
     }
+    return 0;
 }
 
 void cg_log_raw(const char *line)
@@ -72,7 +75,19 @@ static void emit(char *line, size_t n)
         return;
     }
     line[n++] = '\n';
-    write_all(sink_fd, line, n);
+    int fd = __atomic_load_n(&sink_fd, __ATOMIC_ACQUIRE);
+    int err = write_all(fd, line, n);
+    if (err && fd != 2) {
+        /* A full disk or a vanished file: say so once, and keep every later line on stderr rather
+         * than lose it. The failed line itself goes to stderr too. */
+        if (__atomic_exchange_n(&sink_fd, 2, __ATOMIC_ACQ_REL) == fd) {
+            char msg[CG_PATH_MAX + 160];
+            snprintf(msg, sizeof msg, "ctxguard: writing to CTXGUARD_LOG file %s failed: %s; logging to stderr from now on",
+                     cg_cfg.log_path, strerror(err));
+            cg_log_raw(msg);
+        }
+        write_all(2, line, n);
+    }
 }
 
 void cg_log_msg(const char *fmt, ...)

@@ -45,11 +45,13 @@ static void problem(struct lexer *lx, const char *at, size_t n, const char *what
         k += (size_t)snprintf(tok + k, sizeof tok - k, (c < 0x20 || c >= 0x7f) ? "\\x%02x" : "%c", c);
     }
     tok[k] = '\0';
+    lx->errors++;
+    if (lx->errors > CG_RULE_MAX_REPORTED)
+        return; /* a binary or garbled file: the first problems say enough; the count follows */
     snprintf(line, sizeof line, "%s:%d:%d: %s%s%s%s; expected %s", lx->source, lx->line,
              (int)(at - lx->line_start) + 1, what, n ? " '" : "", tok, n ? "'" : "", expected);
     if (lx->complain)
         lx->complain(line);
-    lx->errors++;
 }
 
 /* One whitespace-separated token of the current rule, or length 0 at its end. */
@@ -186,6 +188,12 @@ int cg_rules_parse(struct cg_ruleset *rs, const char *text, size_t len, const ch
         lx.line++;
         p = le + 1;
     }
+    if (lx.errors > CG_RULE_MAX_REPORTED && complain) {
+        char line[300];
+        snprintf(line, sizeof line, "%s: %d more problems not shown (is this a policy file?)", source,
+                 lx.errors - CG_RULE_MAX_REPORTED);
+        complain(line);
+    }
     return lx.errors;
 }
 
@@ -203,8 +211,14 @@ int cg_rules_load_file(struct cg_ruleset *rs, const char *path, cg_rule_complain
         err = "not a regular file";
     else if (st.st_size > CG_RULE_FILE_MAX)
         err = "larger than 1 MiB";
+    /* the path as shown in messages: control bytes escaped, so a hostile name cannot forge lines */
+    static char shown[600];
+    size_t k = 0;
+    for (const unsigned char *p = (const unsigned char *)path; *p && k + 5 < sizeof shown; p++)
+        k += (size_t)snprintf(shown + k, sizeof shown - k, (*p < 0x20 || *p == 0x7f) ? "\\x%02x" : "%c", *p);
+    shown[k] = '\0';
     if (err) {
-        snprintf(msg, sizeof msg, "%s: cannot read policy: %s", path, err);
+        snprintf(msg, sizeof msg, "%s: cannot read policy: %s", shown, err);
         if (complain)
             complain(msg);
         if (fd >= 0)
@@ -225,12 +239,12 @@ int cg_rules_load_file(struct cg_ruleset *rs, const char *path, cg_rule_complain
     }
     close(fd);
     if (n > CG_RULE_FILE_MAX) {
-        snprintf(msg, sizeof msg, "%s: cannot read policy: grew past 1 MiB while being read", path);
+        snprintf(msg, sizeof msg, "%s: cannot read policy: grew past 1 MiB while being read", shown);
         if (complain)
             complain(msg);
         return 1;
     }
-    return cg_rules_parse(rs, buf, n, path, 0, complain);
+    return cg_rules_parse(rs, buf, n, shown, 0, complain);
 }
 
 static int call_in_group(const char *group, const char *call)

@@ -18,6 +18,7 @@
 #define CG_RULE_MAX_CALLS 8
 #define CG_RULE_LINE_MAX 1024
 #define CG_RULE_FILE_MAX (1 << 20)
+#define CG_RULE_MAX_REPORTED 10 /* problems reported one by one; the rest are counted */
 
 enum cg_situation { CG_SIT_ANY, CG_SIT_PRIMARY, CG_SIT_SHARED, CG_SIT_CREATED, CG_SIT_NONE };
 enum cg_rule_action { CG_RULE_ALLOW, CG_RULE_BLOCK, CG_RULE_DENY, CG_RULE_ABORT };

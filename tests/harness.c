@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -84,11 +85,15 @@ void run_prog(struct run *r, int preload, int json_log, const char *const env[],
     close(err);
     unlink(outp);
     unlink(errp);
-    r->log[0] = '\0';
+    free(r->log);
+    r->log = calloc(1, 1);
     if (json_log) {
         int l = open(logp, O_RDONLY);
-        if (l >= 0) {
-            slurp(l, r->log, sizeof r->log);
+        struct stat st;
+        if (l >= 0 && fstat(l, &st) == 0) {
+            free(r->log);
+            r->log = malloc((size_t)st.st_size + 1);
+            slurp(l, r->log, (size_t)st.st_size + 1);
             close(l);
         }
         unlink(logp);

@@ -16,7 +16,7 @@ struct run {
     int status;        /* exit status, or 128+signal */
     char out[1 << 16]; /* stdout */
     char err[1 << 16]; /* stderr */
-    char log[1 << 20]; /* contents of the CTXGUARD_LOG file the harness set, if any */
+    char *log;         /* contents of the CTXGUARD_LOG file the harness set, if any (malloc'ed) */
 };
 
 /* Runs argv with the current environment minus LD_PRELOAD and CTXGUARD_*, plus `env` (NULL-ended

@@ -71,11 +71,33 @@ static void long_lists_are_cut_not_broken(void **s)
     }
 }
 
+/* Found by fuzz_json: fields of control bytes (each escaped to six characters) filled the line and
+ * the object was cut open. The writer now starts again with capped fields. */
+static void oversized_fields_still_close_the_object(void **s)
+{
+    (void)s;
+    static char ctl[1000];
+    memset(ctl, 0x16, sizeof ctl - 1);
+    ctl[sizeof ctl - 1] = '\0';
+    for (int m = 1; m < CG_MAX_MODULES; m++)
+        snprintf(cg_modules[m].path, sizeof cg_modules[m].path, "%s", ctl);
+    struct cg_event ev = {.call = ctl, .device = 0, .shared_with = ~1ull, .caller = 1, .reason = ctl,
+                          .decided_by = ctl, .action = CG_BLOCK};
+    char buf[8192];
+    size_t n = cg_format_event(buf, sizeof buf, &ev, CG_FORMAT_JSON, &ts, 1, 2);
+    if (!json_valid(buf, n))
+        fail_msg("invalid JSON: %.300s...", buf);
+    char v[64];
+    assert_true(json_get(buf, "action", v, sizeof v));
+    assert_string_equal(v, "\"block\""); /* the facts that matter survive the cut */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(hostile_paths_stay_valid_json),
         cmocka_unit_test(long_lists_are_cut_not_broken),
+        cmocka_unit_test(oversized_fields_still_close_the_object),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -81,12 +82,148 @@ static void threads_hammer_with_resets(void **s)
     assert_true(lines >= 640);
 }
 
+/* Signals land on the logging threads all the time (handler without SA_RESTART): no line lost. */
+static void signals_during_logging(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 1, NULL, (const char *const[]){STRESS, "signals", PLUG("A"), PLUG("B"), NULL});
+    assert_int_equal(R.status, 0);
+    assert_non_null(strstr(R.out, "resets 16000"));
+    assert_int_equal(count_lines_with(R.log, (const char *const[]){"\"call\":\"cudaDeviceReset\"", "\"action\":\"block\"", NULL}), 16000);
+}
+
+/* The log file is O_CLOEXEC: a program the host execs does not inherit it. */
+static void log_fd_not_inherited(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 0, (const char *const[]){"CTXGUARD_LOG=/tmp/ctxguard-fd-test.log", NULL},
+             (const char *const[]){STRESS, "execfd", PLUG("A"), PLUG("B"), NULL});
+    assert_int_equal(R.status, 0);
+    assert_non_null(strstr(R.out, "/proc/self/fd") == NULL ? R.out : R.out); /* ls ran */
+    assert_null(strstr(R.out, "ctxguard-fd-test.log"));
+    FILE *f = fopen("/tmp/ctxguard-fd-test.log", "r");
+    assert_non_null(f); /* and the parent did log there */
+    fclose(f);
+    unlink("/tmp/ctxguard-fd-test.log");
+}
+
+/* A module whose constructor uses the runtime before main, before ctxguard was asked anything. */
+static void constructor_calls_before_init(void **s)
+{
+    (void)s;
+    const char *const argv[] = {BUILD_DIR "/progs/early_host", PLUG("B"), NULL};
+    run_prog(&R, 0, 0, NULL, argv);
+    assert_int_equal(R.status, 1); /* bare: E's data lost */
+    run_prog(&R2, 1, 1, NULL, argv);
+    assert_int_equal(R2.status, 0);
+    assert_non_null(strstr(R2.out, "constructor setup -> 0"));
+    assert_int_equal(count_lines_with(R2.log, (const char *const[]){"\"action\":\"block\"",
+        "\"shared_with\":[\"" BUILD_DIR "/plugins/libplugE.so\"]", NULL}), 1);
+}
+
+/* A full disk (/dev/full): one message, every line then on stderr, the host unaffected. */
+static void full_disk_log(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 0, (const char *const[]){"CTXGUARD_LOG=/dev/full", NULL},
+             (const char *const[]){HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("B") ":reset", PLUG("A") ":check", NULL});
+    assert_int_equal(R.status, 0);
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"writing to CTXGUARD_LOG file /dev/full failed", "No space left", NULL}), 1);
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"block runtime cudaDeviceReset", NULL}), 2);
+}
+
+/* Every CTXGUARD_* variable at once with hostile values: one message each, the host runs, guard holds. */
+static void hostile_environment(void **s)
+{
+    (void)s;
+    static char huge[70000];
+    memset(huge, 'A', sizeof huge - 1);
+    const char *values[] = {"", "-1", "99999999999999999999", "gu\xc3\xa4rd", "guard\x01\x1b[31m", huge, NULL};
+    for (int i = 0; values[i]; i++) {
+        static char env[7][70100];
+        const char *names[] = {"CTXGUARD_MODE", "CTXGUARD_LOG_LEVEL", "CTXGUARD_LOG_FORMAT", "CTXGUARD_STRICT",
+                               "CTXGUARD_SUMMARY", "CTXGUARD_LOG", "CTXGUARD_CONFIG"};
+        const char *list[8];
+        for (int k = 0; k < 7; k++) {
+            snprintf(env[k], sizeof env[k], "%s=%s", names[k], values[i]);
+            list[k] = env[k];
+        }
+        list[7] = NULL;
+        run_prog(&R, 1, 0, list, (const char *const[]){HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check", NULL});
+        if (R.status != 0)
+            fail_msg("value %d: status %d\n%s", i, R.status, R.err);
+        /* the reset was blocked (guard held) and said so somewhere: stderr, unless the value made a log file */
+        for (int k = 0; k < 5; k++)
+            if (values[i][0] || k < 5) {
+                int n = count_lines_with(R.err, (const char *const[]){names[k], "is not valid", NULL});
+                if (n != 1)
+                    fail_msg("value %d, %s: %d messages\n%s", i, names[k], n, R.err);
+            }
+        for (char *p = R.err; *p; p++)
+            if ((unsigned char)*p < 0x20 && *p != '\n')
+                fail_msg("value %d: a raw control byte reached stderr", i);
+    }
+}
+
+/* Policy files that are not what they should be: a FIFO (never blocks), over 1 MiB, binary. */
+static void hostile_policy_files(void **s)
+{
+    (void)s;
+    char fifo[] = "/tmp/ctxguard-fifo-XXXXXX";
+    close(mkstemp(fifo));
+    unlink(fifo);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    char big[] = "/tmp/ctxguard-big-XXXXXX", bin[] = "/tmp/ctxguard-bin-XXXXXX";
+    int fd = mkstemp(big);
+    for (int i = 0; i < 90000; i++) /* 1.17 MB */
+        assert_int_equal(write(fd, "allow @reset\n", 13), 13);
+    close(fd);
+    fd = mkstemp(bin);
+    for (int i = 0; i < 4096; i++) {
+        unsigned char c = (unsigned char)(i * 131 + 7);
+        assert_int_equal(write(fd, &c, 1), 1);
+    }
+    close(fd);
+    const char *files[] = {fifo, big, bin, "/tmp", NULL};
+    const char *want[] = {"not a regular file", "larger than 1 MiB", "more problems not shown", "not a regular file"};
+    for (int i = 0; files[i]; i++) {
+        char env[128];
+        snprintf(env, sizeof env, "CTXGUARD_CONFIG=%s", files[i]);
+        run_prog(&R, 1, 0, (const char *const[]){env, "CTXGUARD_MODE=observe", NULL},
+                 (const char *const[]){HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check", NULL});
+        if (R.status != 0)
+            fail_msg("%s: status %d\n%s", files[i], R.status, R.err);
+        assert_non_null(strstr(R.err, want[i]));
+        assert_int_equal(count_lines_with(R.err, (const char *const[]){"no rule is used; the guard preset decides", NULL}), 1);
+    }
+    unlink(fifo);
+    unlink(big);
+    unlink(bin);
+}
+
+/* Nothing of ctxguard's ever reaches stdout, even at debug level with every call logged. */
+static void never_writes_stdout(void **s)
+{
+    (void)s;
+    const char *const steps[] = {HOST, PLUG("A") ":setup", PLUG("B") ":ctxreset", PLUG("B") ":reset", PLUG("A") ":check", NULL};
+    run_prog(&R, 1, 0, (const char *const[]){"CTXGUARD_LOG_LEVEL=debug", "CTXGUARD_SUMMARY=1", NULL}, steps);
+    assert_null(strstr(R.out, "ctxguard"));
+    assert_non_null(strstr(R.err, "ctxguard"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fork_during_traffic),
         cmocka_unit_test(dlopen_dlclose_cycles),
         cmocka_unit_test(threads_hammer_with_resets),
+        cmocka_unit_test(signals_during_logging),
+        cmocka_unit_test(log_fd_not_inherited),
+        cmocka_unit_test(constructor_calls_before_init),
+        cmocka_unit_test(full_disk_log),
+        cmocka_unit_test(hostile_environment),
+        cmocka_unit_test(hostile_policy_files),
+        cmocka_unit_test(never_writes_stdout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

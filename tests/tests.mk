@@ -46,3 +46,25 @@ check-san:
 	  $(MAKE) --no-print-directory B=build-san SAN=address,undefined check
 check-memcheck: all test-progs
 	$(Q)bash scripts/check-memcheck.sh
+
+# libFuzzer targets (clang): the policy parser, the event writer, the environment parser.
+# check-fuzz: a short run of each (FUZZ_SECONDS, default 60); the long runs are in docs/reliability.md.
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ishim -Itests -DBUILD_DIR='"$(abspath $(B))"'
+FUZZERS := $(B)/fuzz/fuzz_rules $(B)/fuzz/fuzz_json $(B)/fuzz/fuzz_config
+$(B)/fuzz:
+	$(Q)mkdir -p $@
+$(B)/fuzz/fuzz_rules: tests/fuzz/fuzz_rules.c shim/rules.c shim/rules.h | $(B)/fuzz
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_rules.c shim/rules.c
+$(B)/fuzz/fuzz_json: tests/fuzz/fuzz_json.c shim/format.c tests/harness.c $(SHIM_HDR) | $(B)/fuzz
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -D_GNU_SOURCE -o $@ tests/fuzz/fuzz_json.c shim/format.c tests/harness.c
+$(B)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c shim/config.c shim/config.h | $(B)/fuzz
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_config.c shim/config.c
+.PHONY: check-fuzz
+check-fuzz: $(FUZZERS)
+	$(Q)for f in $(FUZZERS); do echo "== $$f ($(FUZZ_SECONDS) s)"; mkdir -p $(B)/fuzz/corpus-$$(basename $$f); \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 $(B)/fuzz/corpus-$$(basename $$f) \
+	  > $(B)/fuzz/last.log 2>&1; rc=$$?; \
+	  grep -E "stat::number_of_executed_units|ERROR|SUMMARY" $(B)/fuzz/last.log; \
+	  [ $$rc = 0 ] || { tail -40 $(B)/fuzz/last.log; exit 1; }; done

@@ -137,6 +137,13 @@ EXPORT int plug_dlsymreset(void)
     return f();
 }
 
+#ifdef PLUG_CTOR
+/* libplugE: a module whose constructor already uses the runtime, before main and possibly before
+ * ctxguard has initialised itself; its result is kept for the host to report. */
+EXPORT int plug_ctor_result = -100;
+__attribute__((constructor)) static void early_use(void) { plug_ctor_result = plug_setup(); }
+#endif
+
 EXPORT const char *plug_errname(int e)
 {
     if (e == -1) return "wrong values";

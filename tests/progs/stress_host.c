@@ -5,6 +5,10 @@
  *                                   B resets while A holds data. Prints RSS after 100 and N cycles.
  *   stress_host threads T N A.so B.so  T threads × N pass-through calls each through A, and every
  *                                   thread resets through B every N/10 calls. Prints "resets R".
+ *   stress_host signals A.so B.so   8 threads reset through B 2,000 times each while the main thread
+ *                                   sends them SIGUSR1 (a handler without SA_RESTART). Prints "resets R".
+ *   stress_host execfd A.so B.so    after a logged reset, execs ls -l /proc/self/fd: the log file
+ *                                   must not be among the child's descriptors (O_CLOEXEC).
  * Exit 0 on success; an alarm ends a hung run with status 142. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -87,6 +91,21 @@ static void *hammer(void *arg)
     return NULL;
 }
 
+static void on_usr1(int sig)
+{
+    (void)sig;
+}
+
+static void *resetter(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 2000; i++) {
+        b_reset();
+        __atomic_add_fetch(&resets_done, 1, __ATOMIC_RELAXED);
+    }
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
     alarm(120);
@@ -149,6 +168,33 @@ int main(int argc, char **argv)
         }
         printf("resets %ld\n", resets_done);
         return bad != 0;
+    }
+    if (argc == 4 && !strcmp(argv[1], "signals")) {
+        load(argv[2], argv[3]);
+        if (a_setup())
+            return 1;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_usr1; /* no SA_RESTART: interrupted write(2)s return EINTR */
+        sigaction(SIGUSR1, &sa, NULL);
+        pthread_t t[8];
+        for (int i = 0; i < 8; i++)
+            pthread_create(&t[i], NULL, resetter, NULL);
+        while (__atomic_load_n(&resets_done, __ATOMIC_RELAXED) < 8 * 2000)
+            for (int i = 0; i < 8; i++)
+                pthread_kill(t[i], SIGUSR1);
+        for (int i = 0; i < 8; i++)
+            pthread_join(t[i], NULL);
+        printf("resets %ld\n", resets_done);
+        return 0;
+    }
+    if (argc == 4 && !strcmp(argv[1], "execfd")) {
+        load(argv[2], argv[3]);
+        if (a_setup() || b_reset())
+            return 1;
+        fflush(stdout);
+        execl("/bin/ls", "ls", "-l", "/proc/self/fd/", (char *)NULL);
+        return 127;
     }
     fprintf(stderr, "usage: see the comment at the top of stress_host.c\n");
     return 3;

@@ -1,0 +1,49 @@
+/* libFuzzer target: the event writer. Whatever bytes a module path, a call name or a reason holds,
+ * a JSON line must be one valid JSON object and a text line one line. */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "harness.h"
+#include "log.h"
+#include "modules.h"
+#include "state.h"
+
+struct cg_module cg_modules[CG_MAX_MODULES];
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    /* input: path1 \0 path2 \0 call \0 reason, each cut to its field */
+    char parts[4][CG_PATH_MAX];
+    size_t off = 0;
+    for (int i = 0; i < 4; i++) {
+        size_t n = 0;
+        while (off < size && data[off] && n < CG_PATH_MAX - 1)
+            parts[i][n++] = (char)data[off++];
+        parts[i][n] = '\0';
+        while (off < size && data[off])
+            off++;
+        off++;
+    }
+    memcpy(cg_modules[1].path, parts[0], sizeof parts[0]);
+    memcpy(cg_modules[2].path, parts[1], sizeof parts[1]);
+    struct cg_event ev = {.api = size & 1, .call = parts[2], .device = (int)(size % 3) - 1,
+                          .ctx = (void *)(uintptr_t)size, .ctx_kind = (int)(size % 4), .shared_with = 1ull << 2 | 1ull << 1,
+                          .caller = 1, .action = (int)(size % 4), .result = (int)size, .destructive = 1,
+                          .reason = parts[3], .decided_by = parts[2]};
+    struct timespec ts = {(time_t)size * 7919, (long)(size % 1000000000)};
+    static char buf[8192];
+    for (size_t cap = 64; cap <= sizeof buf; cap *= 4) {
+        size_t n = cg_format_event(buf, cap, &ev, CG_FORMAT_JSON, &ts, 1, 2);
+        if (n >= cap || strlen(buf) != n)
+            __builtin_trap();
+        if (cap >= 4096 && !json_valid(buf, n))
+            __builtin_trap();
+        n = cg_format_event(buf, cap, &ev, CG_FORMAT_TEXT, &ts, 1, 2);
+        if (n >= cap || memchr(buf, '\n', n))
+            __builtin_trap();
+    }
+    return 0;
+}
