@@ -156,6 +156,8 @@ static CUresult judge_primary(int id, CUdevice dev, const void *ra, CUresult (*a
             if (!is_reset)
                 cg_note_release(dev);
             cg_note_primary_reset(dev);
+            if (ev.destructive) /* not the runtime's own teardown at exit */
+                cg_note_reset_done(dev, ev.caller, ev.call);
         }
     }
     cg_log_event(&ev);
@@ -327,8 +329,10 @@ static CUresult ctx_destroy(int id, CUcontext ctx, const void *ra)
         ev.result = destroy(ctx);
         if (ev.result == CG_SUCCESS) {
             cg_note_destroyed(ctx);
-            if (ev.ctx_kind == CG_CTX_PRIMARY)
+            if (ev.ctx_kind == CG_CTX_PRIMARY) {
                 cg_note_primary_reset(dev);
+                cg_note_reset_done(dev, ev.caller, ev.call);
+            }
         }
     }
     cg_log_event(&ev);

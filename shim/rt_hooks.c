@@ -2,6 +2,7 @@
  * the driver entry-point lookups are written out below. */
 #include <stddef.h>
 
+#include "attribution.h"
 #include "hooks.h"
 #include "log.h"
 #include "modules.h"
@@ -110,22 +111,25 @@ static __attribute__((noinline)) void plain_logged(struct cg_event *ev, int resu
             if (ev_.call) {                                                                          \
                 cudaError_t r_ = real_ args;                                                         \
                 plain_logged(&ev_, r_);                                                              \
-                return r_;                                                                           \
+                return r_ ? cg_rt_failed(CG_RT_ID_##name, r_, cg_tls.slow_ra) : r_;                  \
             }                                                                                        \
         }                                                                                            \
-        if (CG_UNLIKELY(cg_log_all)) {                                                               \
-            cudaError_t r_ = real_ args;                                                             \
+        const void *ra_ = cg_tls.slow_ra;                                                            \
+        cudaError_t r_ = real_ args;                                                                 \
+        if (CG_UNLIKELY(cg_log_all))                                                                 \
             log_call(CG_RT_ID_##name, m_, r_);                                                       \
-            return r_;                                                                               \
-        }                                                                                            \
-        return real_ args;                                                                           \
+        return r_ ? cg_rt_failed(CG_RT_ID_##name, r_, ra_) : r_;                                     \
     }                                                                                                \
     cudaError_t name params                                                                          \
     {                                                                                                \
         const void *ra_ = __builtin_return_address(0);                                               \
         cg_rt_fn_##name real_ = (cg_rt_fn_##name)rt_fast(CG_RT_ID_##name, ra_);                     \
-        if (CG_LIKELY(real_ != NULL))                                                                \
-            return real_ args;                                                                       \
+        if (CG_LIKELY(real_ != NULL)) {                                                              \
+            cudaError_t r_ = real_ args;                                                             \
+            if (CG_UNLIKELY(r_ != CG_SUCCESS))                                                       \
+                return cg_rt_failed(CG_RT_ID_##name, r_, ra_); /* explains, never changes */         \
+            return r_;                                                                               \
+        }                                                                                            \
         cg_tls.slow_ra = ra_;                                                                        \
         return name##_slow args;                                                                     \
     }
@@ -220,6 +224,8 @@ static cudaError_t rt_reset(int id, const void *ra)
         cg_tls.judged++;
         ev.result = real();
         cg_tls.judged--;
+        if (ev.result == CG_SUCCESS && ev.ctx_kind != CG_CTX_CREATED && ev.device >= 0)
+            cg_note_reset_done(ev.device, ev.caller, ev.call);
     }
     cg_log_event(&ev);
     if (ev.action == CG_ABORT)

@@ -62,6 +62,17 @@ void cg_note_primary_reset(int dev)
     __atomic_add_fetch(&cg_devices[cg_dev_index(dev)].resets, 1, __ATOMIC_ACQ_REL);
 }
 
+void cg_note_reset_done(int dev, int caller, const char *call)
+{
+    struct cg_device *d = &cg_devices[cg_dev_index(dev)];
+    pthread_mutex_lock(&cg_created_lock); /* writers only; readers check last_gen first */
+    d->last_caller = caller;
+    d->last_call = call;
+    clock_gettime(CLOCK_REALTIME, &d->last_ts);
+    __atomic_store_n(&d->last_gen, __atomic_load_n(&d->last_gen, __ATOMIC_RELAXED) + 1, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&cg_created_lock);
+}
+
 void cg_note_created(CUcontext ctx, int dev)
 {
     pthread_mutex_lock(&cg_created_lock);

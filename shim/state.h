@@ -3,6 +3,7 @@
 #define CTXGUARD_STATE_H
 
 #include <stdint.h>
+#include <time.h>
 
 #include "core.h"
 #include "cuda_abi.h"
@@ -17,6 +18,12 @@ struct cg_device {
     int retains;           /* retains minus releases seen through ctxguard */
     unsigned int resets;   /* generation: primary resets/destroys seen on this device */
     uint64_t users;        /* bit m: module m used this device's primary context */
+    /* The last reset or destroy of this primary context that really happened (allowed), for failure
+     * attribution: a handle is reused after a reset, so the generation, not the handle, tells. */
+    unsigned int last_gen; /* 0: none yet; published last (release) */
+    int last_caller;
+    const char *last_call;
+    struct timespec last_ts;
 };
 extern struct cg_device cg_devices[CG_MAX_DEVICES];
 extern unsigned int cg_ctx_gen; /* bumped when a context is created/destroyed or a primary is learnt */
@@ -65,6 +72,8 @@ void cg_note_retain(int dev, CUcontext ctx, int module);
 int cg_note_release(int dev);      /* returns retains left after this release, as seen */
 int cg_retains(int dev);
 void cg_note_primary_reset(int dev);
+/* A reset or destroy of dev's primary context was carried out on behalf of module `caller`. */
+void cg_note_reset_done(int dev, int caller, const char *call);
 void cg_note_created(CUcontext ctx, int dev);
 void cg_note_destroyed(CUcontext ctx);
 void cg_note_current_slow(CUcontext ctx, int module);

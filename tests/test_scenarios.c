@@ -343,6 +343,44 @@ static void enforce_blocks_even_unshared(void **s)
     expect_field(ev, "caller", "\"" BUILD_DIR "/progs/cuda_host\"");
 }
 
+/* ---- failure attribution (observe: the reset happens, the victim's failure is explained) ---- */
+
+static void failure_attributed_to_the_reset(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 1, ENV("CTXGUARD_MODE=observe"),
+             STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check", PLUG("A") ":check"));
+    assert_int_equal(R.status, 1);
+    const char *ev = event(R.log, "cudaMemcpy"); /* exactly one, although A failed twice */
+    expect_field(ev, "decided_by", "\"attribution\"");
+    expect_field(ev, "caller", "\"" BUILD_DIR "/plugins/libplugA.so\"");
+    expect_field(ev, "shared_with", "[\"" BUILD_DIR "/plugins/libplugB.so\"]");
+    expect_field(ev, "result", "1");
+    expect_field_contains(ev, "reason", "libplugA.so's cudaMemcpy failed with cudaErrorInvalidValue (1) on device 0");
+    expect_field_contains(ev, "reason", "by libplugB.so (cudaDeviceReset; reset 1 of that context");
+    /* the same through a static runtime's driver-level reset */
+    run_prog(&R, 1, 1, ENV("CTXGUARD_MODE=observe"), STEPS(HOST, PLUG("A") ":setup", PLUG("S1") ":reset", PLUG("A") ":check"));
+    expect_field_contains(event(R.log, "cudaMemcpy"), "reason", "by libplugS1.so (cuDevicePrimaryCtxReset;");
+    /* guard: nothing was reset, nothing failed, nothing to explain */
+    run_prog(&R, 1, 1, NULL, STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check"));
+    assert_null(strstr(R.log, "attribution"));
+}
+
+/* The driver hands the same primary context handle back after a reset: attribution goes by the
+ * reset generation, so a later failure names the later reset, and a success in between stays quiet. */
+static void attribution_survives_handle_reuse(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 1, ENV("CTXGUARD_MODE=observe"),
+             STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":setup", PLUG("A") ":check",
+                   PLUG("C") ":reset", PLUG("A") ":check"));
+    assert_non_null(strstr(R.out, "libplugA.so:check -> 0"));
+    const char *ev = event(R.log, "cudaMemcpy");
+    expect_field_contains(ev, "reason", "by libplugC.so (cudaDeviceReset; reset 2 of that context");
+    /* the reset handle was the same both times */
+    assert_int_equal(count_lines_with(R.log, (const char *const[]){"\"call\":\"cudaDeviceReset\"", NULL}), 2);
+}
+
 /* ---- rules ---- */
 
 /* A deny rule: the caller sees the documented error, 800 (cudaErrorNotPermitted); nothing reset. */
@@ -588,6 +626,8 @@ int main(void)
         cmocka_unit_test(two_devices_only_that_devices_users_named),
         cmocka_unit_test(observe_changes_no_return_value),
         cmocka_unit_test(enforce_blocks_even_unshared),
+        cmocka_unit_test(failure_attributed_to_the_reset),
+        cmocka_unit_test(attribution_survives_handle_reuse),
         cmocka_unit_test(deny_rule_returns_not_permitted),
         cmocka_unit_test(rules_first_match_then_preset),
         cmocka_unit_test(rules_on_ordinary_calls),

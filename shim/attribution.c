@@ -1,0 +1,95 @@
+/* Failure attribution: a runtime call that fails with an error of the context-lost family, on a
+ * device whose primary context really was reset or destroyed earlier, is explained: who reset it,
+ * with which call, when. Reached only when a wrapped call has already failed; never changes what the
+ * caller receives. */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "attribution.h"
+#include "hooks.h"
+#include "log.h"
+#include "modules.h"
+#include "state.h"
+
+static const struct {
+    int code;
+    const char *name;
+} family[] = {
+    {1, "cudaErrorInvalidValue"},              /* memcpy/free on memory from before the reset (H100) */
+    {201, "cudaErrorDeviceUninitialized"},     /* invalid device context */
+    {400, "cudaErrorInvalidResourceHandle"},   /* a stream or event from before the reset */
+    {700, "cudaErrorIllegalAddress"},          /* a kernel on stale memory (PyTorch, H100) */
+    {709, "cudaErrorContextIsDestroyed"},
+};
+
+static struct {
+    int module, id;
+    unsigned int gen;
+} told[256];
+static int ntold;
+static pthread_mutex_t told_lock = PTHREAD_MUTEX_INITIALIZER;
+int cg_attributed; /* read by the exit dump */
+
+static const char *base(int m)
+{
+    if (m <= 0 || m >= CG_MAX_MODULES || !cg_modules[m].path[0])
+        return "(unknown)";
+    const char *s = strrchr(cg_modules[m].path, '/');
+    return s ? s + 1 : cg_modules[m].path;
+}
+
+int cg_rt_failed(int id, int result, const void *ra)
+{
+    const char *ename = NULL;
+    for (size_t i = 0; i < sizeof family / sizeof family[0]; i++)
+        if (family[i].code == result)
+            ename = family[i].name;
+    if (ename == NULL || cg_tls.depth)
+        return result;
+    int dev = cg_tls.dev < 0 ? 0 : cg_tls.dev;
+    struct cg_device *d = &cg_devices[cg_dev_index(dev)];
+    unsigned int gen = __atomic_load_n(&d->last_gen, __ATOMIC_ACQUIRE);
+    if (gen == 0)
+        return result; /* no reset happened here: not ctxguard's to explain */
+    cg_tls.depth++;
+    int m = cg_attribute(ra);
+    pthread_mutex_lock(&told_lock);
+    int seen = 0;
+    for (int i = 0; i < ntold && !seen; i++)
+        seen = told[i].module == m && told[i].id == id && told[i].gen == gen;
+    if (!seen && ntold < 256) {
+        told[ntold].module = m;
+        told[ntold].id = id;
+        told[ntold].gen = gen;
+        ntold++;
+    }
+    int resetter = d->last_caller;
+    const char *rcall = d->last_call ? d->last_call : "a reset";
+    struct timespec ts = d->last_ts;
+    pthread_mutex_unlock(&told_lock);
+    if (seen) { /* once per module, call and reset: a failing loop must not flood the log */
+        cg_tls.depth--;
+        return result;
+    }
+    struct tm tm;
+    time_t sec = ts.tv_sec;
+    gmtime_r(&sec, &tm);
+    char reason[768];
+    snprintf(reason, sizeof reason,
+             "%s's %s failed with %s (%d) on device %d after the primary context of device %d was reset at "
+             "%02d:%02d:%02d.%03ldZ by %s (%s; reset %u of that context in this process): memory, streams, "
+             "events and modules created before that reset are gone",
+             base(m), cg_rt_names[id], ename, result, dev, dev, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             ts.tv_nsec / 1000000, base(resetter), rcall, gen);
+    struct cg_event ev = {.api = CG_API_RUNTIME, .call = cg_rt_names[id], .device = dev,
+                          .ctx = __atomic_load_n(&d->primary, __ATOMIC_ACQUIRE), .ctx_kind = CG_CTX_PRIMARY,
+                          .shared_with = resetter > 0 ? 1ull << resetter : 0, .caller = m, .action = CG_ALLOW,
+                          .result = result, .destructive = 1, .reason = reason, .decided_by = "attribution",
+                          .log = 1};
+    __atomic_store_n(&cg_attributed, 1, __ATOMIC_RELEASE);
+    cg_log_event(&ev);
+    cg_tls.depth--;
+    return result;
+}
