@@ -19,7 +19,7 @@ CFLAGS_SHIM := $(CSTD) $(OPT) $(WARN) -fPIC -fvisibility=hidden $(SANFLAGS)
 CFLAGS_TEST := $(CSTD) $(OPT) $(WARN) -fPIC $(SANFLAGS)
 
 SHIM_SRC := $(addprefix shim/,hooks.c config.c init.c modules.c state.c resolve.c format.c log.c \
-              policy.c rules.c summary.c attribution.c rt_hooks.c drv_hooks.c dl_hooks.c)
+              policy.c rules.c summary.c attribution.c recorder.c rt_hooks.c drv_hooks.c dl_hooks.c)
 SHIM_OBJ := $(patsubst shim/%.c,$(B)/obj/%.o,$(SHIM_SRC)) $(B)/obj/dlsym_entry.o
 SHIM_HDR := $(wildcard shim/*.h) shim/hooks.def
 

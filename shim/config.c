@@ -67,11 +67,35 @@ static int pick(const struct choice *c, const char *var, const char *v, int *out
     return complain(fn, var, v, expected, fallback);
 }
 
+/* A path with %p -> pid and %% -> %, no control bytes, shorter than CG_PATH_MAX. 0 on success. */
+static int expand_path(char *out, const char *v, long pid)
+{
+    size_t o = 0;
+    if (*v == '\0')
+        return -1;
+    for (const char *p = v; *p; p++) {
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
+            return -1;
+        if (p[0] == '%' && (p[1] == 'p' || p[1] == '%')) {
+            int n = p[1] == 'p' ? snprintf(out + o, CG_PATH_MAX - o, "%ld", pid) : snprintf(out + o, CG_PATH_MAX - o, "%%");
+            if (n < 0 || (size_t)n >= CG_PATH_MAX - o)
+                return -1;
+            o += (size_t)n;
+            p++;
+            continue;
+        }
+        if (o + 1 >= CG_PATH_MAX)
+            return -1;
+        out[o++] = *p;
+    }
+    out[o] = '\0';
+    return 0;
+}
+
 /* CTXGUARD_LOG: stderr | syslog | a path, %p -> pid, %% -> %. Must be absolute or relative path
  * without control bytes; the expansion must fit CG_PATH_MAX. */
 static int parse_log(struct cg_config *cfg, const char *v, long pid, cg_complain_fn fn)
 {
-    const char *expected = "stderr, syslog, or a file path (%p becomes the pid)";
     if (v == NULL)
         return 0;
     if (strcmp(v, "stderr") == 0) {
@@ -82,28 +106,12 @@ static int parse_log(struct cg_config *cfg, const char *v, long pid, cg_complain
         cfg->sink = CG_SINK_SYSLOG;
         return 0;
     }
-    if (*v == '\0')
-        return complain(fn, "CTXGUARD_LOG", v, expected, "stderr");
-    char out[CG_PATH_MAX];
-    size_t o = 0;
-    for (const char *p = v; *p; p++) {
-        if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
-            return complain(fn, "CTXGUARD_LOG", v, expected, "stderr");
-        if (p[0] == '%' && (p[1] == 'p' || p[1] == '%')) {
-            int n = p[1] == 'p' ? snprintf(out + o, sizeof out - o, "%ld", pid)
-                                : snprintf(out + o, sizeof out - o, "%%");
-            if (n < 0 || (size_t)n >= sizeof out - o)
-                return complain(fn, "CTXGUARD_LOG", v, "a path shorter than 1024 bytes", "stderr");
-            o += (size_t)n;
-            p++;
-            continue;
-        }
-        if (o + 1 >= sizeof out)
-            return complain(fn, "CTXGUARD_LOG", v, "a path shorter than 1024 bytes", "stderr");
-        out[o++] = *p;
+    if (expand_path(cfg->log_path, v, pid) != 0) {
+        cfg->log_path[0] = '\0';
+        return complain(fn, "CTXGUARD_LOG", v,
+                        "stderr, syslog, or a file path (%p becomes the pid) without control bytes, shorter "
+                        "than 1024 bytes", "stderr");
     }
-    out[o] = '\0';
-    memcpy(cfg->log_path, out, o + 1);
     cfg->sink = CG_SINK_FILE;
     return 0;
 }
@@ -138,6 +146,11 @@ int cg_config_parse(struct cg_config *cfg, cg_getenv_fn get, long pid, cg_compla
         cfg->summary = summary[0] - '0';
     else if (summary)
         bad += complain(fn, "CTXGUARD_SUMMARY", summary, "0 or 1", "a summary only when something was blocked or denied");
+    const char *dump = get("CTXGUARD_DUMP");
+    if (dump && expand_path(cfg->dump_path, dump, pid) != 0) {
+        cfg->dump_path[0] = '\0';
+        bad += complain(fn, "CTXGUARD_DUMP", dump, "a file path (%p becomes the pid), shorter than 1024 bytes", "no dumps");
+    }
     cfg->rules = get("CTXGUARD_RULES");
     const char *conf = get("CTXGUARD_CONFIG");
     if (conf && *conf == '\0')

@@ -20,6 +20,7 @@ struct cg_config {
     int strict;                 /* CTXGUARD_STRICT=1: a broken policy denies every guarded call */
     int summary;                /* CTXGUARD_SUMMARY: 1 always, 0 never, -1 when something was blocked */
     const char *rules;          /* CTXGUARD_RULES, or NULL */
+    char dump_path[CG_PATH_MAX]; /* CTXGUARD_DUMP with %p expanded; "" = no dumps */
     const char *config;         /* CTXGUARD_CONFIG (policy file path), or NULL */
 };
 

@@ -131,6 +131,7 @@ static void init_once(void)
     cg_resolve_real_dlsym();
     cg_config_parse(&cg_cfg, env, (long)getpid(), complain);
     load_rules();
+    cg_recorder_install();
     cg_log_all = cg_cfg.level == CG_LEVEL_DEBUG;
     __atomic_store_n(&cg_ready, 1, __ATOMIC_RELEASE);
 }

@@ -130,6 +130,7 @@ void cg_log_event(const struct cg_event *ev)
 {
     cg_init();
     cg_summary_note(ev);
+    cg_record_event(ev);
     if (cg_cfg.level == CG_LEVEL_QUIET)
         return;
     if (cg_cfg.level == CG_LEVEL_INFO && ev->action == CG_ALLOW && (!ev->destructive || ev->log == 0) &&

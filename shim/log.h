@@ -32,6 +32,9 @@ size_t cg_format_event(char *buf, size_t cap, const struct cg_event *ev, int for
 void cg_log_event(const struct cg_event *ev);
 /* One line of the exit summary, to the configured sink (a JSON object in JSON format). */
 void cg_log_summary_line(const char *text);
+/* The flight recorder (recorder.c): every event is also kept for dumps when CTXGUARD_DUMP is set. */
+void cg_record_event(const struct cg_event *ev);
+void cg_recorder_install(void);
 /* Counts a decided event for the exit summary (summary.c). */
 void cg_summary_note(const struct cg_event *ev);
 /* A ctxguard diagnostic ("ctxguard: " + text) to the configured sink. */

@@ -211,6 +211,60 @@ static void never_writes_stdout(void **s)
     assert_non_null(strstr(R.err, "ctxguard"));
 }
 
+static int read_file(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, cap - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return 1;
+}
+
+/* Dumps (CTXGUARD_DUMP): at exit after a block; on a crash, then the host's own disposition (the
+ * default: death by SIGSEGV; or its handler); on SIGUSR2 on demand. */
+static void dumps(void **s)
+{
+    (void)s;
+    static char buf[1 << 16];
+    const char *path = "/tmp/ctxguard-dump-test.txt";
+    unlink(path);
+    const char *const env[] = {"CTXGUARD_DUMP=/tmp/ctxguard-dump-test.txt", NULL};
+    run_prog(&R, 1, 0, env, (const char *const[]){HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check", NULL});
+    assert_int_equal(R.status, 0);
+    assert_true(read_file(path, buf, sizeof buf));
+    assert_non_null(strstr(buf, "): at exit, because something was blocked"));
+    assert_int_equal(count_lines_with(buf, (const char *const[]){"block runtime cudaDeviceReset", "libplugB.so", NULL}), 1);
+    assert_non_null(strstr(buf, "ctxguard dump end"));
+    unlink(path);
+    /* a crash with the default disposition: dumped, then the process still dies of SIGSEGV */
+    run_prog(&R, 1, 0, env, (const char *const[]){HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":crash", NULL});
+    assert_int_equal(R.status, 128 + 11);
+    assert_true(read_file(path, buf, sizeof buf));
+    assert_non_null(strstr(buf, "fatal signal SIGSEGV"));
+    assert_non_null(strstr(buf, "block runtime cudaDeviceReset"));
+    unlink(path);
+    /* the host's own handler still runs */
+    run_prog(&R, 1, 0, (const char *const[]){"CTXGUARD_DUMP=/tmp/ctxguard-dump-test.txt", "PLUGIN_HOST_SEGV_HANDLER=1", NULL},
+             (const char *const[]){HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":crash", NULL});
+    assert_int_equal(R.status, 42);
+    assert_non_null(strstr(R.err, "own SIGSEGV handler"));
+    assert_true(read_file(path, buf, sizeof buf));
+    assert_non_null(strstr(buf, "fatal signal SIGSEGV"));
+    unlink(path);
+    /* on demand */
+    run_prog(&R, 1, 0, env, (const char *const[]){HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":usr2", PLUG("A") ":check", NULL});
+    assert_int_equal(R.status, 0);
+    assert_true(read_file(path, buf, sizeof buf));
+    assert_non_null(strstr(buf, "on demand (SIGUSR2)"));
+    unlink(path);
+    /* without CTXGUARD_DUMP: no handler installed, the crash is the host's alone */
+    run_prog(&R, 1, 0, NULL, (const char *const[]){HOST, PLUG("A") ":setup", PLUG("A") ":crash", NULL});
+    assert_int_equal(R.status, 128 + 11);
+    assert_int_equal(access(path, F_OK), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -224,6 +278,7 @@ int main(void)
         cmocka_unit_test(hostile_environment),
         cmocka_unit_test(hostile_policy_files),
         cmocka_unit_test(never_writes_stdout),
+        cmocka_unit_test(dumps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,8 @@
 #include <cuda.h>
 #include <cuda_runtime_api.h>
 #include <dlfcn.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -95,6 +97,10 @@ EXPORT int plug_threadexit(void) { return cudaThreadExit(); }
 #endif
 EXPORT int plug_sync(void) { return cudaDeviceSynchronize(); }
 EXPORT int plug_getdevice(void) { int d; return cudaGetDevice(&d); }
+/* A crashing module, and a request for a dump (post-mortem tests). */
+static int *volatile nowhere; /* NULL, opaque to the compiler */
+EXPORT int plug_crash(void) { *nowhere = 1; return 0; }
+EXPORT int plug_usr2(void) { return raise(SIGUSR2); }
 
 /* A well-behaved module: its own driver-API context, the runtime used on it, then a reset that only
  * concerns that context, then the context destroyed (which also pops it). */

@@ -1,14 +1,17 @@
 /* A plugin host: loads plugins RTLD_LOCAL (as real hosts do) and runs steps LIB:ACTION in order,
  * printing each result. LIB "self" means the host's own copy of the plugin code (cuda_host).
  * Exit status: 0 all checks passed, 1 a check failed, 2 another step failed, 3 usage/load error.
- * PLUGIN_HOST_DEEPBIND=1 loads plugins with RTLD_DEEPBIND. */
+ * PLUGIN_HOST_DEEPBIND=1 loads plugins with RTLD_DEEPBIND; PLUGIN_HOST_SEGV_HANDLER=1 installs a SIGSEGV
+ * handler of the host's own (it exits 42). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAXLIBS 16
 static struct {
@@ -39,9 +42,21 @@ static void *load(const char *name)
     return NULL;
 }
 
+static void host_segv(int sig)
+{
+    (void)sig;
+    static const char msg[] = "plugin_host: own SIGSEGV handler\n";
+    if (write(2, msg, sizeof msg - 1) < 0)
+        _exit(43);
+    _exit(42);
+}
+
 int main(int argc, char **argv)
 {
     int status = 0;
+    const char *own = getenv("PLUGIN_HOST_SEGV_HANDLER");
+    if (own && strcmp(own, "1") == 0)
+        signal(SIGSEGV, host_segv); /* before any CUDA use: ctxguard must chain to it */
     if (argc < 2) {
         fprintf(stderr, "usage: %s LIB:ACTION...\n", argv[0]);
         return 3;
