@@ -1,6 +1,8 @@
 /* Runtime entry points. Pass-through ones are generated from hooks.def; resets, cudaSetDevice and
  * the driver entry-point lookups are written out below. */
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "attribution.h"
 #include "hooks.h"
@@ -25,11 +27,61 @@ static inline void *rt_fast(int id, const void *ra)
 /* Common entry: lazy init, caller module, its real function, and (unless `mark` is 0 or ctxguard is
  * itself the caller) a note that this module uses the thread's current device. Re-arms the fast path
  * for this module when that is all a call needs. */
+/* A module that moved the thread to another device and returned without moving it back leaves the
+ * next module's calls on the wrong device. Checked only on the slow path, which every call takes
+ * after a device change (the fast path is disarmed then). */
+static __attribute__((noinline)) void check_device_leak(int id, int m)
+{
+    int dev = cg_tls.dev < 0 ? 0 : cg_tls.dev, last = -1, slot = -1;
+    for (int i = 0; i < 8; i++)
+        if (cg_tls.used_mod[i] == m) {
+            last = cg_tls.used_dev[i];
+            slot = i;
+        }
+    int switcher = cg_tls.switch_mod;
+    if (switcher > 0 && switcher != m && cg_modules[m].cls == CG_MOD_USER) {
+        cg_tls.switch_mod = 0; /* one look per switch */
+        if (last >= 0 && last != dev && id != CG_RT_ID_cudaSetDevice) {
+            const char *sw = strrchr(cg_modules[switcher].path, '/'), *me = strrchr(cg_modules[m].path, '/');
+            char reason[512];
+            snprintf(reason, sizeof reason,
+                     "%s moved this thread from device %d to device %d (cudaSetDevice) and did not move it back; "
+                     "%s's %s now runs on device %d, though it last used device %d on this thread",
+                     sw ? sw + 1 : cg_modules[switcher].path, cg_tls.switch_from, dev, me ? me + 1 : cg_modules[m].path,
+                     cg_rt_names[id], dev, last);
+            struct cg_event ev = {.api = CG_API_RUNTIME, .call = cg_rt_names[id], .device = dev,
+                                  .ctx_kind = CG_CTX_UNKNOWN, .shared_with = 1ull << switcher, .caller = m,
+                                  .action = CG_ALLOW, .destructive = 1, .reason = reason,
+                                  .decided_by = "device-switch", .log = 1};
+            cg_log_event(&ev);
+        }
+    }
+    if (m > 0 && cg_modules[m].cls == CG_MOD_USER) {
+        if (slot < 0) { /* remember it, replacing the oldest entry */
+            slot = 0;
+            for (int i = 1; i < 8; i++)
+                if (cg_tls.used_mod[i] == 0) {
+                    slot = i;
+                    break;
+                }
+            memmove(&cg_tls.used_mod[0], &cg_tls.used_mod[1], sizeof cg_tls.used_mod[0] * (size_t)(slot ? 0 : 7));
+            if (!slot) {
+                memmove(&cg_tls.used_dev[0], &cg_tls.used_dev[1], sizeof cg_tls.used_dev[0] * 7);
+                slot = 7;
+            }
+        }
+        cg_tls.used_mod[slot] = m;
+        cg_tls.used_dev[slot] = dev;
+    }
+}
+
 static __attribute__((noinline)) void *rt_enter(int id, const void *ra, int *mod, int mark)
 {
     cg_init();
     int m = cg_module_of(ra);
     *mod = m;
+    if (m > 0 && !cg_tls.depth)
+        check_device_leak(id, m);
     void *fn = cg_rt_real_for(m, id);
     if (mark && CG_LIKELY(!cg_tls.depth)) {
         cg_mark_use(m);
@@ -136,8 +188,15 @@ static __attribute__((noinline)) void plain_logged(struct cg_event *ev, int resu
 #define CG_RT(name, params, args, kind) CG_RT_WRAP_##kind(name, params, args)
 #include "hooks.def"
 
-static __attribute__((noinline)) void set_device_slow(int device, int m)
+/* `before`: the thread's device before the call (the runtime's own driver calls may already have
+ * moved cg_tls.dev by the time cudaSetDevice returns). */
+static __attribute__((noinline)) void set_device_slow(int device, int m, int before)
 {
+    if (m > 0 && cg_modules[m].cls == CG_MOD_USER && before >= 0 && device != before) {
+        cg_tls.switch_mod = m; /* the next call from another module is checked (rt_enter) */
+        cg_tls.switch_from = before;
+    } else if (m > 0 && cg_tls.switch_mod == m && device == cg_tls.switch_from)
+        cg_tls.switch_mod = 0; /* it moved the thread back: nothing left behind */
     cg_set_thread_device(device);
     if (!cg_tls.depth)
         cg_mark_use_on(m, device);
@@ -155,11 +214,12 @@ static __attribute__((noinline)) cudaError_t cudaSetDevice_slow(int device)
     int v = plain_verdict(CG_RT_ID_cudaSetDevice, m, &ev, why, sizeof why);
     if (v >= 0)
         return v;
+    int before = cg_tls.dev;
     cudaError_t r = real(device);
     if (ev.call)
         plain_logged(&ev, r);
-    if (r == CG_SUCCESS && device != cg_tls.dev)
-        set_device_slow(device, m);
+    if (r == CG_SUCCESS && (device != cg_tls.dev || device != before))
+        set_device_slow(device, m, before);
     if (CG_UNLIKELY(cg_log_all))
         log_call(CG_RT_ID_cudaSetDevice, m, r);
     return r;

@@ -381,6 +381,26 @@ static void attribution_survives_handle_reuse(void **s)
     assert_int_equal(count_lines_with(R.log, (const char *const[]){"\"call\":\"cudaDeviceReset\"", NULL}), 2);
 }
 
+/* A module that leaves the thread on another device: reported once, naming both modules and both
+ * devices; a module that moves back before returning: nothing. (Issue 8's scenario 2, on the fakes.) */
+static void device_switch_left_behind(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 1, ENV("FAKE_CUDA_DEVICES=2"),
+             STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":switch1", PLUG("A") ":sync", PLUG("A") ":sync"));
+    assert_int_equal(R.status, 0);
+    const char *ev = event(R.log, "cudaDeviceSynchronize");
+    expect_field(ev, "decided_by", "\"device-switch\"");
+    expect_field(ev, "caller", "\"" BUILD_DIR "/plugins/libplugA.so\"");
+    expect_field(ev, "shared_with", "[\"" BUILD_DIR "/plugins/libplugB.so\"]");
+    expect_field(ev, "device", "1");
+    expect_field_contains(ev, "reason", "libplugB.so moved this thread from device 0 to device 1 (cudaSetDevice) and did not move it back");
+    run_prog(&R, 1, 1, ENV("FAKE_CUDA_DEVICES=2"),
+             STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":switch1back", PLUG("A") ":sync"));
+    assert_int_equal(R.status, 0);
+    assert_null(strstr(R.log, "device-switch"));
+}
+
 /* ---- rules ---- */
 
 /* A deny rule: the caller sees the documented error, 800 (cudaErrorNotPermitted); nothing reset. */
@@ -628,6 +648,7 @@ int main(void)
         cmocka_unit_test(enforce_blocks_even_unshared),
         cmocka_unit_test(failure_attributed_to_the_reset),
         cmocka_unit_test(attribution_survives_handle_reuse),
+        cmocka_unit_test(device_switch_left_behind),
         cmocka_unit_test(deny_rule_returns_not_permitted),
         cmocka_unit_test(rules_first_match_then_preset),
         cmocka_unit_test(rules_on_ordinary_calls),

@@ -74,6 +74,9 @@ EXPORT int plug_setup(void)
 EXPORT int plug_setup1(void) { return setup_on(1); }
 /* Select a device and reset it (multi-GPU scenarios). */
 EXPORT int plug_reset0(void) { int r = cudaSetDevice(0); return r ? r : cudaDeviceReset(); }
+/* Switch the thread to device 1 and return (leaving it there), or switch and switch back. */
+EXPORT int plug_switch1(void) { return cudaSetDevice(1); }
+EXPORT int plug_switch1back(void) { int r = cudaSetDevice(1); return r ? r : cudaSetDevice(0); }
 EXPORT int plug_reset1(void) { int r = cudaSetDevice(1); return r ? r : cudaDeviceReset(); }
 
 /* Reads the data back and compares every value: -1 when values are wrong, else the CUDA error. */
