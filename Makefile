@@ -14,7 +14,7 @@ WARN     := -Wall -Wextra -Werror
 CSTD     := -std=gnu11
 # _FORTIFY_SOURCE=2 as Ubuntu's gcc applies by default (the GPU machine): catch its aborts here too.
 OPT      ?= -O2 -g -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2
-SANFLAGS := $(if $(SAN),-fsanitize=$(SAN) -fno-sanitize-recover=all -fno-omit-frame-pointer,)
+SANFLAGS := $(if $(SAN),-fsanitize=$(SAN) $(if $(findstring thread,$(SAN)),,-fno-sanitize-recover=all) -fno-omit-frame-pointer,)
 CFLAGS_SHIM := $(CSTD) $(OPT) $(WARN) -fPIC -fvisibility=hidden $(SANFLAGS)
 CFLAGS_TEST := $(CSTD) $(OPT) $(WARN) -fPIC $(SANFLAGS)
 
@@ -39,6 +39,12 @@ $(B)/ctxguard: $(CLI_SRC) cli/jsonl.h shim/rules.h shim/hooks.def include/ctxgua
 $(B)/obj/%.o: shim/%.c $(SHIM_HDR) | $(B)/obj
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS_SHIM) -c $< -o $@
+
+# Under SAN=thread, the code a sanitizer runtime reaches through dlsym before it is initialised (the
+# dlsym entry and the resolution of glibc's dl* functions) must not be instrumented itself.
+ifneq ($(findstring thread,$(SAN)),)
+$(B)/obj/init.o $(B)/obj/dl_hooks.o: CFLAGS_SHIM := $(filter-out -fsanitize=% -fno-sanitize-recover=%,$(CFLAGS_SHIM))
+endif
 
 $(B)/obj/dlsym_entry.o: shim/dlsym_entry.S | $(B)/obj
 	@$(if $(Q),echo "  AS      $<")
@@ -137,4 +143,4 @@ uninstall:
 	  $(DESTDIR)$(PREFIX)/share/man/man7/libctxguard.7
 
 clean:
-	rm -rf $(B) build-san
+	rm -rf $(B) build-san build-tsan

@@ -36,6 +36,12 @@ extern int cg_mod_count;          /* slots in use, published with release */
 
 int cg_module_of_slow(uintptr_t addr, unsigned int gen);
 
+/* Several threads may compute and store `watched` at once (the same value): atomic accesses. */
+static inline int cg_watched(int m)
+{
+    return __atomic_load_n(&cg_modules[m].watched, __ATOMIC_RELAXED);
+}
+
 /* The module an address lies in. Hot path: one per-thread range compare. */
 static inline int cg_module_of(const void *addr)
 {

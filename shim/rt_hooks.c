@@ -20,7 +20,7 @@ static inline void *rt_fast(int id, const void *ra)
     uintptr_t a = (uintptr_t)ra;
     if (CG_LIKELY(a - cg_tls.mod_lo < cg_tls.mod_span &&
                   cg_tls.fast_gen == __atomic_load_n(&cg_mod_gen, __ATOMIC_RELAXED)))
-        return cg_tls.rt_row[id];
+        return __atomic_load_n(&cg_tls.rt_row[id], __ATOMIC_RELAXED); /* filled by CAS elsewhere */
     return NULL;
 }
 
@@ -85,9 +85,9 @@ static __attribute__((noinline)) void *rt_enter(int id, const void *ra, int *mod
     void *fn = cg_rt_real_for(m, id);
     if (mark && CG_LIKELY(!cg_tls.depth)) {
         cg_mark_use(m);
-        if (m > 0 && CG_UNLIKELY(cg_modules[m].watched < 0))
-            cg_modules[m].watched = cg_module_watched(m);
-        if (m > 0 && !cg_log_all && cg_tls.mod == m && cg_modules[m].watched == 0) {
+        if (m > 0 && CG_UNLIKELY(cg_watched(m) < 0))
+            __atomic_store_n(&cg_modules[m].watched, cg_module_watched(m), __ATOMIC_RELAXED);
+        if (m > 0 && !cg_log_all && cg_tls.mod == m && cg_watched(m) == 0) {
             cg_tls.rt_row = cg_rt_real[m];
             cg_tls.fast_gen = cg_tls.mod_gen;
         }
@@ -115,7 +115,7 @@ static void __attribute__((noinline)) log_call(int id, int m, int result)
 static __attribute__((noinline)) int plain_verdict(int id, int m, struct cg_event *ev, char *reason, size_t cap)
 {
     ev->call = NULL;
-    if (m <= 0 || cg_modules[m].watched != 1 || cg_tls.depth)
+    if (m <= 0 || cg_watched(m) != 1 || cg_tls.depth)
         return -1;
     struct cg_ctxinfo ci;
     cg_tls.depth++;
@@ -154,7 +154,7 @@ static __attribute__((noinline)) void plain_logged(struct cg_event *ev, int resu
         cg_rt_fn_##name real_ = (cg_rt_fn_##name)rt_enter(CG_RT_ID_##name, cg_tls.slow_ra, &m_, 1);  \
         if (CG_UNLIKELY(real_ == NULL))                                                              \
             return CG_ERR_SYMBOL_NOT_FOUND;                                                          \
-        if (CG_UNLIKELY(m_ > 0 && cg_modules[m_].watched == 1)) {                                    \
+        if (CG_UNLIKELY(m_ > 0 && cg_watched(m_) == 1)) {                                            \
             struct cg_event ev_;                                                                     \
             char why_[512];                                                                          \
             int v_ = plain_verdict(CG_RT_ID_##name, m_, &ev_, why_, sizeof why_);                    \

@@ -45,10 +45,16 @@ static struct fctx *cur(void) { return depth ? stack[depth - 1] : NULL; }
 static int usable(const struct fctx *c) { return c && c->alive && (!c->primary || c->active); }
 static CUresult ctx_error(const struct fctx *c) { return c == NULL ? INVALID_CONTEXT : DESTROYED; }
 
+static void fork_lock(void) { pthread_mutex_lock(&lock); }
+static void fork_unlock(void) { pthread_mutex_unlock(&lock); }
+
 API CUresult cuInit(unsigned int flags)
 {
     if (flags != 0)
         return INVALID_VALUE;
+    static int once;
+    if (!__atomic_exchange_n(&once, 1, __ATOMIC_ACQ_REL))
+        pthread_atfork(fork_lock, fork_unlock, fork_unlock); /* a child never inherits the lock held */
     const char *n = getenv("FAKE_CUDA_DEVICES");
     if (n && atoi(n) > 0 && atoi(n) <= MAXDEV)
         ndev = atoi(n);
@@ -232,15 +238,19 @@ API CUresult cuDevicePrimaryCtxGetState(CUdevice dev, unsigned int *flags, int *
     NEED_INIT();
     if (dev < 0 || dev >= ndev) return INVALID_DEVICE;
     if (!flags || !active) return INVALID_VALUE;
+    pthread_mutex_lock(&lock);
     *flags = prim[dev].flags;
     *active = prim[dev].active;
+    pthread_mutex_unlock(&lock);
     return OK;
 }
 static CUresult set_flags(CUdevice dev, unsigned int flags)
 {
     NEED_INIT();
     if (dev < 0 || dev >= ndev) return INVALID_DEVICE;
+    pthread_mutex_lock(&lock);
     prim[dev].flags = flags;
+    pthread_mutex_unlock(&lock);
     return OK;
 }
 API CUresult cuDevicePrimaryCtxSetFlags(CUdevice d, unsigned int f) { return set_flags(d, f); }

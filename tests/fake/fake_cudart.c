@@ -62,6 +62,11 @@ static int get(const char *name, int version, void **out)
     return drv.GetProcAddress(name, out, version, 0, &status) == 0 && status == 0 ? 0 : -1;
 }
 
+/* Guards primary[]/retained[]; taken around fork (like a real runtime) so a child never inherits it held. */
+static pthread_mutex_t retain_lock = PTHREAD_MUTEX_INITIALIZER;
+static void fork_lock(void) { pthread_mutex_lock(&retain_lock); }
+static void fork_unlock(void) { pthread_mutex_unlock(&retain_lock); }
+
 static void init(void)
 {
     void *h = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
@@ -99,6 +104,9 @@ static void init(void)
     bad |= get("cuLaunchKernel", 4000, (void **)&drv.LaunchKernel);
     if (bad || drv.Init(0) != 0 || drv.DeviceGetCount(&ndev) != 0)
         init_error = INSUFFICIENT_DRIVER;
+    /* After cuInit registered the driver's handlers: prepare handlers run in reverse order, so this
+     * one (retain_lock) is taken before the driver's lock, the order ensure() nests them in. */
+    pthread_atfork(fork_lock, fork_unlock, fork_unlock);
 }
 
 /* As measured with the real runtime on an H100: at process exit it releases the primary contexts
@@ -134,17 +142,24 @@ static cudaError_t ensure(void)
     if (c && !is_primary(c)) return 0;
     unsigned int flags;
     int active = 0;
+    pthread_mutex_lock(&retain_lock); /* the runtime's per-device state is shared by its threads */
     drv.PrimaryGetState(tdev, &flags, &active);
-    if (!primary[tdev] || !active) {
+    CUcontext prim = primary[tdev];
+    if (!prim || !active) {
         CUresult r = drv.PrimaryRetain(&primary[tdev], tdev);
-        if (r) return r;
+        if (r) {
+            pthread_mutex_unlock(&retain_lock);
+            return r;
+        }
         static int registered;
         if (!__atomic_exchange_n(&registered, 1, __ATOMIC_ACQ_REL))
             atexit(teardown);
         /* a reset zeroes the driver's count: the runtime's retain is the only one left */
         retained[tdev] = active ? retained[tdev] + 1 : 1;
+        prim = primary[tdev];
     }
-    if (c != primary[tdev]) return drv.CtxSetCurrent(primary[tdev]);
+    pthread_mutex_unlock(&retain_lock);
+    if (c != prim) return drv.CtxSetCurrent(prim);
     return 0;
 }
 
