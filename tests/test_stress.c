@@ -238,6 +238,8 @@ static void dumps(void **s)
     assert_int_equal(count_lines_with(buf, (const char *const[]){"block runtime cudaDeviceReset", "libplugB.so", NULL}), 1);
     assert_non_null(strstr(buf, "ctxguard dump end"));
     unlink(path);
+    if (getenv("CTXGUARD_TEST_PRELOAD_FIRST"))
+        return; /* a sanitizer runtime handles SIGSEGV itself: the crash cases say nothing there */
     /* a crash with the default disposition: dumped, then the process still dies of SIGSEGV */
     run_prog(&R, 1, 0, env, (const char *const[]){HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":crash", NULL});
     assert_int_equal(R.status, 128 + 11);
