@@ -3,6 +3,25 @@
  * address intact, or glibc answers for ctxguard instead of the caller. Those are tail-jumped to
  * glibc untouched; lookups in a handle go to cg_dlsym_handle, also by tail jump. */
 #if defined(__x86_64__)
+/* Calls FN(rdi, rsi, caller's return address in rdx) keeping rdi and rsi for the tail jump after it,
+ * with the stack aligned for the call and the unwind information right. */
+        .macro  CALL_KEEPING_ARGS fn
+        pushq   %rdi
+        .cfi_adjust_cfa_offset 8
+        pushq   %rsi
+        .cfi_adjust_cfa_offset 8
+        subq    $8, %rsp
+        .cfi_adjust_cfa_offset 8
+        movq    24(%rsp), %rdx
+        call    \fn
+        addq    $8, %rsp
+        .cfi_adjust_cfa_offset -8
+        popq    %rsi
+        .cfi_adjust_cfa_offset -8
+        popq    %rdi
+        .cfi_adjust_cfa_offset -8
+        .endm
+
         .text
         .globl  dlsym
         .type   dlsym, @function
@@ -24,19 +43,7 @@ cg_dlsym_entry:
         jmp     *%rax
 .Lresolve:
         /* First call before ctxguard's constructor ran: find glibc's dlsym, then dispatch. */
-        pushq   %rdi
-        .cfi_adjust_cfa_offset 8
-        pushq   %rsi
-        .cfi_adjust_cfa_offset 8
-        subq    $8, %rsp
-        .cfi_adjust_cfa_offset 8
-        call    cg_resolve_real_dlsym
-        addq    $8, %rsp
-        .cfi_adjust_cfa_offset -8
-        popq    %rsi
-        .cfi_adjust_cfa_offset -8
-        popq    %rdi
-        .cfi_adjust_cfa_offset -8
+        CALL_KEEPING_ARGS cg_resolve_real_dlsym
         testq   %rax, %rax
         jnz     .Ldispatch
         ret
@@ -61,36 +68,11 @@ cg_dlopen_entry:
         jnz     .Lopen_deep
         jmp     *%rax
 .Lopen_deep:
-        pushq   %rdi
-        .cfi_adjust_cfa_offset 8
-        pushq   %rsi
-        .cfi_adjust_cfa_offset 8
-        subq    $8, %rsp
-        .cfi_adjust_cfa_offset 8
-        movq    24(%rsp), %rdx          /* the caller's return address */
-        call    cg_note_deepbind
-        addq    $8, %rsp
-        .cfi_adjust_cfa_offset -8
-        popq    %rsi
-        .cfi_adjust_cfa_offset -8
-        popq    %rdi
-        .cfi_adjust_cfa_offset -8
+        CALL_KEEPING_ARGS cg_note_deepbind
         movq    cg_real_dlopen(%rip), %rax
         jmp     *%rax
 .Lopen_resolve:
-        pushq   %rdi
-        .cfi_adjust_cfa_offset 8
-        pushq   %rsi
-        .cfi_adjust_cfa_offset 8
-        subq    $8, %rsp
-        .cfi_adjust_cfa_offset 8
-        call    cg_resolve_real_dlsym
-        addq    $8, %rsp
-        .cfi_adjust_cfa_offset -8
-        popq    %rsi
-        .cfi_adjust_cfa_offset -8
-        popq    %rdi
-        .cfi_adjust_cfa_offset -8
+        CALL_KEEPING_ARGS cg_resolve_real_dlsym
         movq    cg_real_dlopen(%rip), %rax
         testq   %rax, %rax
         jnz     .Lopen_dispatch
