@@ -96,8 +96,6 @@ void cg_decide(struct cg_event *ev, char *reason, size_t cap)
             return;
         }
     }
-    if (!primary && ev->ctx_kind != CG_CTX_CREATED && ev->ctx_kind != CG_CTX_NONE)
-        primary = 1;
     preset(ev, primary, unsure, shared);
 }
 

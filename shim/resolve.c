@@ -227,7 +227,6 @@ const struct cg_driver_queries *cg_driver_queries(void)
     if (h) {
         q.ctx_get_current = (CUresult(*)(CUcontext *))cg_real_dlsym(h, "cuCtxGetCurrent");
         q.ctx_get_device = (CUresult(*)(CUdevice *))cg_real_dlsym(h, "cuCtxGetDevice");
-        q.primary_get_state = (CUresult(*)(CUdevice, unsigned int *, int *))cg_real_dlsym(h, "cuDevicePrimaryCtxGetState");
         q.ctx_synchronize = (CUresult(*)(void))cg_real_dlsym(h, "cuCtxSynchronize");
         pthread_mutex_lock(&cg_resolve_lock);
         if (!queries_ready) {

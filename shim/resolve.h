@@ -47,7 +47,6 @@ int cg_is_wrapper(const void *p);
 struct cg_driver_queries {
     CUresult (*ctx_get_current)(CUcontext *);
     CUresult (*ctx_get_device)(CUdevice *);
-    CUresult (*primary_get_state)(CUdevice, unsigned int *, int *);
     CUresult (*ctx_synchronize)(void);
 };
 const struct cg_driver_queries *cg_driver_queries(void);

@@ -126,7 +126,7 @@ int cg_ctx_kind(CUcontext ctx, int *dev)
     return CG_CTX_UNKNOWN;
 }
 
-void cg_note_current_slow(CUcontext ctx, int module)
+void cg_note_current(CUcontext ctx, int module)
 {
     unsigned int gen = __atomic_load_n(&cg_ctx_gen, __ATOMIC_ACQUIRE);
     int dev;
@@ -145,7 +145,6 @@ void cg_query_current(struct cg_ctxinfo *out)
     out->ctx = NULL;
     out->device = -1;
     out->kind = CG_CTX_NONE;
-    out->primary_active = -1;
     if (q == NULL || q->ctx_get_current == NULL)
         return;
     CUcontext ctx = NULL;
@@ -159,19 +158,7 @@ void cg_query_current(struct cg_ctxinfo *out)
         if (q->ctx_get_device(&d) == CG_SUCCESS)
             dev = d;
     }
-    out->device = dev; /* primary_active stays -1: no decision needs it, and asking costs a driver call */
-}
-
-int cg_primary_active(int dev)
-{
-    const struct cg_driver_queries *q = cg_driver_queries();
-    if (q == NULL || q->primary_get_state == NULL)
-        return -1;
-    unsigned int flags = 0;
-    int active = 0;
-    if (q->primary_get_state(dev, &flags, &active) != CG_SUCCESS)
-        return -1;
-    return active != 0;
+    out->device = dev;
 }
 
 CUresult cg_sync_current(void)

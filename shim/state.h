@@ -32,7 +32,6 @@ struct cg_ctxinfo {
     int device;            /* -1: unknown */
     CUcontext ctx;         /* NULL: none current */
     int kind;              /* enum cg_ctx_kind */
-    int primary_active;    /* -1 unknown, 0 inactive, 1 active */
 };
 
 static inline int cg_dev_index(int dev)
@@ -76,12 +75,9 @@ void cg_note_primary_reset(int dev);
 void cg_note_reset_done(int dev, int caller, const char *call);
 void cg_note_created(CUcontext ctx, int dev);
 void cg_note_destroyed(CUcontext ctx);
-void cg_note_current_slow(CUcontext ctx, int module);
-/* The thread made ctx current: keeps its device and the primary's users right. */
-static inline void cg_note_current(CUcontext ctx, int module)
-{
-    cg_note_current_slow(ctx, module);
-}
+/* The thread made ctx current (slow path of cuCtxSetCurrent/Push): keeps its device and the primary's
+ * users right, and remembers ctx so that setting it again is a plain tail call. */
+void cg_note_current(CUcontext ctx, int module);
 
 /* Classifies a handle: primary of a device, created through the driver API, or unknown. */
 int cg_ctx_kind(CUcontext ctx, int *dev);
@@ -89,7 +85,6 @@ int cg_ctx_kind(CUcontext ctx, int *dev);
 /* The calling thread's current context and device, asked of the driver without side effects (no
  * cuInit, no retain); when libcuda is not loaded at all, nothing is current. */
 void cg_query_current(struct cg_ctxinfo *out);
-int cg_primary_active(int dev);
 /* cuCtxSynchronize on the current context; used before answering a blocked reset. */
 CUresult cg_sync_current(void);
 
