@@ -50,6 +50,11 @@ static inline int cg_maybe_guarded_base(const char *s)
 {
     if (s[0] != 'c' || s[1] != 'u')
         return 0;
+    /* One range test rejects most names (cuMem…, cuLaunch…, cuStream…, cuModule…): the guarded ones
+     * have 'C', 'D' or 'G' third. */
+    unsigned int c = (unsigned char)s[2] - (unsigned char)'C';
+    if (c > 'G' - 'C')
+        return 0;
     switch (s[2]) {
     /* character by character (&& stops at the terminator): no call, so wrappers need no frame */
     case 'C': return s[3] == 't' && s[4] == 'x';
