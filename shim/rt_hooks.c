@@ -57,17 +57,12 @@ static __attribute__((noinline)) void check_device_leak(int id, int m)
         }
     }
     if (m > 0 && cg_modules[m].cls == CG_MOD_USER) {
-        if (slot < 0) { /* remember it, replacing the oldest entry */
-            slot = 0;
-            for (int i = 1; i < 8; i++)
-                if (cg_tls.used_mod[i] == 0) {
-                    slot = i;
-                    break;
-                }
-            memmove(&cg_tls.used_mod[0], &cg_tls.used_mod[1], sizeof cg_tls.used_mod[0] * (size_t)(slot ? 0 : 7));
-            if (!slot) {
+        if (slot < 0) { /* a free entry, else drop the oldest (entries are kept oldest first) */
+            for (slot = 0; slot < 7 && cg_tls.used_mod[slot] != 0; slot++)
+                ;
+            if (cg_tls.used_mod[slot] != 0) {
+                memmove(&cg_tls.used_mod[0], &cg_tls.used_mod[1], sizeof cg_tls.used_mod[0] * 7);
                 memmove(&cg_tls.used_dev[0], &cg_tls.used_dev[1], sizeof cg_tls.used_dev[0] * 7);
-                slot = 7;
             }
         }
         cg_tls.used_mod[slot] = m;

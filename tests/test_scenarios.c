@@ -59,6 +59,19 @@ static void expect_field_contains(const char *line, const char *key, const char 
         fail_msg("%s: %s does not contain %s", key, v, part);
 }
 
+/* Runs the steps bare (another module's data must be lost: status 1) and under ctxguard (kept:
+ * status 0), and returns the one `call` event of the guarded run, which must be a block. */
+static const char *bare_loses_guard_blocks(const char *const steps[], const char *call)
+{
+    run_prog(&R, 0, 0, NULL, steps);
+    assert_int_equal(R.status, 1);
+    run_prog(&R, 1, 1, NULL, steps);
+    assert_int_equal(R.status, 0);
+    const char *ev = event(R.log, call);
+    expect_field(ev, "action", "\"block\"");
+    return ev;
+}
+
 /* ---- the failure ctxguard exists for ---- */
 
 static void bare_reset_breaks_other_plugin(void **s)
@@ -137,24 +150,16 @@ static void static_runtime_reset_blocked_at_driver(void **s)
 static void mixed_static_user_shared_resetter(void **s)
 {
     (void)s;
-    run_prog(&R, 0, 0, NULL, STEPS(HOST, PLUG("S1") ":setup", PLUG("B") ":reset", PLUG("S1") ":check"));
-    assert_int_equal(R.status, 1);
-    run_prog(&R, 1, 1, NULL, STEPS(HOST, PLUG("S1") ":setup", PLUG("B") ":reset", PLUG("S1") ":check"));
-    assert_int_equal(R.status, 0);
-    const char *ev = event(R.log, "cudaDeviceReset");
-    expect_field(ev, "action", "\"block\"");
+    const char *ev = bare_loses_guard_blocks(STEPS(HOST, PLUG("S1") ":setup", PLUG("B") ":reset", PLUG("S1") ":check"),
+                                             "cudaDeviceReset");
     expect_field_contains(ev, "shared_with", "libplugS1.so");
 }
 
 static void two_static_runtimes(void **s)
 {
     (void)s;
-    run_prog(&R, 0, 0, NULL, STEPS(HOST, PLUG("S1") ":setup", PLUG("S2") ":reset", PLUG("S1") ":check"));
-    assert_int_equal(R.status, 1);
-    run_prog(&R, 1, 1, NULL, STEPS(HOST, PLUG("S1") ":setup", PLUG("S2") ":reset", PLUG("S1") ":check"));
-    assert_int_equal(R.status, 0);
-    const char *ev = event(R.log, "cuDevicePrimaryCtxReset");
-    expect_field(ev, "action", "\"block\"");
+    const char *ev = bare_loses_guard_blocks(STEPS(HOST, PLUG("S1") ":setup", PLUG("S2") ":reset", PLUG("S1") ":check"),
+                                             "cuDevicePrimaryCtxReset");
     expect_field(ev, "caller", "\"" BUILD_DIR "/plugins/libplugS2.so\"");
     expect_field(ev, "shared_with", "[\"" BUILD_DIR "/plugins/libplugS1.so\"]");
 }
@@ -199,25 +204,17 @@ static void created_context_reset_allowed(void **s)
 static void driver_entry_point_reset_blocked(void **s)
 {
     (void)s;
-    run_prog(&R, 0, 0, NULL, STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":drvreset", PLUG("A") ":check"));
-    assert_int_equal(R.status, 1);
-    run_prog(&R, 1, 1, NULL, STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":drvreset", PLUG("A") ":check"));
-    assert_int_equal(R.status, 0);
     /* asked with version 12000: the _v2 variant, named as called */
-    const char *ev = event(R.log, "cuDevicePrimaryCtxReset_v2");
-    expect_field(ev, "action", "\"block\"");
+    const char *ev = bare_loses_guard_blocks(STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":drvreset", PLUG("A") ":check"),
+                                             "cuDevicePrimaryCtxReset_v2");
     expect_field(ev, "caller", "\"" BUILD_DIR "/plugins/libplugB.so\"");
 }
 
 static void dlsym_runtime_reset_blocked(void **s)
 {
     (void)s;
-    run_prog(&R, 0, 0, NULL, STEPS(HOST, PLUG("A") ":setup", PLUG("C") ":dlsymreset", PLUG("A") ":check"));
-    assert_int_equal(R.status, 1);
-    run_prog(&R, 1, 1, NULL, STEPS(HOST, PLUG("A") ":setup", PLUG("C") ":dlsymreset", PLUG("A") ":check"));
-    assert_int_equal(R.status, 0);
-    const char *ev = event(R.log, "cudaDeviceReset");
-    expect_field(ev, "action", "\"block\"");
+    const char *ev = bare_loses_guard_blocks(STEPS(HOST, PLUG("A") ":setup", PLUG("C") ":dlsymreset", PLUG("A") ":check"),
+                                             "cudaDeviceReset");
     expect_field(ev, "caller", "\"" BUILD_DIR "/plugins/libplugC.so\"");
 }
 
