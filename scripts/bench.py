@@ -46,6 +46,14 @@ def wall(binary, call, n, threads, preload, extra=None):
     info = dict(l.split("=", 1) for l in r.stderr.split() if "=" in l)
     return float(r.stdout.strip()), info
 
+def paired(binary, call, preload, blocks=201, k=20000):
+    r = subprocess.run(PIN + [binary, "paired", call, str(blocks), str(k)], env=env_with(preload),
+                       capture_output=True, text=True)
+    m = re.search(r"diff=(-?[0-9.]+)", r.stdout)
+    if r.returncode != 0 or not m:
+        sys.exit(f"bench: paired {call} failed under {preload or 'bare'}: {r.stderr[-300:]}")
+    return float(m.group(1))
+
 def fmt(xs):
     return f"{statistics.median(xs):8.2f} [{min(xs):.2f}..{max(xs):.2f}]"
 
@@ -57,6 +65,9 @@ def main():
     ap.add_argument("--no-callgrind", action="store_true", help="real CUDA: skip instruction counts")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--calls", type=int, default=2_000_000)
+    ap.add_argument("--sections", default="calls,paired,threads,reset,onetime",
+                    help="which wall-clock tables to print (comma-separated)")
+    ap.add_argument("--paired-k", type=int, default=20000, help="calls per block in the paired table")
     ap.add_argument("--pin", default=None, help="CPU to pin single-thread timing runs to (taskset)")
     a = ap.parse_args()
     failed = False
@@ -76,6 +87,20 @@ def main():
     if a.callgrind_only:
         return 1 if failed else 0
 
+    sec = set(a.sections.split(","))
+    if "calls" in sec:
+        calls_table(a)
+    if "paired" in sec:
+        paired_table(a)
+    if "threads" in sec:
+        threads_table(a)
+    if "reset" in sec:
+        reset_table(a)
+    if "onetime" in sec:
+        onetime_table(a)
+    return 1 if failed else 0
+
+def calls_table(a):
     print()
     print(f"Wall clock, ns per call, median [min..max] of {a.reps} interleaved runs of {a.calls} calls")
     print(f"{'call':15} {'bare':>22} {'no-op twin':>22} {'ctxguard':>22} {'ctxguard-bare':>13} {'ctxguard-twin':>13}")
@@ -87,6 +112,22 @@ def main():
         mb, mn, ms = (statistics.median(res[k]) for k in ("bare", "noop", "shim"))
         print(f"{call:15} {fmt(res['bare']):>22} {fmt(res['noop']):>22} {fmt(res['shim']):>22} {ms - mb:13.2f} {ms - mn:13.2f}")
 
+def paired_table(a):
+    print()
+    print(f"In-process paired, ns per call: blocks of calls through the symbol and through the runtime's own")
+    print(f"definition alternate in one process; diff = median of the pairs' differences; added = diff under")
+    print(f"the preload minus diff bare (median [min..max] over {a.reps} processes each)")
+    print(f"{'call':15} {'diff bare':>24} {'added by twin':>24} {'added by ctxguard':>24}")
+    for call in ("getdevice", "setdevice", "sync"):
+        res = {"bare": [], "noop": [], "shim": []}
+        for _ in range(a.reps):
+            for k, pre in (("bare", ""), ("noop", NOOP), ("shim", SHIM)):
+                res[k].append(paired(a.bin, call, pre, k=a.paired_k))
+        mb = statistics.median(res["bare"])
+        added = lambda k: fmt([x - mb for x in res[k]])
+        print(f"{call:15} {fmt(res['bare']):>24} {added('noop'):>24} {added('shim'):>24}")
+
+def threads_table(a):
     print()
     print("Threads hammering cudaGetDevice: ns per call per thread (wall / calls per thread), median")
     print(f"{'threads':>7} {'bare':>10} {'ctxguard':>10} {'ratio':>7}")
@@ -96,6 +137,7 @@ def main():
         s = [wall(a.bin, "getdevice", n, t, SHIM)[0] for _ in range(a.reps)]
         print(f"{t:7} {statistics.median(b):10.2f} {statistics.median(s):10.2f} {statistics.median(s) / statistics.median(b):7.3f}")
 
+def reset_table(a):
     print()
     print("Guarded reset (enforce: every reset blocked), ns per call, median")
     with tempfile.TemporaryDirectory() as d:
@@ -103,12 +145,14 @@ def main():
                 ("logged, text to file", {"CTXGUARD_MODE": "enforce", "CTXGUARD_LOG": os.path.join(d, "t.log")}),
                 ("logged, JSON to file", {"CTXGUARD_MODE": "enforce", "CTXGUARD_LOG_FORMAT": "json",
                                           "CTXGUARD_LOG": os.path.join(d, "j.log")})]
-        base = [wall(a.bin, "sync", 20000, 1, "")[0] for _ in range(a.reps)]
-        print(f"  {'(the runtime sync a blocked reset performs, bare)':50} {statistics.median(base):10.1f}")
+        base = [wall(a.bin, "ctxsync", 20000, 1, "")[0] for _ in range(a.reps)]
+        mb = statistics.median(base)
+        print(f"  {'cuCtxSynchronize, bare (what a blocked reset waits with)':58} {mb:10.1f}")
         for name, extra in rows:
             xs = [wall(a.bin, "reset", 20000, 1, SHIM, extra)[0] for _ in range(a.reps)]
-            print(f"  {name:50} {statistics.median(xs):10.1f}")
+            print(f"  {name:58} {statistics.median(xs):10.1f}   without the wait {statistics.median(xs) - mb:10.1f}")
 
+def onetime_table(a):
     print()
     print("One-time and memory costs, median over runs")
     fb, fs, rb, rs = [], [], [], []
@@ -121,7 +165,6 @@ def main():
           f"ctxguard {statistics.median(fs)/1000:.1f} us, added {(statistics.median(fs)-statistics.median(fb))/1000:.1f} us")
     print(f"  VmRSS at exit: bare {statistics.median(rb)} kB, ctxguard {statistics.median(rs)} kB, "
           f"added {statistics.median(rs)-statistics.median(rb)} kB")
-    return 1 if failed else 0
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -14,7 +14,7 @@ nvcc -O2 -arch=sm_90 -cudart shared -o $G/launch_loop tests/gpu/launch_loop.cu |
 OUTF=${OUT:-build}/bench.txt
 {
 echo "ctxguard GPU benchmarks, $(date -u +%Y-%m-%dT%H:%MZ), $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | head -1)"
-[ "${ONLY_WORKLOADS:-0}" = 1 ] || python3 scripts/bench.py --bin $G/bench_calls --no-callgrind --reps "$REPS" --calls 1000000 --pin 5
+[ "${ONLY_WORKLOADS:-0}" = 1 ] || python3 scripts/bench.py --bin $G/bench_calls --no-callgrind --reps "$REPS" --calls 1000000 --paired-k 5000 --pin 5 ${SECTIONS:+--sections "$SECTIONS"}
 echo
 echo "Launch-heavy loop (200000 tiny kernels) and PyTorch training step: median [min..max] of $REPS interleaved runs"
 python3 - "$REPS" <<'PY'

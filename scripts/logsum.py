@@ -23,6 +23,9 @@ def summarize(path):
         if e.get("action") == "allow" and e.get("reason") == "pass-through":
             continue
         shared = ",".join(base(p) for p in e.get("shared_with", [])) or "-"
+        if e.get("decided_by") == "attribution":  # an explanation, not a decision
+            out.append(f'attribution: {base(e.get("caller"))} {e["call"]} (result {e.get("result")}) <- reset by {shared}')
+            continue
         res = f' result {e.get("result")}' if e["action"] == "deny" else ""
         out.append(f'{e["action"]} {e["call"]} by {base(e.get("caller"))} ({e.get("ctx_kind")}; shared_with {shared}){res}')
     if bad:

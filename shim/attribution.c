@@ -3,6 +3,7 @@
  * with which call, when. Reached only when a wrapped call has already failed; never changes what the
  * caller receives. */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -31,6 +32,14 @@ static struct {
 static int ntold;
 static pthread_mutex_t told_lock = PTHREAD_MUTEX_INITIALIZER;
 int cg_attributed; /* read by the exit dump */
+
+static void clock_text(struct timespec ts, char *out, size_t n)
+{
+    struct tm tm;
+    time_t sec = ts.tv_sec;
+    gmtime_r(&sec, &tm);
+    snprintf(out, n, "%02d:%02d:%02d.%03ldZ", tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+}
 
 static const char *base(int m)
 {
@@ -73,16 +82,13 @@ int cg_rt_failed(int id, int result, const void *ra)
         cg_tls.depth--;
         return result;
     }
-    struct tm tm;
-    time_t sec = ts.tv_sec;
-    gmtime_r(&sec, &tm);
-    char reason[768];
+    char when[32], reason[768];
+    clock_text(ts, when, sizeof when);
     snprintf(reason, sizeof reason,
              "%s's %s failed with %s (%d) on device %d after the primary context of device %d was reset at "
-             "%02d:%02d:%02d.%03ldZ by %s (%s; reset %u of that context in this process): memory, streams, "
+             "%s by %s (%s; reset %u of that context in this process): memory, streams, "
              "events and modules created before that reset are gone",
-             base(m), cg_rt_names[id], ename, result, dev, dev, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             ts.tv_nsec / 1000000, base(resetter), rcall, gen);
+             base(m), cg_rt_names[id], ename, result, dev, dev, when, base(resetter), rcall, gen);
     struct cg_event ev = {.api = CG_API_RUNTIME, .call = cg_rt_names[id], .device = dev,
                           .ctx = __atomic_load_n(&d->primary, __ATOMIC_ACQUIRE), .ctx_kind = CG_CTX_PRIMARY,
                           .shared_with = resetter > 0 ? 1ull << resetter : 0, .caller = m, .action = CG_ALLOW,
@@ -92,4 +98,34 @@ int cg_rt_failed(int id, int result, const void *ra)
     cg_log_event(&ev);
     cg_tls.depth--;
     return result;
+}
+
+void cg_note_reattach(int dev, int m)
+{
+    struct cg_device *d = &cg_devices[cg_dev_index(dev)];
+    uint64_t bit = 1ull << m;
+    /* the one that clears the bit reports: each victim is told once per reset */
+    if (!(__atomic_fetch_and(&d->victims, ~bit, __ATOMIC_ACQ_REL) & bit))
+        return;
+    pthread_mutex_lock(&cg_created_lock); /* the lock the reset's fields are written under */
+    int resetter = d->last_caller;
+    const char *rcall = d->last_call ? d->last_call : "a reset";
+    struct timespec ts = d->last_ts;
+    unsigned int gen = __atomic_load_n(&d->last_gen, __ATOMIC_ACQUIRE);
+    pthread_mutex_unlock(&cg_created_lock);
+    char when[32], reason[768];
+    clock_text(ts, when, sizeof when);
+    snprintf(reason, sizeof reason,
+             "%s attached again to the primary context of device %d, which it used before %s reset it at %s "
+             "(%s; reset %u of that context in this process): the memory, streams, events and modules %s "
+             "created before that reset are gone, and its next use of them fails (typically "
+             "cudaErrorInvalidValue from a memcpy)",
+             base(m), dev, base(resetter), when, rcall, gen, base(m));
+    struct cg_event ev = {.api = CG_API_DRIVER, .call = "cuDevicePrimaryCtxRetain", .device = dev,
+                          .ctx = __atomic_load_n(&d->primary, __ATOMIC_ACQUIRE), .ctx_kind = CG_CTX_PRIMARY,
+                          .shared_with = resetter > 0 ? 1ull << resetter : 0, .caller = m, .action = CG_ALLOW,
+                          .result = 0, .destructive = 1, .reason = reason, .decided_by = "attribution",
+                          .log = 1};
+    __atomic_store_n(&cg_attributed, 1, __ATOMIC_RELEASE);
+    cg_log_event(&ev);
 }

@@ -5,6 +5,10 @@
 /* A wrapped runtime call `id` returned `result` != 0: explain it if it is a context-lost error after a
  * real reset of the device's primary context. Returns `result` unchanged. */
 int cg_rt_failed(int id, int result, const void *ra) __attribute__((noinline));
+/* Module m retained dev's primary context again: if it used that context before someone else reset
+ * it, say so now (once): the module's later failures have that cause. Static runtimes' failing calls
+ * are invisible to ctxguard, but their re-attach after a reset is not. */
+void cg_note_reattach(int dev, int m) __attribute__((noinline));
 extern int cg_attributed;
 
 #endif

@@ -3,6 +3,7 @@
  * handlers below; the variant only decides the name logged and the real function called. */
 #include <stddef.h>
 
+#include "attribution.h"
 #include "hooks.h"
 #include "log.h"
 #include "modules.h"
@@ -107,7 +108,10 @@ CUresult cuDevicePrimaryCtxRetain(CUcontext *pctx, CUdevice dev)
         return CG_ERR_SYMBOL_NOT_FOUND;
     CUresult r = real(pctx, dev);
     if (r == CG_SUCCESS && pctx) {
-        cg_note_retain(dev, *pctx, cg_tls.depth ? 0 : cg_attribute(RA));
+        int m = cg_tls.depth ? 0 : cg_attribute(RA);
+        cg_note_retain(dev, *pctx, m);
+        if (m > 0 && CG_UNLIKELY(__atomic_load_n(&cg_devices[cg_dev_index(dev)].victims, __ATOMIC_RELAXED)))
+            cg_note_reattach(dev, m);
         drv_debug(CG_DRV_ID_cuDevicePrimaryCtxRetain, RA, dev, *pctx, CG_CTX_PRIMARY, r, "retain recorded");
     }
     return r;

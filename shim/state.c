@@ -69,6 +69,10 @@ void cg_note_reset_done(int dev, int caller, const char *call)
     d->last_caller = caller;
     d->last_call = call;
     clock_gettime(CLOCK_REALTIME, &d->last_ts);
+    uint64_t v = __atomic_load_n(&d->users, __ATOMIC_RELAXED);
+    if (caller > 0)
+        v &= ~(1ull << caller);
+    __atomic_store_n(&d->victims, v, __ATOMIC_RELAXED);
     __atomic_store_n(&d->last_gen, __atomic_load_n(&d->last_gen, __ATOMIC_RELAXED) + 1, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&cg_created_lock);
 }

@@ -24,6 +24,9 @@ struct cg_device {
     int last_caller;
     const char *last_call;
     struct timespec last_ts;
+    /* Users of the context when it was last reset, other than the resetter: each is told once, when
+     * it re-attaches (retains again), that what it had created is gone. */
+    uint64_t victims;
 };
 extern struct cg_device cg_devices[CG_MAX_DEVICES];
 extern unsigned int cg_ctx_gen; /* bumped when a context is created/destroyed or a primary is learnt */

@@ -363,6 +363,31 @@ static void failure_attributed_to_the_reset(void **s)
     assert_null(strstr(R.log, "attribution"));
 }
 
+/* A static runtime's own failing calls never leave its plugin; its re-attach to the primary context
+ * after another module's reset does, and is explained once (not on later retains, not for the resetter). */
+static void static_runtime_reattach_attributed(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 1, ENV("CTXGUARD_MODE=observe"),
+             STEPS(HOST, PLUG("S1") ":setup", PLUG("S2") ":reset", PLUG("S1") ":check", PLUG("S1") ":check"));
+    assert_int_equal(R.status, 1);
+    const char *ev = event(R.log, "cuDevicePrimaryCtxRetain"); /* exactly one */
+    expect_field(ev, "decided_by", "\"attribution\"");
+    expect_field(ev, "caller", "\"" BUILD_DIR "/plugins/libplugS1.so\"");
+    expect_field(ev, "shared_with", "[\"" BUILD_DIR "/plugins/libplugS2.so\"]");
+    expect_field_contains(ev, "reason", "libplugS1.so attached again to the primary context of device 0, "
+                                        "which it used before libplugS2.so reset it at ");
+    expect_field_contains(ev, "reason", "(cuDevicePrimaryCtxReset; reset 1 of that context");
+    /* the resetter re-attaching to what it reset itself is not a victim */
+    run_prog(&R, 1, 1, ENV("CTXGUARD_MODE=observe"),
+             STEPS(HOST, PLUG("S1") ":setup", PLUG("S1") ":reset", PLUG("S1") ":check"));
+    assert_null(strstr(R.log, "attached again"));
+    /* guard: the reset is blocked, nobody loses anything, nothing to explain */
+    run_prog(&R, 1, 1, NULL, STEPS(HOST, PLUG("S1") ":setup", PLUG("S2") ":reset", PLUG("S1") ":check"));
+    assert_int_equal(R.status, 0);
+    assert_null(strstr(R.log, "attribution"));
+}
+
 /* The driver hands the same primary context handle back after a reset: attribution goes by the
  * reset generation, so a later failure names the later reset, and a success in between stays quiet. */
 static void attribution_survives_handle_reuse(void **s)
@@ -645,6 +670,7 @@ int main(void)
         cmocka_unit_test(enforce_blocks_even_unshared),
         cmocka_unit_test(failure_attributed_to_the_reset),
         cmocka_unit_test(attribution_survives_handle_reuse),
+        cmocka_unit_test(static_runtime_reattach_attributed),
         cmocka_unit_test(device_switch_left_behind),
         cmocka_unit_test(deny_rule_returns_not_permitted),
         cmocka_unit_test(rules_first_match_then_preset),

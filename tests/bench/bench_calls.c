@@ -1,11 +1,20 @@
 /* Calls one intercepted entry point in a loop. Used two ways by scripts/bench.sh:
  *   bench_calls CALL N             run N calls (callgrind counts instructions of N1 vs N2 calls)
  *   bench_calls CALL N THREADS     also print ns per call (wall clock), THREADS threads in parallel
- * CALL: setdevice | getdevice | sync | entrypoint | drvsetcurrent | reset | none
+ *   bench_calls paired CALL BLOCKS K   in one process, alternate blocks of K calls through the exported
+ *                                  symbol (the preload's wrapper when one is loaded) and through the
+ *                                  runtime's own definition (dlvsym: no preload in between); prints
+ *                                  the median ns per call of each and the median of the paired
+ *                                  differences. Run bare, the difference is the cost of the call path
+ *                                  alone (PLT vs pointer); run preloaded minus that is what the preload
+ *                                  adds, free of the process-to-process noise of separate runs.
+ * CALL: setdevice | getdevice | sync | entrypoint | drvsetcurrent | reset | ctxsync | none
  * stderr gets "first_ns=…" (the process's first CUDA call, where one-time set-up lands) and
  * "rss_kb=…" (VmRSS at the end).
  * Built against the fake runtime (CI) or the real one (scripts/gpu-bench.sh). */
+#define _GNU_SOURCE
 #include <cuda.h>
+#include <dlfcn.h>
 #include <cuda_runtime_api.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -31,6 +40,7 @@ static int one(void)
     }
     if (!strcmp(call, "drvsetcurrent")) return set_current(ctx);
     if (!strcmp(call, "reset")) return cudaDeviceReset();
+    if (!strcmp(call, "ctxsync")) return cuCtxSynchronize(); /* what a blocked reset waits with */
     if (!strcmp(call, "none")) return 0;
     return -1;
 }
@@ -45,14 +55,88 @@ static void *loop(void *arg)
 {
     (void)arg;
     step_fn f = pick();
+    /* a new thread has no current context: without this, every cudaGetDevice of the thread takes the
+     * runtime's slow, serialised no-context path (measured on the H100: 1.1-2.3 us, growing with threads) */
+    if (cudaSetDevice(0) != 0)
+        return (void *)1L;
     int bad = 0;
     for (long i = 0; i < n; i++)
         bad |= f();
     return (void *)(long)bad;
 }
 
+static double now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_d);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static int paired(const char *what, int blocks, long k)
+{
+    void *h = dlopen("libcudart.so.13", RTLD_LAZY | RTLD_NOLOAD);
+    const char *name = !strcmp(what, "getdevice") ? "cudaGetDevice"
+                       : !strcmp(what, "setdevice") ? "cudaSetDevice"
+                       : !strcmp(what, "sync")      ? "cudaDeviceSynchronize"
+                                                    : NULL;
+    void *real = h && name ? dlvsym(h, name, "libcudart.so.13") : NULL;
+    if (!real) {
+        fprintf(stderr, "bench: paired: no versioned %s in libcudart.so.13\n", name ? name : what);
+        return 2;
+    }
+    int which = !strcmp(what, "getdevice") ? 0 : !strcmp(what, "setdevice") ? 1 : 2;
+    cudaError_t (*volatile getdev)(int *) = (cudaError_t(*)(int *))real;
+    cudaError_t (*volatile setdev)(int) = (cudaError_t(*)(int))real;
+    cudaError_t (*volatile sync_)(void) = (cudaError_t(*)(void))real;
+    double *s = calloc((size_t)blocks, sizeof *s), *p = calloc((size_t)blocks, sizeof *p),
+           *d = calloc((size_t)blocks, sizeof *d);
+    int bad = 0, dev;
+    if (cudaSetDevice(0) != 0)
+        return 1;
+    for (int b = 0; b < blocks; b++) {
+        /* alternate which path goes first, so a drift inside a pair cancels over the blocks */
+        for (int order = 0; order < 2; order++) {
+            int sym = (order == 0) == (b % 2 == 0);
+            double t0 = now_ns();
+            /* the same loop shape on both paths: a direct call (PLT) vs a call through a pointer */
+            switch (which * 2 + sym) {
+            case 0: for (long i = 0; i < k; i++) bad |= getdev(&dev); break;
+            case 1: for (long i = 0; i < k; i++) bad |= cudaGetDevice(&dev); break;
+            case 2: for (long i = 0; i < k; i++) bad |= setdev(0); break;
+            case 3: for (long i = 0; i < k; i++) bad |= cudaSetDevice(0); break;
+            case 4: for (long i = 0; i < k; i++) bad |= sync_(); break;
+            default: for (long i = 0; i < k; i++) bad |= cudaDeviceSynchronize(); break;
+            }
+            double ns = (now_ns() - t0) / (double)k;
+            (sym ? s : p)[b] = ns;
+        }
+        d[b] = s[b] - p[b];
+    }
+    printf("sym=%.3f ptr=%.3f diff=%.3f\n", median(s, blocks), median(p, blocks), median(d, blocks));
+    free(s);
+    free(p);
+    free(d);
+    return bad != 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 5 && !strcmp(argv[1], "paired")) {
+        call = argv[2];
+        return paired(argv[2], atoi(argv[3]), atol(argv[4]));
+    }
     if (argc < 3) {
         fprintf(stderr, "usage: %s CALL N [THREADS]\n", argv[0]);
         return 2;
