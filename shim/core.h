@@ -3,6 +3,7 @@
 #define CTXGUARD_CORE_H
 
 #include "config.h"
+#include "hooks.h"
 #include "rules.h"
 
 #define CG_LIKELY(x) __builtin_expect(!!(x), 1)
@@ -17,7 +18,6 @@ struct cg_tls {
     unsigned int fast_gen;          /* == mod_gen when the fast path may be taken: the module's
                                        use of this thread's device is recorded and logging is not
                                        at debug; 0 otherwise */
-    void *const *rt_row;            /* cg_rt_real[mod]: its real runtime functions */
     int mod;                        /* its index */
     const void *slow_ra;            /* return address handed from a wrapper to its slow path */
     int switch_mod, switch_from;    /* the module that last moved this thread to another device, and from where */
@@ -27,6 +27,10 @@ struct cg_tls {
     int dev;                        /* runtime device selected on this thread; -1: none seen */
     int depth;                      /* >0 while ctxguard itself is working: hooks pass through */
     int judged;                     /* a runtime reset was judged: its driver calls are not judged again */
+    /* The fast path's table, valid while fast_gen is: per runtime entry point, the module's real
+     * function, or (not resolved yet) the wrapper's lazy entry, which a jump reaches with the
+     * caller's return address still on the stack; NULL only where the wrapper calls and checks. */
+    void *rt_tab[CG_RT_COUNT];
 };
 extern __thread struct cg_tls cg_tls __attribute__((tls_model("initial-exec")));
 

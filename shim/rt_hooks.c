@@ -13,16 +13,45 @@
 #include "state.h"
 
 /* Fast path of every pass-through runtime call: the caller is the module this thread last called
- * from, its use of the thread's device is already recorded, the real function is resolved. Costs a
- * range compare, a generation compare and two loads; anything else goes to rt_enter. */
-static inline void *rt_fast(int id, const void *ra)
+ * from, its use of the thread's device is already recorded, so cg_tls.rt_tab holds what to call.
+ * Costs a range compare and a generation compare; anything else goes to rt_enter. */
+static inline int rt_armed(const void *ra)
 {
     uintptr_t a = (uintptr_t)ra;
-    if (CG_LIKELY(a - cg_tls.mod_lo < cg_tls.mod_span &&
-                  cg_tls.fast_gen == __atomic_load_n(&cg_mod_gen, __ATOMIC_RELAXED)))
-        return __atomic_load_n(&cg_tls.rt_row[id], __ATOMIC_RELAXED); /* filled by CAS elsewhere */
-    return NULL;
+    return a - cg_tls.mod_lo < cg_tls.mod_span && cg_tls.fast_gen == __atomic_load_n(&cg_mod_gen, __ATOMIC_RELAXED);
 }
+#define RT_TAB(name) ((cg_rt_fn_##name)cg_tls.rt_tab[CG_RT_ID_##name])
+
+/* Lazy entries: what a fast-path slot holds until the module's real function is resolved (or when
+ * it is missing). Jumped to like the real function, they hand the caller's return address to the
+ * slow half, which resolves (or returns a defined error) and re-arms. A wrapper that calls rather
+ * than jumps (USE: it checks the result) has no lazy entry and tests its slot for NULL. */
+#define CG_RT_LAZY_DECL_USE(name, params)
+#define CG_RT_LAZY_DECL_PASS(name, params) static cudaError_t name##_lazy params;
+#define CG_RT_LAZY_DECL_CUSTOM(name, params)
+#define CG_RT(name, params, args, kind) CG_RT_LAZY_DECL_##kind(name, params)
+#include "hooks.def"
+static cudaError_t cudaSetDevice_lazy(int device);
+#define EP_PARAMS (const char *symbol, void **funcPtr, unsigned long long flags, cudaDriverEntryPointQueryResult *status)
+#define EP_ARGS (symbol, funcPtr, flags, status)
+#define EPV_PARAMS                                                                                   \
+    (const char *symbol, void **funcPtr, unsigned int cudaVersion, unsigned long long flags,         \
+     cudaDriverEntryPointQueryResult *status)
+#define EPV_ARGS (symbol, funcPtr, cudaVersion, flags, status)
+static cudaError_t cudaGetDriverEntryPoint_lazy EP_PARAMS;
+static cudaError_t cudaGetDriverEntryPoint_ptsz_lazy EP_PARAMS;
+static cudaError_t cudaGetDriverEntryPointByVersion_lazy EPV_PARAMS;
+static cudaError_t cudaGetDriverEntryPointByVersion_ptsz_lazy EPV_PARAMS;
+/* the resets are never reached through the table (no fast path): their slots name themselves */
+#define cudaDeviceReset_lazy cudaDeviceReset
+#define cudaThreadExit_lazy cudaThreadExit
+#define CG_RT_LAZY_USE(name) NULL
+#define CG_RT_LAZY_PASS(name) (void *)name##_lazy
+#define CG_RT_LAZY_CUSTOM(name) (void *)name##_lazy
+static void *const rt_lazy[CG_RT_COUNT] = {
+#define CG_RT(name, params, args, kind) [CG_RT_ID_##name] = CG_RT_LAZY_##kind(name),
+#include "hooks.def"
+};
 
 /* Common entry: lazy init, caller module, its real function, and (unless `mark` is 0 or ctxguard is
  * itself the caller) a note that this module uses the thread's current device. Re-arms the fast path
@@ -83,7 +112,10 @@ static __attribute__((noinline)) void *rt_enter(int id, const void *ra, int *mod
         if (m > 0 && CG_UNLIKELY(cg_watched(m) < 0))
             __atomic_store_n(&cg_modules[m].watched, cg_module_watched(m), __ATOMIC_RELAXED);
         if (m > 0 && !cg_log_all && cg_tls.mod == m && cg_watched(m) == 0) {
-            cg_tls.rt_row = cg_rt_real[m];
+            for (int i = 0; i < CG_RT_COUNT; i++) {
+                void *f = __atomic_load_n(&cg_rt_real[m][i], __ATOMIC_ACQUIRE);
+                cg_tls.rt_tab[i] = f ? f : rt_lazy[i];
+            }
             cg_tls.fast_gen = cg_tls.mod_gen;
         }
     }
@@ -141,8 +173,9 @@ static __attribute__((noinline)) void plain_logged(struct cg_event *ev, int resu
 
 #define CG_RT_WRAP_CUSTOM(name, params, args)
 /* The slow half is a separate function reached by a tail call, so the fast half needs no stack
- * frame; the return address travels in cg_tls.slow_ra because the parameter list is fixed. */
-#define CG_RT_WRAP_USE(name, params, args)                                                           \
+ * frame; the return address travels in cg_tls.slow_ra because the parameter list is fixed.
+ * `check`: whether a failure is explained (cg_rt_failed). */
+#define CG_RT_SLOW(name, params, args, check)                                                        \
     static __attribute__((noinline)) cudaError_t name##_slow params                                  \
     {                                                                                                \
         int m_;                                                                                      \
@@ -158,25 +191,44 @@ static __attribute__((noinline)) void plain_logged(struct cg_event *ev, int resu
             if (ev_.call) {                                                                          \
                 cudaError_t r_ = real_ args;                                                         \
                 plain_logged(&ev_, r_);                                                              \
-                return r_ ? cg_rt_failed(CG_RT_ID_##name, r_, cg_tls.slow_ra) : r_;                  \
+                return r_ && check ? cg_rt_failed(CG_RT_ID_##name, r_, cg_tls.slow_ra) : r_;         \
             }                                                                                        \
         }                                                                                            \
         const void *ra_ = cg_tls.slow_ra;                                                            \
         cudaError_t r_ = real_ args;                                                                 \
         if (CG_UNLIKELY(cg_log_all))                                                                 \
             log_call(CG_RT_ID_##name, m_, r_);                                                       \
-        return r_ ? cg_rt_failed(CG_RT_ID_##name, r_, ra_) : r_;                                     \
-    }                                                                                                \
+        return r_ && check ? cg_rt_failed(CG_RT_ID_##name, r_, ra_) : r_;                            \
+    }
+/* USE: a call whose context-lost failures are explained: called, not jumped to. */
+#define CG_RT_WRAP_USE(name, params, args)                                                           \
+    CG_RT_SLOW(name, params, args, 1)                                                                \
     cudaError_t name params                                                                          \
     {                                                                                                \
         const void *ra_ = __builtin_return_address(0);                                               \
-        cg_rt_fn_##name real_ = (cg_rt_fn_##name)rt_fast(CG_RT_ID_##name, ra_);                     \
-        if (CG_LIKELY(real_ != NULL)) {                                                              \
+        cg_rt_fn_##name real_;                                                                       \
+        if (CG_LIKELY(rt_armed(ra_) && (real_ = RT_TAB(name)) != NULL)) {                            \
             cudaError_t r_ = real_ args;                                                             \
             if (CG_UNLIKELY(r_ != CG_SUCCESS))                                                       \
                 return cg_rt_failed(CG_RT_ID_##name, r_, ra_); /* explains, never changes */         \
             return r_;                                                                               \
         }                                                                                            \
+        cg_tls.slow_ra = ra_;                                                                        \
+        return name##_slow args;                                                                     \
+    }
+/* PASS: a plain jump to the real function (or its lazy entry). */
+#define CG_RT_WRAP_PASS(name, params, args)                                                          \
+    CG_RT_SLOW(name, params, args, 0)                                                                \
+    static cudaError_t name##_lazy params                                                            \
+    {                                                                                                \
+        cg_tls.slow_ra = __builtin_return_address(0);                                                \
+        return name##_slow args;                                                                     \
+    }                                                                                                \
+    cudaError_t name params                                                                          \
+    {                                                                                                \
+        const void *ra_ = __builtin_return_address(0);                                               \
+        if (CG_LIKELY(rt_armed(ra_)))                                                                \
+            return RT_TAB(name) args;                                                                \
         cg_tls.slow_ra = ra_;                                                                        \
         return name##_slow args;                                                                     \
     }
@@ -220,12 +272,17 @@ static __attribute__((noinline)) cudaError_t cudaSetDevice_slow(int device)
     return r;
 }
 
+static cudaError_t cudaSetDevice_lazy(int device)
+{
+    cg_tls.slow_ra = __builtin_return_address(0);
+    return cudaSetDevice_slow(device);
+}
+
 cudaError_t cudaSetDevice(int device)
 {
     const void *ra = __builtin_return_address(0);
-    cg_rt_fn_cudaSetDevice real = (cg_rt_fn_cudaSetDevice)rt_fast(CG_RT_ID_cudaSetDevice, ra);
-    if (CG_LIKELY(real != NULL && device == cg_tls.dev))
-        return real(device); /* the same device again: nothing to record */
+    if (CG_LIKELY(rt_armed(ra) && device == cg_tls.dev))
+        return RT_TAB(cudaSetDevice)(device); /* the same device again: nothing to record */
     cg_tls.slow_ra = ra;
     return cudaSetDevice_slow(device);
 }
@@ -338,22 +395,20 @@ static void wrap_entry(int m, const char *symbol, void **fp, int version)
             log_call(CG_RT_ID_##name, m, r);                                                         \
         return r;                                                                                    \
     }                                                                                                \
+    static cudaError_t name##_lazy params                                                            \
+    {                                                                                                \
+        cg_tls.slow_ra = __builtin_return_address(0);                                                \
+        return name##_slow args;                                                                     \
+    }                                                                                                \
     cudaError_t name params                                                                          \
     {                                                                                                \
         const void *ra = __builtin_return_address(0);                                                \
-        cg_rt_fn_##name real = (cg_rt_fn_##name)rt_fast(CG_RT_ID_##name, ra);                        \
-        if (CG_LIKELY(real != NULL && symbol != NULL && !cg_maybe_guarded_base(symbol)))             \
-            return real args;                                                                        \
+        if (CG_LIKELY(rt_armed(ra) && symbol != NULL && !cg_maybe_guarded_base(symbol)))             \
+            return RT_TAB(name) args;                                                                \
         cg_tls.slow_ra = ra;                                                                         \
         return name##_slow args;                                                                     \
     }
 
-#define EP_PARAMS (const char *symbol, void **funcPtr, unsigned long long flags, cudaDriverEntryPointQueryResult *status)
-#define EP_ARGS (symbol, funcPtr, flags, status)
-#define EPV_PARAMS                                                                                   \
-    (const char *symbol, void **funcPtr, unsigned int cudaVersion, unsigned long long flags,         \
-     cudaDriverEntryPointQueryResult *status)
-#define EPV_ARGS (symbol, funcPtr, cudaVersion, flags, status)
 ENTRY_POINT(cudaGetDriverEntryPoint, EP_PARAMS, EP_ARGS, 0)
 ENTRY_POINT(cudaGetDriverEntryPoint_ptsz, EP_PARAMS, EP_ARGS, 0)
 ENTRY_POINT(cudaGetDriverEntryPointByVersion, EPV_PARAMS, EPV_ARGS, (int)cudaVersion)

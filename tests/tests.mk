@@ -33,7 +33,7 @@ check: cmocka all test-progs
 	$(Q)$(MAKE) --no-print-directory $(TEST_BINS)
 	$(Q)fail=0; for t in $(TEST_BINS); do echo "== $$t"; $$t || fail=1; done; \
 	  bash scripts/gpu-test.sh --self-check || fail=1; \
-	  echo "== instruction budget (callgrind, 40 per wrapper)"; \
+	  echo "== instruction budget (callgrind, 40 per pass-through call)"; \
 	  if [ -z "$(SAN)" ]; then python3 scripts/bench.py --callgrind-only --budget 40 || fail=1; fi; \
 	  if [ $$fail = 0 ]; then echo "make check: all suites passed"; else echo "make check: FAILED"; fi; exit $$fail
 
