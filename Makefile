@@ -19,7 +19,7 @@ CFLAGS_SHIM := $(CSTD) $(OPT) $(WARN) -fPIC -fvisibility=hidden $(SANFLAGS)
 CFLAGS_TEST := $(CSTD) $(OPT) $(WARN) -fPIC $(SANFLAGS)
 
 SHIM_SRC := $(addprefix shim/,hooks.c config.c init.c modules.c state.c resolve.c format.c log.c \
-              policy.c rules.c summary.c attribution.c recorder.c rt_hooks.c drv_hooks.c dl_hooks.c)
+              policy.c rules.c summary.c attribution.c recorder.c nvtx.c rt_hooks.c drv_hooks.c dl_hooks.c)
 SHIM_OBJ := $(patsubst shim/%.c,$(B)/obj/%.o,$(SHIM_SRC)) $(B)/obj/dlsym_entry.o
 SHIM_HDR := $(wildcard shim/*.h) shim/hooks.def
 
@@ -81,7 +81,11 @@ $(FAKE)/libcudart_static.a: tests/fake/fake_cudart.c | $(FAKE)
 	$(Q)$(CC) $(CFLAGS_TEST) -DFAKE_STATIC -c $< -o $(FAKE)/fake_cudart_static.o
 	$(Q)ar rcs $@ $(FAKE)/fake_cudart_static.o
 
-FAKELIBS := $(FAKE)/libcuda.so.1 $(FAKE)/libcudart.so.13 $(FAKE)/libcudart_static.a
+# A stand-in NVTX library (CTXGUARD_NVTX tests)
+$(FAKE)/libfake_nvtx.so: tests/fake/fake_nvtx.c | $(FAKE)
+	$(Q)$(CC) $(CFLAGS_TEST) -fvisibility=hidden -shared -o $@ $<
+
+FAKELIBS := $(FAKE)/libcuda.so.1 $(FAKE)/libcudart.so.13 $(FAKE)/libcudart_static.a $(FAKE)/libfake_nvtx.so
 
 # ---- test plugins and hosts (fake runtime) ----
 # -fno-optimize-sibling-calls: see docs/architecture.md, "Limits" (a tail call is attributed to

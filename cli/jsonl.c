@@ -149,8 +149,8 @@ int jl_parse(const char *line, struct jl_event *e)
         if (!strcmp(key, "result")) e->result = atol(val);
         if (!strcmp(key, "ts") || !strcmp(key, "call") || !strcmp(key, "action") || !strcmp(key, "caller"))
             seen++;
-        if (!strcmp(key, "summary"))
-            seen = -100; /* the library's exit summary: not an event */
+        if (!strcmp(key, "summary") || !strcmp(key, "message"))
+            seen = -100; /* the library's exit summary or a diagnostic: not an event */
         ws(&p);
         if (*p.s == ',') { p.s++; ws(&p); continue; }
         if (*p.s != '}') return -1;

@@ -151,6 +151,18 @@ int cg_config_parse(struct cg_config *cfg, cg_getenv_fn get, long pid, cg_compla
         cfg->dump_path[0] = '\0';
         bad += complain(fn, "CTXGUARD_DUMP", dump, "a file path (%p becomes the pid), shorter than 1024 bytes", "no dumps");
     }
+    const char *nvtx = get("CTXGUARD_NVTX");
+    if (nvtx && (strcmp(nvtx, "0") == 0 || strcmp(nvtx, "1") == 0))
+        cfg->nvtx = nvtx[0] - '0';
+    else if (nvtx)
+        bad += complain(fn, "CTXGUARD_NVTX", nvtx, "0 or 1", "0 (no NVTX marks)");
+    const char *nvtx_lib = get("CTXGUARD_NVTX_LIB");
+    if (nvtx_lib && expand_path(cfg->nvtx_lib, nvtx_lib, pid) != 0) {
+        cfg->nvtx_lib[0] = '\0';
+        bad += complain(fn, "CTXGUARD_NVTX_LIB", nvtx_lib,
+                        "a library name or path without control bytes, shorter than 1024 bytes",
+                        "libnvToolsExt.so.1, then libnvtx3interop.so.1");
+    }
     cfg->rules = get("CTXGUARD_RULES");
     const char *conf = get("CTXGUARD_CONFIG");
     if (conf && *conf == '\0')

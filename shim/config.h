@@ -22,6 +22,8 @@ struct cg_config {
     const char *rules;          /* CTXGUARD_RULES, or NULL */
     char dump_path[CG_PATH_MAX]; /* CTXGUARD_DUMP with %p expanded; "" = no dumps */
     const char *config;         /* CTXGUARD_CONFIG (policy file path), or NULL */
+    int nvtx;                   /* CTXGUARD_NVTX=1: each guarded event is also an NVTX mark */
+    char nvtx_lib[CG_PATH_MAX]; /* CTXGUARD_NVTX_LIB: the NVTX library to load; "" = the usual names */
 };
 
 typedef const char *(*cg_getenv_fn)(const char *name);

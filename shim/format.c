@@ -234,3 +234,24 @@ size_t cg_format_event(char *buf, size_t cap, const struct cg_event *ev, int for
     buf[o.n] = '\0';
     return o.n;
 }
+
+size_t cg_format_note(char *buf, size_t cap, const char *key, const char *text, int format, long pid)
+{
+    struct out o = {buf, 0, cap > 8 ? cap - 2 : 0, 0};
+    if (o.cap == 0) {
+        if (cap)
+            buf[0] = '\0';
+        return 0;
+    }
+    if (format == CG_FORMAT_JSON) {
+        /* one JSON object per line even for diagnostics, so a JSON log stays valid JSON lines */
+        putf(&o, "{\"pid\":%ld,\"%s\":", pid, key);
+        put_json_str_max(&o, text, o.cap > o.n + 8 ? o.cap - o.n - 8 : 0);
+        puts_(&o, "}");
+    } else {
+        puts_(&o, "ctxguard: ");
+        put_text_str(&o, text);
+    }
+    buf[o.n] = '\0';
+    return o.n;
+}

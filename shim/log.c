@@ -13,6 +13,7 @@
 
 #include "core.h"
 #include "log.h"
+#include "nvtx.h"
 
 #define CG_LINE_MAX 8192
 
@@ -92,38 +93,20 @@ static void emit(char *line, size_t n)
 
 void cg_log_msg(const char *fmt, ...)
 {
-    char line[CG_LINE_MAX];
+    char text[CG_LINE_MAX], line[CG_LINE_MAX];
     int saved = cg_tls.depth++;
-    int n = snprintf(line, sizeof line, "ctxguard: ");
     va_list ap;
     va_start(ap, fmt);
-    int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+    vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
-    if (len > sizeof line - 2)
-        len = sizeof line - 2;
-    emit(line, len);
+    emit(line, cg_format_note(line, sizeof line, "message", text, cg_cfg.format, (long)getpid()));
     cg_tls.depth = saved;
 }
 
 void cg_log_summary_line(const char *text)
 {
     char line[CG_LINE_MAX];
-    size_t n;
-    if (cg_cfg.format == CG_FORMAT_JSON) {
-        /* one JSON object per line even here: {"pid":…,"summary":"…"}; ctxguard report skips them */
-        n = (size_t)snprintf(line, sizeof line, "{\"pid\":%ld,\"summary\":\"", (long)getpid());
-        for (const char *p = text; *p && n < sizeof line - 8; p++) {
-            if (*p == '"' || *p == '\\')
-                line[n++] = '\\';
-            line[n++] = (unsigned char)*p < 0x20 ? ' ' : *p;
-        }
-        n += (size_t)snprintf(line + n, sizeof line - n, "\"}");
-    } else
-        n = (size_t)snprintf(line, sizeof line, "ctxguard: %s", text);
-    if (n > sizeof line - 2)
-        n = sizeof line - 2;
-    emit(line, n);
+    emit(line, cg_format_note(line, sizeof line, "summary", text, cg_cfg.format, (long)getpid()));
 }
 
 void cg_log_event(const struct cg_event *ev)
@@ -131,10 +114,13 @@ void cg_log_event(const struct cg_event *ev)
     cg_init();
     cg_summary_note(ev);
     cg_record_event(ev);
+    /* notable: what info level logs (a block, deny or abort; a destructive call; a rule's `log`) */
+    int notable = !(ev->action == CG_ALLOW && (!ev->destructive || ev->log == 0) && ev->log != 1);
+    if (CG_UNLIKELY(cg_cfg.nvtx) && notable)
+        cg_nvtx_mark(ev);
     if (cg_cfg.level == CG_LEVEL_QUIET)
         return;
-    if (cg_cfg.level == CG_LEVEL_INFO && ev->action == CG_ALLOW && (!ev->destructive || ev->log == 0) &&
-        ev->log != 1)
+    if (cg_cfg.level == CG_LEVEL_INFO && !notable)
         return;
     int saved = cg_tls.depth++;
     int err = errno; /* the host may look at errno after a CUDA call; logging must not change it */

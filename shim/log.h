@@ -29,6 +29,10 @@ struct cg_event {
 size_t cg_format_event(char *buf, size_t cap, const struct cg_event *ev, int format,
                        const struct timespec *ts, long pid, long tid);
 
+/* A diagnostic or summary line: "ctxguard: TEXT" in text format, {"pid":N,"KEY":"TEXT"} in JSON
+ * (control bytes escaped, invalid UTF-8 replaced). Returns its length (always < cap). */
+size_t cg_format_note(char *buf, size_t cap, const char *key, const char *text, int format, long pid);
+
 void cg_log_event(const struct cg_event *ev);
 /* One line of the exit summary, to the configured sink (a JSON object in JSON format). */
 void cg_log_summary_line(const char *text);

@@ -99,6 +99,25 @@ static void bad_values_named_and_defaulted(void **s)
     assert_non_null(strstr(complaints[1], "CTXGUARD_LOG_FORMAT=\"xml\""));
 }
 
+static void nvtx_settings(void **s)
+{
+    (void)s;
+    struct cg_config c;
+    assert_int_equal(parse(&c, KV("CTXGUARD_NVTX", "1", "CTXGUARD_NVTX_LIB", "/opt/nvtx/lib%p.so")), 0);
+    assert_int_equal(c.nvtx, 1);
+    assert_string_equal(c.nvtx_lib, "/opt/nvtx/lib4242.so");
+    const char *bad[] = {"", "yes", "2", "-1", "1 ", "\x01", NULL};
+    for (int i = 0; bad[i]; i++) {
+        assert_int_equal(parse(&c, KV("CTXGUARD_NVTX", bad[i])), 1);
+        assert_int_equal(c.nvtx, 0);
+        assert_non_null(strstr(complaints[0], "CTXGUARD_NVTX="));
+        assert_non_null(strstr(complaints[0], "expected 0 or 1"));
+    }
+    assert_int_equal(parse(&c, KV("CTXGUARD_NVTX_LIB", "lib\nnvtx.so")), 1);
+    assert_string_equal(c.nvtx_lib, "");
+    assert_non_null(strstr(complaints[0], "CTXGUARD_NVTX_LIB="));
+}
+
 static void bad_log_paths(void **s)
 {
     (void)s;
@@ -124,6 +143,7 @@ int main(void)
         cmocka_unit_test(log_path_expands_pid),
         cmocka_unit_test(bad_values_named_and_defaulted),
         cmocka_unit_test(bad_log_paths),
+        cmocka_unit_test(nvtx_settings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

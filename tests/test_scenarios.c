@@ -388,6 +388,66 @@ static void static_runtime_reattach_attributed(void **s)
     assert_null(strstr(R.log, "attribution"));
 }
 
+/* CTXGUARD_NVTX=1: each notable event is also an NVTX mark in the "ctxguard" domain (here the stand-in
+ * NVTX library records them); pass-through calls make none; without the setting nothing is loaded; a
+ * library that cannot be loaded is said once and the host runs on. */
+static char *read_all(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    static char buf[1 << 14];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+static void nvtx_marks_for_notable_events(void **s)
+{
+    (void)s;
+    char out[] = "/tmp/ctxguard-nvtx-XXXXXX", env[64];
+    close(mkstemp(out));
+    unlink(out);
+    snprintf(env, sizeof env, "FAKE_NVTX_OUT=%s", out);
+    const char *lib = "CTXGUARD_NVTX_LIB=" BUILD_DIR "/fake/libfake_nvtx.so";
+    run_prog(&R, 1, 1, ENV("CTXGUARD_NVTX=1", lib, env),
+             STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check"));
+    assert_int_equal(R.status, 0);
+    char *t = read_all(out);
+    assert_non_null(t);
+    assert_non_null(strstr(t, "loaded\ndomain ctxguard\n"));
+    assert_non_null(strstr(t, "mark FFE02020 ctxguard: block cudaDeviceReset by libplugB.so, device 0 "
+                              "(primary; shared with libplugA.so) [preset guard]\n"));
+    assert_int_equal(count_lines_with(t, (const char *const[]){"mark ", NULL}), 1); /* nothing else */
+    assert_null(strstr(t, "bad-attributes"));
+    unlink(out);
+    /* observe: the reset let through (amber), then the explanations (purple) */
+    run_prog(&R, 1, 1, ENV("CTXGUARD_NVTX=1", "CTXGUARD_MODE=observe", lib, env),
+             STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check"));
+    t = read_all(out);
+    assert_non_null(t);
+    assert_non_null(strstr(t, "mark FFF0A000 ctxguard: allow cudaDeviceReset by libplugB.so"));
+    assert_non_null(strstr(t, "mark FFB040E0 ctxguard: explains cudaMemcpy by libplugA.so, device 0 "
+                              "(primary; reset by libplugB.so) [attribution]\n"));
+    unlink(out);
+    /* not asked for: the library is never loaded */
+    run_prog(&R, 1, 1, ENV(lib, env), STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check"));
+    assert_int_equal(R.status, 0);
+    assert_null(read_all(out));
+    /* a library that is not there: one message, the guard still works */
+    run_prog(&R, 1, 1, ENV("CTXGUARD_NVTX=1", "CTXGUARD_NVTX_LIB=/nonexistent/libnvToolsExt.so.1"),
+             STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("B") ":reset", PLUG("A") ":check"));
+    assert_int_equal(R.status, 0);
+    /* the message is a JSON object in a JSON log: {"pid":…,"message":"CTXGUARD_NVTX=1 but …"} */
+    assert_int_equal(count_lines_with(R.log, (const char *const[]){"\"message\":\"CTXGUARD_NVTX=1 but /nonexistent/libnvToolsExt.so.1 could not be loaded", NULL}), 1);
+    for (char *l = R.log, *e; l && *l; l = e + 1) { /* the log stays valid JSON lines */
+        e = strchr(l, '\n');
+        assert_non_null(e);
+        assert_true(json_valid(l, (size_t)(e - l)));
+    }
+}
+
 /* The driver hands the same primary context handle back after a reset: attribution goes by the
  * reset generation, so a later failure names the later reset, and a success in between stays quiet. */
 static void attribution_survives_handle_reuse(void **s)
@@ -671,6 +731,7 @@ int main(void)
         cmocka_unit_test(failure_attributed_to_the_reset),
         cmocka_unit_test(attribution_survives_handle_reuse),
         cmocka_unit_test(static_runtime_reattach_attributed),
+        cmocka_unit_test(nvtx_marks_for_notable_events),
         cmocka_unit_test(device_switch_left_behind),
         cmocka_unit_test(deny_rule_returns_not_permitted),
         cmocka_unit_test(rules_first_match_then_preset),
