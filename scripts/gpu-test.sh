@@ -108,6 +108,38 @@ if ! grep -q 'SIGSEGV' "$DUMPF" 2>/dev/null || ! grep -q 'cudaDeviceReset.*libpl
 else
     ROWS+=("$(printf '%-22s | %-12s | %-12s | %s | %s' crash-dump-file - - pass "$(grep -c . "$DUMPF") lines; $(grep -m1 -o 'fatal signal SIGSEGV' "$DUMPF")")")
 fi
+# NVTX (issue 7): with CTXGUARD_NVTX=1 a blocked reset is also a mark in the "ctxguard" domain. On the GPU
+# machine the marks are recorded by Nsight Systems (nsys) and read back from its export; on the fakes
+# the stand-in NVTX library records them.
+nvtx_row() {
+    local marks out=$LOGDIR/nvtx
+    if [ "$MODE" = fake ]; then
+        CTXGUARD_NVTX=1 CTXGUARD_NVTX_LIB="$ROOT/build/fake/libfake_nvtx.so" FAKE_NVTX_OUT=$out.txt LD_PRELOAD="$SHIM" \
+            "$HOST" "$P/libplugA.so:setup" "$P/libplugB.so:reset" "$P/libplugA.so:check" >$out.log 2>&1
+        marks=$(sed -n 's/^mark [0-9A-F]* //p' $out.txt 2>/dev/null)
+    else
+        local nsys
+        nsys=$(command -v nsys || ls /opt/nvidia/nsight-systems/*/bin/nsys /usr/local/cuda/bin/nsys \
+               /opt/nvidia/nsight-compute/*/host/target-linux-x64/nsys 2>/dev/null | head -1)
+        if [ -z "$nsys" ]; then
+            ROWS+=("$(printf '%-22s | %-12s | %-12s | %s | %s' nvtx-marks - - skipped "no nsys on this machine")"); return
+        fi
+        "$nsys" profile -t nvtx,cuda -o $out --force-overwrite true -e CTXGUARD_NVTX=1,LD_PRELOAD="$SHIM" \
+            "$HOST" "$P/libplugA.so:setup" "$P/libplugB.so:reset" "$P/libplugA.so:check" >$out.log 2>&1
+        "$nsys" export --type sqlite --force-overwrite true -o $out.sqlite $out.nsys-rep >>$out.log 2>&1
+        marks=$(python3 -c 'import sqlite3,sys
+db=sqlite3.connect(sys.argv[1])
+for (t,) in db.execute("select coalesce(e.text, s.value) from NVTX_EVENTS e left join StringIds s on e.textId = s.id"):
+    if t and t.startswith("ctxguard:"): print(t)' $out.sqlite 2>>$out.log)
+    fi
+    if [[ "$marks" =~ ctxguard:\ block\ cudaDeviceReset\ by\ libplugB.so.*shared\ with\ libplugA.so ]]; then
+        ROWS+=("$(printf '%-22s | %-12s | %-12s | %s | %s' nvtx-marks - intact pass "$(printf '%s' "$marks" | head -1)")")
+    else
+        FAILS=$((FAILS+1)); ROWS+=("$(printf '%-22s | %-12s | %-12s | %s | %s' nvtx-marks - - FAIL "no ctxguard mark recorded")")
+        [ "$QUIET" = 1 ] || tail -20 $out.log
+    fi
+}
+nvtx_row
 # RTLD_DEEPBIND: the plugin and its libcudart look symbols up in their own scope before the preload,
 # so ctxguard is bypassed (a known limit): the row passes when the bypass is reported by name.
 row deepbind-plugin 1 1 'allow dlopen\(RTLD_DEEPBIND\) by plugin_host' PLUGIN_HOST_DEEPBIND=1 -- \

@@ -22,6 +22,7 @@ struct cg_tls {
     const void *slow_ra;            /* return address handed from a wrapper to its slow path */
     int switch_mod, switch_from;    /* the module that last moved this thread to another device, and from where */
     int used_mod[8], used_dev[8];   /* the device each recent module last used on this thread */
+    int used_last, used_last_dev;   /* the entry written last (a shortcut for the same module again) */
     void *cur_ctx;                  /* last context this thread made current through ctxguard, …  */
     unsigned int cur_ctx_gen;       /* … valid while cg_ctx_gen is unchanged */
     int dev;                        /* runtime device selected on this thread; -1: none seen */

@@ -48,33 +48,44 @@ static void *find(int m, const char *name, void *handed)
 static void *libcuda_handle(void);
 
 /* Any runtime already loaded in the process that defines `name`: the last resort for a call whose
- * return address is not in its true caller (a tail call lands here from the caller's caller). */
-struct runtime_query {
-    const char *name;
-    void *found;
+ * return address is not in its true caller (a tail call lands here from the caller's caller).
+ * dl_iterate_phdr holds the loader's list lock while it runs the callback, and dlopen takes the
+ * loader's other lock and then that one: asking the loader from inside the callback would be an ABBA
+ * deadlock with any thread loading a library. So the callback only copies the runtimes' paths; they
+ * are opened (NOLOAD) after the walk. */
+#define CG_MAX_RUNTIMES 4
+#define CG_RUNTIME_PATH 512 /* a longer path is skipped: 2 KiB of stack at most, on a rare path */
+struct runtime_list {
+    int n;
+    char path[CG_MAX_RUNTIMES][CG_RUNTIME_PATH];
 };
 
 static int runtime_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
     (void)size;
-    struct runtime_query *q = arg;
+    struct runtime_list *l = arg;
     const char *n = info->dlpi_name, *b = n ? strrchr(n, '/') : NULL;
     b = b ? b + 1 : n;
-    if (b == NULL || strncmp(b, "libcudart.so", 12) != 0)
+    if (b == NULL || strncmp(b, "libcudart.so", 12) != 0 || strlen(n) >= CG_RUNTIME_PATH)
         return 0;
-    void *h = dlopen(n, RTLD_LAZY | RTLD_NOLOAD);
-    if (h == NULL)
-        return 0;
-    q->found = cg_real_dlsym(h, q->name);
-    cg_real_dlclose(h);
-    return q->found != NULL;
+    memcpy(l->path[l->n], n, strlen(n) + 1);
+    return ++l->n == CG_MAX_RUNTIMES;
 }
 
 static void *any_loaded_runtime(const char *name)
 {
-    struct runtime_query q = {name, NULL};
-    dl_iterate_phdr(runtime_cb, &q);
-    return q.found;
+    struct runtime_list l;
+    l.n = 0;
+    dl_iterate_phdr(runtime_cb, &l);
+    void *found = NULL;
+    for (int i = 0; i < l.n && found == NULL; i++) {
+        void *h = dlopen(l.path[i], RTLD_LAZY | RTLD_NOLOAD);
+        if (h == NULL)
+            continue;
+        found = cg_real_dlsym(h, name);
+        cg_real_dlclose(h);
+    }
+    return found;
 }
 
 static void report_missing(int slot, const char *name, int m)

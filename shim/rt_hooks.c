@@ -62,6 +62,9 @@ static void *const rt_lazy[CG_RT_COUNT] = {
 static __attribute__((noinline)) void check_device_leak(int id, int m)
 {
     int dev = cg_tls.dev < 0 ? 0 : cg_tls.dev, last = -1, slot = -1;
+    /* the common case: no switch pending, and this module was the last one seen, on this device */
+    if (cg_tls.switch_mod == 0 && cg_tls.used_last == m && cg_tls.used_last_dev == dev)
+        return;
     for (int i = 0; i < 8; i++)
         if (cg_tls.used_mod[i] == m) {
             last = cg_tls.used_dev[i];
@@ -96,6 +99,8 @@ static __attribute__((noinline)) void check_device_leak(int id, int m)
         }
         cg_tls.used_mod[slot] = m;
         cg_tls.used_dev[slot] = dev;
+        cg_tls.used_last = m;
+        cg_tls.used_last_dev = dev;
     }
 }
 

@@ -22,24 +22,37 @@ static struct {
 static int nrows, severe;
 pthread_mutex_t cg_summary_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Rows are appended under the lock and published by nrows (release); a row once published keeps its
+ * caller and call, so finding one needs no lock, and its counters are atomics. */
+static int find_row(int caller, const char *call, int n, int by_name)
+{
+    for (int i = 0; i < n; i++)
+        if (rows[i].caller == caller && (rows[i].call == call || (by_name && strcmp(rows[i].call, call) == 0)))
+            return i;
+    return -1;
+}
+
 void cg_summary_note(const struct cg_event *ev)
 {
     if (!(ev->destructive || ev->action != CG_ALLOW || ev->log == 1) || ev->call == NULL)
         return;
-    pthread_mutex_lock(&cg_summary_lock);
-    int i = 0;
-    while (i < nrows && !(rows[i].caller == ev->caller && strcmp(rows[i].call, ev->call) == 0))
-        i++;
-    if (i == nrows && nrows < CG_SUMMARY_ROWS) {
-        rows[i].caller = ev->caller;
-        rows[i].call = ev->call;
-        nrows++;
+    /* call names are constants (the hook tables): the same pointer finds the row without strcmp */
+    int i = find_row(ev->caller, ev->call, __atomic_load_n(&nrows, __ATOMIC_ACQUIRE), 0);
+    if (i < 0) {
+        pthread_mutex_lock(&cg_summary_lock);
+        i = find_row(ev->caller, ev->call, nrows, 1);
+        if (i < 0 && nrows < CG_SUMMARY_ROWS) {
+            i = nrows;
+            rows[i].caller = ev->caller;
+            rows[i].call = ev->call;
+            __atomic_store_n(&nrows, i + 1, __ATOMIC_RELEASE);
+        }
+        pthread_mutex_unlock(&cg_summary_lock);
     }
-    if (i < nrows && ev->action >= 0 && ev->action <= CG_ABORT)
-        rows[i].n[ev->action]++;
-    if (ev->action != CG_ALLOW)
-        severe = 1;
-    pthread_mutex_unlock(&cg_summary_lock);
+    if (i >= 0 && ev->action >= 0 && ev->action <= CG_ABORT)
+        __atomic_fetch_add(&rows[i].n[ev->action], 1, __ATOMIC_RELAXED);
+    if (ev->action != CG_ALLOW && !__atomic_load_n(&severe, __ATOMIC_RELAXED))
+        __atomic_store_n(&severe, 1, __ATOMIC_RELAXED);
 }
 
 static const char *base(int m)
@@ -52,7 +65,7 @@ static const char *base(int m)
 
 __attribute__((destructor)) static void cg_summary_at_exit(void)
 {
-    if (!__atomic_load_n(&cg_ready, __ATOMIC_ACQUIRE) || cg_cfg.summary == 0 || (cg_cfg.summary < 0 && !severe))
+    if (!__atomic_load_n(&cg_ready, __ATOMIC_ACQUIRE) || cg_cfg.summary == 0 || (cg_cfg.summary < 0 && !__atomic_load_n(&severe, __ATOMIC_RELAXED)))
         return;
     char line[1024];
     pthread_mutex_lock(&cg_summary_lock);

@@ -46,6 +46,20 @@ static void fork_during_traffic(void **s)
 
 /* 1,000 cycles of load, use, unload: module slots are reused (the table holds 64), attribution stays
  * right for the modules loaded afterwards, and ctxguard adds no memory growth of its own. */
+/* Calls from code no module owns (JIT) make ctxguard look the runtime up on every call, walking the
+ * loaded objects; meanwhile another thread loads and unloads a library. Asking the loader from inside
+ * that walk deadlocked 2 runs in 3 (status 142 from the alarm, or a hang); it must always finish. */
+static void jit_caller_while_loading(void **s)
+{
+    (void)s;
+    for (int i = 0; i < 5; i++) {
+        run_prog(&R, 1, 1, NULL, (const char *const[]){STRESS, "jit", PLUG("A"), PLUG("B"), NULL});
+        if (R.status != 0)
+            fail_msg("run %d: status %d\n%s%s", i, R.status, R.out, R.err);
+        assert_non_null(strstr(R.out, "jit calls 20000"));
+    }
+}
+
 static void dlopen_dlclose_cycles(void **s)
 {
     (void)s;
@@ -274,6 +288,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fork_during_traffic),
         cmocka_unit_test(dlopen_dlclose_cycles),
+        cmocka_unit_test(jit_caller_while_loading),
         cmocka_unit_test(threads_hammer_with_resets),
         cmocka_unit_test(signals_during_logging),
         cmocka_unit_test(log_fd_not_inherited),

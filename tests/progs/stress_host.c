@@ -9,6 +9,11 @@
  *                                   sends them SIGUSR1 (a handler without SA_RESTART). Prints "resets R".
  *   stress_host execfd A.so B.so    after a logged reset, execs ls -l /proc/self/fd: the log file
  *                                   must not be among the child's descriptors (O_CLOEXEC).
+ *   stress_host jit A.so B.so       a thread calls cudaGetDevice 20,000 times from anonymous executable
+ *                                   memory (as JIT code does: no module owns the caller, so ctxguard
+ *                                   looks the runtime up each time) while the main thread loads and
+ *                                   unloads B 500 times. Prints "jit calls N". A lookup that asked the
+ *                                   loader inside dl_iterate_phdr deadlocked here.
  * Exit 0 on success; an alarm ends a hung run with status 142. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -19,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -106,9 +112,45 @@ static void *resetter(void *arg)
     return NULL;
 }
 
+/* int tramp(int (*fn)(int *), int *out): calls fn(out) from memory no module owns. */
+typedef int (*tramp_fn)(void *fn, int *out);
+static tramp_fn make_tramp(void)
+{
+    static const unsigned char code[] = {
+        0x53,             /* push %rbx: keeps the stack 16-byte aligned at the call */
+        0x48, 0x89, 0xf8, /* mov %rdi,%rax */
+        0x48, 0x89, 0xf7, /* mov %rsi,%rdi */
+        0xff, 0xd0,       /* call *%rax */
+        0x5b,             /* pop %rbx */
+        0xc3,             /* ret */
+    };
+    void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    memcpy(p, code, sizeof code);
+    if (mprotect(p, 4096, PROT_READ | PROT_EXEC) != 0)
+        return NULL;
+    return (tramp_fn)p;
+}
+
+static long jit_calls;
+static void *jit_caller(void *fn)
+{
+    tramp_fn t = make_tramp();
+    if (!t)
+        return (void *)1;
+    for (int i = 0; i < 20000; i++) {
+        int dev = -1;
+        if (t(fn, &dev) != 0 || dev != 0)
+            return (void *)1;
+        jit_calls++;
+    }
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
-    alarm(120);
+    alarm(strcmp(argc > 1 ? argv[1] : "", "jit") ? 120 : 30);
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc == 4 && !strcmp(argv[1], "fork")) {
         load(argv[2], argv[3]);
@@ -195,6 +237,25 @@ int main(int argc, char **argv)
         fflush(stdout);
         execl("/bin/ls", "ls", "-l", "/proc/self/fd/", (char *)NULL);
         return 127;
+    }
+    if (argc == 4 && !strcmp(argv[1], "jit")) {
+        load(argv[2], argv[2]);
+        if (a_setup())
+            return 1;
+        void *fn = dlsym(RTLD_DEFAULT, "cudaGetDevice"); /* ctxguard's: the runtime is not global here */
+        if (!fn)
+            return 3;
+        pthread_t t;
+        pthread_create(&t, NULL, jit_caller, fn);
+        for (int i = 0; i < 500; i++) {
+            void *h = dlopen(argv[3], RTLD_NOW | RTLD_LOCAL);
+            if (h)
+                dlclose(h);
+        }
+        void *r;
+        pthread_join(t, &r);
+        printf("jit calls %ld\n", jit_calls);
+        return r != NULL;
     }
     fprintf(stderr, "usage: see the comment at the top of stress_host.c\n");
     return 3;
