@@ -85,6 +85,13 @@ $(FAKE)/libcudart_static.a: tests/fake/fake_cudart.c | $(FAKE)
 $(FAKE)/libfake_nvtx.so: tests/fake/fake_nvtx.c | $(FAKE)
 	$(Q)$(CC) $(CFLAGS_TEST) -fvisibility=hidden -shared -o $@ $<
 
+# Test interposers preloaded in front of ctxguard (tests/preload)
+PRELOAD := $(B)/preload
+$(PRELOAD):
+	$(Q)mkdir -p $@
+$(PRELOAD)/%.so: tests/preload/%.c | $(PRELOAD)
+	$(Q)$(CC) $(CFLAGS_TEST) -shared -o $@ $< -ldl
+
 FAKELIBS := $(FAKE)/libcuda.so.1 $(FAKE)/libcudart.so.13 $(FAKE)/libcudart_static.a $(FAKE)/libfake_nvtx.so
 
 # ---- test plugins and hosts (fake runtime) ----
@@ -121,7 +128,8 @@ $(B)/progs/mt_host: tests/progs/mt_host.c | $(B)/progs
 
 TEST_PROGS := $(PLUG)/libplugA.so $(PLUG)/libplugB.so $(PLUG)/libplugC.so $(PLUG)/libplugS1.so \
               $(PLUG)/libplugS2.so $(B)/progs/plugin_host $(B)/progs/cuda_host $(B)/progs/dlsym_probe $(B)/progs/bench_calls \
-              $(B)/progs/mt_host $(B)/progs/stress_host $(B)/progs/early_host
+              $(B)/progs/mt_host $(B)/progs/stress_host $(B)/progs/early_host \
+              $(PRELOAD)/mutate_read.so $(PRELOAD)/sink_dlsym.so
 test-progs: $(TEST_PROGS)
 
 include tests/tests.mk

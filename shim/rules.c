@@ -225,21 +225,45 @@ int cg_rules_load_file(struct cg_ruleset *rs, const char *path, cg_rule_complain
             close(fd);
         return 1;
     }
-    static char buf[CG_RULE_FILE_MAX + 1];
+    /* A file rewritten while it is read could yield a mix of two versions, or a cut-off rule that
+     * still parses (a weaker policy). So the file must look the same (inode, size, change times)
+     * before and after the read, and hold exactly as many bytes as it said; else it is read again,
+     * and after three tries refused like any broken policy. */
+    static char buf[CG_RULE_FILE_MAX + 2];
     size_t n = 0;
-    for (;;) {
-        ssize_t r = read(fd, buf + n, sizeof buf - 1 - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
+    int stable = 0;
+    for (int attempt = 0; attempt < 3 && !stable; attempt++) {
+        struct stat after;
+        n = 0;
+        if (attempt > 0 && lseek(fd, 0, SEEK_SET) != 0)
             break;
-        n += (size_t)r;
-        if (n == sizeof buf - 1)
-            break;
+        for (;;) {
+            ssize_t r = read(fd, buf + n, sizeof buf - 1 - n);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0)
+                break;
+            n += (size_t)r;
+            if (n == sizeof buf - 1)
+                break; /* one byte past the limit: enough to know */
+        }
+        stable = fstat(fd, &after) == 0 && after.st_ino == st.st_ino && after.st_size == st.st_size &&
+                 after.st_mtim.tv_sec == st.st_mtim.tv_sec && after.st_mtim.tv_nsec == st.st_mtim.tv_nsec &&
+                 after.st_ctim.tv_sec == st.st_ctim.tv_sec && after.st_ctim.tv_nsec == st.st_ctim.tv_nsec &&
+                 (off_t)n == st.st_size;
+        if (!stable)
+            st = after;
     }
     close(fd);
     if (n > CG_RULE_FILE_MAX) {
         snprintf(msg, sizeof msg, "%s: cannot read policy: grew past 1 MiB while being read", shown);
+        if (complain)
+            complain(msg);
+        return 1;
+    }
+    if (!stable) {
+        snprintf(msg, sizeof msg, "%s: cannot read policy: it kept changing while being read (3 tries); "
+                                  "replace policy files atomically (write a new file, then rename it)", shown);
         if (complain)
             complain(msg);
         return 1;

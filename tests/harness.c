@@ -36,6 +36,8 @@ static int tmpfd(char *path)
     return fd;
 }
 
+const char *run_preload_before_shim;
+
 void run_prog(struct run *r, int preload, int json_log, const char *const env[], const char *const argv[])
 {
     char outp[64], errp[64], logp[64];
@@ -47,6 +49,8 @@ void run_prog(struct run *r, int preload, int json_log, const char *const env[],
         unlink(logp); /* ctxguard creates it (0600, O_NOFOLLOW) */
     }
     fflush(NULL);
+    /* read before the child clears CTXGUARD_* from its environment */
+    const char *first = getenv("CTXGUARD_TEST_PRELOAD_FIRST");
     pid_t pid = fork();
     if (pid == 0) {
         for (char **e = environ; *e;) {
@@ -60,9 +64,9 @@ void run_prog(struct run *r, int preload, int json_log, const char *const env[],
                 e++;
         }
         if (preload) {
-            char v[1024];
-            const char *first = getenv("CTXGUARD_TEST_PRELOAD_FIRST");
-            snprintf(v, sizeof v, "%s%s%s", first ? first : "", first ? ":" : "", SHIM);
+            char v[2048];
+            snprintf(v, sizeof v, "%s%s%s%s%s", first ? first : "", first ? ":" : "",
+                     run_preload_before_shim ? run_preload_before_shim : "", run_preload_before_shim ? ":" : "", SHIM);
             setenv("LD_PRELOAD", v, 1);
         }
         if (json_log) {

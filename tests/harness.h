@@ -24,6 +24,8 @@ struct run {
  * sanitizer builds). json_log=1 sets CTXGUARD_LOG_FORMAT=json and CTXGUARD_LOG to a temp file whose
  * contents land in r->log. */
 void run_prog(struct run *r, int preload, int json_log, const char *const env[], const char *const argv[]);
+/* When set, preloaded between $CTXGUARD_TEST_PRELOAD_FIRST and the shim (a test interposer). */
+extern const char *run_preload_before_shim;
 
 /* JSON: validates one complete JSON text (RFC 8259, UTF-8). Returns 1 if valid. */
 int json_valid(const char *s, size_t n);

@@ -217,6 +217,60 @@ static void hostile_policy_files(void **s)
     unlink(bin);
 }
 
+/* A policy file that changes while it is read: read again until it holds still; one that never does is
+ * refused like a broken policy (guard preset, or deny-all under CTXGUARD_STRICT=1), never half-read. */
+static void policy_changing_while_read(void **s)
+{
+    (void)s;
+    char path[] = "/tmp/ctxguard-moving-XXXXXX", env[96], mut[96];
+    int fd = mkstemp(path);
+    assert_int_equal(write(fd, "block @reset from libplugB.so\n", 30), 30);
+    close(fd);
+    snprintf(env, sizeof env, "CTXGUARD_CONFIG=%s", path);
+    snprintf(mut, sizeof mut, "MUTATE_PATH=%s", path);
+    run_preload_before_shim = BUILD_DIR "/preload/mutate_read.so";
+    const char *const steps[] = {HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check", NULL};
+    /* changed once (a rule appended during the first read): the second read is stable and used */
+    run_prog(&R, 1, 1, (const char *const[]){env, mut, "MUTATE_TIMES=1", "CTXGUARD_MODE=observe", NULL}, steps);
+    assert_int_equal(R.status, 0);
+    assert_null(strstr(R.err, "cannot read policy"));
+    char want[128];
+    snprintf(want, sizeof want, "\"decided_by\":\"%s:1\"", path);
+    assert_non_null(strstr(R.log, want));
+    /* changing on every read: refused, said once, the guard preset decides */
+    run_prog(&R, 1, 1, (const char *const[]){env, mut, "MUTATE_TIMES=1000", "CTXGUARD_MODE=observe", NULL}, steps);
+    assert_int_equal(R.status, 0);
+    assert_int_equal(count_lines_with(R.log ? R.log : "", (const char *const[]){"kept changing while being read (3 tries)", NULL}) +
+                     count_lines_with(R.err, (const char *const[]){"kept changing while being read (3 tries)", NULL}), 1);
+    assert_non_null(strstr(R.log, "\"decided_by\":\"preset guard\""));
+    /* … and under CTXGUARD_STRICT=1 every guarded call is denied */
+    run_prog(&R, 1, 1, (const char *const[]){env, mut, "MUTATE_TIMES=1000", "CTXGUARD_STRICT=1", NULL}, steps);
+    run_preload_before_shim = NULL;
+    assert_non_null(strstr(R.out, "libplugB.so:reset -> 800"));
+    unlink(path);
+}
+
+/* ctxguard's log sink calls write(2); a write wrapper that looks CUDA names up with dlsym re-enters
+ * ctxguard's dlsym while it logs. Nothing hangs or recurses, the lines are whole, and RTLD_NEXT from
+ * inside the sink still means the wrapper's next definition. */
+static void dlsym_from_inside_the_sink(void **s)
+{
+    (void)s;
+    run_preload_before_shim = BUILD_DIR "/preload/sink_dlsym.so";
+    run_prog(&R, 1, 0, NULL,
+             (const char *const[]){HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("B") ":reset", PLUG("A") ":check", NULL});
+    run_preload_before_shim = NULL;
+    assert_int_equal(R.status, 0);
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"ctxguard: ", "block runtime cudaDeviceReset", "reason=\"", NULL}), 2);
+    int lookups = 0, found = 0, ok = 0, calls = 0;
+    const char *p = strstr(R.err, "sink_dlsym: ");
+    assert_non_null(p);
+    assert_int_equal(sscanf(p, "sink_dlsym: %d lookups, %d found; RTLD_NEXT write %d of %d right", &lookups, &found, &ok, &calls), 4);
+    assert_true(lookups >= 8); /* both block lines went through the wrapper */
+    assert_int_equal(ok, calls);
+    assert_true(found >= lookups / 2); /* ctxguard's own exports at least: cudaGetDevice, cudaDeviceReset */
+}
+
 /* Nothing of ctxguard's ever reaches stdout, even at debug level with every call logged. */
 static void never_writes_stdout(void **s)
 {
@@ -297,6 +351,8 @@ int main(void)
         cmocka_unit_test(hostile_environment),
         cmocka_unit_test(hostile_policy_files),
         cmocka_unit_test(never_writes_stdout),
+        cmocka_unit_test(policy_changing_while_read),
+        cmocka_unit_test(dlsym_from_inside_the_sink),
         cmocka_unit_test(dumps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
