@@ -112,6 +112,12 @@ $(B)/progs/cuda_host: tests/progs/plugin_host.c tests/plugins/plug.c $(FAKELIBS)
 	$(Q)$(CC) $(PLUG_CFLAGS) -rdynamic -o $@ tests/progs/plugin_host.c tests/plugins/plug.c \
 	  -L$(FAKE) -Wl,-rpath,'$$ORIGIN/../fake' -lcudart -lcuda -ldl
 
+# secure_host: cuda_host linked with ctxguard itself (setuid programs ignore LD_PRELOAD paths) and with
+# absolute DT_RPATH (ignored $ORIGIN in secure mode), for the setuid test.
+$(B)/progs/secure_host: tests/progs/plugin_host.c tests/plugins/plug.c $(FAKELIBS) $(B)/libctxguard.so | $(B)/progs
+	$(Q)$(CC) $(PLUG_CFLAGS) -rdynamic -o $@ tests/progs/plugin_host.c tests/plugins/plug.c \
+	  -L$(B) -L$(FAKE) -Wl,--disable-new-dtags -Wl,-rpath,$(abspath $(B)):$(abspath $(FAKE)) -lctxguard -lcudart -lcuda -ldl
+
 $(B)/progs/bench_calls: tests/bench/bench_calls.c $(FAKELIBS) | $(B)/progs
 	$(Q)$(CC) $(CFLAGS_TEST) $(FAKEINC) -o $@ $< -L$(FAKE) -Wl,-rpath,'$$ORIGIN/../fake' -lcudart -lcuda -lpthread
 
@@ -129,7 +135,7 @@ $(B)/progs/mt_host: tests/progs/mt_host.c | $(B)/progs
 TEST_PROGS := $(PLUG)/libplugA.so $(PLUG)/libplugB.so $(PLUG)/libplugC.so $(PLUG)/libplugS1.so \
               $(PLUG)/libplugS2.so $(B)/progs/plugin_host $(B)/progs/cuda_host $(B)/progs/dlsym_probe $(B)/progs/bench_calls \
               $(B)/progs/mt_host $(B)/progs/stress_host $(B)/progs/early_host \
-              $(PRELOAD)/mutate_read.so $(PRELOAD)/sink_dlsym.so
+              $(PRELOAD)/mutate_read.so $(PRELOAD)/sink_dlsym.so $(B)/progs/secure_host
 test-progs: $(TEST_PROGS)
 
 include tests/tests.mk

@@ -156,25 +156,25 @@ static void hostile_environment(void **s)
     memset(huge, 'A', sizeof huge - 1);
     const char *values[] = {"", "-1", "99999999999999999999", "gu\xc3\xa4rd", "guard\x01\x1b[31m", huge, NULL};
     for (int i = 0; values[i]; i++) {
-        static char env[7][70100];
+        static char env[8][70100];
+        /* the first six accept none of these values; the last two take paths, and some are paths */
         const char *names[] = {"CTXGUARD_MODE", "CTXGUARD_LOG_LEVEL", "CTXGUARD_LOG_FORMAT", "CTXGUARD_STRICT",
-                               "CTXGUARD_SUMMARY", "CTXGUARD_LOG", "CTXGUARD_CONFIG"};
-        const char *list[8];
-        for (int k = 0; k < 7; k++) {
+                               "CTXGUARD_SUMMARY", "CTXGUARD_NVTX", "CTXGUARD_LOG", "CTXGUARD_CONFIG"};
+        const char *list[9];
+        for (int k = 0; k < 8; k++) {
             snprintf(env[k], sizeof env[k], "%s=%s", names[k], values[i]);
             list[k] = env[k];
         }
-        list[7] = NULL;
+        list[8] = NULL;
         run_prog(&R, 1, 0, list, (const char *const[]){HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check", NULL});
         if (R.status != 0)
             fail_msg("value %d: status %d\n%s", i, R.status, R.err);
         /* the reset was blocked (guard held) and said so somewhere: stderr, unless the value made a log file */
-        for (int k = 0; k < 5; k++)
-            if (values[i][0] || k < 5) {
-                int n = count_lines_with(R.err, (const char *const[]){names[k], "is not valid", NULL});
-                if (n != 1)
-                    fail_msg("value %d, %s: %d messages\n%s", i, names[k], n, R.err);
-            }
+        for (int k = 0; k < 6; k++) {
+            int n = count_lines_with(R.err, (const char *const[]){names[k], "is not valid", NULL});
+            if (n != 1)
+                fail_msg("value %d, %s: %d messages\n%s", i, names[k], n, R.err);
+        }
         for (char *p = R.err; *p; p++)
             if ((unsigned char)*p < 0x20 && *p != '\n')
                 fail_msg("value %d: a raw control byte reached stderr", i);
@@ -271,6 +271,61 @@ static void dlsym_from_inside_the_sink(void **s)
     assert_true(found >= lookups / 2); /* ctxguard's own exports at least: cudaGetDevice, cudaDeviceReset */
 }
 
+/* As an unprivileged user (root runs the host through setpriv as nobody): a policy file it may not read
+ * and a log in a directory it may not write are each said once; the guard preset decides, events go to
+ * stderr, the host runs. */
+static void unprivileged_user(void **s)
+{
+    (void)s;
+    if (geteuid() != 0 || access("/usr/bin/setpriv", X_OK) != 0 || getenv("CTXGUARD_TEST_PRELOAD_FIRST"))
+        skip(); /* needs root to become nobody; sanitizer runtimes are not nobody-readable everywhere */
+    char pol[] = "/tmp/ctxguard-private-XXXXXX", env[96];
+    int fd = mkstemp(pol); /* 0600, owned by root */
+    assert_int_equal(write(fd, "allow @reset\n", 13), 13);
+    close(fd);
+    snprintf(env, sizeof env, "CTXGUARD_CONFIG=%s", pol);
+    const char *const steps[] = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", HOST,
+                                 PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check", NULL};
+    run_prog(&R, 1, 0, (const char *const[]){env, "CTXGUARD_LOG=/root/ctxguard-test.log", NULL}, steps);
+    assert_int_equal(R.status, 0); /* the unreadable `allow @reset` did not weaken the guard */
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){pol, "cannot read policy: Permission denied", NULL}), 1);
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"cannot open CTXGUARD_LOG file /root/ctxguard-test.log", "Permission denied", NULL}), 1);
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"block runtime cudaDeviceReset", NULL}), 1);
+    assert_int_equal(access("/root/ctxguard-test.log", F_OK), -1);
+    unlink(pol);
+}
+
+/* A setuid program (here: owned by nobody, run by root, so the loader runs it in secure mode) ignores
+ * every CTXGUARD_* variable (secure_getenv): no log file where the caller asked, no mode the caller
+ * chose. The same binary without the bit honours them. ctxguard is linked into it: secure mode also
+ * ignores LD_PRELOAD paths. */
+static void setuid_program_ignores_environment(void **s)
+{
+    (void)s;
+    if (geteuid() != 0 || getenv("CTXGUARD_TEST_PRELOAD_FIRST"))
+        skip();
+    const char *dir = BUILD_DIR "/secure", *copy = BUILD_DIR "/secure/secure_host";
+    mkdir(dir, 0755);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "cp %s/progs/secure_host %s && chown 65534:65534 %s && chmod 4755 %s", BUILD_DIR,
+             copy, copy, copy);
+    assert_int_equal(system(cmd), 0);
+    const char *log = "/tmp/ctxguard-setuid-test.log";
+    const char *const env[] = {"CTXGUARD_MODE=enforce", "CTXGUARD_LOG=/tmp/ctxguard-setuid-test.log", NULL};
+    /* control: not setuid, the environment is honoured (enforce blocks the host's own reset) */
+    unlink(log);
+    run_prog(&R, 0, 0, env, (const char *const[]){BUILD_DIR "/progs/secure_host", "self:setup", "self:reset", "self:check", NULL});
+    assert_int_equal(R.status, 0);
+    assert_int_equal(access(log, F_OK), 0);
+    unlink(log);
+    /* setuid: the defaults (guard: the host alone may reset; log on stderr) */
+    run_prog(&R, 0, 0, env, (const char *const[]){copy, "self:setup", "self:reset", "self:check", NULL});
+    assert_int_equal(R.status, 1);
+    assert_int_equal(access(log, F_OK), -1);
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"ctxguard: ", "allow runtime cudaDeviceReset", NULL}), 1);
+    unlink(copy);
+}
+
 /* Nothing of ctxguard's ever reaches stdout, even at debug level with every call logged. */
 static void never_writes_stdout(void **s)
 {
@@ -353,6 +408,8 @@ int main(void)
         cmocka_unit_test(never_writes_stdout),
         cmocka_unit_test(policy_changing_while_read),
         cmocka_unit_test(dlsym_from_inside_the_sink),
+        cmocka_unit_test(unprivileged_user),
+        cmocka_unit_test(setuid_program_ignores_environment),
         cmocka_unit_test(dumps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
