@@ -1,5 +1,7 @@
 /* Parsing of the CTXGUARD_* variables. Pure: no I/O of its own, so tests can drive it directly. */
 #include <stdio.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -162,6 +164,17 @@ int cg_config_parse(struct cg_config *cfg, cg_getenv_fn get, long pid, cg_compla
         bad += complain(fn, "CTXGUARD_NVTX_LIB", nvtx_lib,
                         "a library name or path without control bytes, shorter than 1024 bytes",
                         "libnvToolsExt.so.1, then libnvtx3interop.so.1");
+    }
+    cfg->dump_events = 4096;
+    const char *events = get("CTXGUARD_DUMP_EVENTS");
+    if (events) {
+        char *end = NULL;
+        errno = 0;
+        long n = strtol(events, &end, 10);
+        if (errno || end == events || *end != '\0' || n < 16 || n > 65536 || events[0] < '0' || events[0] > '9')
+            bad += complain(fn, "CTXGUARD_DUMP_EVENTS", events, "a whole number from 16 to 65536", "4096");
+        else
+            cfg->dump_events = (int)n;
     }
     cfg->rules = get("CTXGUARD_RULES");
     const char *conf = get("CTXGUARD_CONFIG");

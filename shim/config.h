@@ -21,6 +21,7 @@ struct cg_config {
     int summary;                /* CTXGUARD_SUMMARY: 1 always, 0 never, -1 when something was blocked */
     const char *rules;          /* CTXGUARD_RULES, or NULL */
     char dump_path[CG_PATH_MAX]; /* CTXGUARD_DUMP with %p expanded; "" = no dumps */
+    int dump_events;            /* CTXGUARD_DUMP_EVENTS: events the flight recorder keeps (16..65536) */
     const char *config;         /* CTXGUARD_CONFIG (policy file path), or NULL */
     int nvtx;                   /* CTXGUARD_NVTX=1: each guarded event is also an NVTX mark */
     char nvtx_lib[CG_PATH_MAX]; /* CTXGUARD_NVTX_LIB: the NVTX library to load; "" = the usual names */

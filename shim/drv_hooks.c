@@ -124,6 +124,7 @@ static CUresult judge_primary(int id, CUdevice dev, const void *ra, CUresult (*a
     struct cg_event ev = {.api = CG_API_DRIVER, .call = cg_drv_info[id].name, .device = dev,
                           .ctx = __atomic_load_n(&cg_devices[cg_dev_index(dev)].primary, __ATOMIC_ACQUIRE),
                           .ctx_kind = CG_CTX_PRIMARY, .destructive = 1};
+    ev.ctx_gen = cg_ctx_gen_of(dev); /* the incarnation this call may end, fixed before it acts */
     int no_user = 0;
     ev.caller = cg_attribute_ex(ra, &no_user);
     ev.shared_with = cg_other_users(dev, ev.caller);

@@ -151,7 +151,10 @@ static void format_json(struct out *o, const struct cg_event *ev, const char *wh
         putf(o, ",\"ctx\":\"%p\"", ev->ctx);
     else
         puts_(o, ",\"ctx\":null");
-    putf(o, ",\"ctx_kind\":\"%s\",\"shared_with\":[", cg_ctx_kind_name(ev->ctx_kind));
+    putf(o, ",\"ctx_kind\":\"%s\"", cg_ctx_kind_name(ev->ctx_kind));
+    if (ev->ctx_gen)
+        putf(o, ",\"ctx_gen\":%u", ev->ctx_gen);
+    puts_(o, ",\"shared_with\":[");
     int listed = 0;
     for (int m = 1; m < CG_MAX_MODULES && listed < list_max; m++) {
         if (!(ev->shared_with & (1ull << m)))
@@ -211,7 +214,10 @@ size_t cg_format_event(char *buf, size_t cap, const struct cg_event *ev, int for
             putf(&o, " ctx=%p", ev->ctx);
         else
             puts_(&o, " ctx=none");
-        putf(&o, " ctx_kind=%s caller=", cg_ctx_kind_name(ev->ctx_kind));
+        putf(&o, " ctx_kind=%s", cg_ctx_kind_name(ev->ctx_kind));
+        if (ev->ctx_gen)
+            putf(&o, " ctx_gen=%u", ev->ctx_gen);
+        puts_(&o, " caller=");
         put_text_str(&o, module_path(ev->caller));
         puts_(&o, " shared_with=[");
         int first = 1;

@@ -14,6 +14,7 @@
 #include "core.h"
 #include "log.h"
 #include "nvtx.h"
+#include "state.h"
 
 #define CG_LINE_MAX 8192
 
@@ -109,9 +110,13 @@ void cg_log_summary_line(const char *text)
     emit(line, cg_format_note(line, sizeof line, "summary", text, cg_cfg.format, (long)getpid()));
 }
 
-void cg_log_event(const struct cg_event *ev)
+void cg_log_event(const struct cg_event *ev_in)
 {
     cg_init();
+    struct cg_event e = *ev_in;
+    const struct cg_event *ev = &e;
+    if (e.ctx_gen == 0 && e.ctx_kind == CG_CTX_PRIMARY && e.device >= 0)
+        e.ctx_gen = cg_ctx_gen_of(e.device);
     cg_summary_note(ev);
     cg_record_event(ev);
     /* notable: what info level logs (a block, deny or abort; a destructive call; a rule's `log`) */

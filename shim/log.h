@@ -23,6 +23,9 @@ struct cg_event {
     const char *reason;
     const char *decided_by;  /* "preset guard", "CTXGUARD_RULES:2", "/etc/ctxguard.rules:7" */
     int log;                 /* -1 default; 0: a rule said nolog; 1: a rule said log */
+    unsigned int ctx_gen;    /* which incarnation of a primary context (1 = the first; each reset or
+                                destroy starts the next): tells apart the contexts behind a reused
+                                handle. 0: filled in when logged (the incarnation current then) */
 };
 
 /* The line for one event, without newline; returns its length (always < cap). */

@@ -1,6 +1,9 @@
-/* The flight recorder: the last CG_REC_N events, as finished text lines, in a fixed ring. Writers
- * claim a slot with one atomic increment and copy their line; nothing allocates or locks. A dump only
- * calls open/write/close, so it is safe from a signal handler.
+/* The flight recorder: the last CTXGUARD_DUMP_EVENTS events (default 4096), as finished text lines, in
+ * a fixed ring mapped once when dumps are configured (pages are touched only as events arrive: 480
+ * bytes per event). Writers claim a slot with one atomic increment and copy their line; nothing
+ * allocates or locks after that. A dump only calls open/write/close, so it is safe from a signal
+ * handler. The events are what reaches the log's decision point: every judged call and explanation
+ * (whatever the log level), and pass-through calls only at debug level, so the hot path stays free.
  *
  * Dumps go to CTXGUARD_DUMP (a path, %p = pid; opt-in, because they mean installing signal handlers
  * in someone else's process): at exit when anything was blocked, denied or attributed; on SIGUSR2; and
@@ -11,6 +14,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -18,17 +22,17 @@
 #include "core.h"
 #include "log.h"
 
-#define CG_REC_N 1024
 #define CG_REC_LINE 480
 
-static char ring[CG_REC_N][CG_REC_LINE];
-static unsigned short ring_len[CG_REC_N];
+static char (*ring)[CG_REC_LINE]; /* rec_n lines, mapped by cg_recorder_install */
+static unsigned short *ring_len;
+static unsigned long rec_n;
 static unsigned long ring_head; /* total lines ever recorded */
 static int notable;             /* something was blocked, denied or aborted */
 
 void cg_record_event(const struct cg_event *ev)
 {
-    if (cg_cfg.dump_path[0] == '\0')
+    if (ring == NULL)
         return; /* no dump configured: the log already has everything */
     char line[2048];
     struct timespec ts;
@@ -36,7 +40,7 @@ void cg_record_event(const struct cg_event *ev)
     size_t n = cg_format_event(line, sizeof line, ev, CG_FORMAT_TEXT, &ts, (long)getpid(), (long)syscall(SYS_gettid));
     if (n > CG_REC_LINE - 1)
         n = CG_REC_LINE - 1;
-    unsigned long i = __atomic_fetch_add(&ring_head, 1, __ATOMIC_ACQ_REL) % CG_REC_N;
+    unsigned long i = __atomic_fetch_add(&ring_head, 1, __ATOMIC_ACQ_REL) % rec_n;
     ring_len[i] = 0; /* a dump racing with this writer skips the slot rather than print half a line */
     memcpy(ring[i], line, n);
     ring[i][n] = '\n';
@@ -84,9 +88,9 @@ static void dump(const char *why)
     put(fd, why);
     put(fd, "; the last events, oldest first:\n");
     unsigned long head = __atomic_load_n(&ring_head, __ATOMIC_ACQUIRE);
-    unsigned long first = head > CG_REC_N ? head - CG_REC_N : 0;
-    for (unsigned long i = first; i < head; i++) {
-        unsigned long slot = i % CG_REC_N;
+    unsigned long first = head > rec_n ? head - rec_n : 0;
+    for (unsigned long i = first; ring && i < head; i++) {
+        unsigned long slot = i % rec_n;
         unsigned short len = __atomic_load_n(&ring_len[slot], __ATOMIC_ACQUIRE);
         if (len)
             while (write(fd, ring[slot], len) < 0 && errno == EINTR)
@@ -135,6 +139,16 @@ void cg_recorder_install(void)
 {
     if (cg_cfg.dump_path[0] == '\0')
         return;
+    unsigned long n = (unsigned long)cg_cfg.dump_events;
+    size_t bytes = n * (CG_REC_LINE + sizeof *ring_len);
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        cg_log_msg("CTXGUARD_DUMP: cannot map the flight recorder (%lu events): no dumps", n);
+        return;
+    }
+    rec_n = n;
+    ring_len = (unsigned short *)((char *)p + n * CG_REC_LINE);
+    __atomic_store_n(&ring, (char(*)[CG_REC_LINE])p, __ATOMIC_RELEASE);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;

@@ -321,6 +321,8 @@ static cudaError_t rt_reset(int id, const void *ra)
     ev.caller = cg_attribute(ra);
     if (ev.ctx_kind != CG_CTX_CREATED && ev.device >= 0)
         ev.shared_with = cg_other_users(ev.device, ev.caller);
+    if (ev.ctx_kind == CG_CTX_PRIMARY && ev.device >= 0)
+        ev.ctx_gen = cg_ctx_gen_of(ev.device); /* the incarnation this reset ends, fixed before it acts */
     char reason[512];
     cg_decide(&ev, reason, sizeof reason);
 

@@ -66,6 +66,12 @@ static inline void cg_set_thread_device(int dev)
     }
 }
 
+/* The incarnation of dev's primary context now (see cg_event.ctx_gen). */
+static inline unsigned int cg_ctx_gen_of(int dev)
+{
+    return 1 + __atomic_load_n(&cg_devices[cg_dev_index(dev)].resets, __ATOMIC_ACQUIRE);
+}
+
 /* Users of `dev`'s primary context other than `except`. */
 uint64_t cg_other_users(int dev, int except);
 

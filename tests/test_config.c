@@ -118,6 +118,24 @@ static void nvtx_settings(void **s)
     assert_non_null(strstr(complaints[0], "CTXGUARD_NVTX_LIB="));
 }
 
+static void dump_events_range(void **s)
+{
+    (void)s;
+    struct cg_config c;
+    assert_int_equal(parse(&c, KV("CTXGUARD_DUMP", "/tmp/d")), 0);
+    assert_int_equal(c.dump_events, 4096);
+    assert_int_equal(parse(&c, KV("CTXGUARD_DUMP_EVENTS", "16")), 0);
+    assert_int_equal(c.dump_events, 16);
+    assert_int_equal(parse(&c, KV("CTXGUARD_DUMP_EVENTS", "65536")), 0);
+    assert_int_equal(c.dump_events, 65536);
+    const char *bad[] = {"", "15", "65537", "-16", "+100", " 100", "100 ", "1e3", "0x100", "99999999999999999999", NULL};
+    for (int i = 0; bad[i]; i++) {
+        assert_int_equal(parse(&c, KV("CTXGUARD_DUMP_EVENTS", bad[i])), 1);
+        assert_int_equal(c.dump_events, 4096);
+        assert_non_null(strstr(complaints[0], "expected a whole number from 16 to 65536; using 4096"));
+    }
+}
+
 static void bad_log_paths(void **s)
 {
     (void)s;
@@ -144,6 +162,7 @@ int main(void)
         cmocka_unit_test(bad_values_named_and_defaulted),
         cmocka_unit_test(bad_log_paths),
         cmocka_unit_test(nvtx_settings),
+        cmocka_unit_test(dump_events_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -459,8 +459,23 @@ static void attribution_survives_handle_reuse(void **s)
     assert_non_null(strstr(R.out, "libplugA.so:check -> 0"));
     const char *ev = event(R.log, "cudaMemcpy");
     expect_field_contains(ev, "reason", "by libplugC.so (cudaDeviceReset; reset 2 of that context");
-    /* the reset handle was the same both times */
+    /* the reset handle was the same both times; the incarnation each reset ended (ctx_gen) was not */
     assert_int_equal(count_lines_with(R.log, (const char *const[]){"\"call\":\"cudaDeviceReset\"", NULL}), 2);
+    char ctx[2][40], gen[2][16];
+    const char *line = R.log;
+    for (int k = 0; k < 2; k++) {
+        const char *hit = strstr(line, "\"call\":\"cudaDeviceReset\"");
+        assert_non_null(hit);
+        while (hit > R.log && hit[-1] != '\n')
+            hit--;
+        assert_true(json_get(hit, "ctx", ctx[k], sizeof ctx[k]));
+        assert_true(json_get(hit, "ctx_gen", gen[k], sizeof gen[k]));
+        line = strchr(hit, '\n');
+        assert_non_null(line);
+    }
+    assert_string_equal(ctx[0], ctx[1]);
+    assert_string_equal(gen[0], "1");
+    assert_string_equal(gen[1], "2");
 }
 
 /* A module that leaves the thread on another device: reported once, naming both modules and both

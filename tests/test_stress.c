@@ -363,6 +363,17 @@ static void dumps(void **s)
     assert_int_equal(count_lines_with(buf, (const char *const[]){"block runtime cudaDeviceReset", "libplugB.so", NULL}), 1);
     assert_non_null(strstr(buf, "ctxguard dump end"));
     unlink(path);
+    /* CTXGUARD_DUMP_EVENTS=16 keeps the last 16 events: of 20 blocked resets and the runtime's release
+     * at exit, the dump holds 16 lines, the last 15 resets among them */
+    const char *many[24] = {HOST, PLUG("A") ":setup"};
+    for (int i = 0; i < 20; i++)
+        many[2 + i] = PLUG("B") ":reset";
+    run_prog(&R, 1, 0, (const char *const[]){"CTXGUARD_DUMP=/tmp/ctxguard-dump-test.txt", "CTXGUARD_DUMP_EVENTS=16", NULL}, many);
+    assert_int_equal(R.status, 0);
+    assert_true(read_file(path, buf, sizeof buf));
+    assert_int_equal(count_lines_with(buf, (const char *const[]){"ctxguard: 20", " pid=", NULL}), 16);
+    assert_int_equal(count_lines_with(buf, (const char *const[]){"block runtime cudaDeviceReset", NULL}), 15);
+    unlink(path);
     if (getenv("CTXGUARD_TEST_PRELOAD_FIRST"))
         return; /* a sanitizer runtime handles SIGSEGV itself: the crash cases say nothing there */
     /* a crash with the default disposition: dumped, then the process still dies of SIGSEGV */
