@@ -31,7 +31,7 @@ PLUG := $(B)/plugins
 all: $(B)/libctxguard.so $(B)/libctxguard-noop.so $(B)/ctxguard
 
 # The command shares the library's rule parser (one grammar, one implementation).
-CLI_SRC := cli/ctxguard.c cli/report.c cli/inspect.c cli/jsonl.c shim/rules.c
+CLI_SRC := cli/ctxguard.c cli/report.c cli/inspect.c cli/jsonl.c cli/textlog.c shim/rules.c
 $(B)/ctxguard: $(CLI_SRC) cli/jsonl.h shim/rules.h shim/hooks.def include/ctxguard.h | $(B)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(CSTD) -D_GNU_SOURCE $(OPT) $(WARN) $(SANFLAGS) -o $@ $(CLI_SRC)

@@ -17,5 +17,8 @@ struct jl_event {
 /* 1: a ctxguard event; 2: a line of ctxguard's exit summary; 0: valid JSON but not ctxguard's;
  * -1: not valid JSON (truncated, garbage). */
 int jl_parse(const char *line, struct jl_event *e);
+/* The same for a line of a text log or a dump (textlog.c); the same return values, -1 for a line that
+ * is not ctxguard's. */
+int tl_parse(const char *line, struct jl_event *e);
 
 #endif

@@ -128,7 +128,7 @@ int cmd_report(int argc, char **argv)
             if (n == 0 || (n == 1 && complete))
                 continue;
             struct jl_event e;
-            int r = jl_parse(line, &e);
+            int r = line[0] == '{' ? jl_parse(line, &e) : tl_parse(line, &e);
             if (r < 0)
                 invalid++;
             else if (r == 0)

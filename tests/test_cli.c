@@ -133,6 +133,30 @@ static void report_summarises_logs(void **s)
     unlink(b);
 }
 
+/* report also reads a dump (here the one at exit) and a text log: the same rows as from JSON. */
+static void report_reads_dumps_and_text_logs(void **s)
+{
+    (void)s;
+    const char *dump = "/tmp/ctxguard-report-dump.txt", *text = "/tmp/ctxguard-report-text.log";
+    unlink(dump);
+    unlink(text);
+    run_prog(&R, 1, 0, (const char *const[]){"CTXGUARD_DUMP=/tmp/ctxguard-report-dump.txt", NULL},
+             (const char *const[]){HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("C") ":reset", PLUG("A") ":check", NULL});
+    assert_int_equal(R.status, 0);
+    run_prog(&R, 1, 0, (const char *const[]){"CTXGUARD_LOG=/tmp/ctxguard-report-text.log", "CTXGUARD_MODE=observe", NULL},
+             (const char *const[]){HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check", NULL});
+    assert_int_equal(R.status, 1);
+    run_prog(&R, 0, 0, NULL, (const char *const[]){CLI, "report", dump, text, NULL});
+    assert_int_equal(R.status, 0);
+    /* dump: B's and C's blocks; text log: B's reset allowed, A's re-attach and failure explained */
+    assert_non_null(strstr(R.out, "2 files, 2 processes, 5 events\n"));
+    assert_int_equal(count_lines_with(R.out, (const char *const[]){"libplugB.so ", "cudaDeviceReset ", "     1      1      0      0", NULL}), 1);
+    assert_int_equal(count_lines_with(R.out, (const char *const[]){"libplugC.so ", "cudaDeviceReset ", "     0      1      0      0", NULL}), 1);
+    assert_int_equal(count_lines_with(R.out, (const char *const[]){"libplugA.so ", "cudaMemcpy ", NULL}), 1);
+    unlink(dump);
+    unlink(text);
+}
+
 static void inspect_static_and_dynamic(void **s)
 {
     (void)s;
@@ -224,6 +248,7 @@ int main(void)
         cmocka_unit_test(check_reports_and_explains),
         cmocka_unit_test(behind_another_preload),
         cmocka_unit_test(report_summarises_logs),
+        cmocka_unit_test(report_reads_dumps_and_text_logs),
         cmocka_unit_test(inspect_static_and_dynamic),
         cmocka_unit_test(launch_script_recipe),
         cmocka_unit_test(man_pages_render),
