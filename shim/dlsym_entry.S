@@ -1,7 +1,8 @@
 /* ctxguard's dlsym, in assembly for one reason: lookups relative to the caller (RTLD_NEXT, and
  * RTLD_DEFAULT, which searches the caller's own scope) must reach glibc with the caller's return
  * address intact, or glibc answers for ctxguard instead of the caller. Those are tail-jumped to
- * glibc untouched; lookups in a handle go to cg_dlsym_handle, also by tail jump. */
+ * glibc untouched, and so are lookups in a handle of names not starting with "cu"; the rest go to
+ * cg_dlsym_handle, also by tail jump. */
 #if defined(__x86_64__)
 /* Calls FN(rdi, rsi, caller's return address in rdx) keeping rdi and rsi for the tail jump after it,
  * with the stack aligned for the call and the unwind information right. */
@@ -38,6 +39,14 @@ cg_dlsym_entry:
         je      .Lglibc
         testq   %rdi, %rdi              /* RTLD_DEFAULT */
         je      .Lglibc
+        /* A handle lookup of a name that cannot be CUDA's (not "cu…") goes straight to glibc too:
+         * every other library's dlsym pays these few compares and nothing else. */
+        testq   %rsi, %rsi
+        je      .Lglibc
+        cmpb    $0x63, (%rsi)           /* 'c' */
+        jne     .Lglibc
+        cmpb    $0x75, 1(%rsi)          /* 'u' */
+        jne     .Lglibc
         jmp     cg_dlsym_handle
 .Lglibc:
         jmp     *%rax

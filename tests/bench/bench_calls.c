@@ -8,7 +8,7 @@
  *                                  differences. Run bare, the difference is the cost of the call path
  *                                  alone (PLT vs pointer); run preloaded minus that is what the preload
  *                                  adds, free of the process-to-process noise of separate runs.
- * CALL: setdevice | getdevice | sync | entrypoint | drvsetcurrent | reset | none
+ * CALL: setdevice | getdevice | sync | entrypoint | drvsetcurrent | reset | dlsym | none
  * stderr gets "first_ns=…" (the process's first CUDA call, where one-time set-up lands) and
  * "rss_kb=…" (VmRSS at the end).
  * Built against the fake runtime (CI) or the real one (scripts/gpu-bench.sh). */
@@ -40,6 +40,12 @@ static int one(void)
     }
     if (!strcmp(call, "drvsetcurrent")) return set_current(ctx);
     if (!strcmp(call, "reset")) return cudaDeviceReset();
+    if (!strcmp(call, "dlsym")) { /* a lookup that is not CUDA's: what every other dlsym pays */
+        static void *libc;
+        if (!libc)
+            libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+        return dlsym(libc, "strlen") == NULL;
+    }
     if (!strcmp(call, "none")) return 0;
     return -1;
 }
