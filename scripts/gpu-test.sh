@@ -124,13 +124,26 @@ nvtx_row() {
         if [ -z "$nsys" ]; then
             ROWS+=("$(printf '%-22s | %-12s | %-12s | %s | %s' nvtx-marks - - skipped "no nsys on this machine")"); return
         fi
-        "$nsys" profile -t nvtx,cuda -o $out --force-overwrite true -e CTXGUARD_NVTX=1,LD_PRELOAD="$SHIM" \
+        # ctxguard is added to the LD_PRELOAD nsys gives the program, not put in its place
+        "$nsys" profile -t nvtx,cuda -o $out --force-overwrite true \
+            sh -c 'CTXGUARD_NVTX=1 LD_PRELOAD="$0${LD_PRELOAD:+:$LD_PRELOAD}" exec "$@"' "$SHIM" \
             "$HOST" "$P/libplugA.so:setup" "$P/libplugB.so:reset" "$P/libplugA.so:check" >$out.log 2>&1
-        "$nsys" export --type sqlite --force-overwrite true -o $out.sqlite $out.nsys-rep >>$out.log 2>&1
-        marks=$(python3 -c 'import sqlite3,sys
+        if [ ! -f $out.nsys-rep ] && [ -f $out.qdstrm ]; then
+            # an nsys without its importer (as bundled with Nsight Compute) leaves the raw stream only
+            local imp; imp=$(ls "$(dirname "$nsys")"/QdstrmImporter /opt/nvidia/*/host*/*/QdstrmImporter 2>/dev/null | head -1)
+            [ -n "$imp" ] && "$imp" -i $out.qdstrm >>$out.log 2>&1
+        fi
+        if [ -f $out.nsys-rep ]; then
+            "$nsys" export --type sqlite --force-overwrite true -o $out.sqlite $out.nsys-rep >>$out.log 2>&1
+            marks=$(python3 -c 'import sqlite3,sys
 db=sqlite3.connect(sys.argv[1])
 for (t,) in db.execute("select coalesce(e.text, s.value) from NVTX_EVENTS e left join StringIds s on e.textId = s.id"):
     if t and t.startswith("ctxguard:"): print(t)' $out.sqlite 2>>$out.log)
+        elif [ -f $out.qdstrm ]; then
+            # no report can be built here: look for the mark's text in nsys's raw stream itself
+            marks=$(grep -a -o 'ctxguard: block cudaDeviceReset by libplugB.so[^]]*]' $out.qdstrm | head -1)
+            [ -n "$marks" ] && marks="$marks (found in nsys's raw capture; no importer here)"
+        fi
     fi
     if [[ "$marks" =~ ctxguard:\ block\ cudaDeviceReset\ by\ libplugB.so.*shared\ with\ libplugA.so ]]; then
         ROWS+=("$(printf '%-22s | %-12s | %-12s | %s | %s' nvtx-marks - intact pass "$(printf '%s' "$marks" | head -1)")")
