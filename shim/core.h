@@ -13,11 +13,18 @@
 /* Per-thread record. initial-exec TLS: a preloaded object gets static TLS, so each access is one
  * %fs-relative load, with no __tls_get_addr call on the hot path. */
 struct cg_tls {
+    /* The fast path reads only the first cache line: the module range, the arming generation, the
+     * device, and the slots of the five hottest calls (hooks.def lists them first). */
     unsigned long mod_lo, mod_span; /* last module the thread called from: [lo, lo+span) */
-    unsigned int mod_gen;           /* module-table generation that cache entry belongs to */
-    unsigned int fast_gen;          /* == mod_gen when the fast path may be taken: the module's
+    unsigned int fast_gen;          /* == cg_mod_gen when the fast path may be taken: the module's
                                        use of this thread's device is recorded and logging is not
                                        at debug; 0 otherwise */
+    int dev;                        /* runtime device selected on this thread; -1: none seen */
+    /* The fast path's table, valid while fast_gen is: per runtime entry point, the module's real
+     * function, or (not resolved yet) the wrapper's lazy entry, which a jump reaches with the
+     * caller's return address still on the stack; NULL only where the wrapper calls and checks. */
+    void *rt_tab[CG_RT_COUNT];
+    unsigned int mod_gen;           /* module-table generation the cached range belongs to */
     int mod;                        /* its index */
     const void *slow_ra;            /* return address handed from a wrapper to its slow path */
     int switch_mod, switch_from;    /* the module that last moved this thread to another device, and from where */
@@ -25,15 +32,10 @@ struct cg_tls {
     int used_last, used_last_dev;   /* the entry written last (a shortcut for the same module again) */
     void *cur_ctx;                  /* last context this thread made current through ctxguard, …  */
     unsigned int cur_ctx_gen;       /* … valid while cg_ctx_gen is unchanged */
-    int dev;                        /* runtime device selected on this thread; -1: none seen */
     int depth;                      /* >0 while ctxguard itself is working: hooks pass through */
     int judged;                     /* a runtime reset was judged: its driver calls are not judged again */
-    /* The fast path's table, valid while fast_gen is: per runtime entry point, the module's real
-     * function, or (not resolved yet) the wrapper's lazy entry, which a jump reaches with the
-     * caller's return address still on the stack; NULL only where the wrapper calls and checks. */
-    void *rt_tab[CG_RT_COUNT];
 };
-extern __thread struct cg_tls cg_tls __attribute__((tls_model("initial-exec")));
+extern __thread struct cg_tls cg_tls __attribute__((tls_model("initial-exec"), aligned(64)));
 
 extern int cg_ready;                /* set (release) once cg_init has run */
 extern int cg_log_all;              /* CTXGUARD_LOG_LEVEL=debug: every intercepted call is logged */

@@ -12,7 +12,7 @@
 #include "rules.h"
 #include <string.h>
 
-__thread struct cg_tls cg_tls __attribute__((tls_model("initial-exec"))) = {.dev = -1, .mod = -1};
+__thread struct cg_tls cg_tls __attribute__((tls_model("initial-exec"), aligned(64))) = {.dev = -1, .mod = -1};
 int cg_ready;
 int cg_log_all;
 struct cg_config cg_cfg;

@@ -15,7 +15,7 @@
 #include "modules.h"
 
 struct cg_module cg_modules[CG_MAX_MODULES];
-unsigned int cg_mod_gen = 1;
+struct cg_mod_gen_line cg_mod_gen_line = {1};
 int cg_mod_count = 1; /* slot 0: unknown */
 pthread_mutex_t cg_mod_lock = PTHREAD_MUTEX_INITIALIZER;
 

@@ -31,7 +31,12 @@ struct cg_module {
 };
 
 extern struct cg_module cg_modules[CG_MAX_MODULES];
-extern unsigned int cg_mod_gen;   /* bumped whenever a slot is freed, so per-thread caches drop it */
+/* Bumped whenever a slot is freed, so per-thread caches drop it. On a cache line of its own (the
+ * struct is 64 bytes): every fast-path call reads it, only dlclose writes it. */
+extern struct cg_mod_gen_line {
+    unsigned int v;
+} __attribute__((aligned(64))) cg_mod_gen_line;
+#define cg_mod_gen (cg_mod_gen_line.v)
 extern int cg_mod_count;          /* slots in use, published with release */
 
 int cg_module_of_slow(uintptr_t addr, unsigned int gen);
