@@ -130,8 +130,9 @@ nvtx_row() {
             "$HOST" "$P/libplugA.so:setup" "$P/libplugB.so:reset" "$P/libplugA.so:check" >$out.log 2>&1
         if [ ! -f $out.nsys-rep ] && [ -f $out.qdstrm ]; then
             # an nsys without its importer (as bundled with Nsight Compute) leaves the raw stream only
-            local imp; imp=$(ls "$(dirname "$nsys")"/QdstrmImporter /opt/nvidia/*/host*/*/QdstrmImporter 2>/dev/null | head -1)
-            [ -n "$imp" ] && "$imp" -i $out.qdstrm >>$out.log 2>&1
+            local imp; imp=$(ls "$(dirname "$nsys")"/QdstrmImporter /opt/nvidia/*/host*/*/QdstrmImporter \
+                              /opt/nvidia/*/*/host*/*/QdstrmImporter 2>/dev/null | head -1)
+            [ -n "$imp" ] && { echo "importer: $imp" >>$out.log; "$imp" -i $out.qdstrm >>$out.log 2>&1; }
         fi
         if [ -f $out.nsys-rep ]; then
             "$nsys" export --type sqlite --force-overwrite true -o $out.sqlite $out.nsys-rep >>$out.log 2>&1
@@ -193,6 +194,6 @@ fi
     for r in "${ROWS[@]}"; do echo "$r"; done
     echo "failures: $FAILS"
 } | tee "$OUTDIR/table.txt" | { [ "$QUIET" = 1 ] && cat >/dev/null || cat; }
-tar -C "$LOGDIR" -czf "$OUTDIR/logs.tgz" . 2>/dev/null
+tar -C "$LOGDIR" --exclude='*.qdstrm' --exclude='*.nsys-rep' --exclude='*.sqlite' -czf "$OUTDIR/logs.tgz" . 2>/dev/null
 rm -rf "$LOGDIR"
 [ "$FAILS" = 0 ]
