@@ -13,15 +13,28 @@
 #define CTXGUARD_ENV_LOG "CTXGUARD_LOG"               /* stderr (default) | syslog | file path, %p = pid */
 #define CTXGUARD_ENV_LOG_FORMAT "CTXGUARD_LOG_FORMAT" /* text (default) | json */
 #define CTXGUARD_ENV_LOG_LEVEL "CTXGUARD_LOG_LEVEL"   /* quiet | info (default) | debug */
+#define CTXGUARD_ENV_RULES "CTXGUARD_RULES"           /* inline policy rules, ';'-separated */
+#define CTXGUARD_ENV_CONFIG "CTXGUARD_CONFIG"         /* policy file path */
+#define CTXGUARD_ENV_STRICT "CTXGUARD_STRICT"         /* 1: a broken policy denies every guarded call */
+#define CTXGUARD_ENV_SUMMARY "CTXGUARD_SUMMARY"       /* 1 always | 0 never | unset: when something was blocked */
+#define CTXGUARD_ENV_DUMP "CTXGUARD_DUMP"             /* flight-recorder dump path, %p = pid; unset: no dumps */
+#define CTXGUARD_ENV_DUMP_EVENTS "CTXGUARD_DUMP_EVENTS" /* events kept, 16..65536 (default 4096) */
+#define CTXGUARD_ENV_NVTX "CTXGUARD_NVTX"             /* 1: notable events are also NVTX marks */
+#define CTXGUARD_ENV_NVTX_LIB "CTXGUARD_NVTX_LIB"     /* NVTX library to load */
 
 /* A blocked call returns success (0) without reaching CUDA; a denied one (policy rules, a later
  * release) returns cudaErrorNotPermitted / CUDA_ERROR_NOT_PERMITTED. */
 #define CTXGUARD_BLOCKED_RESULT 0
 #define CTXGUARD_DENIED_RESULT 800
 
-/* Keys of every JSON log line (CTXGUARD_LOG_FORMAT=json), one object per line:
+/* Keys of every JSON event line (CTXGUARD_LOG_FORMAT=json), one object per line:
  *   ts (RFC 3339 UTC, microseconds), pid, tid, api ("runtime"|"driver"), call, device (int|null),
- *   ctx (hex string|null), ctx_kind ("primary"|"created"|"none"|"unknown"), shared_with (array of
- *   module paths), caller (module path), action ("allow"|"block"|"deny"), result (int), reason. */
+ *   ctx (hex string|null), ctx_kind ("primary"|"created"|"none"|"unknown"), ctx_gen (int, only for a
+ *   primary context: its incarnation, 1 = first, +1 per reset or destroy; the handle is reused),
+ *   shared_with (array of module paths), caller (module path), action ("allow"|"block"|"deny"|"abort"),
+ *   result (int), decided_by ("preset guard", "FILE:LINE" of a rule, "attribution", "teardown",
+ *   "device-switch", …), reason.
+ * ctxguard's own lines in a JSON log are objects too: {"pid":N,"message":"…"} for a diagnostic,
+ * {"pid":N,"summary":"…"} for the exit summary. */
 
 #endif
