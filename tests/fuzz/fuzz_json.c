@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct cg_event ev = {.api = size & 1, .call = parts[2], .device = (int)(size % 3) - 1,
                           .ctx = (void *)(uintptr_t)size, .ctx_kind = (int)(size % 4), .shared_with = 1ull << 2 | 1ull << 1,
                           .caller = 1, .action = (int)(size % 4), .result = (int)size, .destructive = 1,
-                          .reason = parts[3], .decided_by = parts[2]};
+                          .reason = parts[3], .decided_by = parts[2], .ctx_gen = (unsigned int)(size % 5)};
     struct timespec ts = {(time_t)size * 7919, (long)(size % 1000000000)};
     static char buf[8192];
     for (size_t cap = 64; cap <= sizeof buf; cap *= 4) {
@@ -42,6 +42,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (cap >= 4096 && !json_valid(buf, n))
             __builtin_trap();
         n = cg_format_event(buf, cap, &ev, CG_FORMAT_TEXT, &ts, 1, 2);
+        if (n >= cap || memchr(buf, '\n', n))
+            __builtin_trap();
+        /* ctxguard's own messages and summary lines, whatever text they carry */
+        n = cg_format_note(buf, cap, "message", parts[3], CG_FORMAT_JSON, 1);
+        if (n >= cap || strlen(buf) != n || (cap >= 256 && !json_valid(buf, n)))
+            __builtin_trap();
+        n = cg_format_note(buf, cap, "summary", parts[0], CG_FORMAT_TEXT, 1);
         if (n >= cap || memchr(buf, '\n', n))
             __builtin_trap();
     }
