@@ -73,8 +73,11 @@ __attribute__((destructor)) static void cg_summary_at_exit(void)
              nrows == 1 ? "" : "s");
     cg_log_summary_line(line);
     for (int i = 0; i < nrows; i++) {
+        long n[4]; /* other threads may still be counting */
+        for (int k = 0; k < 4; k++)
+            n[k] = __atomic_load_n(&rows[i].n[k], __ATOMIC_RELAXED);
         snprintf(line, sizeof line, "  %-28s %-28s allow %ld  block %ld  deny %ld  abort %ld", base(rows[i].caller),
-                 rows[i].call, rows[i].n[0], rows[i].n[1], rows[i].n[2], rows[i].n[3]);
+                 rows[i].call, n[0], n[1], n[2], n[3]);
         cg_log_summary_line(line);
     }
     pthread_mutex_unlock(&cg_summary_lock);
