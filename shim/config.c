@@ -118,6 +118,19 @@ static int parse_log(struct cg_config *cfg, const char *v, long pid, cg_complain
     return 0;
 }
 
+/* A 0/1 switch: *out keeps its default when the variable is unset or bad (then one complaint). */
+static int flag(cg_getenv_fn get, const char *var, int *out, const char *fallback, cg_complain_fn fn)
+{
+    const char *v = get(var);
+    if (v == NULL)
+        return 0;
+    if (strcmp(v, "0") == 0 || strcmp(v, "1") == 0) {
+        *out = v[0] - '0';
+        return 0;
+    }
+    return complain(fn, var, v, "0 or 1", fallback);
+}
+
 int cg_config_parse(struct cg_config *cfg, cg_getenv_fn get, long pid, cg_complain_fn fn)
 {
     int bad = 0, v;
@@ -137,27 +150,15 @@ int cg_config_parse(struct cg_config *cfg, cg_getenv_fn get, long pid, cg_compla
     bad += pick(formats, "CTXGUARD_LOG_FORMAT", get("CTXGUARD_LOG_FORMAT"), &v, "text or json", fn);
     cfg->format = (enum cg_format)v;
     bad += parse_log(cfg, get("CTXGUARD_LOG"), pid, fn);
-    const char *strict = get("CTXGUARD_STRICT");
-    if (strict && strcmp(strict, "1") == 0)
-        cfg->strict = 1;
-    else if (strict && strcmp(strict, "0") != 0)
-        bad += complain(fn, "CTXGUARD_STRICT", strict, "0 or 1", "0");
+    bad += flag(get, "CTXGUARD_STRICT", &cfg->strict, "0", fn);
     cfg->summary = -1;
-    const char *summary = get("CTXGUARD_SUMMARY");
-    if (summary && (strcmp(summary, "0") == 0 || strcmp(summary, "1") == 0))
-        cfg->summary = summary[0] - '0';
-    else if (summary)
-        bad += complain(fn, "CTXGUARD_SUMMARY", summary, "0 or 1", "a summary only when something was blocked or denied");
+    bad += flag(get, "CTXGUARD_SUMMARY", &cfg->summary, "a summary only when something was blocked or denied", fn);
     const char *dump = get("CTXGUARD_DUMP");
     if (dump && expand_path(cfg->dump_path, dump, pid) != 0) {
         cfg->dump_path[0] = '\0';
         bad += complain(fn, "CTXGUARD_DUMP", dump, "a file path (%p becomes the pid), shorter than 1024 bytes", "no dumps");
     }
-    const char *nvtx = get("CTXGUARD_NVTX");
-    if (nvtx && (strcmp(nvtx, "0") == 0 || strcmp(nvtx, "1") == 0))
-        cfg->nvtx = nvtx[0] - '0';
-    else if (nvtx)
-        bad += complain(fn, "CTXGUARD_NVTX", nvtx, "0 or 1", "0 (no NVTX marks)");
+    bad += flag(get, "CTXGUARD_NVTX", &cfg->nvtx, "0 (no NVTX marks)", fn);
     const char *nvtx_lib = get("CTXGUARD_NVTX_LIB");
     if (nvtx_lib && expand_path(cfg->nvtx_lib, nvtx_lib, pid) != 0) {
         cfg->nvtx_lib[0] = '\0';

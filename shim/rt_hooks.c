@@ -176,6 +176,14 @@ static __attribute__((noinline)) void plain_logged(struct cg_event *ev, int resu
     cg_log_event(ev);
 }
 
+/* A lazy entry (see rt_lazy): hands the caller's return address, still on the stack after the fast
+ * path's jump, to the slow half. */
+#define CG_RT_LAZY_ENTRY(name, params, args)                                                         \
+    static cudaError_t name##_lazy params                                                            \
+    {                                                                                                \
+        cg_tls.slow_ra = __builtin_return_address(0);                                                \
+        return name##_slow args;                                                                     \
+    }
 #define CG_RT_WRAP_CUSTOM(name, params, args)
 /* The slow half is a separate function reached by a tail call, so the fast half needs no stack
  * frame; the return address travels in cg_tls.slow_ra because the parameter list is fixed.
@@ -224,11 +232,7 @@ static __attribute__((noinline)) void plain_logged(struct cg_event *ev, int resu
 /* PASS: a plain jump to the real function (or its lazy entry). */
 #define CG_RT_WRAP_PASS(name, params, args)                                                          \
     CG_RT_SLOW(name, params, args, 0)                                                                \
-    static cudaError_t name##_lazy params                                                            \
-    {                                                                                                \
-        cg_tls.slow_ra = __builtin_return_address(0);                                                \
-        return name##_slow args;                                                                     \
-    }                                                                                                \
+    CG_RT_LAZY_ENTRY(name, params, args)                                                             \
     cudaError_t name params                                                                          \
     {                                                                                                \
         const void *ra_ = __builtin_return_address(0);                                               \
@@ -277,11 +281,7 @@ static __attribute__((noinline)) cudaError_t cudaSetDevice_slow(int device)
     return r;
 }
 
-static cudaError_t cudaSetDevice_lazy(int device)
-{
-    cg_tls.slow_ra = __builtin_return_address(0);
-    return cudaSetDevice_slow(device);
-}
+CG_RT_LAZY_ENTRY(cudaSetDevice, (int device), (device))
 
 cudaError_t cudaSetDevice(int device)
 {
@@ -402,11 +402,7 @@ static void wrap_entry(int m, const char *symbol, void **fp, int version)
             log_call(CG_RT_ID_##name, m, r);                                                         \
         return r;                                                                                    \
     }                                                                                                \
-    static cudaError_t name##_lazy params                                                            \
-    {                                                                                                \
-        cg_tls.slow_ra = __builtin_return_address(0);                                                \
-        return name##_slow args;                                                                     \
-    }                                                                                                \
+    CG_RT_LAZY_ENTRY(name, params, args)                                                             \
     cudaError_t name params                                                                          \
     {                                                                                                \
         const void *ra = __builtin_return_address(0);                                                \
