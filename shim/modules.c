@@ -40,14 +40,17 @@ int cg_classify_path(const char *path)
         return CG_MOD_SHIM;
     if (starts(b, "libc.so") || starts(b, "ld-linux") || starts(b, "ld64.so"))
         return CG_MOD_SYSTEM;
+    /* Libraries that call on a user's behalf (libffi for ctypes; the sanitizer runtimes' interceptors,
+     * e.g. around atexit): attribution walks through them to the module behind. */
     static const char *const carriers[] = {"libffi.so", "libstdc++.so", "libgcc_s.so", "libpthread.so",
-                                           "libdl.so", "libm.so", NULL};
+                                           "libdl.so", "libm.so", "libasan.so", "libtsan.so",
+                                           "libubsan.so", "liblsan.so", "libhwasan.so", NULL};
     for (int i = 0; carriers[i]; i++)
         if (starts(b, carriers[i]))
             return CG_MOD_CARRIER;
     static const char *const nvidia[] = {"libcudart.so", "libcublas", "libcublasLt", "libcufft",
                                          "libcurand", "libcusparse", "libcusolver", "libcudnn",
-                                         "libnccl", "libnvrtc", "libnvJitLink", "libnvToolsExt",
+                                         "libnccl", "libnvrtc", "libnvJitLink", "libnvToolsExt", "libnvtx3interop",
                                          "libnvjpeg", "libnpp", "libcupti", "libnvperf", NULL};
     for (int i = 0; nvidia[i]; i++)
         if (starts(b, nvidia[i]))
