@@ -97,6 +97,10 @@ row attribution-shared 1 1 'attribution: libplugA.so cuDevicePrimaryCtxRetain .*
     CTXGUARD_MODE=observe -- "$HOST" "$P/libplugA.so:setup" "$P/libplugB.so:reset" "$P/libplugA.so:check"
 row attribution-static 1 1 'attribution: libplugS1.so cuDevicePrimaryCtxRetain .*<- reset by libplugS2.so' \
     CTXGUARD_MODE=observe -- "$HOST" "$P/libplugS1.so:setup" "$P/libplugS2.so:reset" "$P/libplugS1.so:check"
+# A module that leaves its own context current (cuCtxCreate, no pop): A's next call is reported as running
+# on B's context; A's check (which selects its device again, making the primary current) is intact.
+row context-left 0 0 'allow cudaDeviceSynchronize by libplugA.so \(created; shared_with libplugB.so\)' -- \
+    "$HOST" "$P/libplugA.so:setup" "$P/libplugB.so:ctxleave" "$P/libplugA.so:sync" "$P/libplugA.so:check"
 # A crash after a blocked reset, with CTXGUARD_DUMP: the dump holds the block, the host still dies of
 # its own SIGSEGV (status 139 from env), bare and guarded alike.
 DUMPF=$LOGDIR/crash.dump

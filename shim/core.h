@@ -28,6 +28,9 @@ struct cg_tls {
     int mod;                        /* its index */
     const void *slow_ra;            /* return address handed from a wrapper to its slow path */
     int switch_mod, switch_from;    /* the module that last moved this thread to another device, and from where */
+    int ctx_switch_mod;             /* the module that made one of its own (created) contexts current … */
+    void *ctx_switch_ctx;           /* … that context … */
+    const char *ctx_switch_call;    /* … and how (cuCtxCreate, cuCtxPushCurrent, cuCtxSetCurrent) */
     int used_mod[8], used_dev[8];   /* the device each recent module last used on this thread */
     int used_last, used_last_dev;   /* the entry written last (a shortcut for the same module again) */
     void *cur_ctx;                  /* last context this thread made current through ctxguard, …  */

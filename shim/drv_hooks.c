@@ -257,6 +257,8 @@ static CUresult created(int id, CUresult r, CUcontext *pctx, CUdevice dev, const
     if (r == CG_SUCCESS && pctx && *pctx) {
         cg_note_created(*pctx, dev);
         cg_set_thread_device(dev); /* cuCtxCreate makes the new context current */
+        if (!cg_tls.depth)
+            cg_note_ctx_switch(cg_module_of(ra), *pctx, CG_CTX_CREATED, cg_drv_info[id].name);
         drv_debug(id, ra, dev, *pctx, CG_CTX_CREATED, r, "created context recorded");
     }
     return r;
@@ -364,8 +366,12 @@ static __attribute__((noinline)) CUresult make_current_slow(int id, CUcontext ct
     if (CG_UNLIKELY(real == NULL))
         return CG_ERR_SYMBOL_NOT_FOUND;
     CUresult r = ((CUresult(*)(CUcontext))real)(ctx);
-    if (r == CG_SUCCESS && ctx && !cg_tls.depth)
-        cg_note_current(ctx, cg_module_of(ra));
+    if (r == CG_SUCCESS && !cg_tls.depth) {
+        int m = cg_module_of(ra), dev;
+        if (ctx)
+            cg_note_current(ctx, m);
+        cg_note_ctx_switch(m, ctx, ctx ? cg_ctx_kind(ctx, &dev) : CG_CTX_NONE, cg_drv_info[id].name);
+    }
     drv_debug(id, ra, -1, ctx, CG_CTX_UNKNOWN, r, "pass-through");
     return r;
 }
@@ -409,6 +415,8 @@ static CUresult pop_current(int id, CUcontext *pctx, const void *ra)
         cg_tls.depth--;
         if (ci.device >= 0)
             cg_set_thread_device(ci.device);
+        if (cg_tls.ctx_switch_mod && ci.ctx != cg_tls.ctx_switch_ctx)
+            cg_tls.ctx_switch_mod = 0; /* the context left behind is no longer current */
     }
     drv_debug(id, ra, -1, NULL, CG_CTX_UNKNOWN, r, "pass-through");
     return r;

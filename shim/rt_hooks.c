@@ -59,12 +59,50 @@ static void *const rt_lazy[CG_RT_COUNT] = {
 /* A module that moved the thread to another device and returned without moving it back leaves the
  * next module's calls on the wrong device. Checked only on the slow path, which every call takes
  * after a device change (the fast path is disarmed then). */
+static const char *base_of(int m)
+{
+    const char *s = strrchr(cg_modules[m].path, '/');
+    return s ? s + 1 : cg_modules[m].path;
+}
+
+/* A module made a context of its own current (created, pushed or set) and returned with it still
+ * current: another module's runtime calls now run on that context instead of the primary context
+ * they hold memory, streams and modules in. Looked at once per such switch, on the slow path. */
+static __attribute__((noinline)) void check_context_left(int id, int m)
+{
+    int switcher = cg_tls.ctx_switch_mod;
+    void *ctx = cg_tls.ctx_switch_ctx;
+    cg_tls.ctx_switch_mod = 0; /* one look per switch */
+    if (id == CG_RT_ID_cudaSetDevice)
+        return; /* the runtime makes that device's primary context current: the thread is repaired */
+    struct cg_ctxinfo ci;
+    cg_tls.depth++;
+    cg_query_current(&ci);
+    cg_tls.depth--;
+    if (ci.ctx != ctx)
+        return; /* restored (or replaced) before this call: nothing left behind */
+    char reason[512];
+    snprintf(reason, sizeof reason,
+             "%s made its own context %p current (%s) and returned without restoring the previous one; "
+             "%s's %s now runs on that context, not on the primary context of device %d where its memory, "
+             "streams and modules are",
+             base_of(switcher), ctx, cg_tls.ctx_switch_call ? cg_tls.ctx_switch_call : "?", base_of(m),
+             cg_rt_names[id], ci.device < 0 ? 0 : ci.device);
+    struct cg_event ev = {.api = CG_API_RUNTIME, .call = cg_rt_names[id], .device = ci.device, .ctx = ctx,
+                          .ctx_kind = CG_CTX_CREATED, .shared_with = 1ull << switcher, .caller = m,
+                          .action = CG_ALLOW, .destructive = 1, .reason = reason,
+                          .decided_by = "context-switch", .log = 1};
+    cg_log_event(&ev);
+}
+
 static __attribute__((noinline)) void check_device_leak(int id, int m)
 {
     int dev = cg_tls.dev < 0 ? 0 : cg_tls.dev, last = -1, slot = -1;
     /* the common case: no switch pending, and this module was the last one seen, on this device */
-    if (cg_tls.switch_mod == 0 && cg_tls.used_last == m && cg_tls.used_last_dev == dev)
+    if (cg_tls.switch_mod == 0 && cg_tls.ctx_switch_mod == 0 && cg_tls.used_last == m && cg_tls.used_last_dev == dev)
         return;
+    if (CG_UNLIKELY(cg_tls.ctx_switch_mod > 0) && cg_tls.ctx_switch_mod != m && cg_modules[m].cls == CG_MOD_USER)
+        check_context_left(id, m);
     for (int i = 0; i < 8; i++)
         if (cg_tls.used_mod[i] == m) {
             last = cg_tls.used_dev[i];
@@ -74,12 +112,11 @@ static __attribute__((noinline)) void check_device_leak(int id, int m)
     if (switcher > 0 && switcher != m && cg_modules[m].cls == CG_MOD_USER) {
         cg_tls.switch_mod = 0; /* one look per switch */
         if (last >= 0 && last != dev && id != CG_RT_ID_cudaSetDevice) {
-            const char *sw = strrchr(cg_modules[switcher].path, '/'), *me = strrchr(cg_modules[m].path, '/');
             char reason[512];
             snprintf(reason, sizeof reason,
                      "%s moved this thread from device %d to device %d (cudaSetDevice) and did not move it back; "
                      "%s's %s now runs on device %d, though it last used device %d on this thread",
-                     sw ? sw + 1 : cg_modules[switcher].path, cg_tls.switch_from, dev, me ? me + 1 : cg_modules[m].path,
+                     base_of(switcher), cg_tls.switch_from, dev, base_of(m),
                      cg_rt_names[id], dev, last);
             struct cg_event ev = {.api = CG_API_RUNTIME, .call = cg_rt_names[id], .device = dev,
                                   .ctx_kind = CG_CTX_UNKNOWN, .shared_with = 1ull << switcher, .caller = m,

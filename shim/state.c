@@ -101,6 +101,8 @@ void cg_note_created(CUcontext ctx, int dev)
 
 void cg_note_destroyed(CUcontext ctx)
 {
+    if (cg_tls.ctx_switch_ctx == ctx)
+        cg_tls.ctx_switch_mod = 0; /* destroying it also made it no longer current */
     pthread_mutex_lock(&cg_created_lock);
     for (int i = 0; i < CG_MAX_CREATED; i++)
         if (created[i].ctx == ctx)
@@ -141,6 +143,19 @@ void cg_note_current(CUcontext ctx, int module)
         cg_mark_use_on(module, dev);
     cg_tls.cur_ctx = ctx;
     cg_tls.cur_ctx_gen = gen;
+}
+
+void cg_note_ctx_switch(int module, CUcontext ctx, int kind, const char *call)
+{
+    if (module <= 0 || cg_modules[module].cls != CG_MOD_USER)
+        return;
+    if (kind == CG_CTX_CREATED && ctx != NULL) {
+        cg_tls.ctx_switch_mod = module;
+        cg_tls.ctx_switch_ctx = ctx;
+        cg_tls.ctx_switch_call = call;
+        cg_tls.fast_gen = 0; /* the next runtime call, whoever makes it, takes the slow path */
+    } else if (module == cg_tls.ctx_switch_mod)
+        cg_tls.ctx_switch_mod = 0; /* it put something else back */
 }
 
 void cg_query_current(struct cg_ctxinfo *out)

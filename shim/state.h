@@ -72,6 +72,11 @@ static inline unsigned int cg_ctx_gen_of(int dev)
     return 1 + __atomic_load_n(&cg_devices[cg_dev_index(dev)].resets, __ATOMIC_ACQUIRE);
 }
 
+/* A user module made a context current (cuCtxCreate, push, set): when it is a created one, remember
+ * it, so that another module's next call can be checked against it (rt_hooks.c); when the same module
+ * makes something else current again, it restored the thread. */
+void cg_note_ctx_switch(int module, CUcontext ctx, int kind, const char *call);
+
 /* Users of `dev`'s primary context other than `except`. */
 uint64_t cg_other_users(int dev, int except);
 

@@ -498,6 +498,32 @@ static void device_switch_left_behind(void **s)
     assert_null(strstr(R.log, "device-switch"));
 }
 
+/* A module that leaves its own context current: the next module's call runs on it. Reported once,
+ * naming both modules and the context; a module that pops what it pushed: nothing. */
+static void context_left_current(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 1, NULL,
+             STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":ctxleave", PLUG("A") ":sync", PLUG("A") ":sync"));
+    const char *ev = event(R.log, "cudaDeviceSynchronize"); /* exactly one */
+    expect_field(ev, "decided_by", "\"context-switch\"");
+    expect_field(ev, "caller", "\"" BUILD_DIR "/plugins/libplugA.so\"");
+    expect_field(ev, "shared_with", "[\"" BUILD_DIR "/plugins/libplugB.so\"]");
+    expect_field(ev, "ctx_kind", "\"created\"");
+    expect_field_contains(ev, "reason", "libplugB.so made its own context 0x");
+    expect_field_contains(ev, "reason", " current (cuCtxCreate");
+    expect_field_contains(ev, "reason", "returned without restoring the previous one; libplugA.so's "
+                                        "cudaDeviceSynchronize now runs on that context");
+    /* cudaSetDevice makes the device's primary context current again: a repair, not a victim */
+    run_prog(&R, 1, 1, NULL, STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":ctxleave", PLUG("A") ":check"));
+    assert_int_equal(R.status, 0);
+    assert_null(strstr(R.log, "context-switch"));
+    run_prog(&R, 1, 1, NULL,
+             STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":ctxpushpop", PLUG("A") ":sync", PLUG("A") ":check"));
+    assert_non_null(strstr(R.out, "libplugB.so:ctxpushpop -> 0"));
+    assert_null(strstr(R.log, "context-switch"));
+}
+
 /* ---- rules ---- */
 
 /* A deny rule: the caller sees the documented error, 800 (cudaErrorNotPermitted); nothing reset. */
@@ -746,6 +772,7 @@ int main(void)
         cmocka_unit_test(failure_attributed_to_the_reset),
         cmocka_unit_test(attribution_survives_handle_reuse),
         cmocka_unit_test(static_runtime_reattach_attributed),
+        cmocka_unit_test(context_left_current),
         cmocka_unit_test(nvtx_marks_for_notable_events),
         cmocka_unit_test(device_switch_left_behind),
         cmocka_unit_test(deny_rule_returns_not_permitted),

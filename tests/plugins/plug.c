@@ -125,6 +125,36 @@ EXPORT int plug_ctxreset(void)
     return cuCtxDestroy(ctx);
 }
 
+/* A module that creates a context of its own and returns with it still current (ctxleave), and one
+ * that pushes it and pops it again before returning (ctxpushpop). */
+static int own_context(CUcontext *ctx)
+{
+    CUdevice dev;
+    int r;
+    if ((r = cuInit(0)) || (r = cuDeviceGet(&dev, 0))) return r;
+#ifdef __CUDACC__
+    CUctxCreateParams params = {};
+    return cuCtxCreate(ctx, &params, 0, dev);
+#else
+    return cuCtxCreate(ctx, NULL, 0, dev);
+#endif
+}
+EXPORT int plug_ctxleave(void)
+{
+    CUcontext ctx;
+    return own_context(&ctx);
+}
+EXPORT int plug_ctxpushpop(void)
+{
+    CUcontext ctx, popped;
+    int r = own_context(&ctx); /* current now */
+    if (r || (r = cuCtxPopCurrent(&popped))) return r;
+    if ((r = cuCtxPushCurrent(ctx))) return r;
+    void *p = NULL;
+    if ((r = cudaMalloc(&p, 256))) return r;
+    return cuCtxPopCurrent(&popped);
+}
+
 /* The driver's reset, reached through the runtime's entry-point lookup. */
 EXPORT int plug_drvreset(void)
 {
