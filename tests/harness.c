@@ -51,6 +51,7 @@ void run_prog(struct run *r, int preload, int json_log, const char *const env[],
     fflush(NULL);
     /* read before the child clears CTXGUARD_* from its environment */
     const char *first = getenv("CTXGUARD_TEST_PRELOAD_FIRST");
+    const char *memcheck = getenv("CTXGUARD_TEST_MEMCHECK"); /* suppressions file: run under valgrind */
     pid_t pid = fork();
     if (pid == 0) {
         for (char **e = environ; *e;) {
@@ -77,6 +78,19 @@ void run_prog(struct run *r, int preload, int json_log, const char *const env[],
             putenv((char *)env[i]);
         dup2(out, 1);
         dup2(err, 2);
+        if (memcheck) {
+            /* valgrind memcheck around the program: any error makes it exit 99 */
+            const char *vg[64] = {"valgrind", "-q", "--error-exitcode=99", "--leak-check=no"};
+            char supp[1100];
+            snprintf(supp, sizeof supp, "--suppressions=%s", memcheck);
+            int k = 4;
+            vg[k++] = supp;
+            for (int i = 0; argv[i] && k < 63; i++)
+                vg[k++] = argv[i];
+            vg[k] = NULL;
+            execvp("valgrind", (char *const *)vg);
+            _exit(127);
+        }
         execv(argv[0], (char *const *)argv);
         _exit(127);
     }
@@ -85,6 +99,13 @@ void run_prog(struct run *r, int preload, int json_log, const char *const env[],
     r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
     slurp(out, r->out, sizeof r->out);
     slurp(err, r->err, sizeof r->err);
+    if (memcheck && (r->status == 99 || strstr(r->err, "== Invalid") || strstr(r->err, "== Conditional jump") ||
+                     strstr(r->err, "== Syscall param") || strstr(r->err, "== Mismatched free"))) {
+        /* the test binary links no cmocka here (the fuzzers share this file): abort, which cmocka
+         * reports as this test's failure */
+        fprintf(stderr, "memcheck found errors in %s:\n%s\n", argv[0], r->err);
+        abort();
+    }
     close(out);
     close(err);
     unlink(outp);
