@@ -44,8 +44,16 @@ check-san:
 	$(Q)ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0 \
 	  CTXGUARD_TEST_PRELOAD_FIRST=$$($(CC) -print-file-name=libasan.so) \
 	  $(MAKE) --no-print-directory B=build-san SAN=address,undefined check
-check-memcheck: all test-progs
+# check-memcheck: the plugin-host scenarios under valgrind memcheck (scripts/check-memcheck.sh), then the
+# whole cmocka suite: every program a test runs is run under valgrind (CTXGUARD_TEST_MEMCHECK, see
+# tests/harness.c; an error fails that test), and the in-process suites run under valgrind themselves.
+check-memcheck: all test-progs $(TEST_BINS)
 	$(Q)bash scripts/check-memcheck.sh
+	$(Q)fail=0; supp=$(abspath tests/valgrind.supp); for t in $(TEST_BINS); do echo "== memcheck: $$t"; \
+	  case $$t in */test_config|*/test_format|*/test_rules|*/test_exports) \
+	    valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=$$supp $$t || fail=1 ;; \
+	  *) CTXGUARD_TEST_MEMCHECK=$$supp $$t || fail=1 ;; esac; done; \
+	  if [ $$fail = 0 ]; then echo "check-memcheck: all suites clean"; else echo "check-memcheck: FAILED"; exit 1; fi
 
 # libFuzzer targets (clang): the policy parser, the event writer, the environment parser.
 # check-fuzz: a short run of each (FUZZ_SECONDS, default 60); the long runs are in docs/reliability.md.
