@@ -29,7 +29,7 @@ static const char usage[] =
     "        given settings; its exit status is PROGRAM's.\n"
     "check   validates policy files, printing each problem as FILE:LINE:COL; with --explain, says which\n"
     "        rule (or the preset) would decide CALL made by MODULE.\n"
-    "report  summarises JSON-lines logs (several files and processes): per module and call, counts of\n"
+    "report  summarises logs (JSON lines, text, dumps; several files and processes): per module and call, counts of\n"
     "        allow/block/deny/abort, first and last time, reasons; --json for machines.\n"
     "inspect says how a binary or library reaches CUDA (runtime linked or carried, driver, dlopen)\n"
     "        and therefore what ctxguard can and cannot see of it.\n"
