@@ -53,9 +53,6 @@ static void *const rt_lazy[CG_RT_COUNT] = {
 #include "hooks.def"
 };
 
-/* Common entry: lazy init, caller module, its real function, and (unless `mark` is 0 or ctxguard is
- * itself the caller) a note that this module uses the thread's current device. Re-arms the fast path
- * for this module when that is all a call needs. */
 /* A module that moved the thread to another device and returned without moving it back leaves the
  * next module's calls on the wrong device. Checked only on the slow path, which every call takes
  * after a device change (the fast path is disarmed then). */
@@ -141,6 +138,9 @@ static __attribute__((noinline)) void check_device_leak(int id, int m)
     }
 }
 
+/* Common entry: lazy init, caller module, its real function, and (unless `mark` is 0 or ctxguard is
+ * itself the caller) a note that this module uses the thread's current device. Re-arms the fast path
+ * for this module when that is all a call needs. */
 static __attribute__((noinline)) void *rt_enter(int id, const void *ra, int *mod, int mark)
 {
     cg_init();
