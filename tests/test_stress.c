@@ -157,6 +157,12 @@ static void full_disk_log(void **s)
 static void hostile_environment(void **s)
 {
     (void)s;
+    /* some of these values are valid relative paths for CTXGUARD_LOG ("-1", "guärd"): run in a
+     * scratch directory, so the log files they make land there and not in the checkout */
+    char here[4096], scratch[] = "/tmp/ctxguard-hostile-XXXXXX";
+    assert_non_null(getcwd(here, sizeof here));
+    assert_non_null(mkdtemp(scratch));
+    assert_int_equal(chdir(scratch), 0);
     static char huge[70000];
     memset(huge, 'A', sizeof huge - 1);
     const char *values[] = {"", "-1", "99999999999999999999", "gu\xc3\xa4rd", "guard\x01\x1b[31m", huge, NULL};
@@ -184,6 +190,10 @@ static void hostile_environment(void **s)
             if ((unsigned char)*p < 0x20 && *p != '\n')
                 fail_msg("value %d: a raw control byte reached stderr", i);
     }
+    assert_int_equal(chdir(here), 0);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", scratch);
+    assert_int_equal(system(cmd), 0);
 }
 
 /* Policy files that are not what they should be: a FIFO (never blocks), over 1 MiB, binary. */
