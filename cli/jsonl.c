@@ -142,6 +142,7 @@ int jl_parse(const char *line, struct jl_event *e)
         else if (!strcmp(key, "caller")) dst = e->caller, cap = sizeof e->caller;
         else if (!strcmp(key, "action")) dst = e->action, cap = sizeof e->action;
         else if (!strcmp(key, "reason")) dst = e->reason, cap = sizeof e->reason;
+        else if (!strcmp(key, "decided_by")) dst = e->decided_by, cap = sizeof e->decided_by;
         else if (!strcmp(key, "shared_with")) dst = e->shared, cap = sizeof e->shared;
         value(&p, dst, cap, 1);
         if (!p.ok) return -1;

@@ -10,6 +10,7 @@ struct jl_event {
     char caller[1024];
     char action[16];
     char reason[512];
+    char decided_by[256];
     char shared[2048]; /* module paths joined with '\n' */
     long result;
 };

@@ -10,7 +10,7 @@
 
 struct row {
     char caller[1024], call[128];
-    long count[4]; /* allow block deny abort */
+    long count[5]; /* allow block deny abort, and explained (ctxguard's explanations: not decisions) */
     char first[48], last[48];
     char reasons[3][512];
     long reason_n[3];
@@ -26,6 +26,14 @@ static const char *base(const char *p)
 {
     const char *s = strrchr(p, '/');
     return s ? s + 1 : p;
+}
+
+/* Events the library writes to explain, not to decide: a failure attributed to a reset, a device or a
+ * context left behind by another module. */
+static int is_explanation(const char *decided_by)
+{
+    return !strcmp(decided_by, "attribution") || !strcmp(decided_by, "device-switch") ||
+           !strcmp(decided_by, "context-switch");
 }
 
 static void add(const struct jl_event *e)
@@ -44,9 +52,12 @@ static void add(const struct jl_event *e)
         snprintf(r->last, sizeof r->last, "%s", e->ts);
     }
     static const char *const acts[] = {"allow", "block", "deny", "abort"};
-    for (int a = 0; a < 4; a++)
-        if (!strcmp(e->action, acts[a]))
-            r->count[a]++;
+    if (is_explanation(e->decided_by))
+        r->count[4]++;
+    else
+        for (int a = 0; a < 4; a++)
+            if (!strcmp(e->action, acts[a]))
+                r->count[a]++;
     if (strcmp(e->ts, r->first) < 0)
         snprintf(r->first, sizeof r->first, "%s", e->ts);
     if (strcmp(e->ts, r->last) > 0)
@@ -155,8 +166,8 @@ int cmd_report(int argc, char **argv)
             json_str(r->caller);
             printf(",\"call\":");
             json_str(r->call);
-            printf(",\"allow\":%ld,\"block\":%ld,\"deny\":%ld,\"abort\":%ld,\"first\":", r->count[0], r->count[1],
-                   r->count[2], r->count[3]);
+            printf(",\"allow\":%ld,\"block\":%ld,\"deny\":%ld,\"abort\":%ld,\"explained\":%ld,\"first\":", r->count[0],
+                   r->count[1], r->count[2], r->count[3], r->count[4]);
             json_str(r->first);
             printf(",\"last\":");
             json_str(r->last);
@@ -186,16 +197,18 @@ int cmd_report(int argc, char **argv)
     if (invalid || foreign)
         printf(" (skipped: %ld truncated or invalid line%s, %ld not ctxguard's)", invalid, invalid == 1 ? "" : "s",
                foreign);
-    printf("\n\n%-28s %-28s %6s %6s %6s %6s  %-27s %s\n", "module", "call", "allow", "block", "deny", "abort",
-           "first", "last");
+    printf("\n\n%-28s %-28s %6s %6s %6s %6s %9s  %-27s %s\n", "module", "call", "allow", "block", "deny", "abort",
+           "explained", "first", "last");
     for (int i = 0; i < nrows; i++) {
         struct row *r = &rows[i];
-        printf("%-28s %-28s %6ld %6ld %6ld %6ld  %-27s %s\n", base(r->caller), r->call, r->count[0], r->count[1],
-               r->count[2], r->count[3], r->first, r->last);
+        printf("%-28s %-28s %6ld %6ld %6ld %6ld %9ld  %-27s %s\n", base(r->caller), r->call, r->count[0],
+               r->count[1], r->count[2], r->count[3], r->count[4], r->first, r->last);
         for (int k = 0; k < 3 && r->reasons[k][0]; k++)
             printf("    %ldx %.150s%s\n", r->reason_n[k], r->reasons[k], strlen(r->reasons[k]) > 150 ? "..." : "");
         if (r->shared[0]) {
-            printf("    shared with:");
+            /* for an explanation, the other modules are the ones that caused it */
+            int only_explained = r->count[4] && !r->count[0] && !r->count[1] && !r->count[2] && !r->count[3];
+            printf("    %s", only_explained ? "caused by:" : "shared with:");
             for (char *p = r->shared; *p;) {
                 char *nl = strchr(p, '\n');
                 if (nl)

@@ -73,6 +73,9 @@ int tl_parse(const char *line, struct jl_event *e)
         if (*q == ',')
             *q = '\n';
     e->result = atol(res + 9);
+    const char *dec = strstr(res, " decided_by=");
+    if (dec && dec < why)
+        copy(e->decided_by, sizeof e->decided_by, dec + 12, why);
     /* the reason runs to the closing quote; a dump keeps lines of 480 bytes, so there it may be cut */
     const char *r = why + 9, *re = strrchr(r, '"');
     if (re == NULL)

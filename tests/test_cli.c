@@ -155,6 +155,12 @@ static void report_reads_dumps_and_text_logs(void **s)
     assert_int_equal(count_lines_with(R.out, (const char *const[]){"libplugB.so ", "cudaDeviceReset ", "     1      1      0      0", NULL}), 1);
     assert_int_equal(count_lines_with(R.out, (const char *const[]){"libplugC.so ", "cudaDeviceReset ", "     0      1      0      0", NULL}), 1);
     assert_int_equal(count_lines_with(R.out, (const char *const[]){"libplugA.so ", "cudaMemcpy ", NULL}), 1);
+    /* explanations are counted apart from decisions, and name their cause */
+    assert_int_equal(count_lines_with(R.out, (const char *const[]){"libplugA.so ", "cudaMemcpy ", "     0      0      0      0         1", NULL}), 1);
+    assert_non_null(strstr(R.out, "caused by: libplugB.so"));
+    run_prog(&R, 0, 0, NULL, (const char *const[]){CLI, "report", "--json", dump, text, NULL});
+    assert_true(json_valid(R.out, strlen(R.out)));
+    assert_non_null(strstr(R.out, "\"call\":\"cudaMemcpy\",\"allow\":0,\"block\":0,\"deny\":0,\"abort\":0,\"explained\":1"));
     unlink(dump);
     unlink(text);
 }

@@ -168,7 +168,12 @@ int main(int argc, char **argv)
             }
             int st = 0;
             waitpid(p, &st, 0);
-            ok += WIFEXITED(st) && WEXITSTATUS(st) == 0;
+            if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+                ok++;
+            else if (WIFSIGNALED(st)) /* 14 (SIGALRM): the child hung */
+                printf("child %d: killed by signal %d\n", k, WTERMSIG(st));
+            else
+                printf("child %d: exit status %d\n", k, WEXITSTATUS(st));
         }
         stop = 1;
         for (int i = 0; i < 4; i++)
