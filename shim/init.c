@@ -127,7 +127,6 @@ static void fork_release(void)
 
 static void init_once(void)
 {
-    pthread_atfork(fork_prepare, fork_release, fork_release);
     cg_resolve_real_dlsym();
     cg_config_parse(&cg_cfg, env, (long)getpid(), complain);
     load_rules();
@@ -148,4 +147,9 @@ void cg_init_slow(void)
 __attribute__((constructor)) static void cg_early(void)
 {
     cg_resolve_real_dlsym();
+    /* The fork handlers are registered here, while the process is still single-threaded: glibc runs
+     * only the handlers registered before a fork began, and releases its own list lock while it runs
+     * them, so one registered by a thread initialising ctxguard during another thread's fork would
+     * be skipped, and its locks could reach the child held (seen with the fake runtime's lock). */
+    pthread_atfork(fork_prepare, fork_release, fork_release);
 }

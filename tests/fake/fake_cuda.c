@@ -47,6 +47,10 @@ static CUresult ctx_error(const struct fctx *c) { return c == NULL ? INVALID_CON
 
 static void fork_lock(void) { pthread_mutex_lock(&lock); }
 static void fork_unlock(void) { pthread_mutex_unlock(&lock); }
+/* The child makes the lock anew whether or not fork_lock ran (a handler registered by cuInit during
+ * another thread's fork is skipped by glibc). */
+static void fork_child(void) { pthread_mutex_init(&lock, NULL); }
+__attribute__((constructor)) static void fork_child_at_load(void) { pthread_atfork(NULL, NULL, fork_child); }
 
 API CUresult cuInit(unsigned int flags)
 {
@@ -54,7 +58,7 @@ API CUresult cuInit(unsigned int flags)
         return INVALID_VALUE;
     static int once;
     if (!__atomic_exchange_n(&once, 1, __ATOMIC_ACQ_REL))
-        pthread_atfork(fork_lock, fork_unlock, fork_unlock); /* a child never inherits the lock held */
+        pthread_atfork(fork_lock, fork_unlock, fork_child); /* a child never inherits the lock held */
     const char *n = getenv("FAKE_CUDA_DEVICES");
     if (n && atoi(n) > 0 && atoi(n) <= MAXDEV)
         ndev = atoi(n);

@@ -66,6 +66,10 @@ static int get(const char *name, int version, void **out)
 static pthread_mutex_t retain_lock = PTHREAD_MUTEX_INITIALIZER;
 static void fork_lock(void) { pthread_mutex_lock(&retain_lock); }
 static void fork_unlock(void) { pthread_mutex_unlock(&retain_lock); }
+/* In the child the lock is made anew, whether or not fork_lock ran: glibc skips handlers registered
+ * while a fork is under way (init() registers lazily, possibly during another thread's fork). */
+static void fork_child(void) { pthread_mutex_init(&retain_lock, NULL); }
+__attribute__((constructor)) static void fork_child_at_load(void) { pthread_atfork(NULL, NULL, fork_child); }
 
 static void init(void)
 {
@@ -106,7 +110,7 @@ static void init(void)
         init_error = INSUFFICIENT_DRIVER;
     /* After cuInit registered the driver's handlers: prepare handlers run in reverse order, so this
      * one (retain_lock) is taken before the driver's lock, the order ensure() nests them in. */
-    pthread_atfork(fork_lock, fork_unlock, fork_unlock);
+    pthread_atfork(fork_lock, fork_unlock, fork_child);
 }
 
 /* As measured with the real runtime on an H100: at process exit it releases the primary contexts
