@@ -33,20 +33,30 @@ static int ntold;
 static pthread_mutex_t told_lock = PTHREAD_MUTEX_INITIALIZER;
 int cg_attributed; /* read by the exit dump */
 
+/* The last reset of a device's primary context, copied under the lock it is written under
+ * (cg_note_reset_done), as one consistent record. */
+struct last_reset {
+    int caller;
+    const char *call;
+    struct timespec ts;
+    unsigned int gen;
+};
+
+static struct last_reset last_reset_of(struct cg_device *d)
+{
+    pthread_mutex_lock(&cg_created_lock);
+    struct last_reset r = {d->last_caller, d->last_call ? d->last_call : "a reset", d->last_ts,
+                           __atomic_load_n(&d->last_gen, __ATOMIC_ACQUIRE)};
+    pthread_mutex_unlock(&cg_created_lock);
+    return r;
+}
+
 static void clock_text(struct timespec ts, char *out, size_t n)
 {
     struct tm tm;
     time_t sec = ts.tv_sec;
     gmtime_r(&sec, &tm);
     snprintf(out, n, "%02d:%02d:%02d.%03ldZ", tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
-}
-
-static const char *base(int m)
-{
-    if (m <= 0 || m >= CG_MAX_MODULES || !cg_modules[m].path[0])
-        return "(unknown)";
-    const char *s = strrchr(cg_modules[m].path, '/');
-    return s ? s + 1 : cg_modules[m].path;
 }
 
 int cg_rt_failed(int id, int result, const void *ra)
@@ -74,24 +84,22 @@ int cg_rt_failed(int id, int result, const void *ra)
         told[ntold].gen = gen;
         ntold++;
     }
-    int resetter = d->last_caller;
-    const char *rcall = d->last_call ? d->last_call : "a reset";
-    struct timespec ts = d->last_ts;
     pthread_mutex_unlock(&told_lock);
     if (seen) { /* once per module, call and reset: a failing loop must not flood the log */
         cg_tls.depth--;
         return result;
     }
+    struct last_reset r = last_reset_of(d);
     char when[32], reason[768];
-    clock_text(ts, when, sizeof when);
+    clock_text(r.ts, when, sizeof when);
     snprintf(reason, sizeof reason,
              "%s's %s failed with %s (%d) on device %d after the primary context of device %d was reset at "
              "%s by %s (%s; reset %u of that context in this process): memory, streams, "
              "events and modules created before that reset are gone",
-             base(m), cg_rt_names[id], ename, result, dev, dev, when, base(resetter), rcall, gen);
+             cg_module_base(m), cg_rt_names[id], ename, result, dev, dev, when, cg_module_base(r.caller), r.call, r.gen);
     struct cg_event ev = {.api = CG_API_RUNTIME, .call = cg_rt_names[id], .device = dev,
                           .ctx = __atomic_load_n(&d->primary, __ATOMIC_ACQUIRE), .ctx_kind = CG_CTX_PRIMARY,
-                          .shared_with = resetter > 0 ? 1ull << resetter : 0, .caller = m, .action = CG_ALLOW,
+                          .shared_with = r.caller > 0 ? 1ull << r.caller : 0, .caller = m, .action = CG_ALLOW,
                           .result = result, .destructive = 1, .reason = reason, .decided_by = "attribution",
                           .log = 1};
     __atomic_store_n(&cg_attributed, 1, __ATOMIC_RELEASE);
@@ -107,23 +115,18 @@ void cg_note_reattach(int dev, int m)
     /* the one that clears the bit reports: each victim is told once per reset */
     if (!(__atomic_fetch_and(&d->victims, ~bit, __ATOMIC_ACQ_REL) & bit))
         return;
-    pthread_mutex_lock(&cg_created_lock); /* the lock the reset's fields are written under */
-    int resetter = d->last_caller;
-    const char *rcall = d->last_call ? d->last_call : "a reset";
-    struct timespec ts = d->last_ts;
-    unsigned int gen = __atomic_load_n(&d->last_gen, __ATOMIC_ACQUIRE);
-    pthread_mutex_unlock(&cg_created_lock);
+    struct last_reset r = last_reset_of(d);
     char when[32], reason[768];
-    clock_text(ts, when, sizeof when);
+    clock_text(r.ts, when, sizeof when);
     snprintf(reason, sizeof reason,
              "%s attached again to the primary context of device %d, which it used before %s reset it at %s "
              "(%s; reset %u of that context in this process): the memory, streams, events and modules %s "
              "created before that reset are gone, and its next use of them fails (typically "
              "cudaErrorInvalidValue from a memcpy)",
-             base(m), dev, base(resetter), when, rcall, gen, base(m));
+             cg_module_base(m), dev, cg_module_base(r.caller), when, r.call, r.gen, cg_module_base(m));
     struct cg_event ev = {.api = CG_API_DRIVER, .call = "cuDevicePrimaryCtxRetain", .device = dev,
                           .ctx = __atomic_load_n(&d->primary, __ATOMIC_ACQUIRE), .ctx_kind = CG_CTX_PRIMARY,
-                          .shared_with = resetter > 0 ? 1ull << resetter : 0, .caller = m, .action = CG_ALLOW,
+                          .shared_with = r.caller > 0 ? 1ull << r.caller : 0, .caller = m, .action = CG_ALLOW,
                           .result = 0, .destructive = 1, .reason = reason, .decided_by = "attribution",
                           .log = 1};
     __atomic_store_n(&cg_attributed, 1, __ATOMIC_RELEASE);

@@ -25,6 +25,13 @@ static const char *base_name(const char *p)
     return s ? s + 1 : p;
 }
 
+const char *cg_module_base(int m)
+{
+    if (m <= 0 || m >= CG_MAX_MODULES || !cg_modules[m].path[0])
+        return "(unknown)";
+    return base_name(cg_modules[m].path);
+}
+
 static int starts(const char *s, const char *prefix)
 {
     return strncmp(s, prefix, strlen(prefix)) == 0;

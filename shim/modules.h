@@ -37,6 +37,9 @@ extern struct cg_mod_gen_line {
     unsigned int v;
 } __attribute__((aligned(64))) cg_mod_gen_line;
 #define cg_mod_gen (cg_mod_gen_line.v)
+
+/* The base name of module m's path, for messages; "(unknown)" for no module. */
+const char *cg_module_base(int m);
 extern int cg_mod_count;          /* slots in use, published with release */
 
 int cg_module_of_slow(uintptr_t addr, unsigned int gen);

@@ -58,14 +58,6 @@ static void load(void)
         cg_log_msg("CTXGUARD_NVTX=1 but the NVTX library has neither nvtxDomainMarkEx nor nvtxMarkA: no NVTX marks");
 }
 
-static const char *base(int m)
-{
-    if (m <= 0 || m >= CG_MAX_MODULES || !cg_modules[m].path[0])
-        return "(unknown)";
-    const char *s = strrchr(cg_modules[m].path, '/');
-    return s ? s + 1 : cg_modules[m].path;
-}
-
 void cg_nvtx_mark(const struct cg_event *ev)
 {
     int saved = cg_tls.depth++; /* a tool's NVTX handler may call CUDA: that passes through */
@@ -76,11 +68,11 @@ void cg_nvtx_mark(const struct cg_event *ev)
         size_t u = 0;
         for (int m = 1; m < CG_MAX_MODULES && u < sizeof users - 64; m++)
             if (ev->shared_with & (1ull << m))
-                u += (size_t)snprintf(users + u, sizeof users - u, "%s%s", u ? "," : "", base(m));
+                u += (size_t)snprintf(users + u, sizeof users - u, "%s%s", u ? "," : "", cg_module_base(m));
         int attributed = ev->decided_by && strcmp(ev->decided_by, "attribution") == 0;
         snprintf(msg, sizeof msg, "ctxguard: %s %s by %s, device %d (%s; %s %s) [%s]",
                  attributed ? "explains" : cg_action_name(ev->action), ev->call ? ev->call : "?",
-                 base(ev->caller), ev->device, cg_ctx_kind_name(ev->ctx_kind),
+                 cg_module_base(ev->caller), ev->device, cg_ctx_kind_name(ev->ctx_kind),
                  attributed ? "reset by" : "shared with", u ? users : "-",
                  ev->decided_by ? ev->decided_by : "preset");
         uint32_t color = attributed ? 0xFFB040E0u                 /* purple: an explanation */

@@ -56,12 +56,6 @@ static void *const rt_lazy[CG_RT_COUNT] = {
 /* A module that moved the thread to another device and returned without moving it back leaves the
  * next module's calls on the wrong device. Checked only on the slow path, which every call takes
  * after a device change (the fast path is disarmed then). */
-static const char *base_of(int m)
-{
-    const char *s = strrchr(cg_modules[m].path, '/');
-    return s ? s + 1 : cg_modules[m].path;
-}
-
 /* A module made a context of its own current (created, pushed or set) and returned with it still
  * current: another module's runtime calls now run on that context instead of the primary context
  * they hold memory, streams and modules in. Looked at once per such switch, on the slow path. */
@@ -83,7 +77,7 @@ static __attribute__((noinline)) void check_context_left(int id, int m)
              "%s made its own context %p current (%s) and returned without restoring the previous one; "
              "%s's %s now runs on that context, not on the primary context of device %d where its memory, "
              "streams and modules are",
-             base_of(switcher), ctx, cg_tls.ctx_switch_call ? cg_tls.ctx_switch_call : "?", base_of(m),
+             cg_module_base(switcher), ctx, cg_tls.ctx_switch_call ? cg_tls.ctx_switch_call : "?", cg_module_base(m),
              cg_rt_names[id], ci.device < 0 ? 0 : ci.device);
     struct cg_event ev = {.api = CG_API_RUNTIME, .call = cg_rt_names[id], .device = ci.device, .ctx = ctx,
                           .ctx_kind = CG_CTX_CREATED, .shared_with = 1ull << switcher, .caller = m,
@@ -113,7 +107,7 @@ static __attribute__((noinline)) void check_device_leak(int id, int m)
             snprintf(reason, sizeof reason,
                      "%s moved this thread from device %d to device %d (cudaSetDevice) and did not move it back; "
                      "%s's %s now runs on device %d, though it last used device %d on this thread",
-                     base_of(switcher), cg_tls.switch_from, dev, base_of(m),
+                     cg_module_base(switcher), cg_tls.switch_from, dev, cg_module_base(m),
                      cg_rt_names[id], dev, last);
             struct cg_event ev = {.api = CG_API_RUNTIME, .call = cg_rt_names[id], .device = dev,
                                   .ctx_kind = CG_CTX_UNKNOWN, .shared_with = 1ull << switcher, .caller = m,

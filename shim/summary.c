@@ -55,14 +55,6 @@ void cg_summary_note(const struct cg_event *ev)
         __atomic_store_n(&severe, 1, __ATOMIC_RELAXED);
 }
 
-static const char *base(int m)
-{
-    if (m <= 0 || m >= CG_MAX_MODULES || !cg_modules[m].path[0])
-        return "(unknown)";
-    const char *s = strrchr(cg_modules[m].path, '/');
-    return s ? s + 1 : cg_modules[m].path;
-}
-
 __attribute__((destructor)) static void cg_summary_at_exit(void)
 {
     if (!__atomic_load_n(&cg_ready, __ATOMIC_ACQUIRE) || cg_cfg.summary == 0 || (cg_cfg.summary < 0 && !__atomic_load_n(&severe, __ATOMIC_RELAXED)))
@@ -76,7 +68,7 @@ __attribute__((destructor)) static void cg_summary_at_exit(void)
         long n[4]; /* other threads may still be counting */
         for (int k = 0; k < 4; k++)
             n[k] = __atomic_load_n(&rows[i].n[k], __ATOMIC_RELAXED);
-        snprintf(line, sizeof line, "  %-28s %-28s allow %ld  block %ld  deny %ld  abort %ld", base(rows[i].caller),
+        snprintf(line, sizeof line, "  %-28s %-28s allow %ld  block %ld  deny %ld  abort %ld", cg_module_base(rows[i].caller),
                  rows[i].call, n[0], n[1], n[2], n[3]);
         cg_log_summary_line(line);
     }
@@ -88,7 +80,7 @@ __attribute__((destructor)) static void cg_summary_at_exit(void)
         size_t n = (size_t)snprintf(line, sizeof line, "  device %d primary context used by:", d);
         for (int m = 1; m < CG_MAX_MODULES && n < sizeof line - 64; m++)
             if (u & (1ull << m))
-                n += (size_t)snprintf(line + n, sizeof line - n, " %s", base(m));
+                n += (size_t)snprintf(line + n, sizeof line - n, " %s", cg_module_base(m));
         cg_log_summary_line(line);
     }
 }
