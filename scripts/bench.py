@@ -114,20 +114,34 @@ def calls_table(a):
         mb, mn, ms = (statistics.median(res[k]) for k in ("bare", "noop", "shim"))
         print(f"{call:15} {fmt(res['bare']):>22} {fmt(res['noop']):>22} {fmt(res['shim']):>22} {ms - mb:13.2f} {ms - mn:13.2f}")
 
+def median_ci(xs, level=0.95):
+    """Distribution-free confidence interval of the median: order statistics x(j)..x(n+1-j), j the
+    largest rank with P(Binomial(n, 1/2) < j) <= (1 - level) / 2."""
+    from math import comb
+    xs, n = sorted(xs), len(xs)
+    j, cum = 0, 0.0
+    while j < n and cum + comb(n, j) / 2 ** n <= (1 - level) / 2:
+        cum += comb(n, j) / 2 ** n
+        j += 1
+    return (xs[j - 1], xs[n - j]) if j >= 1 else (xs[0], xs[-1])
+
 def paired_table(a):
     print()
-    print(f"In-process paired, ns per call: blocks of calls through the symbol and through the runtime's own")
-    print(f"definition alternate in one process; diff = median of the pairs' differences; added = diff under")
-    print(f"the preload minus diff bare (median [min..max] over {a.reps} processes each)")
-    print(f"{'call':15} {'diff bare':>24} {'added by twin':>24} {'added by ctxguard':>24}")
+    print(f"In-process paired, added ns per call: in one process, blocks of {a.paired_k} calls to the function the")
+    print(f"program links to (the preload's wrapper) and to the runtime's own definition alternate, from one loop;")
+    print(f"per process the median of the blocks' differences. Median over {a.reps} processes [95% CI of the median]")
+    print(f"(min..max). Bare, both targets are the same function: that column is the method's own error.")
+    print(f"{'call':12} {'bare (A/A)':>30} {'no-op twin':>30} {'ctxguard':>30} {'ctxguard-twin':>13}")
     for call in ("getdevice", "setdevice", "sync"):
         res = {"bare": [], "noop": [], "shim": []}
         for _ in range(a.reps):
             for k, pre in (("bare", ""), ("noop", NOOP), ("shim", SHIM)):
                 res[k].append(paired(a.bin, call, pre, k=a.paired_k))
-        mb = statistics.median(res["bare"])
-        added = lambda k: fmt([x - mb for x in res[k]])
-        print(f"{call:15} {fmt(res['bare']):>24} {added('noop'):>24} {added('shim'):>24}")
+        def cell(xs):
+            lo, hi = median_ci(xs)
+            return f"{statistics.median(xs):6.2f} [{lo:.2f},{hi:.2f}] ({min(xs):.2f}..{max(xs):.2f})"
+        d = statistics.median(res["shim"]) - statistics.median(res["noop"])
+        print(f"{call:12} {cell(res['bare']):>30} {cell(res['noop']):>30} {cell(res['shim']):>30} {d:13.2f}")
 
 def threads_table(a):
     print()

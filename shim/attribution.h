@@ -2,6 +2,10 @@
 #ifndef CTXGUARD_ATTRIBUTION_H
 #define CTXGUARD_ATTRIBUTION_H
 
+/* Everything declared here is internal: hidden declarations let hot globals be read with one
+ * rip-relative load instead of a GOT load first. */
+#pragma GCC visibility push(hidden)
+
 /* A wrapped runtime call `id` returned `result` != 0: explain it if it is a context-lost error after a
  * real reset of the device's primary context. Returns `result` unchanged. */
 int cg_rt_failed(int id, int result, const void *ra) __attribute__((noinline));
@@ -10,5 +14,7 @@ int cg_rt_failed(int id, int result, const void *ra) __attribute__((noinline));
  * are invisible to ctxguard, but their re-attach after a reset is not. */
 void cg_note_reattach(int dev, int m) __attribute__((noinline));
 extern int cg_attributed;
+
+#pragma GCC visibility pop
 
 #endif

@@ -4,6 +4,10 @@
 
 #include <stddef.h>
 
+/* Everything declared here is internal: hidden declarations let hot globals be read with one
+ * rip-relative load instead of a GOT load first. */
+#pragma GCC visibility push(hidden)
+
 enum cg_mode { CG_MODE_OBSERVE, CG_MODE_GUARD, CG_MODE_ENFORCE };
 enum cg_level { CG_LEVEL_QUIET, CG_LEVEL_INFO, CG_LEVEL_DEBUG };
 enum cg_format { CG_FORMAT_TEXT, CG_FORMAT_JSON };
@@ -36,5 +40,7 @@ typedef void (*cg_complain_fn)(const char *line);
 int cg_config_parse(struct cg_config *cfg, cg_getenv_fn get, long pid, cg_complain_fn complain);
 
 const char *cg_mode_name(enum cg_mode m);
+
+#pragma GCC visibility pop
 
 #endif

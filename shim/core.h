@@ -2,9 +2,15 @@
 #ifndef CTXGUARD_CORE_H
 #define CTXGUARD_CORE_H
 
+#include <pthread.h>
+
 #include "config.h"
 #include "hooks.h"
 #include "rules.h"
+
+/* Everything declared here is internal: hidden declarations let hot globals be read with one
+ * rip-relative load instead of a GOT load first. */
+#pragma GCC visibility push(hidden)
 
 #define CG_LIKELY(x) __builtin_expect(!!(x), 1)
 #define CG_UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -48,7 +54,6 @@ extern int cg_strict_deny;          /* a broken policy under CTXGUARD_STRICT=1 *
 
 /* ctxguard's locks, in the order fork handlers take them (init.c): a child never inherits one held
  * by a thread that does not exist in it. */
-#include <pthread.h>
 extern pthread_mutex_t cg_mod_lock, cg_resolve_lock, cg_created_lock, cg_summary_lock;
 
 void cg_init_slow(void);
@@ -63,5 +68,7 @@ extern void *(*cg_real_dlsym)(void *, const char *);
 extern int (*cg_real_dlclose)(void *);
 extern void *(*cg_real_dlopen)(const char *, int);
 void *cg_resolve_real_dlsym(void);
+
+#pragma GCC visibility pop
 
 #endif

@@ -5,6 +5,10 @@
 
 #include <stddef.h>
 
+/* Everything declared here is internal: hidden declarations let hot globals be read with one
+ * rip-relative load instead of a GOT load first. */
+#pragma GCC visibility push(hidden)
+
 typedef int CUresult;
 typedef int cudaError_t;
 typedef int CUdevice;
@@ -25,5 +29,7 @@ enum {
     CG_ERR_SYMBOL_NOT_FOUND = 302, /* CUDA_ERROR_/cudaErrorSharedObjectSymbolNotFound */
     CG_ERR_NOT_PERMITTED = 800,    /* CUDA_ERROR_/cudaErrorNotPermitted */
 };
+
+#pragma GCC visibility pop
 
 #endif

@@ -4,6 +4,10 @@
 
 #include "cuda_abi.h"
 
+/* Everything declared here is internal: hidden declarations let hot globals be read with one
+ * rip-relative load instead of a GOT load first. */
+#pragma GCC visibility push(hidden)
+
 #define CG_EXPORT __attribute__((visibility("default")))
 
 enum cg_rt_id {
@@ -55,16 +59,19 @@ static inline int cg_maybe_guarded_base(const char *s)
     unsigned int c = (unsigned char)s[2] - (unsigned char)'C';
     if (c > 'G' - 'C')
         return 0;
-    switch (s[2]) {
-    /* character by character (&& stops at the terminator): no call, so wrappers need no frame */
-    case 'C': return s[3] == 't' && s[4] == 'x';
-    case 'D': return s[3] == 'e' && s[4] == 'v' && s[5] == 'i' && s[6] == 'c' && s[7] == 'e' && s[8] == 'P';
-    case 'G': return s[3] == 'e' && s[4] == 't' && s[5] == 'P';
+    /* switch on the offset already computed (no second copy of s[2]); character by character
+     * (&& stops at the terminator): no call, so wrappers need no frame */
+    switch (c) {
+    case 'C' - 'C': return s[3] == 't' && s[4] == 'x';
+    case 'D' - 'C': return s[3] == 'e' && s[4] == 'v' && s[5] == 'i' && s[6] == 'c' && s[7] == 'e' && s[8] == 'P';
+    case 'G' - 'C': return s[3] == 'e' && s[4] == 't' && s[5] == 'P';
     default: return 0;
     }
 }
 
 /* The variant cuGetProcAddress(base, version) maps to; -1 when ctxguard does not wrap it. */
 int cg_drv_variant_for(const char *base, int version);
+
+#pragma GCC visibility pop
 
 #endif

@@ -6,6 +6,10 @@
 #include <stdint.h>
 #include <time.h>
 
+/* Everything declared here is internal: hidden declarations let hot globals be read with one
+ * rip-relative load instead of a GOT load first. */
+#pragma GCC visibility push(hidden)
+
 enum cg_api { CG_API_RUNTIME, CG_API_DRIVER };
 enum cg_action { CG_ALLOW, CG_BLOCK, CG_DENY, CG_ABORT };
 
@@ -51,5 +55,7 @@ void cg_log_raw(const char *line);
 
 const char *cg_ctx_kind_name(int kind);
 const char *cg_action_name(int action);
+
+#pragma GCC visibility pop
 
 #endif

@@ -98,7 +98,10 @@ static int range_cb(struct dl_phdr_info *info, size_t size, void *arg)
 static void cache(int m, unsigned int gen)
 {
     cg_tls.mod_lo = cg_modules[m].lo;
-    cg_tls.mod_span = cg_modules[m].hi - cg_modules[m].lo;
+    unsigned long span = cg_modules[m].hi - cg_modules[m].lo;
+    /* rt_armed folds the generation test into the range test above bit 32: a module of 4 GiB or
+     * more (none seen) is never cached, and its calls take the slow path. */
+    cg_tls.mod_span = span < (1UL << 32) ? span : 0;
     cg_tls.mod_gen = gen;
     cg_tls.mod = m;
 }

@@ -6,6 +6,10 @@
 
 #include "core.h"
 
+/* Everything declared here is internal: hidden declarations let hot globals be read with one
+ * rip-relative load instead of a GOT load first. */
+#pragma GCC visibility push(hidden)
+
 #define CG_MAX_MODULES 64 /* slot 0 is "unknown" (JIT code, anonymous memory) */
 
 enum cg_mod_class {
@@ -33,9 +37,10 @@ struct cg_module {
 extern struct cg_module cg_modules[CG_MAX_MODULES];
 /* Bumped whenever a slot is freed, so per-thread caches drop it. On a cache line of its own (the
  * struct is 64 bytes): every fast-path call reads it, only dlclose writes it. */
-extern struct cg_mod_gen_line {
+struct cg_mod_gen_line {
     unsigned int v;
-} __attribute__((aligned(64))) cg_mod_gen_line;
+} __attribute__((aligned(64)));
+extern struct cg_mod_gen_line cg_mod_gen_line;
 #define cg_mod_gen (cg_mod_gen_line.v)
 
 /* The base name of module m's path, for messages; "(unknown)" for no module. */
@@ -79,5 +84,7 @@ void cg_modules_revalidate(void);
 /* Called when a slot is freed, so other tables can forget it (set by state.c / resolve.c). */
 void cg_state_forget_module(int m);
 void cg_resolve_forget_module(int m);
+
+#pragma GCC visibility pop
 
 #endif

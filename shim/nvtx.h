@@ -4,7 +4,13 @@
 
 #include "log.h"
 
+/* Everything declared here is internal: hidden declarations let hot globals be read with one
+ * rip-relative load instead of a GOT load first. */
+#pragma GCC visibility push(hidden)
+
 /* Called for each notable event when CTXGUARD_NVTX=1; loads the NVTX library on first use. */
 void cg_nvtx_mark(const struct cg_event *ev);
+
+#pragma GCC visibility pop
 
 #endif

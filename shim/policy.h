@@ -7,6 +7,10 @@
 
 #include "log.h"
 
+/* Everything declared here is internal: hidden declarations let hot globals be read with one
+ * rip-relative load instead of a GOT load first. */
+#pragma GCC visibility push(hidden)
+
 /* Sets ev->action and ev->reason (a constant string; `reason`/`cap` are kept for rules that will
  * name themselves, file:line, in later releases). Reads ev->ctx_kind, ev->shared_with and
  * ev->destructive. Only primary (or possibly-primary) destruction is ever blocked. */
@@ -23,5 +27,7 @@ int cg_decide_plain(struct cg_event *ev, char *reason, size_t cap);
 
 /* An `abort` rule matched: the event is already logged; say so and end the process. */
 void cg_abort_now(const struct cg_event *ev) __attribute__((noreturn));
+
+#pragma GCC visibility pop
 
 #endif

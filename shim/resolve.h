@@ -5,6 +5,10 @@
 #include "hooks.h"
 #include "modules.h"
 
+/* Everything declared here is internal: hidden declarations let hot globals be read with one
+ * rip-relative load instead of a GOT load first. */
+#pragma GCC visibility push(hidden)
+
 /* Real runtime entry point for calls coming from module m: the definition m itself would have
  * reached without ctxguard (its own dependency scope first, so a plugin loaded RTLD_LOCAL reaches
  * its own libcudart, and two runtime versions in one process each reach their own). */
@@ -50,5 +54,7 @@ struct cg_driver_queries {
     CUresult (*ctx_synchronize)(void);
 };
 const struct cg_driver_queries *cg_driver_queries(void);
+
+#pragma GCC visibility pop
 
 #endif

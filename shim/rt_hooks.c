@@ -17,8 +17,10 @@
  * Costs a range compare and a generation compare; anything else goes to rt_enter. */
 static inline int rt_armed(const void *ra)
 {
-    uintptr_t a = (uintptr_t)ra;
-    return a - cg_tls.mod_lo < cg_tls.mod_span && cg_tls.fast_gen == __atomic_load_n(&cg_mod_gen, __ATOMIC_RELAXED);
+    /* One compare and one branch for both tests: a stale generation sets bits at 2^32 and above,
+     * which no span reaches (cache() keeps spans below 4 GiB), so the range test fails. */
+    uint64_t stale = (uint64_t)(cg_tls.fast_gen ^ __atomic_load_n(&cg_mod_gen, __ATOMIC_RELAXED)) << 32;
+    return (((uintptr_t)ra - cg_tls.mod_lo) | stale) < cg_tls.mod_span;
 }
 #define RT_TAB(name) ((cg_rt_fn_##name)cg_tls.rt_tab[CG_RT_ID_##name])
 

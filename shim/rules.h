@@ -14,6 +14,10 @@
 
 #include <stddef.h>
 
+/* Everything declared here is internal: hidden declarations let hot globals be read with one
+ * rip-relative load instead of a GOT load first. */
+#pragma GCC visibility push(hidden)
+
 #define CG_MAX_RULES 128
 #define CG_RULE_MAX_CALLS 8
 #define CG_RULE_LINE_MAX 1024
@@ -55,5 +59,7 @@ const struct cg_rule *cg_rules_match(const struct cg_ruleset *rs, const char *ca
 
 const char *cg_situation_name(int s);
 const char *cg_rule_action_name(int a);
+
+#pragma GCC visibility pop
 
 #endif

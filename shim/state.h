@@ -9,6 +9,10 @@
 #include "cuda_abi.h"
 #include "modules.h"
 
+/* Everything declared here is internal: hidden declarations let hot globals be read with one
+ * rip-relative load instead of a GOT load first. */
+#pragma GCC visibility push(hidden)
+
 #define CG_MAX_DEVICES 64
 
 enum cg_ctx_kind { CG_CTX_NONE, CG_CTX_PRIMARY, CG_CTX_CREATED, CG_CTX_UNKNOWN };
@@ -101,5 +105,7 @@ int cg_ctx_kind(CUcontext ctx, int *dev);
 void cg_query_current(struct cg_ctxinfo *out);
 /* cuCtxSynchronize on the current context; used before answering a blocked reset. */
 CUresult cg_sync_current(void);
+
+#pragma GCC visibility pop
 
 #endif

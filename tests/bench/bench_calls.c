@@ -1,13 +1,14 @@
 /* Calls one intercepted entry point in a loop. Used two ways by scripts/bench.sh:
  *   bench_calls CALL N             run N calls (callgrind counts instructions of N1 vs N2 calls)
  *   bench_calls CALL N THREADS     also print ns per call (wall clock), THREADS threads in parallel
- *   bench_calls paired CALL BLOCKS K   in one process, alternate blocks of K calls through the exported
- *                                  symbol (the preload's wrapper when one is loaded) and through the
- *                                  runtime's own definition (dlvsym: no preload in between); prints
- *                                  the median ns per call of each and the median of the paired
- *                                  differences. Run bare, the difference is the cost of the call path
- *                                  alone (PLT vs pointer); run preloaded minus that is what the preload
- *                                  adds, free of the process-to-process noise of separate runs.
+ *   bench_calls paired CALL BLOCKS K   in one process, alternate blocks of K calls to the function the
+ *                                  program is linked to (the preload's wrapper when one is loaded)
+ *                                  and to the runtime's own definition (dlvsym: no preload in
+ *                                  between), from one loop and one call instruction; prints the
+ *                                  median ns per call of each and the median of the paired
+ *                                  differences: what the preload adds. Run bare, both targets are the
+ *                                  same function: the difference is the method's own error (an A/A
+ *                                  test, "same=1").
  * CALL: setdevice | getdevice | sync | entrypoint | drvsetcurrent | reset | dlsym | none
  * stderr gets "first_ns=…" (the process's first CUDA call, where one-time set-up lands) and
  * "rss_kb=…" (VmRSS at the end).
@@ -89,47 +90,67 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* One loop and one call instruction for both paths of the paired measurement: only the target
+ * differs. noinline, so both paths run the very same code at the very same address (the return
+ * address ctxguard sees, the loop's alignment and the branch history are identical). */
+static __attribute__((noinline)) int run_getdev(cudaError_t (*f)(int *), long k)
+{
+    int bad = 0, dev;
+    for (long i = 0; i < k; i++)
+        bad |= f(&dev);
+    return bad;
+}
+static __attribute__((noinline)) int run_setdev(cudaError_t (*f)(int), long k)
+{
+    int bad = 0;
+    for (long i = 0; i < k; i++)
+        bad |= f(0);
+    return bad;
+}
+static __attribute__((noinline)) int run_sync(cudaError_t (*f)(void), long k)
+{
+    int bad = 0;
+    for (long i = 0; i < k; i++)
+        bad |= f();
+    return bad;
+}
+
 static int paired(const char *what, int blocks, long k)
 {
     void *h = dlopen("libcudart.so.13", RTLD_LAZY | RTLD_NOLOAD);
-    const char *name = !strcmp(what, "getdevice") ? "cudaGetDevice"
-                       : !strcmp(what, "setdevice") ? "cudaSetDevice"
-                       : !strcmp(what, "sync")      ? "cudaDeviceSynchronize"
-                                                    : NULL;
-    void *real = h && name ? dlvsym(h, name, "libcudart.so.13") : NULL;
+    int which = !strcmp(what, "getdevice") ? 0 : !strcmp(what, "setdevice") ? 1 : !strcmp(what, "sync") ? 2 : -1;
+    static const char *const names[] = {"cudaGetDevice", "cudaSetDevice", "cudaDeviceSynchronize"};
+    /* the target a call from this program reaches (its GOT entry: the preload's wrapper when one is
+     * loaded, else the runtime) and the runtime's own definition, which no preload sits in front of */
+    void *const linked[] = {(void *)cudaGetDevice, (void *)cudaSetDevice, (void *)cudaDeviceSynchronize};
+    void *real = h && which >= 0 ? dlvsym(h, names[which], "libcudart.so.13") : NULL;
     if (!real) {
-        fprintf(stderr, "bench: paired: no versioned %s in libcudart.so.13\n", name ? name : what);
+        fprintf(stderr, "bench: paired: no versioned %s in libcudart.so.13\n", which >= 0 ? names[which] : what);
         return 2;
     }
-    int which = !strcmp(what, "getdevice") ? 0 : !strcmp(what, "setdevice") ? 1 : 2;
-    cudaError_t (*volatile getdev)(int *) = (cudaError_t(*)(int *))real;
-    cudaError_t (*volatile setdev)(int) = (cudaError_t(*)(int))real;
-    cudaError_t (*volatile sync_)(void) = (cudaError_t(*)(void))real;
+    void *sym = linked[which];
     double *s = calloc((size_t)blocks, sizeof *s), *p = calloc((size_t)blocks, sizeof *p),
            *d = calloc((size_t)blocks, sizeof *d);
-    int bad = 0, dev;
+    int bad = 0;
     if (cudaSetDevice(0) != 0)
         return 1;
     for (int b = 0; b < blocks; b++) {
         /* alternate which path goes first, so a drift inside a pair cancels over the blocks */
         for (int order = 0; order < 2; order++) {
-            int sym = (order == 0) == (b % 2 == 0);
+            int first = (order == 0) == (b % 2 == 0);
+            void *f = first ? sym : real;
             double t0 = now_ns();
-            /* the same loop shape on both paths: a direct call (PLT) vs a call through a pointer */
-            switch (which * 2 + sym) {
-            case 0: for (long i = 0; i < k; i++) bad |= getdev(&dev); break;
-            case 1: for (long i = 0; i < k; i++) bad |= cudaGetDevice(&dev); break;
-            case 2: for (long i = 0; i < k; i++) bad |= setdev(0); break;
-            case 3: for (long i = 0; i < k; i++) bad |= cudaSetDevice(0); break;
-            case 4: for (long i = 0; i < k; i++) bad |= sync_(); break;
-            default: for (long i = 0; i < k; i++) bad |= cudaDeviceSynchronize(); break;
+            switch (which) {
+            case 0: bad |= run_getdev((cudaError_t(*)(int *))f, k); break;
+            case 1: bad |= run_setdev((cudaError_t(*)(int))f, k); break;
+            default: bad |= run_sync((cudaError_t(*)(void))f, k); break;
             }
-            double ns = (now_ns() - t0) / (double)k;
-            (sym ? s : p)[b] = ns;
+            (first ? s : p)[b] = (now_ns() - t0) / (double)k;
         }
         d[b] = s[b] - p[b];
     }
-    printf("sym=%.3f ptr=%.3f diff=%.3f\n", median(s, blocks), median(p, blocks), median(d, blocks));
+    printf("sym=%.3f ptr=%.3f diff=%.3f same=%d\n", median(s, blocks), median(p, blocks), median(d, blocks),
+           sym == real);
     free(s);
     free(p);
     free(d);
