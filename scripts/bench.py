@@ -70,6 +70,8 @@ def main():
     ap.add_argument("--sections", default="calls,paired,threads,reset,onetime",
                     help="which wall-clock tables to print (comma-separated)")
     ap.add_argument("--paired-k", type=int, default=20000, help="calls per block in the paired table")
+    ap.add_argument("--extra", action="append", default=[], metavar="NAME=LIB",
+                    help="another preload for the paired table (say, an earlier build), interleaved with the rest")
     ap.add_argument("--pin", default=None, help="CPU to pin single-thread timing runs to (taskset)")
     a = ap.parse_args()
     failed = False
@@ -131,17 +133,19 @@ def paired_table(a):
     print(f"program links to (the preload's wrapper) and to the runtime's own definition alternate, from one loop;")
     print(f"per process the median of the blocks' differences. Median over {a.reps} processes [95% CI of the median]")
     print(f"(min..max). Bare, both targets are the same function: that column is the method's own error.")
-    print(f"{'call':12} {'bare (A/A)':>30} {'no-op twin':>30} {'ctxguard':>30} {'ctxguard-twin':>13}")
+    extra = [tuple(e.split("=", 1)) for e in a.extra]
+    variants = [("bare", ""), ("no-op twin", NOOP), ("ctxguard", SHIM)] + extra
+    print(f"{'call':12}" + "".join(f" {v:>30}" for v, _ in variants) + f" {'ctxguard-twin':>13}")
     for call in ("getdevice", "setdevice", "sync"):
-        res = {"bare": [], "noop": [], "shim": []}
+        res = {v: [] for v, _ in variants}
         for _ in range(a.reps):
-            for k, pre in (("bare", ""), ("noop", NOOP), ("shim", SHIM)):
-                res[k].append(paired(a.bin, call, pre, k=a.paired_k))
+            for v, pre in variants:
+                res[v].append(paired(a.bin, call, pre, k=a.paired_k))
         def cell(xs):
             lo, hi = median_ci(xs)
             return f"{statistics.median(xs):6.2f} [{lo:.2f},{hi:.2f}] ({min(xs):.2f}..{max(xs):.2f})"
-        d = statistics.median(res["shim"]) - statistics.median(res["noop"])
-        print(f"{call:12} {cell(res['bare']):>30} {cell(res['noop']):>30} {cell(res['shim']):>30} {d:13.2f}")
+        d = statistics.median(res["ctxguard"]) - statistics.median(res["no-op twin"])
+        print(f"{call:12}" + "".join(f" {cell(res[v]):>30}" for v, _ in variants) + f" {d:13.2f}")
 
 def threads_table(a):
     print()
