@@ -5,7 +5,7 @@
 #   REPS=n repeats; PAIRED_K=n calls per block of the paired table;
 #   ONLY_WORKLOADS=1 skips the per-call tables, WORKLOADS=0 the workloads;
 #   SECTIONS=calls,paired,threads,reset,onetime picks per-call tables (scripts/bench.py --sections).
-#   EXTRA=NAME=LIB adds another preload (an earlier build, say) to the paired table.
+#   EXTRA="NAME=LIB ..." adds other preloads (an earlier build, say) to the paired table.
 set -u
 cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/local/cuda/bin
@@ -15,10 +15,11 @@ make -s all >/dev/null || exit 2
 G=build/gpu; mkdir -p $G
 gcc -O2 -I/usr/local/cuda/include -o $G/bench_calls tests/bench/bench_calls.c -L/usr/local/cuda/lib64 -lcudart -lcuda -lpthread || exit 2
 nvcc -O2 -arch=sm_90 -cudart shared -o $G/launch_loop tests/gpu/launch_loop.cu || exit 2
+extra=(); for e in ${EXTRA:-}; do extra+=(--extra "$e"); done
 OUTF=${OUT:-build}/bench.txt
 {
 echo "ctxguard GPU benchmarks, $(date -u +%Y-%m-%dT%H:%MZ), $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | head -1)"
-[ "${ONLY_WORKLOADS:-0}" = 1 ] || python3 scripts/bench.py --bin $G/bench_calls --no-callgrind --reps "$REPS" --calls 1000000 --paired-k "${PAIRED_K:-2000}" --pin 5 ${SECTIONS:+--sections "$SECTIONS"} ${EXTRA:+--extra "$EXTRA"}
+[ "${ONLY_WORKLOADS:-0}" = 1 ] || python3 scripts/bench.py --bin $G/bench_calls --no-callgrind --reps "$REPS" --calls 1000000 --paired-k "${PAIRED_K:-2000}" --pin 5 ${SECTIONS:+--sections "$SECTIONS"} "${extra[@]}"
 [ "${WORKLOADS:-1}" = 0 ] && exit 0
 echo
 echo "Launch-heavy loop (200000 tiny kernels) and PyTorch training step: median [min..max] of $REPS interleaved runs"
