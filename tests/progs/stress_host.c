@@ -14,6 +14,9 @@
  *                                   looks the runtime up each time) while the main thread loads and
  *                                   unloads B 500 times. Prints "jit calls N". A lookup that asked the
  *                                   loader inside dl_iterate_phdr deadlocked here.
+ *   stress_host reuse A.so C.so     1,000 calls through A, dlclose A, dlopen C (usually at A's old
+ *                                   address), one call through C. Prints "same range 0|1; …; C's
+ *                                   getdevice -> RESULT".
  * Exit 0 on success; an alarm ends a hung run with status 142. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -199,6 +202,32 @@ int main(int argc, char **argv)
         int s = a_setup(), r = b_reset(), c = a_check();
         printf("after cycles: setup %d reset %d check %d\n", s, r, c);
         return s || r || c;
+    }
+    if (argc == 4 && !strcmp(argv[1], "reuse")) {
+        /* A's calls arm this thread's fast path for A's address range; A is unloaded and C loaded,
+         * usually into the same range. C's calls must be judged as C's (a rule may watch C), not
+         * passed through on A's cached range. */
+        void *ha = dlopen(argv[2], RTLD_NOW | RTLD_LOCAL);
+        if (!ha)
+            return 3;
+        act_fn g = get(ha, "plug_getdevice");
+        int bad = 0;
+        for (int i = 0; i < 1000; i++)
+            bad |= g();
+        Dl_info ia, ic;
+        if (!dladdr((void *)g, &ia))
+            return 3;
+        void *base_a = ia.dli_fbase;
+        dlclose(ha);
+        void *hc = dlopen(argv[3], RTLD_NOW | RTLD_LOCAL);
+        if (!hc)
+            return 3;
+        g = get(hc, "plug_getdevice");
+        if (!dladdr((void *)g, &ic))
+            return 3;
+        int r = g();
+        printf("same range %d; A's calls %d; C's getdevice -> %d\n", base_a == ic.dli_fbase, bad, r);
+        return 0;
     }
     if (argc == 6 && !strcmp(argv[1], "threads")) {
         int nt = atoi(argv[2]);
