@@ -69,6 +69,7 @@ def main():
     ap.add_argument("--calls", type=int, default=2_000_000)
     ap.add_argument("--sections", default="calls,paired,threads,reset,onetime",
                     help="which wall-clock tables to print (comma-separated)")
+    ap.add_argument("--paired-reps", type=int, default=None, help="processes per variant in the paired table (default --reps)")
     ap.add_argument("--paired-k", type=int, default=20000, help="calls per block in the paired table")
     ap.add_argument("--extra", action="append", default=[], metavar="NAME=LIB",
                     help="another preload for the paired table (say, an earlier build), interleaved with the rest")
@@ -128,17 +129,18 @@ def median_ci(xs, level=0.95):
     return (xs[j - 1], xs[n - j]) if j >= 1 else (xs[0], xs[-1])
 
 def paired_table(a):
+    reps = a.paired_reps or a.reps
     print()
     print(f"In-process paired, added ns per call: in one process, blocks of {a.paired_k} calls to the function the")
     print(f"program links to (the preload's wrapper) and to the runtime's own definition alternate, from one loop;")
-    print(f"per process the median of the blocks' differences. Median over {a.reps} processes [95% CI of the median]")
+    print(f"per process the median of the blocks' differences. Median over {reps} processes [95% CI of the median]")
     print(f"(min..max). Bare, both targets are the same function: that column is the method's own error.")
     extra = [tuple(e.split("=", 1)) for e in a.extra]
     variants = [("bare", ""), ("no-op twin", NOOP), ("ctxguard", SHIM)] + extra
     print(f"{'call':12}" + "".join(f" {v:>30}" for v, _ in variants) + f" {'ctxguard-twin':>13}")
     for call in ("getdevice", "setdevice", "sync"):
         res = {v: [] for v, _ in variants}
-        for _ in range(a.reps):
+        for _ in range(reps):
             for v, pre in variants:
                 res[v].append(paired(a.bin, call, pre, k=a.paired_k))
         def cell(xs):

@@ -2,7 +2,8 @@
 # GPU benchmarks in one device call: per-call cost of intercepted runtime/driver calls on the real
 # runtime, a launch-heavy loop and a PyTorch training step, each bare / no-op twin / ctxguard,
 # interleaved and repeated. Prints tables; writes them to $OUT/bench.txt when OUT is set.
-#   REPS=n repeats; PAIRED_K=n calls per block of the paired table;
+#   REPS=n repeats; PAIRED_REPS=n processes per variant (41) and PAIRED_K=n calls per block (2000)
+#   of the paired table;
 #   ONLY_WORKLOADS=1 skips the per-call tables, WORKLOADS=0 the workloads;
 #   SECTIONS=calls,paired,threads,reset,onetime picks per-call tables (scripts/bench.py --sections).
 #   EXTRA="NAME=LIB ..." adds other preloads (an earlier build, say) to the paired table.
@@ -19,7 +20,7 @@ extra=(); for e in ${EXTRA:-}; do extra+=(--extra "$e"); done
 OUTF=${OUT:-build}/bench.txt
 {
 echo "ctxguard GPU benchmarks, $(date -u +%Y-%m-%dT%H:%MZ), $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | head -1)"
-[ "${ONLY_WORKLOADS:-0}" = 1 ] || python3 scripts/bench.py --bin $G/bench_calls --no-callgrind --reps "$REPS" --calls 1000000 --paired-k "${PAIRED_K:-2000}" --pin 5 ${SECTIONS:+--sections "$SECTIONS"} "${extra[@]}"
+[ "${ONLY_WORKLOADS:-0}" = 1 ] || python3 scripts/bench.py --bin $G/bench_calls --no-callgrind --reps "$REPS" --calls 1000000 --paired-k "${PAIRED_K:-2000}" --paired-reps "${PAIRED_REPS:-41}" --pin 5 ${SECTIONS:+--sections "$SECTIONS"} "${extra[@]}"
 [ "${WORKLOADS:-1}" = 0 ] && exit 0
 echo
 echo "Launch-heavy loop (200000 tiny kernels) and PyTorch training step: median [min..max] of $REPS interleaved runs"
