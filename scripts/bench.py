@@ -151,30 +151,42 @@ def paired_table(a):
 
 def threads_table(a):
     print()
-    print("Threads hammering cudaGetDevice: ns per call per thread (wall / calls per thread), median")
-    print(f"{'threads':>7} {'bare':>10} {'ctxguard':>10} {'ratio':>7}")
+    print(f"Threads hammering cudaGetDevice: ns per call per thread (wall / calls per thread), median [min..max]")
+    print(f"of {a.reps} interleaved runs each")
+    print(f"{'threads':>7} {'bare':>24} {'ctxguard':>24} {'ratio':>7}")
     for t in (1, 8, 64):
         n = max(a.calls // t, 20000)
-        b = [wall(a.bin, "getdevice", n, t, "")[0] for _ in range(a.reps)]
-        s = [wall(a.bin, "getdevice", n, t, SHIM)[0] for _ in range(a.reps)]
-        print(f"{t:7} {statistics.median(b):10.2f} {statistics.median(s):10.2f} {statistics.median(s) / statistics.median(b):7.3f}")
+        b, s = [], []
+        for _ in range(a.reps):
+            b.append(wall(a.bin, "getdevice", n, t, "")[0])
+            s.append(wall(a.bin, "getdevice", n, t, SHIM)[0])
+        print(f"{t:7} {fmt(b):>24} {fmt(s):>24} {statistics.median(s) / statistics.median(b):7.3f}")
+
+def reset_paired(binary, extra, blocks, k):
+    r = subprocess.run(PIN + [binary, "resetpair", str(blocks), str(k)], env=env_with(SHIM, extra),
+                       capture_output=True, text=True)
+    m = re.search(r"diff=(-?[0-9.]+)", r.stdout)
+    if r.returncode != 0 or not m:
+        sys.exit(f"bench: resetpair failed: {r.stderr[-300:]}")
+    return float(m.group(1))
 
 def reset_table(a):
     print()
-    print("Guarded reset (enforce: every reset blocked), ns per call, median")
+    print("Guarded reset (enforce: every reset blocked): what ctxguard adds beyond the runtime's")
+    print("cudaDeviceSynchronize that a blocked reset waits with, ns per call. In one process, blocks of")
+    print(f"resets alternate with blocks of the runtime's own sync; median [min..max] over {a.reps} processes")
     with tempfile.TemporaryDirectory() as d:
-        rows = [("decision only (LOG_LEVEL=quiet)", {"CTXGUARD_MODE": "enforce", "CTXGUARD_LOG_LEVEL": "quiet"}),
-                ("logged, text to file", {"CTXGUARD_MODE": "enforce", "CTXGUARD_LOG": os.path.join(d, "t.log")}),
+        rows = [("decision only (LOG_LEVEL=quiet)", {"CTXGUARD_MODE": "enforce", "CTXGUARD_LOG_LEVEL": "quiet"}, 2000),
+                ("logged, text to file", {"CTXGUARD_MODE": "enforce", "CTXGUARD_LOG": os.path.join(d, "t.log")}, 200),
                 ("logged, JSON to file", {"CTXGUARD_MODE": "enforce", "CTXGUARD_LOG_FORMAT": "json",
-                                          "CTXGUARD_LOG": os.path.join(d, "j.log")})]
-        # a blocked cudaDeviceReset waits as the reset would have: through the runtime's own
-        # cudaDeviceSynchronize; the rest is ctxguard's decision (and, when logged, the log line)
-        base = [wall(a.bin, "sync", 20000, 1, "")[0] for _ in range(a.reps)]
-        mb = statistics.median(base)
-        print(f"  {'cudaDeviceSynchronize, bare (what a blocked reset waits with)':58} {mb:10.1f}")
-        for name, extra in rows:
-            xs = [wall(a.bin, "reset", 20000, 1, SHIM, extra)[0] for _ in range(a.reps)]
-            print(f"  {name:58} {statistics.median(xs):10.1f}   without the wait {statistics.median(xs) - mb:10.1f}")
+                                          "CTXGUARD_LOG": os.path.join(d, "j.log")}, 200)]
+        for name, extra, k in rows:
+            xs = []
+            for _ in range(a.reps):
+                xs.append(reset_paired(a.bin, extra, 101, k))
+                for f in os.listdir(d):  # each process's log starts empty
+                    os.unlink(os.path.join(d, f))
+            print(f"  {name:34} {fmt(xs)}")
 
 def onetime_table(a):
     print()

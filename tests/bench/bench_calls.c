@@ -9,6 +9,9 @@
  *                                  differences: what the preload adds. Run bare, both targets are the
  *                                  same function: the difference is the method's own error (an A/A
  *                                  test, "same=1").
+ *   bench_calls resetpair BLOCKS K     the same for a blocked cudaDeviceReset against the runtime's
+ *                                  own cudaDeviceSynchronize (what a blocked reset waits with): the
+ *                                  decision and logging alone. Only under CTXGUARD_MODE=enforce.
  * CALL: setdevice | getdevice | sync | entrypoint | drvsetcurrent | reset | dlsym | none
  * stderr gets "first_ns=…" (the process's first CUDA call, where one-time set-up lands) and
  * "rss_kb=…" (VmRSS at the end).
@@ -157,8 +160,44 @@ static int paired(const char *what, int blocks, long k)
     return bad != 0;
 }
 
+/* A guarded reset's own cost, in one process: blocks of K cudaDeviceReset (blocked under
+ * CTXGUARD_MODE=enforce, where ctxguard waits with the runtime's cudaDeviceSynchronize, decides and
+ * maybe logs) alternate with blocks of K of the runtime's own cudaDeviceSynchronize, from the same
+ * loop; the median of the blocks' differences is the decision (and logging) alone. Meaningless bare:
+ * the resets would be real. */
+static int reset_paired(int blocks, long k)
+{
+    void *h = dlopen("libcudart.so.13", RTLD_LAZY | RTLD_NOLOAD);
+    void *real = h ? dlvsym(h, "cudaDeviceSynchronize", "libcudart.so.13") : NULL;
+    if (!real) {
+        fprintf(stderr, "bench: resetpair: no versioned cudaDeviceSynchronize in libcudart.so.13\n");
+        return 2;
+    }
+    double *r = calloc((size_t)blocks, sizeof *r), *p = calloc((size_t)blocks, sizeof *p),
+           *d = calloc((size_t)blocks, sizeof *d);
+    int bad = 0;
+    if (cudaSetDevice(0) != 0)
+        return 1;
+    for (int b = 0; b < blocks; b++) {
+        for (int order = 0; order < 2; order++) {
+            int first = (order == 0) == (b % 2 == 0);
+            double t0 = now_ns();
+            bad |= run_sync(first ? cudaDeviceReset : (cudaError_t(*)(void))real, k);
+            (first ? r : p)[b] = (now_ns() - t0) / (double)k;
+        }
+        d[b] = r[b] - p[b];
+    }
+    printf("reset=%.3f sync=%.3f diff=%.3f\n", median(r, blocks), median(p, blocks), median(d, blocks));
+    free(r);
+    free(p);
+    free(d);
+    return bad != 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 4 && !strcmp(argv[1], "resetpair"))
+        return reset_paired(atoi(argv[2]), atol(argv[3]));
     if (argc == 5 && !strcmp(argv[1], "paired")) {
         call = argv[2];
         return paired(argv[2], atoi(argv[3]), atol(argv[4]));
