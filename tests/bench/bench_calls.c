@@ -118,46 +118,56 @@ static __attribute__((noinline)) int run_sync(cudaError_t (*f)(void), long k)
     return bad;
 }
 
-static int paired(const char *what, int blocks, long k)
+/* Blocks of K calls to `a` alternate with blocks of K calls to `b`, through loop `loop` (0 getdevice,
+ * 1 setdevice, 2 sync); which goes first alternates block by block, so a drift inside a pair cancels
+ * over the blocks. Prints the median ns per call of each and the median of the blocks' differences. */
+static int alternate(int loop, void *a, void *b, int blocks, long k, const char *na, const char *nb)
+{
+    double *ta = calloc((size_t)blocks, sizeof *ta), *tb = calloc((size_t)blocks, sizeof *tb),
+           *d = calloc((size_t)blocks, sizeof *d);
+    int bad = 0;
+    if (!ta || !tb || !d || cudaSetDevice(0) != 0)
+        return 1;
+    for (int i = 0; i < blocks; i++) {
+        for (int order = 0; order < 2; order++) {
+            int first = (order == 0) == (i % 2 == 0);
+            void *f = first ? a : b;
+            double t0 = now_ns();
+            switch (loop) {
+            case 0: bad |= run_getdev((cudaError_t(*)(int *))f, k); break;
+            case 1: bad |= run_setdev((cudaError_t(*)(int))f, k); break;
+            default: bad |= run_sync((cudaError_t(*)(void))f, k); break;
+            }
+            (first ? ta : tb)[i] = (now_ns() - t0) / (double)k;
+        }
+        d[i] = ta[i] - tb[i];
+    }
+    printf("%s=%.3f %s=%.3f diff=%.3f same=%d\n", na, median(ta, blocks), nb, median(tb, blocks),
+           median(d, blocks), a == b);
+    free(ta);
+    free(tb);
+    free(d);
+    return bad != 0;
+}
+
+static void *runtime_own(const char *name)
 {
     void *h = dlopen("libcudart.so.13", RTLD_LAZY | RTLD_NOLOAD);
+    void *real = h ? dlvsym(h, name, "libcudart.so.13") : NULL;
+    if (!real)
+        fprintf(stderr, "bench: no versioned %s in libcudart.so.13\n", name);
+    return real;
+}
+
+static int paired(const char *what, int blocks, long k)
+{
     int which = !strcmp(what, "getdevice") ? 0 : !strcmp(what, "setdevice") ? 1 : !strcmp(what, "sync") ? 2 : -1;
     static const char *const names[] = {"cudaGetDevice", "cudaSetDevice", "cudaDeviceSynchronize"};
     /* the target a call from this program reaches (its GOT entry: the preload's wrapper when one is
      * loaded, else the runtime) and the runtime's own definition, which no preload sits in front of */
     void *const linked[] = {(void *)cudaGetDevice, (void *)cudaSetDevice, (void *)cudaDeviceSynchronize};
-    void *real = h && which >= 0 ? dlvsym(h, names[which], "libcudart.so.13") : NULL;
-    if (!real) {
-        fprintf(stderr, "bench: paired: no versioned %s in libcudart.so.13\n", which >= 0 ? names[which] : what);
-        return 2;
-    }
-    void *sym = linked[which];
-    double *s = calloc((size_t)blocks, sizeof *s), *p = calloc((size_t)blocks, sizeof *p),
-           *d = calloc((size_t)blocks, sizeof *d);
-    int bad = 0;
-    if (cudaSetDevice(0) != 0)
-        return 1;
-    for (int b = 0; b < blocks; b++) {
-        /* alternate which path goes first, so a drift inside a pair cancels over the blocks */
-        for (int order = 0; order < 2; order++) {
-            int first = (order == 0) == (b % 2 == 0);
-            void *f = first ? sym : real;
-            double t0 = now_ns();
-            switch (which) {
-            case 0: bad |= run_getdev((cudaError_t(*)(int *))f, k); break;
-            case 1: bad |= run_setdev((cudaError_t(*)(int))f, k); break;
-            default: bad |= run_sync((cudaError_t(*)(void))f, k); break;
-            }
-            (first ? s : p)[b] = (now_ns() - t0) / (double)k;
-        }
-        d[b] = s[b] - p[b];
-    }
-    printf("sym=%.3f ptr=%.3f diff=%.3f same=%d\n", median(s, blocks), median(p, blocks), median(d, blocks),
-           sym == real);
-    free(s);
-    free(p);
-    free(d);
-    return bad != 0;
+    void *real = which >= 0 ? runtime_own(names[which]) : NULL;
+    return real ? alternate(which, linked[which], real, blocks, k, "sym", "ptr") : 2;
 }
 
 /* A guarded reset's own cost, in one process: blocks of K cudaDeviceReset (blocked under
@@ -167,31 +177,8 @@ static int paired(const char *what, int blocks, long k)
  * the resets would be real. */
 static int reset_paired(int blocks, long k)
 {
-    void *h = dlopen("libcudart.so.13", RTLD_LAZY | RTLD_NOLOAD);
-    void *real = h ? dlvsym(h, "cudaDeviceSynchronize", "libcudart.so.13") : NULL;
-    if (!real) {
-        fprintf(stderr, "bench: resetpair: no versioned cudaDeviceSynchronize in libcudart.so.13\n");
-        return 2;
-    }
-    double *r = calloc((size_t)blocks, sizeof *r), *p = calloc((size_t)blocks, sizeof *p),
-           *d = calloc((size_t)blocks, sizeof *d);
-    int bad = 0;
-    if (cudaSetDevice(0) != 0)
-        return 1;
-    for (int b = 0; b < blocks; b++) {
-        for (int order = 0; order < 2; order++) {
-            int first = (order == 0) == (b % 2 == 0);
-            double t0 = now_ns();
-            bad |= run_sync(first ? cudaDeviceReset : (cudaError_t(*)(void))real, k);
-            (first ? r : p)[b] = (now_ns() - t0) / (double)k;
-        }
-        d[b] = r[b] - p[b];
-    }
-    printf("reset=%.3f sync=%.3f diff=%.3f\n", median(r, blocks), median(p, blocks), median(d, blocks));
-    free(r);
-    free(p);
-    free(d);
-    return bad != 0;
+    void *real = runtime_own("cudaDeviceSynchronize");
+    return real ? alternate(2, (void *)cudaDeviceReset, real, blocks, k, "reset", "sync") : 2;
 }
 
 int main(int argc, char **argv)
