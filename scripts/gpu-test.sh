@@ -4,6 +4,7 @@
 #   scripts/gpu-test.sh              on a machine with a GPU and nvcc (the device tool's machine)
 #   scripts/gpu-test.sh --fake       the same table on the fake CUDA libraries (no GPU needed)
 #   scripts/gpu-test.sh --self-check --fake run, exit status only (part of `make check`)
+#   GPU_TEST_ONLY=REGEX runs only the rows whose names match (say two-gpu on a machine lent briefly)
 # Logs and the table also go to $OUT (when set) for the device tool to bring back.
 set -u
 cd "$(dirname "$0")/.."
@@ -40,8 +41,10 @@ ROWS=(); FAILS=0
 # row NAME WANT_BARE WANT_GUARD WANT_LOG [ENV=..] -- CMD...
 #   WANT_BARE / WANT_GUARD: expected exit status of the plugin host (0 data intact, 1 data lost)
 #   WANT_LOG: a regular expression the one-line log summary must match
+want() { [ -z "${GPU_TEST_ONLY:-}" ] || [[ $1 =~ $GPU_TEST_ONLY ]]; }
 row() {
     local name=$1 wb=$2 wg=$3 wl=$4; shift 4
+    want "$name" || return 0
     local envs=()
     while [ "$1" != -- ]; do envs+=("$1"); shift; done; shift
     local log=$LOGDIR/$name.jsonl
@@ -106,7 +109,8 @@ row context-left 0 0 'allow cudaDeviceSynchronize by libplugA.so \(created; shar
 DUMPF=$LOGDIR/crash.dump
 row crash-dump 139 139 'block cudaDeviceReset by libplugB.so' CTXGUARD_DUMP="$DUMPF" -- \
     "$HOST" "$P/libplugA.so:setup" "$P/libplugB.so:reset" "$P/libplugA.so:crash"
-if ! grep -q 'SIGSEGV' "$DUMPF" 2>/dev/null || ! grep -q 'cudaDeviceReset.*libplugB.so' "$DUMPF"; then
+if ! want crash-dump-file; then :
+elif ! grep -q 'SIGSEGV' "$DUMPF" 2>/dev/null || ! grep -q 'cudaDeviceReset.*libplugB.so' "$DUMPF"; then
     FAILS=$((FAILS+1)); ROWS+=("$(printf '%-22s | %-12s | %-12s | %s | %s' crash-dump-file - - FAIL "dump missing or incomplete")")
     [ "$QUIET" = 1 ] || cat "$DUMPF"
 else
@@ -169,7 +173,7 @@ for (t,) in db.execute("select coalesce(e.text, s.value) from NVTX_EVENTS e left
         [ "$QUIET" = 1 ] || tail -20 $out.log
     fi
 }
-nvtx_row
+want nvtx-marks && nvtx_row
 # RTLD_DEEPBIND: the plugin and its libcudart look symbols up in their own scope before the preload,
 # so ctxguard is bypassed (a known limit): the row passes when the bypass is reported by name.
 row deepbind-plugin 1 1 'allow dlopen\(RTLD_DEEPBIND\) by plugin_host' PLUGIN_HOST_DEEPBIND=1 -- \
@@ -178,16 +182,20 @@ row deepbind-plugin 1 1 'allow dlopen\(RTLD_DEEPBIND\) by plugin_host' PLUGIN_HO
 # Two devices (issue 8): per-device judgement. On the fakes FAKE_CUDA_DEVICES=2 presents two.
 NGPU=2
 [ "$MODE" = gpu ] && NGPU=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')
-if [ "$NGPU" -ge 2 ]; then
+if ! want two-gpu; then :
+elif [ "$NGPU" -ge 2 ]; then
     row two-gpu-reset-other 1 0 'allow cudaDeviceReset by libplugB.so \(primary; shared_with -\); block cudaDeviceReset by libplugB.so \(primary; shared_with libplugA.so\)' FAKE_CUDA_DEVICES=2 -- \
         "$HOST" "$P/libplugA.so:setup" "$P/libplugB.so:setup1" "$P/libplugB.so:reset1" "$P/libplugB.so:reset0" "$P/libplugA.so:check"
     row two-gpu-users-named 1 0 'block cudaDeviceReset by libplugB.so \(primary; shared_with libplugC.so\)$' FAKE_CUDA_DEVICES=2 -- \
         "$HOST" "$P/libplugA.so:setup" "$P/libplugC.so:setup1" "$P/libplugB.so:reset1" "$P/libplugA.so:check" "$P/libplugC.so:check"
+    # B moves the thread to device 1 and returns: A's next call runs there, and is reported (once)
+    row two-gpu-switch-left 0 0 '^device-switch: libplugA.so cudaDeviceSynchronize on device 1 <- moved by libplugB.so$' FAKE_CUDA_DEVICES=2 -- \
+        "$HOST" "$P/libplugA.so:setup" "$P/libplugB.so:switch1" "$P/libplugA.so:sync" "$P/libplugA.so:sync"
 else
     ROWS+=("$(printf '%-22s | %-12s | %-12s | %s | %s' two-gpu-scenarios - - skipped "only $NGPU GPU(s) here: need 2")")
 fi
 
-if [ "$MODE" = gpu ]; then
+if [ "$MODE" = gpu ] && want torch; then
     # PyTorch: a tensor on the GPU, then cudaDeviceReset through ctypes on torch's own libcudart.
     # PyTorch and CuPy workloads: the same bits bare, under observe and under guard; nothing blocked.
     wl() { env "$@" python3 tests/gpu/workloads.py 2>&1 | grep -E '^(torch|cupy)\.'; }

@@ -26,6 +26,9 @@ def summarize(path):
         if e.get("decided_by") == "attribution":  # an explanation, not a decision
             out.append(f'attribution: {base(e.get("caller"))} {e["call"]} (result {e.get("result")}) <- reset by {shared}')
             continue
+        if e.get("decided_by") == "device-switch":  # an explanation: another module moved the thread
+            out.append(f'device-switch: {base(e.get("caller"))} {e["call"]} on device {e.get("device")} <- moved by {shared}')
+            continue
         res = f' result {e.get("result")}' if e["action"] == "deny" else ""
         out.append(f'{e["action"]} {e["call"]} by {base(e.get("caller"))} ({e.get("ctx_kind")}; shared_with {shared}){res}')
     if bad:
