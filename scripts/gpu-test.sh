@@ -188,6 +188,9 @@ elif [ "$NGPU" -ge 2 ]; then
         "$HOST" "$P/libplugA.so:setup" "$P/libplugB.so:setup1" "$P/libplugB.so:reset1" "$P/libplugB.so:reset0" "$P/libplugA.so:check"
     row two-gpu-users-named 1 0 'block cudaDeviceReset by libplugB.so \(primary; shared_with libplugC.so\)$' FAKE_CUDA_DEVICES=2 -- \
         "$HOST" "$P/libplugA.so:setup" "$P/libplugC.so:setup1" "$P/libplugB.so:reset1" "$P/libplugA.so:check" "$P/libplugC.so:check"
+    # two threads on two devices, one resetting its own: only that device's user is named
+    row two-gpu-two-threads 1 0 'block cudaDeviceReset by libplugB.so \(primary; shared_with libplugC.so\)$' FAKE_CUDA_DEVICES=2 -- \
+        "$ROOT/build/progs/mt_host" --two-devices "$P/libplugA.so" "$P/libplugB.so" "$P/libplugC.so"
     # B moves the thread to device 1 and returns: A's next call runs there, and is reported (once)
     row two-gpu-switch-left 0 0 '^device-switch: libplugA.so cudaDeviceSynchronize on device 1 <- moved by libplugB.so$' FAKE_CUDA_DEVICES=2 -- \
         "$HOST" "$P/libplugA.so:setup" "$P/libplugB.so:switch1" "$P/libplugA.so:sync" "$P/libplugA.so:sync"
