@@ -35,10 +35,9 @@ cg_dlsym_entry:
         testq   %rax, %rax
         jz      .Lresolve
 .Ldispatch:
-        cmpq    $-1, %rdi               /* RTLD_NEXT */
-        je      .Lglibc
-        testq   %rdi, %rdi              /* RTLD_DEFAULT */
-        je      .Lglibc
+        leaq    1(%rdi), %rcx           /* RTLD_NEXT (-1) and RTLD_DEFAULT (0) become 0 and 1: */
+        cmpq    $1, %rcx                /* one compare for both (rcx is a scratch register) */
+        jbe     .Lglibc
         /* A handle lookup of a name that cannot be CUDA's (not "cu…") goes straight to glibc too:
          * every other library's dlsym pays these few compares and nothing else. */
         testq   %rsi, %rsi
