@@ -307,8 +307,10 @@ void cg_modules_revalidate(void)
         cg_resolve_forget_module(i);
         changed = 1;
     }
-    if (changed)
-        __atomic_add_fetch(&cg_mod_gen, 1, __ATOMIC_ACQ_REL);
+    if (changed) { /* never 0: a thread's fast_gen of 0 means disarmed (writers hold mod_lock) */
+        unsigned int g = cg_mod_gen + 1;
+        __atomic_store_n(&cg_mod_gen, g ? g : 1, __ATOMIC_RELEASE);
+    }
     pthread_mutex_unlock(&cg_mod_lock);
     cg_tls.depth = saved;
 }
