@@ -48,13 +48,17 @@ def wall(binary, call, n, threads, preload, extra=None):
     info = dict(l.split("=", 1) for l in r.stderr.split() if "=" in l)
     return float(r.stdout.strip()), info
 
-def paired(binary, call, preload, blocks=201, k=20000):
-    r = subprocess.run(PIN + [binary, "paired", call, str(blocks), str(k)], env=env_with(preload),
-                       capture_output=True, text=True)
+def block_diff(args, preload, extra=None):
+    """One process of an alternating-blocks measurement (bench_calls paired / resetpair): the median
+    of its blocks' differences, in ns per call."""
+    r = subprocess.run(PIN + args, env=env_with(preload, extra), capture_output=True, text=True)
     m = re.search(r"diff=(-?[0-9.]+)", r.stdout)
     if r.returncode != 0 or not m:
-        sys.exit(f"bench: paired {call} failed under {preload or 'bare'}: {r.stderr[-300:]}")
+        sys.exit(f"bench: {' '.join(args[1:3])} failed under {preload or 'bare'}: {r.stderr[-300:]}")
     return float(m.group(1))
+
+def paired(binary, call, preload, blocks=201, k=20000):
+    return block_diff([binary, "paired", call, str(blocks), str(k)], preload)
 
 def fmt(xs):
     return f"{statistics.median(xs):8.2f} [{min(xs):.2f}..{max(xs):.2f}]"
@@ -162,14 +166,6 @@ def threads_table(a):
             s.append(wall(a.bin, "getdevice", n, t, SHIM)[0])
         print(f"{t:7} {fmt(b):>24} {fmt(s):>24} {statistics.median(s) / statistics.median(b):7.3f}")
 
-def reset_paired(binary, extra, blocks, k):
-    r = subprocess.run(PIN + [binary, "resetpair", str(blocks), str(k)], env=env_with(SHIM, extra),
-                       capture_output=True, text=True)
-    m = re.search(r"diff=(-?[0-9.]+)", r.stdout)
-    if r.returncode != 0 or not m:
-        sys.exit(f"bench: resetpair failed: {r.stderr[-300:]}")
-    return float(m.group(1))
-
 def reset_table(a):
     print()
     print("Guarded reset (enforce: every reset blocked): what ctxguard adds beyond the runtime's")
@@ -183,7 +179,7 @@ def reset_table(a):
         for name, extra, k in rows:
             xs = []
             for _ in range(a.reps):
-                xs.append(reset_paired(a.bin, extra, 101, k))
+                xs.append(block_diff([a.bin, "resetpair", "101", str(k)], SHIM, extra))
                 for f in os.listdir(d):  # each process's log starts empty
                     os.unlink(os.path.join(d, f))
             print(f"  {name:34} {fmt(xs)}")

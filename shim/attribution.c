@@ -59,6 +59,19 @@ static void clock_text(struct timespec ts, char *out, size_t n)
     snprintf(out, n, "%02d:%02d:%02d.%03ldZ", tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 }
 
+/* An explanation, not a decision: module m's `call` on device dev is traced back to reset r. */
+static void log_attribution(int api, const char *call, struct cg_device *d, int dev, int m, int result,
+                            const struct last_reset *r, const char *reason)
+{
+    struct cg_event ev = {.api = api, .call = call, .device = dev,
+                          .ctx = __atomic_load_n(&d->primary, __ATOMIC_ACQUIRE), .ctx_kind = CG_CTX_PRIMARY,
+                          .shared_with = r->caller > 0 ? 1ull << r->caller : 0, .caller = m, .action = CG_ALLOW,
+                          .result = result, .destructive = 1, .reason = reason, .decided_by = "attribution",
+                          .log = 1};
+    __atomic_store_n(&cg_attributed, 1, __ATOMIC_RELEASE);
+    cg_log_event(&ev);
+}
+
 int cg_rt_failed(int id, int result, const void *ra)
 {
     const char *ename = NULL;
@@ -97,13 +110,7 @@ int cg_rt_failed(int id, int result, const void *ra)
              "%s by %s (%s; reset %u of that context in this process): memory, streams, "
              "events and modules created before that reset are gone",
              cg_module_base(m), cg_rt_names[id], ename, result, dev, dev, when, cg_module_base(r.caller), r.call, r.gen);
-    struct cg_event ev = {.api = CG_API_RUNTIME, .call = cg_rt_names[id], .device = dev,
-                          .ctx = __atomic_load_n(&d->primary, __ATOMIC_ACQUIRE), .ctx_kind = CG_CTX_PRIMARY,
-                          .shared_with = r.caller > 0 ? 1ull << r.caller : 0, .caller = m, .action = CG_ALLOW,
-                          .result = result, .destructive = 1, .reason = reason, .decided_by = "attribution",
-                          .log = 1};
-    __atomic_store_n(&cg_attributed, 1, __ATOMIC_RELEASE);
-    cg_log_event(&ev);
+    log_attribution(CG_API_RUNTIME, cg_rt_names[id], d, dev, m, result, &r, reason);
     cg_tls.depth--;
     return result;
 }
@@ -124,11 +131,5 @@ void cg_note_reattach(int dev, int m)
              "created before that reset are gone, and its next use of them fails (typically "
              "cudaErrorInvalidValue from a memcpy)",
              cg_module_base(m), dev, cg_module_base(r.caller), when, r.call, r.gen, cg_module_base(m));
-    struct cg_event ev = {.api = CG_API_DRIVER, .call = "cuDevicePrimaryCtxRetain", .device = dev,
-                          .ctx = __atomic_load_n(&d->primary, __ATOMIC_ACQUIRE), .ctx_kind = CG_CTX_PRIMARY,
-                          .shared_with = r.caller > 0 ? 1ull << r.caller : 0, .caller = m, .action = CG_ALLOW,
-                          .result = 0, .destructive = 1, .reason = reason, .decided_by = "attribution",
-                          .log = 1};
-    __atomic_store_n(&cg_attributed, 1, __ATOMIC_RELEASE);
-    cg_log_event(&ev);
+    log_attribution(CG_API_DRIVER, "cuDevicePrimaryCtxRetain", d, dev, m, 0, &r, reason);
 }
