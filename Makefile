@@ -64,7 +64,7 @@ $(B)/libctxguard-noop.so: shim/noop_twin.c $(SHIM_HDR) $(B)/obj/dlsym_entry.o $(
 	$(Q)$(CC) $(CFLAGS_SHIM) -shared -o $@ shim/noop_twin.c $(B)/obj/dlsym_entry.o -Wl,--no-undefined \
 	  -Wl,--version-script=$(B)/exports.map -ldl
 
-$(B) $(B)/obj $(FAKE) $(PLUG) $(B)/progs $(B)/tests:
+$(B) $(B)/obj $(FAKE) $(PLUG) $(B)/progs $(B)/tests $(B)/bench:
 	$(Q)mkdir -p $@
 
 # ---- fake CUDA libraries ----
@@ -121,6 +121,10 @@ $(B)/progs/secure_host: tests/progs/plugin_host.c tests/plugins/plug.c $(FAKELIB
 $(B)/progs/bench_calls: tests/bench/bench_calls.c $(FAKELIBS) | $(B)/progs
 	$(Q)$(CC) $(CFLAGS_TEST) $(FAKEINC) -o $@ $< -L$(FAKE) -Wl,-rpath,'$$ORIGIN/../fake' -lcudart -lcuda -lpthread
 
+# the least any preload can be: one jmp per forwarded call (a column of the paired benchmark)
+$(B)/bench/libjmpfwd.so: tests/bench/jmp_forwarder.c | $(B)/bench
+	$(Q)$(CC) $(CFLAGS_TEST) -shared -o $@ $< -ldl
+
 $(PLUG)/libplugE.so: tests/plugins/plug.c $(FAKELIBS) | $(PLUG)
 	$(Q)$(CC) $(PLUG_CFLAGS) -DPLUG_CTOR -shared -o $@ $< -L$(FAKE) $(PLUG_RPATH) -lcudart -lcuda -ldl
 $(B)/progs/early_host: tests/progs/early_host.c $(PLUG)/libplugE.so | $(B)/progs
@@ -133,7 +137,7 @@ $(B)/progs/mt_host: tests/progs/mt_host.c | $(B)/progs
 	$(Q)$(CC) $(CFLAGS_TEST) -o $@ $< -ldl -lpthread
 
 TEST_PROGS := $(PLUG)/libplugA.so $(PLUG)/libplugB.so $(PLUG)/libplugC.so $(PLUG)/libplugS1.so \
-              $(PLUG)/libplugS2.so $(B)/progs/plugin_host $(B)/progs/cuda_host $(B)/progs/dlsym_probe $(B)/progs/bench_calls \
+              $(PLUG)/libplugS2.so $(B)/progs/plugin_host $(B)/progs/cuda_host $(B)/progs/dlsym_probe $(B)/progs/bench_calls $(B)/bench/libjmpfwd.so \
               $(B)/progs/mt_host $(B)/progs/stress_host $(B)/progs/early_host \
               $(PRELOAD)/mutate_read.so $(PRELOAD)/sink_dlsym.so $(B)/progs/secure_host
 test-progs: $(TEST_PROGS)

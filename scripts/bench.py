@@ -14,6 +14,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 B = os.path.join(ROOT, "build")
 SHIM = os.path.join(B, "libctxguard.so")
 NOOP = os.path.join(B, "libctxguard-noop.so")
+JMP = os.path.join(B, "bench", "libjmpfwd.so")  # one jmp per call: the least any preload can be
 
 # (call, wrapper layers crossed): cudaGetDriverEntryPoint crosses two, its own and the runtime's
 # cuGetProcAddress, which ctxguard handed to the runtime.
@@ -139,9 +140,12 @@ def paired_table(a):
     print(f"program links to (the preload's wrapper) and to the runtime's own definition alternate, from one loop;")
     print(f"per process the median of the blocks' differences. Median over {reps} processes [95% CI of the median]")
     print(f"(min..max). Bare, both targets are the same function: that column is the method's own error.")
+    print(f"\"jmp only\": a preload whose wrapper is one jmp (tests/bench/jmp_forwarder.c), the least any can be.")
     extra = [tuple(e.split("=", 1)) for e in a.extra]
-    variants = [("bare", ""), ("no-op twin", NOOP), ("ctxguard", SHIM)] + extra
-    print(f"{'call':12}" + "".join(f" {v:>30}" for v, _ in variants) + f" {'ctxguard-twin':>13}")
+    jmp = [("jmp only", JMP)] if os.path.exists(JMP) else []
+    variants = [("bare", "")] + jmp + [("no-op twin", NOOP), ("ctxguard", SHIM)] + extra
+    print(f"{'call':12}" + "".join(f" {v:>30}" for v, _ in variants) + f" {'ctxguard-twin':>13}"
+          + (f" {'ctxguard-jmp':>12}" if jmp else ""))
     for call in ("getdevice", "setdevice", "sync"):
         res = {v: [] for v, _ in variants}
         for _ in range(reps):
@@ -150,8 +154,10 @@ def paired_table(a):
         def cell(xs):
             lo, hi = median_ci(xs)
             return f"{statistics.median(xs):6.2f} [{lo:.2f},{hi:.2f}] ({min(xs):.2f}..{max(xs):.2f})"
-        d = statistics.median(res["ctxguard"]) - statistics.median(res["no-op twin"])
-        print(f"{call:12}" + "".join(f" {cell(res[v]):>30}" for v, _ in variants) + f" {d:13.2f}")
+        med = lambda v: statistics.median(res[v])
+        print(f"{call:12}" + "".join(f" {cell(res[v]):>30}" for v, _ in variants)
+              + f" {med('ctxguard') - med('no-op twin'):13.2f}"
+              + (f" {med('ctxguard') - med('jmp only'):12.2f}" if jmp else ""))
 
 def threads_table(a):
     print()
@@ -197,6 +203,10 @@ def onetime_table(a):
           f"ctxguard {statistics.median(fs)/1000:.1f} us, added {(statistics.median(fs)-statistics.median(fb))/1000:.1f} us")
     print(f"  VmRSS at exit: bare {statistics.median(rb)} kB, ctxguard {statistics.median(rs)} kB, "
           f"added {statistics.median(rs)-statistics.median(rb)} kB")
+    if not a.no_callgrind:  # deterministic, where the wall clock of one first call is not
+        ib, is_ = instructions(a.bin, "getdevice", 1, ""), instructions(a.bin, "getdevice", 1, SHIM)
+        print(f"  one-time instructions (callgrind, a whole process making one call: set-up, first call, exit): "
+              f"bare {ib}, ctxguard {is_}, added {is_ - ib}")
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -2,7 +2,7 @@
 # GPU benchmarks in one device call: per-call cost of intercepted runtime/driver calls on the real
 # runtime, a launch-heavy loop and a PyTorch training step, each bare / no-op twin / ctxguard,
 # interleaved and repeated. Prints tables; writes them to $OUT/bench.txt when OUT is set.
-#   REPS=n repeats; PAIRED_REPS=n processes per variant (41) and PAIRED_K=n calls per block (2000)
+#   REPS=n repeats; PAIRED_REPS=n processes per variant (31) and PAIRED_K=n calls per block (2000)
 #   of the paired table;
 #   ONLY_WORKLOADS=1 skips the per-call tables, WORKLOADS=0 the workloads;
 #   SECTIONS=calls,paired,threads,reset,onetime picks per-call tables (scripts/bench.py --sections).
@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/local/cuda/bin
 export LD_LIBRARY_PATH=/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 REPS=${REPS:-7}
-make -s all >/dev/null || exit 2
+make -s all build/bench/libjmpfwd.so >/dev/null || exit 2
 G=build/gpu; mkdir -p $G
 gcc -O2 -I/usr/local/cuda/include -o $G/bench_calls tests/bench/bench_calls.c -L/usr/local/cuda/lib64 -lcudart -lcuda -lpthread || exit 2
 nvcc -O2 -arch=sm_90 -cudart shared -o $G/launch_loop tests/gpu/launch_loop.cu || exit 2
@@ -20,7 +20,7 @@ extra=(); for e in ${EXTRA:-}; do extra+=(--extra "$e"); done
 OUTF=${OUT:-build}/bench.txt
 {
 echo "ctxguard GPU benchmarks, $(date -u +%Y-%m-%dT%H:%MZ), $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | head -1)"
-[ "${ONLY_WORKLOADS:-0}" = 1 ] || python3 scripts/bench.py --bin $G/bench_calls --no-callgrind --reps "$REPS" --calls 1000000 --paired-k "${PAIRED_K:-2000}" --paired-reps "${PAIRED_REPS:-41}" --pin 5 ${SECTIONS:+--sections "$SECTIONS"} "${extra[@]}"
+[ "${ONLY_WORKLOADS:-0}" = 1 ] || python3 scripts/bench.py --bin $G/bench_calls --no-callgrind --reps "$REPS" --calls 1000000 --paired-k "${PAIRED_K:-2000}" --paired-reps "${PAIRED_REPS:-31}" --pin 5 ${SECTIONS:+--sections "$SECTIONS"} "${extra[@]}"
 [ "${WORKLOADS:-1}" = 0 ] && exit 0
 echo
 echo "Launch-heavy loop (200000 tiny kernels) and PyTorch training step: median [min..max] of $REPS interleaved runs"

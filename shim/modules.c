@@ -118,7 +118,7 @@ static int scan(uintptr_t a)
     return -1;
 }
 
-/* What is learnt about a new module before taking mod_lock: dladdr takes the loader's lock, and a
+/* What is learnt about a new module before taking mod_lock: the loader's queries take its lock, and a
  * thread inside dlopen (holding that lock) can be running a constructor that calls CUDA and wants
  * mod_lock, so the loader is never asked anything while mod_lock is held. */
 struct candidate {
@@ -129,11 +129,36 @@ struct candidate {
     char path[CG_PATH_MAX];
 };
 
-static int learn(uintptr_t a, struct candidate *c)
+/* The loaded object an address lies in. glibc 2.35's _dl_find_object answers from a sorted table;
+ * dladdr1 also searches the object's symbol table for the nearest symbol, which ctxguard does not
+ * need: 85,000 instructions for the benchmark's first call on the fakes, more for libraries with many
+ * symbols. _dl_find_object is looked up at run time (glibc's own dlsym), so the library still loads
+ * on an older glibc, where dladdr1 serves. */
+static struct link_map *object_of(uintptr_t a)
 {
+#ifdef DLFO_STRUCT_HAS_EH_DBASE
+    typedef int (*find_fn)(void *, struct dl_find_object *);
+    static find_fn find;
+    static int looked;
+    if (!__atomic_load_n(&looked, __ATOMIC_ACQUIRE)) { /* two threads may both look: same answer */
+        void *(*ds)(void *, const char *) = (void *(*)(void *, const char *))cg_resolve_real_dlsym();
+        __atomic_store_n(&find, ds ? (find_fn)ds(RTLD_DEFAULT, "_dl_find_object") : NULL, __ATOMIC_RELAXED);
+        __atomic_store_n(&looked, 1, __ATOMIC_RELEASE);
+    }
+    find_fn f = __atomic_load_n(&find, __ATOMIC_RELAXED);
+    struct dl_find_object fo;
+    if (f)
+        return f((void *)a, &fo) == 0 ? fo.dlfo_link_map : NULL;
+#endif
     Dl_info info;
     struct link_map *lm = NULL;
-    if (!dladdr1((void *)a, &info, (void **)&lm, RTLD_DL_LINKMAP) || lm == NULL)
+    return dladdr1((void *)a, &info, (void **)&lm, RTLD_DL_LINKMAP) ? lm : NULL;
+}
+
+static int learn(uintptr_t a, struct candidate *c)
+{
+    struct link_map *lm = object_of(a);
+    if (lm == NULL)
         return 0;
     struct range_query q = {.l_addr = lm->l_addr, .name = lm->l_name ? lm->l_name : ""};
     dl_iterate_phdr(range_cb, &q);
@@ -145,7 +170,7 @@ static int learn(uintptr_t a, struct candidate *c)
     c->hi = q.hi;
     c->is_main = lm->l_prev == NULL;
     snprintf(c->l_name, sizeof c->l_name, "%s", lm->l_name ? lm->l_name : "");
-    const char *path = (lm->l_name && lm->l_name[0]) ? lm->l_name : info.dli_fname;
+    const char *path = (lm->l_name && lm->l_name[0]) ? lm->l_name : NULL;
     char resolved[PATH_MAX]; /* realpath needs PATH_MAX (_FORTIFY_SOURCE aborts on less) */
     if (c->is_main) {
         /* The executable's l_name is empty; /proc/self/exe names it exactly. */
