@@ -147,9 +147,9 @@ static struct link_map *object_of(uintptr_t a)
     }
     find_fn f = __atomic_load_n(&find, __ATOMIC_RELAXED);
     struct dl_find_object fo;
-    if (f)
-        return f((void *)a, &fo) == 0 ? fo.dlfo_link_map : NULL;
-#endif
+    if (f && f((void *)a, &fo) == 0)
+        return fo.dlfo_link_map;
+#endif /* else, or not found there: the loader's older way */
     Dl_info info;
     struct link_map *lm = NULL;
     return dladdr1((void *)a, &info, (void **)&lm, RTLD_DL_LINKMAP) ? lm : NULL;
