@@ -14,7 +14,7 @@
 
 /* Fast path of every pass-through runtime call: the caller is the module this thread last called
  * from, its use of the thread's device is already recorded, so cg_tls.rt_tab holds what to call.
- * Costs a range compare and a generation compare; anything else goes to rt_enter. */
+ * Costs one compare (the range, with the generation folded in); anything else goes to rt_enter. */
 static inline int rt_armed(const void *ra)
 {
     /* One compare and one branch for both tests: a stale generation sets bits at 2^32 and above,
