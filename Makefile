@@ -18,10 +18,15 @@ SANFLAGS := $(if $(SAN),-fsanitize=$(SAN) $(if $(findstring thread,$(SAN)),,-fno
 CFLAGS_SHIM := $(CSTD) $(OPT) $(WARN) -fPIC -fvisibility=hidden $(SANFLAGS)
 CFLAGS_TEST := $(CSTD) $(OPT) $(WARN) -fPIC $(SANFLAGS)
 
-SHIM_SRC := $(addprefix shim/,hooks.c config.c init.c modules.c state.c resolve.c format.c log.c \
-              policy.c rules.c summary.c attribution.c recorder.c nvtx.c rt_hooks.c drv_hooks.c dl_hooks.c)
-SHIM_OBJ := $(patsubst shim/%.c,$(B)/obj/%.o,$(SHIM_SRC)) $(B)/obj/dlsym_entry.o
-SHIM_HDR := $(wildcard shim/*.h) shim/hooks.def
+# The library, one folder per layer (docs/architecture.md): a file may include headers of its own
+# layer and of the layers below it only (scripts/layer-check.py checks both the includes and the symbols).
+SHIM_LAYERS := core track report decide doors
+SHIM_SRC := $(foreach l,$(SHIM_LAYERS),$(sort $(wildcard shim/$(l)/*.c))) shim/init.c
+SHIM_OBJ := $(patsubst shim/%.c,$(B)/obj/%.o,$(SHIM_SRC)) $(B)/obj/arch/x86_64/dlsym_entry.o
+SHIM_HDR := $(wildcard shim/*/*.h) shim/doors/hooks.def
+# Per-object header dependencies (-MMD -MP): an edited header rebuilds exactly its includers.
+DEPFLAGS := -MMD -MP
+-include $(SHIM_OBJ:.o=.d)
 
 FAKE := $(B)/fake
 FAKEINC := -Itests/fake/include
@@ -31,26 +36,28 @@ PLUG := $(B)/plugins
 all: $(B)/libctxguard.so $(B)/libctxguard-noop.so $(B)/ctxguard
 
 # The command shares the library's rule parser (one grammar, one implementation).
-CLI_SRC := cli/ctxguard.c cli/report.c cli/inspect.c cli/jsonl.c cli/textlog.c shim/rules.c
-$(B)/ctxguard: $(CLI_SRC) cli/jsonl.h shim/rules.h shim/hooks.def include/ctxguard.h | $(B)
+CLI_SRC := cli/ctxguard.c cli/report.c cli/inspect.c cli/jsonl.c cli/textlog.c shim/decide/rules.c
+$(B)/ctxguard: $(CLI_SRC) cli/jsonl.h shim/decide/rules.h shim/doors/hooks.def include/ctxguard.h | $(B)
 	@$(if $(Q),echo "  CC      $@")
-	$(Q)$(CC) $(CSTD) -D_GNU_SOURCE $(OPT) $(WARN) $(SANFLAGS) -o $@ $(CLI_SRC)
+	$(Q)$(CC) $(CSTD) -D_GNU_SOURCE $(OPT) $(WARN) $(SANFLAGS) -Ishim -o $@ $(CLI_SRC)
 
-$(B)/obj/%.o: shim/%.c $(SHIM_HDR) | $(B)/obj
+$(B)/obj/%.o: shim/%.c
+	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(CFLAGS_SHIM) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS_SHIM) $(DEPFLAGS) -Ishim -c $< -o $@
 
 # Under SAN=thread, the code a sanitizer runtime reaches through dlsym before it is initialised (the
 # dlsym entry and the resolution of glibc's dl* functions) must not be instrumented itself.
 ifneq ($(findstring thread,$(SAN)),)
-$(B)/obj/init.o $(B)/obj/dl_hooks.o: CFLAGS_SHIM := $(filter-out -fsanitize=% -fno-sanitize-recover=%,$(CFLAGS_SHIM))
+$(B)/obj/init.o $(B)/obj/doors/dl_hooks.o: CFLAGS_SHIM := $(filter-out -fsanitize=% -fno-sanitize-recover=%,$(CFLAGS_SHIM))
 endif
 
-$(B)/obj/dlsym_entry.o: shim/dlsym_entry.S | $(B)/obj
+$(B)/obj/arch/x86_64/dlsym_entry.o: shim/arch/x86_64/dlsym_entry.S
+	@mkdir -p $(@D)
 	@$(if $(Q),echo "  AS      $<")
 	$(Q)$(CC) $(SANFLAGS) -c $< -o $@
 
-$(B)/exports.map: shim/exports.map.in shim/hooks.def | $(B)
+$(B)/exports.map: shim/doors/exports.map.in shim/doors/hooks.def | $(B)
 	$(Q)$(CC) -E -P -x c -Ishim $< | grep -v '^ *$$' > $@
 
 $(B)/libctxguard.so: $(SHIM_OBJ) $(B)/exports.map
@@ -59,9 +66,9 @@ $(B)/libctxguard.so: $(SHIM_OBJ) $(B)/exports.map
 	  -Wl,--version-script=$(B)/exports.map -Wl,-soname,libctxguard.so -ldl -lpthread -lgcc_s
 
 # The benchmark's control: same exports, pure forwarding (shim/noop_twin.c).
-$(B)/libctxguard-noop.so: shim/noop_twin.c $(SHIM_HDR) $(B)/obj/dlsym_entry.o $(B)/exports.map
+$(B)/libctxguard-noop.so: tests/bench/noop_twin.c $(SHIM_HDR) $(B)/obj/arch/x86_64/dlsym_entry.o $(B)/exports.map
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS_SHIM) -shared -o $@ shim/noop_twin.c $(B)/obj/dlsym_entry.o -Wl,--no-undefined \
+	$(Q)$(CC) $(CFLAGS_SHIM) -Ishim -shared -o $@ tests/bench/noop_twin.c $(B)/obj/arch/x86_64/dlsym_entry.o -Wl,--no-undefined \
 	  -Wl,--version-script=$(B)/exports.map -ldl
 
 $(B) $(B)/obj $(FAKE) $(PLUG) $(B)/progs $(B)/tests $(B)/bench:

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "../include/ctxguard.h"
-#include "../shim/rules.h"
+#include "../shim/decide/rules.h"
 
 static const char usage[] =
     "usage: ctxguard run [--mode observe|guard|enforce] [--config FILE] [--rules RULES] [--log DEST]\n"

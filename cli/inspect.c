@@ -11,7 +11,7 @@
 static const char *const hooks[] = {
 #define CG_RT(name, params, args, kind) #name,
 #define CG_DRV(name, base, since, params, args) #name,
-#include "../shim/hooks.def"
+#include "../shim/doors/hooks.def"
     NULL};
 
 struct elf {

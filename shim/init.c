@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "core.h"
-#include "log.h"
-#include "rules.h"
+#include "core/core.h"
+#include "report/log.h"
+#include "decide/rules.h"
 #include <string.h>
 
 __thread struct cg_tls cg_tls __attribute__((tls_model("initial-exec"), aligned(64))) = {.dev = -1, .mod = -1};

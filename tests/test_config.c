@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "config.h"
+#include "core/config.h"
 
 static const char *vars[16][2];
 static char complaints[8][600];

@@ -15,7 +15,7 @@
 static const char *const expected[] = {
 #define CG_RT(name, params, args, kind) #name,
 #define CG_DRV(name, base, since, params, args) #name,
-#include "hooks.def"
+#include "doors/hooks.def"
     "dlsym", "dlopen", "dlclose", NULL};
 
 static void export_list_is_exactly_the_hooks(void **s)

@@ -8,11 +8,11 @@
 
 #include <cmocka.h>
 
-#include "config.h"
+#include "core/config.h"
 #include "harness.h"
-#include "log.h"
-#include "modules.h"
-#include "state.h"
+#include "report/log.h"
+#include "track/modules.h"
+#include "track/state.h"
 
 struct cg_module cg_modules[CG_MAX_MODULES]; /* format.c reads paths from here */
 

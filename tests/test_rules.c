@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "rules.h"
+#include "decide/rules.h"
 
 static struct cg_ruleset rs;
 static char msgs[16][512];

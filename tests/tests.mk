@@ -10,18 +10,18 @@ $(B)/tests/test_scenarios: tests/test_scenarios.c tests/harness.c tests/harness.
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_scenarios.c tests/harness.c -lcmocka
 $(B)/tests/test_dlsym: tests/test_dlsym.c tests/harness.c tests/harness.h $(B)/progs/dlsym_probe | $(B)/tests
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_dlsym.c tests/harness.c -lcmocka
-$(B)/tests/test_exports: tests/test_exports.c tests/harness.h shim/hooks.def | $(B)/tests
+$(B)/tests/test_exports: tests/test_exports.c tests/harness.h shim/doors/hooks.def | $(B)/tests
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_exports.c -lcmocka
-$(B)/tests/test_config: tests/test_config.c shim/config.c shim/config.h | $(B)/tests
-	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_config.c shim/config.c -lcmocka
+$(B)/tests/test_config: tests/test_config.c shim/core/config.c shim/core/config.h | $(B)/tests
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_config.c shim/core/config.c -lcmocka
 $(B)/tests/test_cli: tests/test_cli.c tests/harness.c tests/harness.h | $(B)/tests
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_cli.c tests/harness.c -lcmocka
 $(B)/tests/test_stress: tests/test_stress.c tests/harness.c tests/harness.h | $(B)/tests
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_stress.c tests/harness.c -lcmocka
-$(B)/tests/test_rules: tests/test_rules.c shim/rules.c shim/rules.h | $(B)/tests
-	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_rules.c shim/rules.c -lcmocka
-$(B)/tests/test_format: tests/test_format.c shim/format.c tests/harness.c $(SHIM_HDR) | $(B)/tests
-	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_format.c shim/format.c tests/harness.c -lcmocka
+$(B)/tests/test_rules: tests/test_rules.c shim/decide/rules.c shim/decide/rules.h | $(B)/tests
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_rules.c shim/decide/rules.c -lcmocka
+$(B)/tests/test_format: tests/test_format.c shim/report/format.c tests/harness.c $(SHIM_HDR) | $(B)/tests
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_format.c shim/report/format.c tests/harness.c -lcmocka
 
 .PHONY: check cmocka
 cmocka:
@@ -63,12 +63,12 @@ FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=a
 FUZZERS := $(B)/fuzz/fuzz_rules $(B)/fuzz/fuzz_json $(B)/fuzz/fuzz_config
 $(B)/fuzz:
 	$(Q)mkdir -p $@
-$(B)/fuzz/fuzz_rules: tests/fuzz/fuzz_rules.c shim/rules.c shim/rules.h | $(B)/fuzz
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_rules.c shim/rules.c
-$(B)/fuzz/fuzz_json: tests/fuzz/fuzz_json.c shim/format.c tests/harness.c $(SHIM_HDR) | $(B)/fuzz
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -D_GNU_SOURCE -o $@ tests/fuzz/fuzz_json.c shim/format.c tests/harness.c
-$(B)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c shim/config.c shim/config.h | $(B)/fuzz
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_config.c shim/config.c
+$(B)/fuzz/fuzz_rules: tests/fuzz/fuzz_rules.c shim/decide/rules.c shim/decide/rules.h | $(B)/fuzz
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_rules.c shim/decide/rules.c
+$(B)/fuzz/fuzz_json: tests/fuzz/fuzz_json.c shim/report/format.c tests/harness.c $(SHIM_HDR) | $(B)/fuzz
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -D_GNU_SOURCE -o $@ tests/fuzz/fuzz_json.c shim/report/format.c tests/harness.c
+$(B)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c shim/core/config.c shim/core/config.h | $(B)/fuzz
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_config.c shim/core/config.c
 .PHONY: check-fuzz
 check-fuzz: $(FUZZERS)
 	$(Q)for f in $(FUZZERS); do echo "== $$f ($(FUZZ_SECONDS) s)"; mkdir -p $(B)/fuzz/corpus-$$(basename $$f); \

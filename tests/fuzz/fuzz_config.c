@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "config.h"
+#include "core/config.h"
 
 #define NVARS 12
 static char vals[NVARS][512];

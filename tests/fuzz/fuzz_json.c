@@ -5,11 +5,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "config.h"
+#include "core/config.h"
 #include "harness.h"
-#include "log.h"
-#include "modules.h"
-#include "state.h"
+#include "report/log.h"
+#include "track/modules.h"
+#include "track/state.h"
 
 struct cg_module cg_modules[CG_MAX_MODULES];
 

@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "rules.h"
+#include "decide/rules.h"
 
 static struct cg_ruleset rs;
 

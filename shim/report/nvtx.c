@@ -11,11 +11,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core.h"
-#include "log.h"
-#include "modules.h"
-#include "nvtx.h"
-#include "state.h"
+#include "core/core.h"
+#include "report/log.h"
+#include "track/modules.h"
+#include "report/nvtx.h"
+#include "track/state.h"
 
 /* The NVTX v3 event-attribute record, as the NVTX ABI lays it out (version 3, 48 bytes on LP64). */
 struct nvtx_attr {

@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <unwind.h>
 
-#include "modules.h"
+#include "track/modules.h"
 
 struct cg_module cg_modules[CG_MAX_MODULES];
 struct cg_mod_gen_line cg_mod_gen_line = {1};

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "log.h"
+#include "report/log.h"
 
 /* Everything declared here is internal: hidden declarations let hot globals be read with one
  * rip-relative load instead of a GOT load first. */

@@ -6,8 +6,8 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "log.h"
-#include "resolve.h"
+#include "report/log.h"
+#include "track/resolve.h"
 
 void *cg_rt_real[CG_MAX_MODULES][CG_RT_COUNT];
 void *cg_rt_handed[CG_RT_COUNT];

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "rules.h"
+#include "decide/rules.h"
 
 static const char *const actions[] = {"allow", "block", "deny", "abort", NULL};
 static const char *const situations[] = {"any", "primary", "shared", "created", "none", NULL};

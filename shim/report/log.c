@@ -11,10 +11,10 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "core.h"
-#include "log.h"
-#include "nvtx.h"
-#include "state.h"
+#include "core/core.h"
+#include "report/log.h"
+#include "report/nvtx.h"
+#include "track/state.h"
 
 #define CG_LINE_MAX 8192
 

@@ -3,13 +3,13 @@
  * handlers below; the variant only decides the name logged and the real function called. */
 #include <stddef.h>
 
-#include "attribution.h"
-#include "hooks.h"
-#include "log.h"
-#include "modules.h"
-#include "policy.h"
-#include "resolve.h"
-#include "state.h"
+#include "decide/attribution.h"
+#include "doors/hooks.h"
+#include "report/log.h"
+#include "track/modules.h"
+#include "decide/policy.h"
+#include "track/resolve.h"
+#include "track/state.h"
 
 #define RA __builtin_return_address(0)
 #define REAL(name, ra) ((cg_drv_fn_##name)drv_enter(CG_DRV_ID_##name, ra))

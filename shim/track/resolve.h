@@ -2,8 +2,8 @@
 #ifndef CTXGUARD_RESOLVE_H
 #define CTXGUARD_RESOLVE_H
 
-#include "hooks.h"
-#include "modules.h"
+#include "doors/hooks.h"
+#include "track/modules.h"
 
 /* Everything declared here is internal: hidden declarations let hot globals be read with one
  * rip-relative load instead of a GOT load first. */

@@ -4,13 +4,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "attribution.h"
-#include "hooks.h"
-#include "log.h"
-#include "modules.h"
-#include "policy.h"
-#include "resolve.h"
-#include "state.h"
+#include "decide/attribution.h"
+#include "doors/hooks.h"
+#include "report/log.h"
+#include "track/modules.h"
+#include "decide/policy.h"
+#include "track/resolve.h"
+#include "track/state.h"
 
 /* Fast path of every pass-through runtime call: the caller is the module this thread last called
  * from, its use of the thread's device is already recorded, so cg_tls.rt_tab holds what to call.
@@ -32,7 +32,7 @@ static inline int rt_armed(const void *ra)
 #define CG_RT_LAZY_DECL_PASS(name, params) static cudaError_t name##_lazy params;
 #define CG_RT_LAZY_DECL_CUSTOM(name, params)
 #define CG_RT(name, params, args, kind) CG_RT_LAZY_DECL_##kind(name, params)
-#include "hooks.def"
+#include "doors/hooks.def"
 static cudaError_t cudaSetDevice_lazy(int device);
 #define EP_PARAMS (const char *symbol, void **funcPtr, unsigned long long flags, cudaDriverEntryPointQueryResult *status)
 #define EP_ARGS (symbol, funcPtr, flags, status)
@@ -52,7 +52,7 @@ static cudaError_t cudaGetDriverEntryPointByVersion_ptsz_lazy EPV_PARAMS;
 #define CG_RT_LAZY_CUSTOM(name) (void *)name##_lazy
 static void *const rt_lazy[CG_RT_COUNT] = {
 #define CG_RT(name, params, args, kind) [CG_RT_ID_##name] = CG_RT_LAZY_##kind(name),
-#include "hooks.def"
+#include "doors/hooks.def"
 };
 
 /* A module that moved the thread to another device and returned without moving it back leaves the
@@ -275,7 +275,7 @@ static __attribute__((noinline)) void plain_logged(struct cg_event *ev, int resu
         return name##_slow args;                                                                     \
     }
 #define CG_RT(name, params, args, kind) CG_RT_WRAP_##kind(name, params, args)
-#include "hooks.def"
+#include "doors/hooks.def"
 
 /* `before`: the thread's device before the call (the runtime's own driver calls may already have
  * moved cg_tls.dev by the time cudaSetDevice returns). */

@@ -3,10 +3,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config.h"
-#include "log.h"
-#include "modules.h"
-#include "state.h"
+#include "core/config.h"
+#include "report/log.h"
+#include "track/modules.h"
+#include "track/state.h"
 
 struct out {
     char *b;

@@ -4,9 +4,9 @@
 
 #include <pthread.h>
 
-#include "config.h"
-#include "hooks.h"
-#include "rules.h"
+#include "core/config.h"
+#include "doors/hooks.h"
+#include "decide/rules.h"
 
 /* Everything declared here is internal: hidden declarations let hot globals be read with one
  * rip-relative load instead of a GOT load first. */

@@ -5,9 +5,9 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "core.h"
-#include "cuda_abi.h"
-#include "modules.h"
+#include "core/core.h"
+#include "core/cuda_abi.h"
+#include "track/modules.h"
 
 /* Everything declared here is internal: hidden declarations let hot globals be read with one
  * rip-relative load instead of a GOT load first. */

@@ -18,9 +18,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "attribution.h"
-#include "core.h"
-#include "log.h"
+#include "decide/attribution.h"
+#include "core/core.h"
+#include "report/log.h"
 
 #define CG_REC_LINE 480
 

@@ -1,21 +1,21 @@
 /* Name tables and lookups generated from hooks.def. */
 #include <string.h>
 
-#include "hooks.h"
+#include "doors/hooks.h"
 
 const char *const cg_rt_names[CG_RT_COUNT] = {
 #define CG_RT(name, params, args, kind) #name,
-#include "hooks.def"
+#include "doors/hooks.def"
 };
 
 void *const cg_rt_wrappers[CG_RT_COUNT] = {
 #define CG_RT(name, params, args, kind) (void *)name,
-#include "hooks.def"
+#include "doors/hooks.def"
 };
 
 const struct cg_drv_info cg_drv_info[CG_DRV_COUNT] = {
 #define CG_DRV(name, base, since, params, args) {#name, #base, since, (void *)name},
-#include "hooks.def"
+#include "doors/hooks.def"
 };
 
 int cg_rt_id_of(const char *name)

@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#include "core.h"
+#include "core/core.h"
 
 /* Everything declared here is internal: hidden declarations let hot globals be read with one
  * rip-relative load instead of a GOT load first. */

@@ -5,8 +5,8 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "resolve.h"
-#include "state.h"
+#include "track/resolve.h"
+#include "track/state.h"
 
 struct cg_device cg_devices[CG_MAX_DEVICES];
 unsigned int cg_ctx_gen = 1;

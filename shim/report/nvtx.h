@@ -2,7 +2,7 @@
 #ifndef CTXGUARD_NVTX_H
 #define CTXGUARD_NVTX_H
 
-#include "log.h"
+#include "report/log.h"
 
 /* Everything declared here is internal: hidden declarations let hot globals be read with one
  * rip-relative load instead of a GOT load first. */

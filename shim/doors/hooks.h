@@ -2,7 +2,7 @@
 #ifndef CTXGUARD_HOOKS_H
 #define CTXGUARD_HOOKS_H
 
-#include "cuda_abi.h"
+#include "core/cuda_abi.h"
 
 /* Everything declared here is internal: hidden declarations let hot globals be read with one
  * rip-relative load instead of a GOT load first. */
@@ -12,26 +12,26 @@
 
 enum cg_rt_id {
 #define CG_RT(name, params, args, kind) CG_RT_ID_##name,
-#include "hooks.def"
+#include "doors/hooks.def"
     CG_RT_COUNT
 };
 
 enum cg_drv_id {
 #define CG_DRV(name, base, since, params, args) CG_DRV_ID_##name,
-#include "hooks.def"
+#include "doors/hooks.def"
     CG_DRV_COUNT
 };
 
 #define CG_RT(name, params, args, kind) typedef cudaError_t (*cg_rt_fn_##name) params;
-#include "hooks.def"
+#include "doors/hooks.def"
 #define CG_DRV(name, base, since, params, args) typedef CUresult (*cg_drv_fn_##name) params;
-#include "hooks.def"
+#include "doors/hooks.def"
 
 /* Prototypes of the exported wrappers, so that tables can take their addresses. */
 #define CG_RT(name, params, args, kind) CG_EXPORT cudaError_t name params;
-#include "hooks.def"
+#include "doors/hooks.def"
 #define CG_DRV(name, base, since, params, args) CG_EXPORT CUresult name params;
-#include "hooks.def"
+#include "doors/hooks.def"
 
 struct cg_drv_info {
     const char *name; /* exported variant name */

@@ -4,12 +4,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "log.h"
-#include "state.h"
+#include "report/log.h"
+#include "track/state.h"
 
-#include "hooks.h"
-#include "modules.h"
-#include "resolve.h"
+#include "doors/hooks.h"
+#include "track/modules.h"
+#include "track/resolve.h"
 
 #if !defined(__x86_64__)
 #error "ctxguard's dlsym entry is written for x86-64 (see dlsym_entry.S)"

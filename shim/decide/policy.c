@@ -6,12 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hooks.h"
+#include "doors/hooks.h"
 
-#include "core.h"
-#include "modules.h"
-#include "policy.h"
-#include "state.h"
+#include "core/core.h"
+#include "track/modules.h"
+#include "decide/policy.h"
+#include "track/state.h"
 
 #define UNSURE " (the current context was not seen being created or retained, so it is treated as primary)"
 #define GUARD_BLOCK                                                                                  \

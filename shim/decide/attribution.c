@@ -8,11 +8,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "attribution.h"
-#include "hooks.h"
-#include "log.h"
-#include "modules.h"
-#include "state.h"
+#include "decide/attribution.h"
+#include "doors/hooks.h"
+#include "report/log.h"
+#include "track/modules.h"
+#include "track/state.h"
 
 static const struct {
     int code;

@@ -7,10 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core.h"
-#include "log.h"
-#include "modules.h"
-#include "state.h"
+#include "core/core.h"
+#include "report/log.h"
+#include "track/modules.h"
+#include "track/state.h"
 
 #define CG_SUMMARY_ROWS 128
 
