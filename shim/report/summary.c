@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "core/sink.h"
 #include "report/log.h"
 #include "track/modules.h"
 #include "track/state.h"
@@ -20,7 +21,13 @@ static struct {
     long n[4];        /* allow block deny abort */
 } rows[CG_SUMMARY_ROWS];
 static int nrows, severe;
-pthread_mutex_t cg_summary_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* One line of the summary, formatted like a diagnostic (a JSON object in a JSON log). */
+static void summary_line(const char *text)
+{
+    char line[2048];
+    cg_sink_line(line, cg_format_note(line, sizeof line - 1, "summary", text, cg_cfg.format, (long)getpid()));
+}
 
 /* Rows are appended under the lock and published by nrows (release); a row once published keeps its
  * caller and call, so finding one needs no lock, and its counters are atomics. */
@@ -63,14 +70,14 @@ __attribute__((destructor)) static void cg_summary_at_exit(void)
     pthread_mutex_lock(&cg_summary_lock);
     snprintf(line, sizeof line, "summary (pid %ld): %d module/call pair%s decided", (long)getpid(), nrows,
              nrows == 1 ? "" : "s");
-    cg_log_summary_line(line);
+    summary_line(line);
     for (int i = 0; i < nrows; i++) {
         long n[4]; /* other threads may still be counting */
         for (int k = 0; k < 4; k++)
             n[k] = __atomic_load_n(&rows[i].n[k], __ATOMIC_RELAXED);
         snprintf(line, sizeof line, "  %-28s %-28s allow %ld  block %ld  deny %ld  abort %ld", cg_module_base(rows[i].caller),
                  rows[i].call, n[0], n[1], n[2], n[3]);
-        cg_log_summary_line(line);
+        summary_line(line);
     }
     pthread_mutex_unlock(&cg_summary_lock);
     for (int d = 0; d < CG_MAX_DEVICES; d++) {
@@ -81,6 +88,6 @@ __attribute__((destructor)) static void cg_summary_at_exit(void)
         for (int m = 1; m < CG_MAX_MODULES && n < sizeof line - 64; m++)
             if (u & (1ull << m))
                 n += (size_t)snprintf(line + n, sizeof line - n, " %s", cg_module_base(m));
-        cg_log_summary_line(line);
+        summary_line(line);
     }
 }
