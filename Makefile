@@ -26,6 +26,7 @@ SHIM_OBJ := $(patsubst shim/%.c,$(B)/obj/%.o,$(SHIM_SRC)) $(B)/obj/arch/x86_64/d
 SHIM_HDR := $(wildcard shim/*/*.h) shim/doors/hooks.def
 # Per-object header dependencies (-MMD -MP): an edited header rebuilds exactly its includers.
 DEPFLAGS := -MMD -MP
+.DEFAULT_GOAL := all
 -include $(SHIM_OBJ:.o=.d)
 
 FAKE := $(B)/fake
