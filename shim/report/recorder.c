@@ -20,6 +20,7 @@
 
 #include "decide/attribution.h"
 #include "core/core.h"
+#include "core/open_dest.h"
 #include "report/log.h"
 
 #define CG_REC_LINE 480
@@ -69,8 +70,14 @@ static void dump(const char *why)
     if (cg_cfg.dump_path[0] == '\0')
         return;
     int saved = errno;
-    int fd = open(cg_cfg.dump_path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) {
+    const char *kind;
+    int fd = cg_open_dest(cg_cfg.dump_path, &kind);
+    if (fd == CG_DEST_NOT_REGULAR) { /* a FIFO would block the host: stderr instead, said once */
+        static int refused;
+        if (!__atomic_exchange_n(&refused, 1, __ATOMIC_ACQ_REL))
+            cg_dest_refused("CTXGUARD_DUMP", cg_cfg.dump_path, kind, "dumping to stderr");
+        fd = 2;
+    } else if (fd < 0) {
         errno = saved;
         return;
     }
@@ -97,7 +104,8 @@ static void dump(const char *why)
                 ;
     }
     put(fd, "ctxguard dump end\n");
-    close(fd);
+    if (fd != 2)
+        close(fd);
     errno = saved;
 }
 
