@@ -10,6 +10,7 @@
 #include "core/core.h"
 #include "report/log.h"
 #include "decide/rules.h"
+#include "decide/attribution.h"
 #include <string.h>
 
 __thread struct cg_tls cg_tls __attribute__((tls_model("initial-exec"), aligned(64))) = {.dev = -1, .mod = -1};
@@ -125,6 +126,20 @@ static void fork_release(void)
     pthread_mutex_unlock(&cg_resolve_lock);
 }
 
+/* The child of a fork is a process of its own: it reports its own decisions only (the parent's
+ * counters, recorder and flags would be reported twice), and %p paths name its own pid. */
+static void fork_child(void)
+{
+    fork_release();
+    if (!__atomic_load_n(&cg_ready, __ATOMIC_ACQUIRE))
+        return; /* not configured yet: the child reads the environment with its own pid */
+    int moved = cg_config_repid(&cg_cfg, (long)getpid());
+    cg_log_after_fork_child(moved & 1);
+    cg_summary_after_fork_child();
+    cg_recorder_after_fork_child();
+    cg_attribution_after_fork_child();
+}
+
 static void init_once(void)
 {
     cg_resolve_real_dlsym();
@@ -151,5 +166,5 @@ __attribute__((constructor)) static void cg_early(void)
      * only the handlers registered before a fork began, and releases its own list lock while it runs
      * them, so one registered by a thread initialising ctxguard during another thread's fork would
      * be skipped, and its locks could reach the child held (seen with the fake runtime's lock). */
-    pthread_atfork(fork_prepare, fork_release, fork_release);
+    pthread_atfork(fork_prepare, fork_release, fork_child);
 }

@@ -91,11 +91,100 @@ static void fifo_destination_refused(void **s)
     rmdir(dir);
 }
 
+/* The contents of a file, or NULL when it does not exist (malloc'ed). */
+static char *slurp_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    char *buf = calloc(1, 1 << 20);
+    size_t n = fread(buf, 1, (1 << 20) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static int count_in(const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *p = text; p && (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* Item 9: a forked child is a process of its own. It inherited its parent's decision counters,
+ * flight recorder and "something was blocked" flag, so at exit it reported the parent's decisions
+ * again (a second summary and dump), and with %p in CTXGUARD_LOG and CTXGUARD_DUMP it kept writing
+ * into the parent's files. Now the child starts empty and writes to files named by its own pid. */
+static void fork_child_reports_only_its_own(void **s)
+{
+    (void)s;
+    char dir[] = "/tmp/ctxguard-fork-XXXXXX", log_env[128], dump_env[128], path[128];
+    assert_non_null(mkdtemp(dir));
+    snprintf(log_env, sizeof log_env, "CTXGUARD_LOG=%s/log.%%p", dir);
+    snprintf(dump_env, sizeof dump_env, "CTXGUARD_DUMP=%s/dump.%%p", dir);
+    for (int child_resets = 0; child_resets < 2; child_resets++) {
+        /* the parent sets up A and has B's reset blocked, then forks; the child checks A's data
+         * (nothing notable) or has B's reset blocked once more (one decision of its own) */
+        run_prog(&R, 1, 0, (const char *const[]){log_env, dump_env, NULL},
+                 (const char *const[]){HOST, PLUG("A") ":setup", PLUG("B") ":reset", "fork",
+                                       child_resets ? PLUG("B") ":reset" : PLUG("A") ":check", NULL});
+        long parent = 0, child = 0;
+        int st = -1;
+        const char *f = strstr(R.out, "fork: parent ");
+        if (R.status != 0 || !f || sscanf(f, "fork: parent %ld, child %ld exited %d", &parent, &child, &st) != 3 || st != 0)
+            fail_msg("status %d\n%s%s", R.status, R.out, R.err);
+        char ppid[32], cpid[32];
+        snprintf(ppid, sizeof ppid, "pid=%ld ", parent);
+        snprintf(cpid, sizeof cpid, "pid=%ld ", child);
+        snprintf(path, sizeof path, "%s/log.%ld", dir, parent);
+        char *plog = slurp_file(path);
+        assert_non_null(plog);
+        snprintf(path, sizeof path, "%s/log.%ld", dir, child);
+        char *clog = slurp_file(path);
+        snprintf(path, sizeof path, "%s/dump.%ld", dir, parent);
+        char *pdump = slurp_file(path);
+        assert_non_null(pdump);
+        snprintf(path, sizeof path, "%s/dump.%ld", dir, child);
+        char *cdump = slurp_file(path);
+        /* the parent's files hold the parent's lines only: one block, one summary, one dump */
+        if (count_in(plog, cpid) != 0 || count_in(plog, "summary (pid") != 1 || count_in(pdump, "ctxguard dump (pid") != 1)
+            fail_msg("child %ld wrote into its parent's files:\n--- log.%ld\n%s--- dump.%ld\n%s", child, parent,
+                     plog, parent, pdump);
+        assert_int_equal(count_in(plog, "block runtime cudaDeviceReset"), 1);
+        if (!child_resets) {
+            /* the child decided nothing: it reports nothing and creates no file */
+            if (clog || cdump)
+                fail_msg("child %ld decided nothing, yet wrote:\n--- log\n%s--- dump\n%s", child, clog ? clog : "",
+                         cdump ? cdump : "");
+        } else {
+            /* the child's own block, counted once, in its own files, with no line of its parent's */
+            if (!clog || !cdump)
+                fail_msg("child %ld: no log (%p) or no dump (%p) of its own", child, (void *)clog, (void *)cdump);
+            assert_int_equal(count_in(clog, ppid), 0);
+            assert_int_equal(count_in(clog, "block runtime cudaDeviceReset"), 1);
+            assert_int_equal(count_in(clog, "block 1 "), 1);
+            assert_int_equal(count_in(clog, "block 2 "), 0);
+            assert_int_equal(count_in(cdump, ppid), 0);
+            assert_int_equal(count_in(cdump, "block runtime cudaDeviceReset"), 1);
+        }
+        free(plog);
+        free(clog);
+        free(pdump);
+        free(cdump);
+        char cmd[160];
+        snprintf(cmd, sizeof cmd, "rm -f %s/log.* %s/dump.*", dir, dir);
+        assert_int_equal(system(cmd), 0);
+    }
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(attribution_once_per_reset_over_many_cycles),
         cmocka_unit_test(fifo_destination_refused),
+        cmocka_unit_test(fork_child_reports_only_its_own),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

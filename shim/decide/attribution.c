@@ -114,6 +114,15 @@ static int told_before(int module, int id, int dev, unsigned int gen)
     return 0;
 }
 
+void cg_attribution_after_fork_child(void)
+{
+    pthread_mutex_init(&told_lock, NULL); /* not among the fork handlers' locks: maybe held by a thread that is gone */
+    if (told)
+        memset(told, 0, told_cap * sizeof *told);
+    told_n = 0;
+    cg_attributed = 0;
+}
+
 int cg_rt_failed(int id, int result, const void *ra)
 {
     const char *ename = NULL;

@@ -14,6 +14,8 @@ int cg_rt_failed(int id, int result, const void *ra) __attribute__((noinline));
  * are invisible to ctxguard, but their re-attach after a reset is not. */
 void cg_note_reattach(int dev, int m) __attribute__((noinline));
 extern int cg_attributed;
+/* In a forked child: nothing explained yet (its log is its own), and the flag for the exit dump clear. */
+void cg_attribution_after_fork_child(void);
 
 #pragma GCC visibility pop
 

@@ -74,6 +74,19 @@ static void open_sink(void)
     sink_fd = fd;
 }
 
+void cg_log_after_fork_child(int reopen)
+{
+    if (!reopen || cg_cfg.sink != CG_SINK_FILE)
+        return;
+    /* the parent's file stays the parent's: the child's first line opens the file of its own pid */
+    int fd = sink_fd;
+    sink_fd = 2;
+    if (fd != 2)
+        close(fd);
+    static const pthread_once_t fresh = PTHREAD_ONCE_INIT;
+    memcpy(&sink_once, &fresh, sizeof fresh);
+}
+
 static void emit(char *line, size_t n)
 {
     cg_init();

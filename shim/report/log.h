@@ -50,6 +50,12 @@ void cg_recorder_install(void);
 void cg_summary_note(const struct cg_event *ev);
 /* A ctxguard diagnostic ("ctxguard: " + text) to the configured sink. */
 void cg_log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* In a forked child (init.c's fork handler), each module starts the child's own record: the log sink
+ * reopens lazily when its path moved to the child's pid (reopen), the summary's counters, the flight
+ * recorder and the attribution memory start empty. */
+void cg_log_after_fork_child(int reopen);
+void cg_summary_after_fork_child(void);
+void cg_recorder_after_fork_child(void);
 /* One finished line to stderr; used before the configuration is known. */
 void cg_log_raw(const char *line);
 

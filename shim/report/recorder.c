@@ -168,6 +168,14 @@ void cg_recorder_install(void)
     sigaction(SIGUSR2, &sa, &previous[SIGUSR2]);
 }
 
+void cg_recorder_after_fork_child(void)
+{
+    /* an empty ring: a dump of the child shows the child's events, and only its own blocks make it
+     * dump at exit (slots are read only below ring_head, each rewritten before it is counted) */
+    ring_head = 0;
+    notable = 0;
+}
+
 __attribute__((destructor)) static void dump_at_exit(void)
 {
     if (__atomic_load_n(&cg_ready, __ATOMIC_ACQUIRE) &&

@@ -55,6 +55,14 @@ void cg_summary_note(const struct cg_event *ev)
         __atomic_store_n(&severe, 1, __ATOMIC_RELAXED);
 }
 
+void cg_summary_after_fork_child(void)
+{
+    /* the parent's decisions are the parent's to report */
+    memset(rows, 0, sizeof rows);
+    nrows = 0;
+    severe = 0;
+}
+
 __attribute__((destructor)) static void cg_summary_at_exit(void)
 {
     if (!__atomic_load_n(&cg_ready, __ATOMIC_ACQUIRE) || cg_cfg.summary == 0 || (cg_cfg.summary < 0 && !__atomic_load_n(&severe, __ATOMIC_RELAXED)))
