@@ -179,9 +179,36 @@ static void fork_child_reports_only_its_own(void **s)
     rmdir(dir);
 }
 
+/* Item 4: two copies of the runtime, opened RTLD_LOCAL and reached only through pointers dlsym'd from
+ * their own handles (ctypes with two libcudart files). ctxguard handed out one wrapper per name for the
+ * whole process and sent every call to the first runtime it had seen: runtime 2's cudaSetDevice(0)
+ * moved runtime 1 back to device 0. Calls now reach the runtime whose handle they came from, and a
+ * reset through either is still judged. */
+static void two_runtimes_through_their_handles(void **s)
+{
+    (void)s;
+    static struct run bare;
+    const char *const env[] = {"FAKE_CUDA_DEVICES=2", NULL};
+    const char *const argv[] = {BUILD_DIR "/progs/two_runtimes", BUILD_DIR "/fake/libcuda.so.1",
+                                BUILD_DIR "/fake/libcudart.so.13", BUILD_DIR "/fake/alt/libcudart.so.13", NULL};
+    run_prog(&bare, 0, 0, env, argv);
+    assert_int_equal(bare.status, 0);
+    assert_non_null(strstr(bare.out, "r1 device 1, r2 device 0")); /* the two copies really are two */
+    for (int mode = 0; mode < 2; mode++) {
+        const char *const menv[] = {"FAKE_CUDA_DEVICES=2", mode ? "CTXGUARD_MODE=observe" : "CTXGUARD_MODE=guard", NULL};
+        run_prog(&R, 1, 1, menv, argv);
+        assert_int_equal(R.status, 0);
+        if (strcmp(R.out, bare.out) != 0)
+            fail_msg("%s: with ctxguard\n%sbare\n%s", menv[1], R.out, bare.out);
+        assert_int_equal(count_lines_with(R.log, (const char *const[]){"\"call\":\"cudaDeviceReset\"",
+                                                                     "progs/two_runtimes\"", NULL}), 1);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(two_runtimes_through_their_handles),
         cmocka_unit_test(attribution_once_per_reset_over_many_cycles),
         cmocka_unit_test(fifo_destination_refused),
         cmocka_unit_test(fork_child_reports_only_its_own),

@@ -19,6 +19,18 @@ void *cg_rt_resolve(int m, int id);
  * whose own scope has no runtime. */
 extern void *cg_rt_handed[CG_RT_COUNT];
 
+/* Per runtime reached through dlsym on its own handle (slot k of CG_HANDED_RUNTIMES, see
+ * cg_wrap_runtime_exact): its real functions, whichever module calls them. */
+extern void *cg_rt_via[CG_HANDED_RUNTIMES][CG_RT_COUNT];
+void *cg_rt_via_resolve(int k, int id);
+static inline void *cg_rt_via_real(int k, int id)
+{
+    void *fn = __atomic_load_n(&cg_rt_via[k][id], __ATOMIC_ACQUIRE);
+    return CG_LIKELY(fn != NULL) ? fn : cg_rt_via_resolve(k, id);
+}
+/* A function ctxguard does not interpose, as runtime slot k defines it; not cached (rare use). */
+void *cg_rt_via_plain(int k, const char *name);
+
 /* Real driver entry point (one driver per process). Set when a lookup hands one out, else resolved
  * from the caller's scope on first use. */
 extern void *cg_drv_real[CG_DRV_COUNT];
@@ -43,7 +55,9 @@ void *cg_resolve_plain(int m, const char *name);
  * ctxguard wrapper when the name is guarded and the real pointer could be recorded, else `real`. */
 void *cg_wrap_driver_exact(int drv_id, void *real);             /* dlsym(libcuda, "cuX_v2") */
 void *cg_wrap_driver_versioned(const char *base, int version, void *real); /* cuGetProcAddress */
-void *cg_wrap_runtime_exact(int rt_id, void *real);             /* dlsym(libcudart, "cudaX") */
+/* dlsym(libcudart, "cudaX"): the wrapper of that runtime's slot, so that two runtimes opened through
+ * their own handles are never mixed; `real` itself when all slots are taken (said once). */
+void *cg_wrap_runtime_exact(int rt_id, void *real);
 int cg_is_wrapper(const void *p);
 
 /* Side-effect-free driver queries, resolved from the already loaded libcuda; NULL when it is not
