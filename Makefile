@@ -148,12 +148,15 @@ $(B)/progs/stress_host: tests/progs/stress_host.c | $(B)/progs
 $(B)/progs/two_runtimes: tests/progs/two_runtimes.c | $(B)/progs
 	$(Q)$(CC) $(CFLAGS_TEST) -o $@ $< -ldl
 
+$(B)/progs/random_host: tests/progs/random_host.c | $(B)/progs
+	$(Q)$(CC) $(CFLAGS_TEST) -o $@ $< -ldl -lpthread
+
 $(B)/progs/mt_host: tests/progs/mt_host.c | $(B)/progs
 	$(Q)$(CC) $(CFLAGS_TEST) -o $@ $< -ldl -lpthread
 
 TEST_PROGS := $(PLUG)/libplugA.so $(PLUG)/libplugB.so $(PLUG)/libplugC.so $(PLUG)/libplugS1.so \
               $(PLUG)/libplugS2.so $(B)/progs/plugin_host $(B)/progs/cuda_host $(B)/progs/dlsym_probe $(B)/progs/bench_calls $(B)/bench/libjmpfwd.so \
-              $(B)/progs/mt_host $(B)/progs/stress_host $(B)/progs/early_host $(B)/progs/two_runtimes \
+              $(B)/progs/mt_host $(B)/progs/stress_host $(B)/progs/early_host $(B)/progs/two_runtimes $(B)/progs/random_host \
               $(PRELOAD)/mutate_read.so $(PRELOAD)/sink_dlsym.so $(PRELOAD)/full_disk.so $(B)/progs/secure_host
 test-progs: $(TEST_PROGS)
 

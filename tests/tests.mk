@@ -1,6 +1,6 @@
 # The cmocka suite. Every test binary runs against the fake CUDA libraries in $(B)/fake.
 TEST_CFLAGS := $(CFLAGS_TEST) -D_GNU_SOURCE -Ishim -Itests -DBUILD_DIR='"$(abspath $(B))"'
-TESTS := test_scenarios test_dlsym test_exports test_config test_format test_rules test_cli test_stress test_edges
+TESTS := test_scenarios test_dlsym test_exports test_config test_format test_rules test_cli test_stress test_edges test_random
 TEST_BINS := $(addprefix $(B)/tests/,$(TESTS))
 
 $(B)/progs/dlsym_probe: tests/progs/dlsym_probe.c tests/tests.mk | $(B)/progs
@@ -20,6 +20,8 @@ $(B)/tests/test_stress: tests/test_stress.c tests/harness.c tests/harness.h | $(
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_stress.c tests/harness.c -lcmocka
 $(B)/tests/test_edges: tests/test_edges.c tests/harness.c tests/harness.h | $(B)/tests
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_edges.c tests/harness.c -lcmocka
+$(B)/tests/test_random: tests/test_random.c tests/harness.c tests/harness.h | $(B)/tests
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_random.c tests/harness.c -lcmocka
 $(B)/tests/test_rules: tests/test_rules.c shim/decide/rules.c shim/decide/rules.h | $(B)/tests
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_rules.c shim/decide/rules.c -lcmocka
 $(B)/tests/test_format: tests/test_format.c shim/report/format.c tests/harness.c $(SHIM_HDR) | $(B)/tests

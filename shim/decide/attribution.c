@@ -42,7 +42,8 @@ int cg_attributed; /* read by the exit dump */
 /* The last reset of a device's primary context, copied under the lock it is written under
  * (cg_note_reset_done), as one consistent record. */
 struct last_reset {
-    int caller;
+    int caller;           /* its module slot, or 0 when that slot now holds another module */
+    char name[128];       /* its base name */
     const char *call;
     struct timespec ts;
     unsigned int gen;
@@ -51,9 +52,13 @@ struct last_reset {
 static struct last_reset last_reset_of(struct cg_device *d)
 {
     pthread_mutex_lock(&cg_created_lock);
-    struct last_reset r = {d->last_caller, d->last_call ? d->last_call : "a reset", d->last_ts,
+    struct last_reset r = {d->last_caller, "", d->last_call ? d->last_call : "a reset", d->last_ts,
                            __atomic_load_n(&d->last_gen, __ATOMIC_ACQUIRE)};
+    memcpy(r.name, d->last_name, sizeof r.name);
     pthread_mutex_unlock(&cg_created_lock);
+    /* the resetter unloaded and its slot reused by another module: name it, but not by that slot */
+    if (strncmp(cg_module_base(r.caller), r.name, sizeof r.name - 1) != 0)
+        r.caller = 0;
     return r;
 }
 
@@ -152,7 +157,7 @@ int cg_rt_failed(int id, int result, const void *ra)
              "%s's %s failed with %s (%d) on device %d after the primary context of device %d was reset at "
              "%s by %s (%s; reset %u of that context in this process): memory, streams, "
              "events and modules created before that reset are gone",
-             cg_module_base(m), cg_rt_names[id], ename, result, dev, dev, when, cg_module_base(r.caller), r.call, r.gen);
+             cg_module_base(m), cg_rt_names[id], ename, result, dev, dev, when, r.name, r.call, r.gen);
     log_attribution(CG_API_RUNTIME, cg_rt_names[id], d, dev, m, result, &r, reason);
     cg_tls.depth--;
     return result;
@@ -173,6 +178,6 @@ void cg_note_reattach(int dev, int m)
              "(%s; reset %u of that context in this process): the memory, streams, events and modules %s "
              "created before that reset are gone, and its next use of them fails (typically "
              "cudaErrorInvalidValue from a memcpy)",
-             cg_module_base(m), dev, cg_module_base(r.caller), when, r.call, r.gen, cg_module_base(m));
+             cg_module_base(m), dev, r.name, when, r.call, r.gen, cg_module_base(m));
     log_attribution(CG_API_DRIVER, "cuDevicePrimaryCtxRetain", d, dev, m, 0, &r, reason);
 }
