@@ -44,6 +44,7 @@ struct cg_tls {
     unsigned int cur_ctx_gen;       /* … valid while cg_ctx_gen is unchanged */
     int depth;                      /* >0 while ctxguard itself is working: hooks pass through */
     int judged;                     /* a runtime reset was judged: its driver calls are not judged again */
+    int via;                        /* a runtime's own wrapper (k+1) hands its call to the slow path */
 };
 extern __thread struct cg_tls cg_tls __attribute__((tls_model("initial-exec"), aligned(64)));
 
