@@ -165,6 +165,32 @@ static void report_reads_dumps_and_text_logs(void **s)
     unlink(text);
 }
 
+/* The benchmark's jmp-only forwarder (tests/bench/jmp_forwarder.c) on the H200 ended every process it
+ * was preloaded into that had no runtime yet: taskset, which bench.py puts in front of the benchmark,
+ * and a host whose plugins bring their runtime in RTLD_LOCAL. Both must run, and the plugin's calls
+ * must reach its runtime through the forwarder. */
+static void jmp_forwarder_without_a_runtime_at_start(void **s)
+{
+    (void)s;
+    const char *const env[] = {"LD_PRELOAD=" BUILD_DIR "/bench/libjmpfwd.so", NULL};
+    run_prog(&R, 0, 0, env, (const char *const[]){"/bin/true", NULL});
+    if (R.status != 0)
+        fail_msg("a program without CUDA under the forwarder: status %d\n%s", R.status, R.err);
+    run_prog(&R, 0, 0, env, (const char *const[]){HOST, PLUG("A") ":setup", PLUG("A") ":getdevice",
+                                                   PLUG("A") ":sync", PLUG("A") ":check", NULL});
+    if (R.status != 0)
+        fail_msg("plugin host under the forwarder: status %d\n%s%s", R.status, R.out, R.err);
+    assert_non_null(strstr(R.out, "libplugA.so:getdevice -> 0 cudaSuccess"));
+    assert_non_null(strstr(R.out, "libplugA.so:sync -> 0 cudaSuccess"));
+    if (access("/usr/bin/taskset", X_OK) == 0) {
+        run_prog(&R, 0, 0, env, (const char *const[]){"/usr/bin/taskset", "-c", "0", BUILD_DIR "/progs/bench_calls", "paired",
+                                                       "getdevice", "3", "100", NULL});
+        if (R.status != 0)
+            fail_msg("taskset bench_calls under the forwarder: status %d\n%s", R.status, R.err);
+        assert_non_null(strstr(R.out, "diff="));
+    }
+}
+
 static void inspect_static_and_dynamic(void **s)
 {
     (void)s;
@@ -261,6 +287,7 @@ int main(void)
         cmocka_unit_test(launch_script_recipe),
         cmocka_unit_test(man_pages_render),
         cmocka_unit_test(install_and_uninstall),
+        cmocka_unit_test(jmp_forwarder_without_a_runtime_at_start),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
