@@ -18,7 +18,7 @@ $(B)/tests/test_cli: tests/test_cli.c tests/harness.c tests/harness.h | $(B)/tes
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_cli.c tests/harness.c -lcmocka
 $(B)/tests/test_stress: tests/test_stress.c tests/harness.c tests/harness.h | $(B)/tests
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_stress.c tests/harness.c -lcmocka
-$(B)/tests/test_rules: tests/test_rules.c shim/rules.c shim/rules.h | $(B)/tests
+$(B)/tests/test_rules: tests/test_rules.c shim/rules.c shim/rules.h shim/hooks.def | $(B)/tests
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_rules.c shim/rules.c -lcmocka
 $(B)/tests/test_format: tests/test_format.c shim/format.c tests/harness.c $(SHIM_HDR) | $(B)/tests
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_format.c shim/format.c tests/harness.c -lcmocka
