@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
+
 static const char *const hooks[] = {
 #define CG_RT(name, params, args, kind) #name,
 #define CG_DRV(name, base, since, params, args) #name,
@@ -70,7 +72,7 @@ static int inspect_one(const char *path)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(Elf64_Ehdr)) {
-        printf("%s: cannot read (not a regular file, or too small)\n", path);
+        fprintf(stderr, "ctxguard inspect: %s: cannot read (not a regular file, or too small)\n", path);
         if (fd >= 0)
             close(fd);
         return 1;
@@ -78,14 +80,14 @@ static int inspect_one(const char *path)
     void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (m == MAP_FAILED) {
-        printf("%s: cannot map\n", path);
+        fprintf(stderr, "ctxguard inspect: %s: cannot map\n", path);
         return 1;
     }
     struct elf e = {m, (size_t)st.st_size, m, NULL};
     int rc = 0;
     if (memcmp(e.eh->e_ident, ELFMAG, SELFMAG) != 0 || e.eh->e_ident[EI_CLASS] != ELFCLASS64 ||
         !in_file(&e, e.eh->e_shoff, (Elf64_Xword)e.eh->e_shnum * sizeof(Elf64_Shdr))) {
-        printf("%s: not a 64-bit ELF file ctxguard can read\n", path);
+        fprintf(stderr, "ctxguard inspect: %s: not a 64-bit ELF file ctxguard can read\n", path);
         rc = 1;
         goto out;
     }
@@ -166,14 +168,31 @@ out:
     return rc;
 }
 
+static const char usage[] =
+    "usage: ctxguard inspect BINARY|LIBRARY...\n"
+    "Says how each file reaches CUDA (runtime linked or carried, driver, dlopen) and so what ctxguard\n"
+    "can see of it. Reads the ELF file (program headers, as the loader does, so stripped section headers\n"
+    "do not matter); runs nothing.\n"
+    "Exit status: 0 all read, 1 a file could not be read or is not a 64-bit ELF file, 2 usage error.\n";
+
 int cmd_inspect(int argc, char **argv)
 {
-    if (argc == 0) {
-        fprintf(stderr, "usage: ctxguard inspect BINARY|LIBRARY...\n");
-        return 2;
+    int rc = 0, nfiles = 0;
+    for (int i = 0; i < argc;) {
+        const char *v;
+        int id = cli_next("inspect", NULL, argc, argv, &i, &v);
+        if (id == CLI_HELP) {
+            fputs(usage, stdout);
+            return CLI_OK;
+        }
+        if (id == CLI_BAD)
+            return CLI_USAGE;
+        if (id == CLI_ARG) {
+            rc |= inspect_one(argv[i++]);
+            nfiles++;
+        }
     }
-    int rc = 0;
-    for (int i = 0; i < argc; i++)
-        rc |= inspect_one(argv[i]);
+    if (nfiles == 0)
+        return cli_usage_error("inspect", usage, "no file given");
     return rc;
 }

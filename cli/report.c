@@ -115,6 +115,14 @@ int cmd_report(int argc, char **argv)
     int as_json = 0, nfiles = 0;
     long events = 0, invalid = 0, foreign = 0;
     for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: ctxguard report LOG... [--json]\nExit status: 0, 2 usage error or unreadable LOG.\n");
+            return 0;
+        }
+        if (argv[i][0] == '-' && strcmp(argv[i], "--json")) {
+            fprintf(stderr, "ctxguard report: unknown option %s\n", argv[i]);
+            return 2;
+        }
         if (!strcmp(argv[i], "--json")) {
             as_json = 1;
             continue;
