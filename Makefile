@@ -32,9 +32,9 @@ all: $(B)/libctxguard.so $(B)/libctxguard-noop.so $(B)/ctxguard
 
 # The command shares the library's rule parser (one grammar, one implementation).
 # It checks settings with the library's own reader too (shim/config.c).
-CLI_SRC := cli/ctxguard.c cli/opts.c cli/run.c cli/check.c cli/report.c cli/inspect.c cli/jsonl.c cli/textlog.c \
-           shim/rules.c shim/config.c
-$(B)/ctxguard: $(CLI_SRC) cli/cli.h cli/jsonl.h shim/rules.h shim/config.h shim/hooks.def include/ctxguard.h | $(B)
+CLI_SRC := cli/ctxguard.c cli/opts.c cli/run.c cli/check.c cli/report.c cli/report_out.c cli/strmap.c cli/inspect.c \
+           cli/jsonl.c cli/textlog.c shim/rules.c shim/config.c
+$(B)/ctxguard: $(CLI_SRC) $(wildcard cli/*.h) shim/rules.h shim/config.h shim/hooks.def include/ctxguard.h | $(B)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(CSTD) -D_GNU_SOURCE $(OPT) $(WARN) $(SANFLAGS) -o $@ $(CLI_SRC)
 
