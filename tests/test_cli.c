@@ -370,6 +370,35 @@ static void inspect_static_and_dynamic(void **s)
     assert_int_equal(R.status, 1);
 }
 
+/* inspect reads PT_DYNAMIC from the program headers, as the loader does: an object whose section
+ * headers are stripped (e_shoff, e_shnum, e_shstrndx zeroed; it still loads) reads the same. */
+static void inspect_without_section_headers(void **s)
+{
+    (void)s;
+    char path[] = "/tmp/ctxguard-nosh-XXXXXX", cmd[256];
+    close(mkstemp(path));
+    snprintf(cmd, sizeof cmd, "cp %s %s", PLUG("A"), path);
+    assert_int_equal(system(cmd), 0);
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    unsigned char zero[8] = {0};
+    assert_int_equal(fseek(f, 0x28, SEEK_SET), 0); /* e_shoff */
+    assert_int_equal(fwrite(zero, 1, 8, f), 8);
+    assert_int_equal(fseek(f, 0x3c, SEEK_SET), 0); /* e_shnum, e_shstrndx */
+    assert_int_equal(fwrite(zero, 1, 4, f), 4);
+    fclose(f);
+    run_prog(&R, 0, 0, NULL, (const char *const[]){CLI, "inspect", path, NULL});
+    assert_int_equal(R.status, 0);
+    assert_non_null(strstr(R.out, "links the CUDA runtime dynamically: libcudart.so.13\n  links the CUDA driver directly: libcuda.so.1"));
+    assert_int_equal(count_lines_with(R.out, (const char *const[]){"imports guarded entry points: ", "cudaDeviceReset, ", NULL}), 1);
+    assert_non_null(strstr(R.out, "ctxguard sees: its runtime calls"));
+    /* and the stripped file still loads: the plugin host runs it */
+    snprintf(cmd, sizeof cmd, "%s:setup", path);
+    run_prog(&R, 0, 0, (const char *const[]){"LD_LIBRARY_PATH=" BUILD_DIR "/fake", NULL}, (const char *const[]){HOST, cmd, NULL});
+    assert_int_equal(R.status, 0);
+    unlink(path);
+}
+
 /* docs/deployment.md's launch script, and its example policy, as shipped. */
 static void launch_script_recipe(void **s)
 {
@@ -453,6 +482,7 @@ int main(void)
         cmocka_unit_test(report_summarises_logs),
         cmocka_unit_test(report_reads_dumps_and_text_logs),
         cmocka_unit_test(inspect_static_and_dynamic),
+        cmocka_unit_test(inspect_without_section_headers),
         cmocka_unit_test(launch_script_recipe),
         cmocka_unit_test(man_pages_render),
         cmocka_unit_test(install_and_uninstall),
