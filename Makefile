@@ -154,17 +154,20 @@ bench: all test-progs
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include \
-	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7
+	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 0755 $(B)/libctxguard.so $(DESTDIR)$(PREFIX)/lib/libctxguard.so
 	install -m 0755 $(B)/ctxguard $(DESTDIR)$(PREFIX)/bin/ctxguard
 	install -m 0644 include/ctxguard.h $(DESTDIR)$(PREFIX)/include/ctxguard.h
 	install -m 0644 docs/ctxguard.1 $(DESTDIR)$(PREFIX)/share/man/man1/ctxguard.1
 	install -m 0644 docs/libctxguard.7 $(DESTDIR)$(PREFIX)/share/man/man7/libctxguard.7
+	install -m 0644 completion/ctxguard $(DESTDIR)$(PREFIX)/share/bash-completion/completions/ctxguard
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libctxguard.so $(DESTDIR)$(PREFIX)/bin/ctxguard \
 	  $(DESTDIR)$(PREFIX)/include/ctxguard.h $(DESTDIR)$(PREFIX)/share/man/man1/ctxguard.1 \
-	  $(DESTDIR)$(PREFIX)/share/man/man7/libctxguard.7
+	  $(DESTDIR)$(PREFIX)/share/man/man7/libctxguard.7 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/ctxguard
 
 clean:
 	rm -rf $(B) build-san build-tsan

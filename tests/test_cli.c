@@ -399,6 +399,25 @@ static void inspect_without_section_headers(void **s)
     unlink(path);
 }
 
+/* completion/ctxguard: valid bash, registered for ctxguard, and completing options, their values
+ * (also after --opt=) and, for --explain, the calls the command lists. */
+static void bash_completion(void **s)
+{
+    (void)s;
+    const char *file = BUILD_DIR "/../completion/ctxguard";
+    run_prog(&R, 0, 0, NULL, (const char *const[]){"/bin/bash", "-n", file, NULL});
+    assert_int_equal(R.status, 0);
+    const char *script =
+        "source \"$1\"; complete -p ctxguard; "
+        "t() { COMP_WORDS=(\"$@\"); COMP_CWORD=$(($# - 1)); COMPREPLY=(); _ctxguard; echo \"[${COMPREPLY[*]}]\"; }; "
+        "t ctxguard rep; t ctxguard run --mo; t ctxguard run --mode = enf; t ctxguard report --format pro; "
+        "t ctxguard report --act; t \"$2\" check --explain cudaDeviceRes; t ctxguard run --json /bin/sh --mo";
+    run_prog(&R, 0, 0, NULL, (const char *const[]){"/bin/bash", "-c", script, "x", file, CLI, NULL});
+    assert_int_equal(R.status, 0);
+    assert_string_equal(R.out, "complete -F _ctxguard ctxguard\n[report]\n[--mode]\n[enforce]\n[prometheus]\n[--action]\n"
+                               "[cudaDeviceReset]\n[]\n");
+}
+
 /* docs/deployment.md's launch script, and its example policy, as shipped. */
 static void launch_script_recipe(void **s)
 {
@@ -445,8 +464,9 @@ static void install_and_uninstall(void **s)
     snprintf(cmd, sizeof cmd, "make -s -C %s/.. install DESTDIR=%s PREFIX=/opt/cg >/dev/null", BUILD_DIR, dir);
     assert_int_equal(system(cmd), 0);
     const char *files[] = {"lib/libctxguard.so", "bin/ctxguard", "include/ctxguard.h",
-                           "share/man/man1/ctxguard.1", "share/man/man7/libctxguard.7"};
-    for (int i = 0; i < 5; i++) {
+                           "share/man/man1/ctxguard.1", "share/man/man7/libctxguard.7",
+                           "share/bash-completion/completions/ctxguard"};
+    for (int i = 0; i < 6; i++) {
         char p[512];
         snprintf(p, sizeof p, "%s/opt/cg/%s", dir, files[i]);
         if (access(p, R_OK) != 0)
@@ -460,7 +480,7 @@ static void install_and_uninstall(void **s)
     assert_non_null(strstr(R.out, "/opt/cg/lib/libctxguard.so"));
     snprintf(cmd, sizeof cmd, "make -s -C %s/.. uninstall DESTDIR=%s PREFIX=/opt/cg >/dev/null", BUILD_DIR, dir);
     assert_int_equal(system(cmd), 0);
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         char p[512];
         snprintf(p, sizeof p, "%s/opt/cg/%s", dir, files[i]);
         assert_int_not_equal(access(p, F_OK), 0);
@@ -486,6 +506,7 @@ int main(void)
         cmocka_unit_test(launch_script_recipe),
         cmocka_unit_test(man_pages_render),
         cmocka_unit_test(install_and_uninstall),
+        cmocka_unit_test(bash_completion),
         cmocka_unit_test(jmp_forwarder_without_a_runtime_at_start),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
