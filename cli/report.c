@@ -377,6 +377,13 @@ static int by_time(const void *a, const void *b)
     return c ? c : (x->order < y->order ? -1 : x->order > y->order);
 }
 
+/* qsort, but an empty list may be NULL (qsort's base must not be) */
+static void sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    if (n > 1)
+        qsort(base, n, size, cmp);
+}
+
 int cmd_report(int argc, char **argv)
 {
     int format = 0, timeline = 0, ninputs = 0; /* format: 0 text, 1 json, 2 prometheus */
@@ -422,10 +429,10 @@ int cmd_report(int argc, char **argv)
             return CLI_USAGE;
     free(inputs);
     for (size_t i = 0; i < M.nrows; i++)
-        qsort(M.rows[i].reasons, M.rows[i].nreasons, sizeof *M.rows[i].reasons, by_count);
-    qsort(M.rows, M.nrows, sizeof *M.rows, by_row);
-    qsort(M.msgs, M.nmsgs, sizeof *M.msgs, by_count);
-    qsort(M.ev, M.nev, sizeof *M.ev, by_time);
+        sort(M.rows[i].reasons, M.rows[i].nreasons, sizeof *M.rows[i].reasons, by_count);
+    sort(M.rows, M.nrows, sizeof *M.rows, by_row);
+    sort(M.msgs, M.nmsgs, sizeof *M.msgs, by_count);
+    sort(M.ev, M.nev, sizeof *M.ev, by_time);
     if (format == 1)
         rp_print_json(&M, timeline);
     else if (format == 2)
