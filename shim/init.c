@@ -9,6 +9,7 @@
 
 #include "core/core.h"
 #include "report/log.h"
+#include "track/resources.h"
 #include "decide/rules.h"
 #include <string.h>
 
@@ -115,10 +116,12 @@ static void fork_prepare(void)
     pthread_mutex_lock(&cg_mod_lock);
     pthread_mutex_lock(&cg_created_lock);
     pthread_mutex_lock(&cg_summary_lock);
+    cg_res_fork_prepare();
 }
 
 static void fork_release(void)
 {
+    cg_res_fork_release();
     pthread_mutex_unlock(&cg_summary_lock);
     pthread_mutex_unlock(&cg_created_lock);
     pthread_mutex_unlock(&cg_mod_lock);

@@ -58,7 +58,7 @@ static void errors_name_line_and_column(void **s)
     struct {
         const char *text, *want;
     } cases[] = {
-        {"alow @reset", "p.rules:1:1: unknown action 'alow'; expected allow, block, deny or abort"},
+        {"alow @reset", "p.rules:1:1: unknown action 'alow'; expected allow, block, deny, abort or reclaim"},
         {"\n  block", "p.rules:2:8: missing calls; expected"},
         {"deny @rest", "p.rules:1:6: bad call '@rest'; expected"},
         {"deny cuda-Reset", "p.rules:1:6: bad call 'cuda-Reset'"},

@@ -43,6 +43,8 @@ struct cg_tls {
     unsigned int cur_ctx_gen;       /* … valid while cg_ctx_gen is unchanged */
     int depth;                      /* >0 while ctxguard itself is working: hooks pass through */
     int judged;                     /* a runtime reset was judged: its driver calls are not judged again */
+    int res_depth;                  /* >0 inside a tracked runtime call (cudaMalloc…): the driver calls
+                                       it makes underneath are the same object, not recorded again */
 };
 extern __thread struct cg_tls cg_tls __attribute__((tls_model("initial-exec"), aligned(64)));
 

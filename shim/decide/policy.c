@@ -19,6 +19,11 @@
     "streams and modules; returned success without resetting. The resetting module should use a "    \
     "driver-API context of its own (cuCtxCreate) if it needs a clean device"
 
+#define GUARD_RECLAIM                                                                                \
+    "guard mode with CTXGUARD_RECLAIM=1: the modules in shared_with use this primary context, so it was " \
+    "not reset; instead the caller's own allocations, streams and events in it were freed (reclaimed) " \
+    "and success returned"
+
 static const char *const preset_names[] = {"preset observe", "preset guard", "preset enforce"};
 
 static int situation_of(const struct cg_event *ev)
@@ -55,8 +60,13 @@ static void preset(struct cg_event *ev, int primary, int unsure, int shared)
                                 : "guard mode: no other module was seen using this primary context";
             return;
         }
-        ev->action = CG_BLOCK;
-        ev->reason = unsure ? GUARD_BLOCK UNSURE : GUARD_BLOCK;
+        if (cg_cfg.reclaim) {
+            ev->action = CG_RECLAIM;
+            ev->reason = unsure ? GUARD_RECLAIM UNSURE : GUARD_RECLAIM;
+        } else {
+            ev->action = CG_BLOCK;
+            ev->reason = unsure ? GUARD_BLOCK UNSURE : GUARD_BLOCK;
+        }
         return;
     }
     ev->reason = ev->ctx_kind == CG_CTX_CREATED
@@ -86,7 +96,7 @@ void cg_decide(struct cg_event *ev, char *reason, size_t cap)
         const char *caller = ev->caller > 0 && ev->caller < CG_MAX_MODULES ? cg_modules[ev->caller].path : "";
         const struct cg_rule *r = cg_rules_match(&cg_rules, ev->call, caller, situation_of(ev));
         if (r) {
-            static const int map[] = {CG_ALLOW, CG_BLOCK, CG_DENY, CG_ABORT};
+            static const int map[] = {CG_ALLOW, CG_BLOCK, CG_DENY, CG_ABORT, CG_RECLAIM};
             ev->action = map[r->action];
             ev->log = r->log;
             ev->decided_by = r->where;
@@ -130,13 +140,15 @@ int cg_decide_plain(struct cg_event *ev, char *reason, size_t cap)
     const struct cg_rule *r = cg_rules_match(&cg_rules, ev->call, caller, situation_of(ev));
     if (r == NULL)
         return -1;
-    static const int map[] = {CG_ALLOW, CG_DENY, CG_DENY, CG_ABORT};
+    static const int map[] = {CG_ALLOW, CG_DENY, CG_DENY, CG_ABORT, CG_DENY};
     ev->action = map[r->action];
     ev->log = r->log;
     ev->decided_by = r->where;
     snprintf(reason, cap, "rule %s (%s%s%s, on %s)%s", r->where, cg_rule_action_name(r->action),
              r->from[0] ? " from " : "", r->from, cg_situation_name(situation_of(ev)),
-             r->action == CG_RULE_BLOCK ? "; block acts as deny on a call that is not a reset or destroy" : "");
+             r->action == CG_RULE_BLOCK     ? "; block acts as deny on a call that is not a reset or destroy"
+             : r->action == CG_RULE_RECLAIM ? "; reclaim acts as deny on a call that is not a reset or destroy"
+                                            : "");
     ev->reason = reason;
     return ev->action;
 }

@@ -13,12 +13,12 @@
 
 #include "decide/rules.h"
 
-static const char *const actions[] = {"allow", "block", "deny", "abort", NULL};
+static const char *const actions[] = {"allow", "block", "deny", "abort", "reclaim", NULL};
 static const char *const situations[] = {"any", "primary", "shared", "created", "none", NULL};
 static const char *const groups[] = {"@reset", "@destroy", "@destructive", "@all", NULL};
 
 const char *cg_situation_name(int s) { return s >= 0 && s <= CG_SIT_NONE ? situations[s] : "any"; }
-const char *cg_rule_action_name(int a) { return a >= 0 && a <= CG_RULE_ABORT ? actions[a] : "allow"; }
+const char *cg_rule_action_name(int a) { return a >= 0 && a <= CG_RULE_RECLAIM ? actions[a] : "allow"; }
 
 struct lexer {
     const char *s, *end, *line_start;
@@ -93,7 +93,7 @@ static void parse_rule(struct lexer *lx, struct cg_ruleset *rs, const char *b, c
     n = token(&p, e);
     t = p - n;
     if ((r.action = lookup(actions, t, n)) < 0) {
-        problem(lx, t, n, "unknown action", "allow, block, deny or abort");
+        problem(lx, t, n, "unknown action", "allow, block, deny, abort or reclaim");
         return;
     }
     n = token(&p, e);

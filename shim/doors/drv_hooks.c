@@ -8,6 +8,7 @@
 #include "report/log.h"
 #include "track/modules.h"
 #include "decide/policy.h"
+#include "decide/reclaim.h"
 #include "track/resolve.h"
 #include "track/state.h"
 
@@ -38,10 +39,12 @@ static void __attribute__((noinline)) drv_debug_(int id, const void *ra, int dev
 
 /* ---- cuGetProcAddress: every driver function a runtime uses comes through here ---- */
 
-static void *proc_result(const char *symbol, int version, void *p, const void *ra)
+static void *proc_result(const char *symbol, int version, cuuint64_t flags, void *p, const void *ra)
 {
     if (p == NULL || symbol == NULL || CG_LIKELY(!cg_maybe_guarded_base(symbol)) || cg_tls.depth)
         return p;
+    if ((flags & 2) && cg_has_ptsz_variant(symbol))
+        return p; /* CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM: a _ptsz variant, not wrapped */
     int m = cg_module_of(ra);
     if (m > 0 && cg_modules[m].cls == CG_MOD_DRIVER)
         return p; /* the driver's own lookups stay untouched */
@@ -57,7 +60,7 @@ static __attribute__((noinline)) CUresult gpa_slow(const char *symbol, void **pf
         return CG_ERR_SYMBOL_NOT_FOUND;
     CUresult r = real(symbol, pfn, cudaVersion, flags);
     if (r == CG_SUCCESS && pfn)
-        *pfn = proc_result(symbol, cudaVersion, *pfn, ra);
+        *pfn = proc_result(symbol, cudaVersion, flags, *pfn, ra);
     return r;
 }
 
@@ -84,7 +87,7 @@ static __attribute__((noinline)) CUresult gpa2_slow(const char *symbol, void **p
     }
     CUresult r = real(symbol, pfn, cudaVersion, flags, status);
     if (r == CG_SUCCESS && pfn)
-        *pfn = proc_result(symbol, cudaVersion, *pfn, ra);
+        *pfn = proc_result(symbol, cudaVersion, flags, *pfn, ra);
     return r;
 }
 
@@ -141,17 +144,17 @@ static CUresult judge_primary(int id, CUdevice dev, const void *ra, CUresult (*a
         cg_decide(&ev, reason, sizeof reason);
     if (ev.action == CG_ABORT) {
         ev.result = CG_ERR_NOT_PERMITTED; /* logged as such; the process ends right after */
-    } else if (ev.action == CG_BLOCK) {
-        if (is_reset) {
-            /* Wait for pending work, as the reset would have, when that context is the current one
-             * (reaching another context would need a retain, which ctxguard never takes). */
-            struct cg_ctxinfo ci;
-            cg_tls.depth++;
-            cg_query_current(&ci);
-            if (ci.ctx != NULL && ci.ctx == ev.ctx)
-                cg_sync_current();
-            cg_tls.depth--;
-        }
+    } else if (ev.action == CG_BLOCK || ev.action == CG_RECLAIM) {
+        /* Wait for pending work, as the reset would have, when that context is the current one
+         * (reaching another context would need a retain, which ctxguard never takes). */
+        struct cg_ctxinfo ci;
+        cg_tls.depth++;
+        cg_query_current(&ci);
+        int current = ci.ctx != NULL && ci.ctx == ev.ctx;
+        if (is_reset && current)
+            cg_sync_current();
+        cg_tls.depth--;
+        cg_block_resources(&ev, current);
         ev.result = CG_SUCCESS;
     } else if (ev.action == CG_DENY) {
         ev.result = CG_ERR_NOT_PERMITTED;
@@ -328,8 +331,10 @@ static CUresult ctx_destroy(int id, CUcontext ctx, const void *ra)
     }
     if (ev.action == CG_ABORT)
         ev.result = CG_ERR_NOT_PERMITTED;
-    else if (ev.action == CG_BLOCK)
+    else if (ev.action == CG_BLOCK || ev.action == CG_RECLAIM) {
+        cg_block_resources(&ev, 0); /* a destroy is refused as a whole: nothing of it is freed */
         ev.result = CG_SUCCESS;
+    }
     else if (ev.action == CG_DENY)
         ev.result = CG_ERR_NOT_PERMITTED;
     else {

@@ -2,6 +2,8 @@
 #ifndef CTXGUARD_HOOKS_H
 #define CTXGUARD_HOOKS_H
 
+#include <string.h>
+
 #include "core/cuda_abi.h"
 
 /* Everything declared here is internal: hidden declarations let hot globals be read with one
@@ -48,16 +50,18 @@ extern const struct cg_drv_info cg_drv_info[CG_DRV_COUNT];
 int cg_rt_id_of(const char *name);
 int cg_drv_id_of(const char *name);
 /* A cheap first filter for lookups by name: 0 means the name is certainly not one ctxguard wraps
- * (most lookups: cuMemAlloc, cuLaunchKernel, …), so the caller may skip the table search. The
- * guarded bases are cuCtx*, cuDevicePrimaryCtx*, cuGetProcAddress. */
+ * (most lookups: cuLaunchKernel, cuModule…, cuMemcpy…), so the caller may skip the table search. The
+ * guarded bases are cuCtx*, cuDevicePrimaryCtx*, cuGetProcAddress; the tracked ones cuMemAlloc*,
+ * cuMemFree*, cuMemHostAlloc, cuStreamCreate*, cuStreamDestroy, cuEventCreate, cuEventDestroy. */
 static inline int cg_maybe_guarded_base(const char *s)
 {
     if (s[0] != 'c' || s[1] != 'u')
         return 0;
-    /* One range test rejects most names (cuMem…, cuLaunch…, cuStream…, cuModule…): the guarded ones
-     * have 'C', 'D' or 'G' third. */
+    /* One range test and one bit test reject most names: the wrapped ones have 'C', 'D', 'E', 'G',
+     * 'M' or 'S' third. */
     unsigned int c = (unsigned char)s[2] - (unsigned char)'C';
-    if (c > 'G' - 'C')
+    if (c > 'S' - 'C' || !((1u << c) & (1u << 0 | 1u << ('D' - 'C') | 1u << ('E' - 'C') | 1u << ('G' - 'C') |
+                                        1u << ('M' - 'C') | 1u << ('S' - 'C'))))
         return 0;
     /* switch on the offset already computed (no second copy of s[2]); character by character
      * (&& stops at the terminator): no call, so wrappers need no frame */
@@ -65,8 +69,20 @@ static inline int cg_maybe_guarded_base(const char *s)
     case 'C' - 'C': return s[3] == 't' && s[4] == 'x';
     case 'D' - 'C': return s[3] == 'e' && s[4] == 'v' && s[5] == 'i' && s[6] == 'c' && s[7] == 'e' && s[8] == 'P';
     case 'G' - 'C': return s[3] == 'e' && s[4] == 't' && s[5] == 'P';
+    case 'M' - 'C': return s[3] == 'e' && s[4] == 'm' && (s[5] == 'A' || s[5] == 'F' || s[5] == 'H');
+    case 'S' - 'C': return s[3] == 't' && s[4] == 'r' && s[5] == 'e' && s[6] == 'a' && s[7] == 'm' &&
+                           (s[8] == 'C' || s[8] == 'D');
+    case 'E' - 'C': return s[3] == 'v' && s[4] == 'e' && s[5] == 'n' && s[6] == 't' && (s[7] == 'C' || s[7] == 'D');
     default: return 0;
     }
+}
+
+/* Tracked bases whose per-thread-default-stream variants (_ptsz) cuGetProcAddress hands out under
+ * CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM: ctxguard wraps only the legacy-stream variant. */
+static inline int cg_has_ptsz_variant(const char *s)
+{
+    return s[0] == 'c' && s[1] == 'u' && s[2] == 'M' && s[3] == 'e' && s[4] == 'm' &&
+           (s[5] == 'A' || s[5] == 'F') && s[6] != 0 && strstr(s, "Async") != NULL;
 }
 
 /* The variant cuGetProcAddress(base, version) maps to; -1 when ctxguard does not wrap it. */

@@ -9,7 +9,9 @@
 #include "report/log.h"
 #include "track/modules.h"
 #include "decide/policy.h"
+#include "decide/reclaim.h"
 #include "track/resolve.h"
+#include "track/resources.h"
 #include "track/state.h"
 
 /* Fast path of every pass-through runtime call: the caller is the module this thread last called
@@ -31,6 +33,10 @@ static inline int rt_armed(const void *ra)
 #define CG_RT_LAZY_DECL_USE(name, params)
 #define CG_RT_LAZY_DECL_PASS(name, params) static cudaError_t name##_lazy params;
 #define CG_RT_LAZY_DECL_CUSTOM(name, params)
+#define CG_RT_LAZY_DECL_ALLOC(name, params)
+#define CG_RT_LAZY_DECL_FREE(name, params)
+#define CG_RT_LAZY_DECL_CREATE(name, params)
+#define CG_RT_LAZY_DECL_DESTROY(name, params)
 #define CG_RT(name, params, args, kind) CG_RT_LAZY_DECL_##kind(name, params)
 #include "doors/hooks.def"
 static cudaError_t cudaSetDevice_lazy(int device);
@@ -50,6 +56,10 @@ static cudaError_t cudaGetDriverEntryPointByVersion_ptsz_lazy EPV_PARAMS;
 #define CG_RT_LAZY_USE(name) NULL
 #define CG_RT_LAZY_PASS(name) (void *)name##_lazy
 #define CG_RT_LAZY_CUSTOM(name) (void *)name##_lazy
+#define CG_RT_LAZY_ALLOC(name) NULL /* tracked calls call and record: like USE, no lazy entry */
+#define CG_RT_LAZY_FREE(name) NULL
+#define CG_RT_LAZY_CREATE(name) NULL
+#define CG_RT_LAZY_DESTROY(name) NULL
 static void *const rt_lazy[CG_RT_COUNT] = {
 #define CG_RT(name, params, args, kind) [CG_RT_ID_##name] = CG_RT_LAZY_##kind(name),
 #include "doors/hooks.def"
@@ -274,7 +284,72 @@ static __attribute__((noinline)) void plain_logged(struct cg_event *ev, int resu
         cg_tls.slow_ra = ra_;                                                                        \
         return name##_slow args;                                                                     \
     }
+/* Tracked calls (CG_RTT rows): USE calls that also keep the module's resource records. `pre` runs
+ * before the real call, `post` after it, with the module in m_. The real call runs with res_depth
+ * raised: the driver calls the runtime makes underneath (cuMemAlloc for cudaMalloc) are the same
+ * object and are not recorded again. */
+#define CG_RTT_PRE_ALLOC(res, handle)
+#define CG_RTT_POST_ALLOC(res, handle, bytes)                                                        \
+    if (CG_LIKELY(r_ == CG_SUCCESS))                                                                 \
+        cg_res_add(m_, CG_RES_##res, CG_RES_RUNTIME, (uintptr_t)(handle), (bytes), ra_);
+#define CG_RTT_PRE_FREE(res, handle)                                                                 \
+    struct cg_res_rec saved_;                                                                        \
+    int had_ = cg_res_take((uintptr_t)(handle), CG_RES_##res, &saved_);
+#define CG_RTT_POST_FREE(res, handle, bytes)                                                         \
+    if (CG_UNLIKELY(r_ != CG_SUCCESS) && had_)                                                       \
+        cg_res_put_back(&saved_); /* not freed: still the module's */
+#define CG_RTT_PRE_CREATE CG_RTT_PRE_ALLOC
+#define CG_RTT_POST_CREATE CG_RTT_POST_ALLOC
+#define CG_RTT_PRE_DESTROY CG_RTT_PRE_FREE
+#define CG_RTT_POST_DESTROY CG_RTT_POST_FREE
+#define CG_RTT_WRAP(name, params, args, kind, res, handle, bytes)                                    \
+    static __attribute__((noinline)) cudaError_t name##_slow params                                  \
+    {                                                                                                \
+        int m_;                                                                                      \
+        cg_rt_fn_##name real_ = (cg_rt_fn_##name)rt_enter(CG_RT_ID_##name, cg_tls.slow_ra, &m_, 1);  \
+        if (CG_UNLIKELY(real_ == NULL))                                                              \
+            return CG_ERR_SYMBOL_NOT_FOUND;                                                          \
+        struct cg_event ev_;                                                                         \
+        char why_[512];                                                                              \
+        ev_.call = NULL;                                                                             \
+        if (CG_UNLIKELY(m_ > 0 && cg_watched(m_) == 1)) {                                            \
+            int v_ = plain_verdict(CG_RT_ID_##name, m_, &ev_, why_, sizeof why_);                    \
+            if (v_ >= 0)                                                                             \
+                return v_;                                                                           \
+        }                                                                                            \
+        const void *ra_ = cg_tls.slow_ra;                                                            \
+        CG_RTT_PRE_##kind(res, handle)                                                               \
+        cg_tls.res_depth++;                                                                          \
+        cudaError_t r_ = real_ args;                                                                 \
+        cg_tls.res_depth--;                                                                          \
+        CG_RTT_POST_##kind(res, handle, bytes)                                                       \
+        if (ev_.call)                                                                                \
+            plain_logged(&ev_, r_);                                                                  \
+        if (CG_UNLIKELY(cg_log_all))                                                                 \
+            log_call(CG_RT_ID_##name, m_, r_);                                                       \
+        return r_ ? cg_rt_failed(CG_RT_ID_##name, r_, ra_) : r_;                                     \
+    }                                                                                                \
+    cudaError_t name params                                                                          \
+    {                                                                                                \
+        const void *ra_ = __builtin_return_address(0);                                               \
+        cg_rt_fn_##name real_;                                                                       \
+        if (CG_LIKELY(rt_armed(ra_) && (real_ = RT_TAB(name)) != NULL)) {                            \
+            int m_ = cg_tls.mod; /* before the call: the runtime's own calls may move the cache */   \
+            (void)m_;                                                                                \
+            CG_RTT_PRE_##kind(res, handle)                                                           \
+            cg_tls.res_depth++;                                                                      \
+            cudaError_t r_ = real_ args;                                                             \
+            cg_tls.res_depth--;                                                                      \
+            CG_RTT_POST_##kind(res, handle, bytes)                                                   \
+            if (CG_UNLIKELY(r_ != CG_SUCCESS))                                                       \
+                return cg_rt_failed(CG_RT_ID_##name, r_, ra_);                                       \
+            return r_;                                                                               \
+        }                                                                                            \
+        cg_tls.slow_ra = ra_;                                                                        \
+        return name##_slow args;                                                                     \
+    }
 #define CG_RT(name, params, args, kind) CG_RT_WRAP_##kind(name, params, args)
+#define CG_RTT(name, params, args, kind, res, handle, bytes) CG_RTT_WRAP(name, params, args, kind, res, handle, bytes)
 #include "doors/hooks.def"
 
 /* `before`: the thread's device before the call (the runtime's own driver calls may already have
@@ -361,7 +436,7 @@ static cudaError_t rt_reset(int id, const void *ra)
 
     if (ev.action == CG_ABORT) {
         ev.result = CG_ERR_NOT_PERMITTED; /* logged as such; the process ends right after */
-    } else if (ev.action == CG_BLOCK) {
+    } else if (ev.action == CG_BLOCK || ev.action == CG_RECLAIM) {
         /* The real reset would first have waited for the device's pending work; so does a block. */
         cg_rt_fn_cudaDeviceSynchronize sync =
             (cg_rt_fn_cudaDeviceSynchronize)cg_rt_real_for(m, CG_RT_ID_cudaDeviceSynchronize);
@@ -369,6 +444,7 @@ static cudaError_t rt_reset(int id, const void *ra)
         if (sync)
             sync();
         cg_tls.depth--;
+        cg_block_resources(&ev, 1); /* what is left behind, or (reclaim) freed */
         ev.result = CG_SUCCESS;
     } else if (ev.action == CG_DENY) {
         ev.result = CG_ERR_NOT_PERMITTED;
@@ -397,11 +473,13 @@ cudaError_t cudaThreadExit(void)
 
 /* Driver pointers handed out by the runtime: normally already ctxguard's (the runtime asks the
  * driver through the wrapped cuGetProcAddress); if not, wrap them here by the version asked. */
-static void wrap_entry(int m, const char *symbol, void **fp, int version)
+static void wrap_entry(int m, const char *symbol, void **fp, int version, unsigned long long flags)
 {
     if (symbol == NULL || fp == NULL || *fp == NULL || CG_LIKELY(!cg_maybe_guarded_base(symbol)) ||
         cg_tls.depth || cg_is_wrapper(*fp))
         return;
+    if ((flags & 2) && cg_has_ptsz_variant(symbol))
+        return; /* cudaEnablePerThreadDefaultStream: a _ptsz variant, not wrapped */
     if (version <= 0) {
         /* No version given: the runtime answers for its own CUDA version, which it tells us.
          * cudaRuntimeGetVersion is not interposed, so it is looked up like any plain function. */
@@ -430,7 +508,7 @@ static void wrap_entry(int m, const char *symbol, void **fp, int version)
             return CG_ERR_SYMBOL_NOT_FOUND;                                                          \
         cudaError_t r = real args;                                                                   \
         if (r == CG_SUCCESS)                                                                         \
-            wrap_entry(m, symbol, funcPtr, version);                                                 \
+            wrap_entry(m, symbol, funcPtr, version, flags);                                                 \
         if (CG_UNLIKELY(cg_log_all))                                                                 \
             log_call(CG_RT_ID_##name, m, r);                                                         \
         return r;                                                                                    \

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <unwind.h>
 
+#include "track/resources.h"
 #include "track/modules.h"
 
 struct cg_module cg_modules[CG_MAX_MODULES];
@@ -238,6 +239,15 @@ int cg_module_of_slow(uintptr_t a, unsigned int gen)
     return m;
 }
 
+int cg_module_peek_slow(uintptr_t a, unsigned int gen)
+{
+    int m = scan(a);
+    if (m >= 0)
+        return m;
+    /* first sight: learnt as any module is (and cached, once) */
+    return cg_module_of_slow(a, gen);
+}
+
 struct walk {
     int skip_done;
     int found;
@@ -330,6 +340,7 @@ void cg_modules_revalidate(void)
         m->lo = 0;
         cg_state_forget_module(i);
         cg_resolve_forget_module(i);
+        cg_res_forget_module(i);
         changed = 1;
     }
     if (changed) { /* never 0: a thread's fast_gen of 0 means disarmed (writers hold mod_lock) */
