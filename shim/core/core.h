@@ -16,6 +16,8 @@
 #define CG_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define CG_HIDDEN __attribute__((visibility("hidden")))
 
+struct cg_res_rec;
+
 /* Per-thread record. initial-exec TLS: a preloaded object gets static TLS, so each access is one
  * %fs-relative load, with no __tls_get_addr call on the hot path. */
 struct cg_tls {
@@ -45,6 +47,9 @@ struct cg_tls {
     int judged;                     /* a runtime reset was judged: its driver calls are not judged again */
     int res_depth;                  /* >0 inside a tracked runtime call (cudaMalloc…): the driver calls
                                        it makes underneath are the same object, not recorded again */
+    struct cg_res_rec *res_spare;   /* the record of this thread's last free, for its next allocation
+                                       (track/resources.h): a pair takes no free-list step */
+    int res_keyed;                  /* the thread-exit hook that returns the spare is registered */
 };
 extern __thread struct cg_tls cg_tls __attribute__((tls_model("initial-exec"), aligned(64)));
 

@@ -80,7 +80,7 @@ void cg_block_resources(struct cg_event *ev, int can_free)
         ev->res_report = CG_RES_RECLAIMED;
         return;
     }
-    cg_res_count(ev->caller, dev, gen, &ev->res);
+    cg_res_count(ev->caller, dev, gen, &ev->res, 1);
     ev->res_report = CG_RES_LEFT;
     cg_res_note_blocked(ev->caller);
 }

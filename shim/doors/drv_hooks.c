@@ -48,6 +48,8 @@ static void *proc_result(const char *symbol, int version, cuuint64_t flags, void
     int m = cg_module_of(ra);
     if (m > 0 && cg_modules[m].cls == CG_MOD_DRIVER)
         return p; /* the driver's own lookups stay untouched */
+    if (m > 0 && CG_DRV_UNWRAPPED_FOR(cg_drv_variant_for(symbol, version), cg_modules[m].cls))
+        return p;
     return cg_wrap_driver_versioned(symbol, version, p);
 }
 

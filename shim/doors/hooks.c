@@ -18,6 +18,12 @@ const struct cg_drv_info cg_drv_info[CG_DRV_COUNT] = {
 #include "doors/hooks.def"
 };
 
+const unsigned char cg_drv_tracked[CG_DRV_COUNT] = {
+#define CG_DRV(name, base, since, params, args) 0,
+#define CG_DRVT(name, base, since, params, args, kind, res, handle, bytes) 1,
+#include "doors/hooks.def"
+};
+
 int cg_rt_id_of(const char *name)
 {
     for (int i = 0; i < CG_RT_COUNT; i++)

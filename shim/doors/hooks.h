@@ -45,6 +45,13 @@ struct cg_drv_info {
 extern const char *const cg_rt_names[CG_RT_COUNT];
 extern void *const cg_rt_wrappers[CG_RT_COUNT];
 extern const struct cg_drv_info cg_drv_info[CG_DRV_COUNT];
+/* 1 for the CG_DRVT rows (allocations, streams, events): handed out wrapped to modules, but as they
+ * are to NVIDIA's libraries, whose own objects are not a module's and whose runtime calls are
+ * tracked at the runtime door already (and a shared runtime's cudaMalloc then crosses one wrapper,
+ * not two). */
+extern const unsigned char cg_drv_tracked[CG_DRV_COUNT];
+/* Whether a driver lookup by module class `cls` of variant `id` gets the real pointer back. */
+#define CG_DRV_UNWRAPPED_FOR(id, cls) ((id) >= 0 && cg_drv_tracked[(id)] && (cls) == CG_MOD_NVIDIA)
 
 /* Lookup by exact exported name; -1 when not interposed. */
 int cg_rt_id_of(const char *name);

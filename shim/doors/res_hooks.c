@@ -48,11 +48,10 @@ static __attribute__((noinline)) void drv_add(const void *ra, int type, uintptr_
         DRV_REAL(name, __builtin_return_address(0))                                                  \
         if (cg_tls.res_depth | cg_tls.depth)                                                         \
             return real_ args;                                                                       \
-        struct cg_res_rec saved_;                                                                    \
-        int had_ = cg_res_take((uintptr_t)(handle), CG_RES_##res, &saved_);                          \
+        struct cg_res_rec *had_ = cg_res_take((uintptr_t)(handle), CG_RES_##res);                    \
         CUresult r_ = real_ args;                                                                    \
-        if (CG_UNLIKELY(r_ != CG_SUCCESS) && had_)                                                   \
-            cg_res_put_back(&saved_);                                                                \
+        if (had_)                                                                                    \
+            cg_res_done(had_, r_ == CG_SUCCESS);                                                     \
         return r_;                                                                                   \
     }
 #define CG_DRVT_WRAP_CREATE CG_DRVT_WRAP_ALLOC

@@ -293,11 +293,10 @@ static __attribute__((noinline)) void plain_logged(struct cg_event *ev, int resu
     if (CG_LIKELY(r_ == CG_SUCCESS))                                                                 \
         cg_res_add(m_, CG_RES_##res, CG_RES_RUNTIME, (uintptr_t)(handle), (bytes), ra_);
 #define CG_RTT_PRE_FREE(res, handle)                                                                 \
-    struct cg_res_rec saved_;                                                                        \
-    int had_ = cg_res_take((uintptr_t)(handle), CG_RES_##res, &saved_);
+    struct cg_res_rec *had_ = cg_res_take((uintptr_t)(handle), CG_RES_##res);
 #define CG_RTT_POST_FREE(res, handle, bytes)                                                         \
-    if (CG_UNLIKELY(r_ != CG_SUCCESS) && had_)                                                       \
-        cg_res_put_back(&saved_); /* not freed: still the module's */
+    if (had_)                                                                                        \
+        cg_res_done(had_, r_ == CG_SUCCESS);
 #define CG_RTT_PRE_CREATE CG_RTT_PRE_ALLOC
 #define CG_RTT_POST_CREATE CG_RTT_POST_ALLOC
 #define CG_RTT_PRE_DESTROY CG_RTT_PRE_FREE

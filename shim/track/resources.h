@@ -1,13 +1,22 @@
 /* Per-module resource records: the memory, streams and events each module allocated or created
  * and has not freed or destroyed yet, keyed by handle. Fed by the tracked wrappers (CG_RTT/CG_DRVT
- * rows of hooks.def), read by the reclaim action and by blocked resets ("left"). */
+ * rows of hooks.def), read by the reclaim action and by blocked resets ("left").
+ *
+ * The table is a hash split into 256 stripes, each with its own spin lock and free list: an
+ * allocation and its free touch the one stripe its handle hashes to, so threads rarely meet. The
+ * common case is inline in the wrappers (an allocate+free pair is budgeted at 100 instructions, see
+ * docs/performance.md): a thread keeps the record of its last free as a spare for its next
+ * allocation, so a pair takes no free-list step. Everything else is out of line in resources.c. */
 #ifndef CTXGUARD_RESOURCES_H
 #define CTXGUARD_RESOURCES_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/core.h"
 #include "core/cuda_abi.h"
+#include "track/modules.h"
+#include "track/state.h"
 
 /* Everything declared here is internal: hidden declarations let hot globals be read with one
  * rip-relative load instead of a GOT load first. */
@@ -18,19 +27,18 @@ enum cg_res_type { CG_RES_MEM, CG_RES_ARRAY, CG_RES_HOST, CG_RES_STREAM, CG_RES_
  * allocations (its bookkeeping stays right), the driver's for driver ones. */
 enum cg_res_door { CG_RES_RUNTIME, CG_RES_DRIVER };
 
-/* One live object. Records come from heap chunks and are recycled per stripe; never freed. */
+/* One live object. Records come from heap chunks and are recycled, never freed. */
 struct cg_res_rec {
     struct cg_res_rec *next;
     uintptr_t key;          /* the handle: device/host pointer, array, stream or event */
     size_t bytes;           /* 0 for streams and events */
     void *ctx;              /* the created context current at allocation; NULL: a primary context */
     unsigned int gen;       /* the primary context's incarnation then (cg_ctx_gen_of) */
-    unsigned int epoch;     /* the module's blocked-reset count then: records older than its last
-                               blocked reset are what that reset left behind */
     short mod;              /* module index; 0: its module was unloaded */
     unsigned char dev;
     unsigned char type;     /* enum cg_res_type */
     unsigned char door;     /* enum cg_res_door */
+    unsigned char left;     /* a blocked reset of its module left it behind (counted at exit) */
 };
 
 struct cg_res_counts {
@@ -39,32 +47,121 @@ struct cg_res_counts {
     long streams, events;
 };
 
-/* Records an object module m (the immediate caller; attributed from `ra` when that is not a user
- * module) just allocated or created, on the thread's current device and context. */
-void cg_res_add(int m, int type, int door, uintptr_t key, size_t bytes, const void *ra);
-/* Removes the record of (key, type) before the object is freed, and copies it to *saved; returns
- * whether there was one. Removing first means an address the driver hands out again at once is
- * never confused with the old one. */
-int cg_res_take(uintptr_t key, int type, struct cg_res_rec *saved);
-/* The free failed: the object lives on, so does its record. */
-void cg_res_put_back(const struct cg_res_rec *saved);
+/* 2^15 buckets (256 KiB of .bss, touched as used), in 256 stripes of 128 consecutive buckets, each
+ * stripe with its own spin lock and free list, on a cache line of its own. A fixed table: no
+ * resizing, so no count to keep on the fast path; chains stay short up to ~10^5 live objects. */
+#define CG_RES_BUCKET_BITS 15
+#define CG_RES_STRIPE_BITS 8
+#define CG_RES_STRIPES (1 << CG_RES_STRIPE_BITS)
+struct cg_res_stripe {
+    int lock;
+    struct cg_res_rec *free;
+} __attribute__((aligned(64)));
+extern struct cg_res_stripe cg_res_stripes[CG_RES_STRIPES];
+extern struct cg_res_rec *cg_res_buckets[1 << CG_RES_BUCKET_BITS];
 
-/* Live records of module m on dev's primary context, incarnation gen. */
-void cg_res_count(int m, int dev, unsigned int gen, struct cg_res_counts *out);
-/* Detaches them all and returns them as a list (next-linked, malloc'ed copies the caller frees
- * with cg_res_free_list), so they can be freed through CUDA with no ctxguard lock held. */
+void cg_res_lock_slow(int *l);
+static inline void cg_res_lock(int *l)
+{
+    if (CG_UNLIKELY(__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE)))
+        cg_res_lock_slow(l);
+}
+static inline void cg_res_unlock(int *l)
+{
+    __atomic_store_n(l, 0, __ATOMIC_RELEASE);
+}
+/* Fibonacci hashing: the top bits of key * 2^64/phi are well mixed; they pick the bucket, and the
+ * bucket's top bits its stripe. */
+static inline unsigned int cg_res_index(uintptr_t key)
+{
+    return (unsigned int)(((uint64_t)key * 0x9E3779B97F4A7C15ull) >> (64 - CG_RES_BUCKET_BITS));
+}
+static inline struct cg_res_stripe *cg_res_stripe_of(unsigned int i)
+{
+    return &cg_res_stripes[i >> (CG_RES_BUCKET_BITS - CG_RES_STRIPE_BITS)];
+}
+
+/* Out of line: attribution through the stack, a created context current, no spare record. */
+void cg_res_add_slow(int m, int type, int door, uintptr_t key, size_t bytes, const void *ra);
+/* Records an object module m (the immediate caller; attributed from `ra` when that is not a user
+ * module; ra NULL: never attributed) just allocated or created, on the thread's current device and
+ * context. */
+static inline __attribute__((always_inline)) void cg_res_add(int m, int type, int door, uintptr_t key, size_t bytes,
+                                                             const void *ra)
+{
+    struct cg_res_rec *r = cg_tls.res_spare;
+    unsigned int dev = (unsigned int)cg_tls.dev;
+    if (CG_UNLIKELY(r == NULL || m <= 0 || cg_modules[m].cls != CG_MOD_USER || key == 0 || dev >= CG_MAX_DEVICES ||
+                    __atomic_load_n(&cg_created_live, __ATOMIC_RELAXED))) {
+        cg_res_add_slow(m, type, door, key, bytes, ra);
+        return;
+    }
+    cg_tls.res_spare = NULL;
+    unsigned int i = cg_res_index(key);
+    struct cg_res_stripe *s = cg_res_stripe_of(i);
+    r->key = key;
+    r->bytes = bytes;
+    r->ctx = NULL;
+    r->gen = cg_ctx_gen_of((int)dev);
+    r->mod = (short)m;
+    r->dev = (unsigned char)dev;
+    r->type = (unsigned char)type;
+    r->door = (unsigned char)door;
+    r->left = 0;
+    cg_res_lock(&s->lock);
+    r->next = cg_res_buckets[i];
+    __atomic_store_n(&cg_res_buckets[i], r, __ATOMIC_RELAXED); /* take() peeks at it unlocked */
+    cg_res_unlock(&s->lock);
+}
+
+/* Unlinks the record of (key, type) before the object is freed and returns it (NULL: none).
+ * Unlinking first means an address the driver hands out again at once is never confused with the
+ * old one. Then cg_res_done. */
+static inline __attribute__((always_inline)) struct cg_res_rec *cg_res_take(uintptr_t key, int type)
+{
+    unsigned int i = cg_res_index(key);
+    if (__atomic_load_n(&cg_res_buckets[i], __ATOMIC_RELAXED) == NULL)
+        return NULL; /* an object this thread frees was recorded before this thread learnt its handle */
+    struct cg_res_stripe *s = cg_res_stripe_of(i);
+    struct cg_res_rec **p, *r;
+    cg_res_lock(&s->lock);
+    for (p = &cg_res_buckets[i]; (r = *p) != NULL; p = &r->next)
+        if (r->key == key && r->type == type) {
+            __atomic_store_n(p, r->next, __ATOMIC_RELAXED);
+            break;
+        }
+    cg_res_unlock(&s->lock);
+    return r;
+}
+
+/* `freed`: the record becomes the thread's spare (or goes to a free list); else the object lives on,
+ * and so does its record. */
+void cg_res_done_slow(struct cg_res_rec *r, int freed);
+static inline void cg_res_done(struct cg_res_rec *r, int freed)
+{
+    if (CG_LIKELY(freed && cg_tls.res_spare == NULL && cg_tls.res_keyed)) {
+        cg_tls.res_spare = r;
+        return;
+    }
+    cg_res_done_slow(r, freed);
+}
+
+/* Live records of module m on dev's primary context, incarnation gen. `mark_left`: they were left
+ * behind by a blocked reset (the exit summary counts them). */
+void cg_res_count(int m, int dev, unsigned int gen, struct cg_res_counts *out, int mark_left);
+/* Detaches them all and returns them as a list (next-linked), so they can be freed through CUDA
+ * with no ctxguard lock held; cg_res_free_list recycles the records. */
 struct cg_res_rec *cg_res_detach(int m, int dev, unsigned int gen);
 void cg_res_free_list(struct cg_res_rec *list);
 
-/* Module m's reset was blocked: what it holds now is left behind (counted at exit). */
+/* Module m's reset was blocked (counted for the exit summary). */
 void cg_res_note_blocked(int m);
 /* A reset of dev's primary context really happened: its records describe nothing any more. */
 void cg_res_retire(int dev);
 /* Module slot m is being freed (dlclose): its records stay (the memory is still allocated) but
  * belong to no module; what it left behind is totalled under its name for the exit summary. */
 void cg_res_forget_module(int m);
-/* Exit summary: one call per module (live or unloaded) that left something behind at a blocked
- * reset and still holds it. */
+/* Exit summary: one call per module (live or unloaded) that had a blocked reset. */
 void cg_res_left_totals(void (*fn)(const char *module, const struct cg_res_counts *c, long resets, void *arg),
                         void *arg);
 
