@@ -27,7 +27,7 @@ static __attribute__((noinline)) void drv_add(const void *ra, int type, uintptr_
 {
     int m = cg_module_peek(ra);
     if (m > 0 && cg_modules[m].cls == CG_MOD_USER)
-        cg_res_add(m, type, CG_RES_DRIVER, key, bytes, NULL);
+        cg_res_add(m, 1, type, CG_RES_DRIVER, key, bytes, NULL);
 }
 
 #define CG_DRVT_WRAP_ALLOC(name, params, args, res, handle, bytes)                                   \

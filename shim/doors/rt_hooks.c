@@ -291,7 +291,7 @@ static __attribute__((noinline)) void plain_logged(struct cg_event *ev, int resu
 #define CG_RTT_PRE_ALLOC(res, handle)
 #define CG_RTT_POST_ALLOC(res, handle, bytes)                                                        \
     if (CG_LIKELY(r_ == CG_SUCCESS))                                                                 \
-        cg_res_add(m_, CG_RES_##res, CG_RES_RUNTIME, (uintptr_t)(handle), (bytes), ra_);
+        cg_res_add(m_, user_, CG_RES_##res, CG_RES_RUNTIME, (uintptr_t)(handle), (bytes), ra_);
 #define CG_RTT_PRE_FREE(res, handle)                                                                 \
     struct cg_res_rec *had_ = cg_res_take((uintptr_t)(handle), CG_RES_##res);
 #define CG_RTT_POST_FREE(res, handle, bytes)                                                         \
@@ -317,6 +317,8 @@ static __attribute__((noinline)) void plain_logged(struct cg_event *ev, int resu
                 return v_;                                                                           \
         }                                                                                            \
         const void *ra_ = cg_tls.slow_ra;                                                            \
+        int user_ = m_ > 0 && cg_modules[m_].cls == CG_MOD_USER;                                     \
+        (void)user_;                                                                                 \
         CG_RTT_PRE_##kind(res, handle)                                                               \
         cg_tls.res_depth++;                                                                          \
         cudaError_t r_ = real_ args;                                                                 \
@@ -333,12 +335,15 @@ static __attribute__((noinline)) void plain_logged(struct cg_event *ev, int resu
         const void *ra_ = __builtin_return_address(0);                                               \
         cg_rt_fn_##name real_;                                                                       \
         if (CG_LIKELY(rt_armed(ra_) && (real_ = RT_TAB(name)) != NULL)) {                            \
-            int m_ = cg_tls.mod; /* before the call: the runtime's own calls may move the cache */   \
-            (void)m_;                                                                                \
             CG_RTT_PRE_##kind(res, handle)                                                           \
             cg_tls.res_depth++;                                                                      \
             cudaError_t r_ = real_ args;                                                             \
             cg_tls.res_depth--;                                                                      \
+            /* read after the call: fewer values live across it. Had the runtime's own calls moved  \
+             * the cache to another module, user_ is 0 and the slow half attributes by ra_. */      \
+            int m_ = cg_tls.mod, user_ = cg_tls.mod_user;                                            \
+            (void)m_;                                                                                \
+            (void)user_;                                                                             \
             CG_RTT_POST_##kind(res, handle, bytes)                                                   \
             if (CG_UNLIKELY(r_ != CG_SUCCESS))                                                       \
                 return cg_rt_failed(CG_RT_ID_##name, r_, ra_);                                       \

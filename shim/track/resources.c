@@ -13,9 +13,11 @@
 
 #define CHUNK 64          /* records allocated at once when a stripe's free list is empty */
 
-struct cg_res_stripe cg_res_stripes[CG_RES_STRIPES];
-struct cg_res_rec *cg_res_buckets[1 << CG_RES_BUCKET_BITS];
-#define PER_STRIPE (1u << (CG_RES_BUCKET_BITS - CG_RES_STRIPE_BITS))
+uintptr_t cg_res_buckets[CG_RES_BUCKETS];
+
+/* Free records, recycled; a plain spin lock (only the slow paths take it). */
+static int free_lock;
+static struct cg_res_rec *free_recs;
 
 /* Blocked resets per module slot, for the exit summary. */
 static unsigned int blocked[CG_MAX_MODULES];
@@ -32,54 +34,76 @@ static int departed_lock;
  * runtime's release at exit): counted then, since the records go. Under departed_lock. */
 static struct cg_res_counts retired_left[CG_MAX_MODULES];
 
-void cg_res_lock_slow(int *l)
+static void spin(unsigned int *spins)
 {
-    for (unsigned int spins = 0;; spins++) {
-        if (!__atomic_load_n(l, __ATOMIC_RELAXED) && !__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
+    if ((*spins)++ < 64)
+        __builtin_ia32_pause();
+    else
+        sched_yield(); /* the holder may be preempted (more threads than cores): let it run */
+}
+void cg_res_lock_slow(uintptr_t *b)
+{
+    for (unsigned int spins = 0;;) {
+        if (!(__atomic_load_n(b, __ATOMIC_RELAXED) & 1) && !(__atomic_fetch_or(b, 1, __ATOMIC_ACQUIRE) & 1))
             return;
-        if (spins < 64)
-            __builtin_ia32_pause();
-        else
-            sched_yield(); /* the holder may be preempted (more threads than cores): let it run */
+        spin(&spins);
     }
 }
-
-/* Under s->lock: a free record, from the stripe's free list or a new heap chunk; NULL when memory
- * ran out (the object is then not tracked: never an error for the caller). */
-static struct cg_res_rec *pop_free(struct cg_res_stripe *s)
+static void plain_lock(int *l)
 {
-    if (s->free == NULL) {
-        struct cg_res_rec *c = calloc(CHUNK, sizeof *c);
-        if (c == NULL)
-            return NULL;
-        for (int i = 0; i < CHUNK; i++) {
-            c[i].next = s->free;
-            s->free = &c[i];
-        }
-    }
-    struct cg_res_rec *r = s->free;
-    s->free = r->next;
-    return r;
+    for (unsigned int spins = 0; __atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE);)
+        spin(&spins);
+}
+static void plain_unlock(int *l)
+{
+    __atomic_store_n(l, 0, __ATOMIC_RELEASE);
 }
 
-/* Under the lock of i's stripe. */
-static inline void link_in(unsigned int i, struct cg_res_rec *r)
+/* A free record, from the free list or a new heap chunk; NULL when memory ran out (the object is
+ * then not tracked: never an error for the caller). */
+static struct cg_res_rec *pop_free(void)
 {
-    r->next = cg_res_buckets[i];
-    __atomic_store_n(&cg_res_buckets[i], r, __ATOMIC_RELAXED);
+    plain_lock(&free_lock);
+    struct cg_res_rec *r = free_recs;
+    if (r)
+        free_recs = r->next;
+    plain_unlock(&free_lock);
+    if (r)
+        return r;
+    struct cg_res_rec *c = calloc(CHUNK, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    plain_lock(&free_lock);
+    for (int i = 1; i < CHUNK; i++) {
+        c[i].next = free_recs;
+        free_recs = &c[i];
+    }
+    plain_unlock(&free_lock);
+    return &c[0];
+}
+
+static void push_free(struct cg_res_rec *r)
+{
+    plain_lock(&free_lock);
+    r->next = free_recs;
+    free_recs = r;
+    plain_unlock(&free_lock);
+}
+
+static void link_in(struct cg_res_rec *r)
+{
+    uintptr_t *b = &cg_res_buckets[cg_res_index(r->key)];
+    r->next = cg_res_lock(b);
+    cg_res_unlock(b, r);
 }
 
 static void insert(const struct cg_res_rec *v)
 {
-    unsigned int i = cg_res_index(v->key);
-    struct cg_res_stripe *s = cg_res_stripe_of(i);
-    cg_res_lock(&s->lock);
-    struct cg_res_rec *r = pop_free(s);
+    struct cg_res_rec *r = pop_free();
     if (r) {
         *r = *v;
-        link_in(i, r);
+        link_in(r);
     }
-    cg_res_unlock(&s->lock);
 }
 
 /* The current context when created contexts exist (else every context is a primary one). */
@@ -122,15 +146,6 @@ void cg_res_add_slow(int m, int type, int door, uintptr_t key, size_t bytes, con
     insert(&v);
 }
 
-static void push_free(struct cg_res_rec *r)
-{
-    struct cg_res_stripe *s = cg_res_stripe_of(cg_res_index(r->key));
-    cg_res_lock(&s->lock);
-    r->next = s->free;
-    s->free = r;
-    cg_res_unlock(&s->lock);
-}
-
 /* A thread that ends with a spare record gives it back. */
 static pthread_key_t spare_key;
 static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
@@ -151,11 +166,7 @@ static void make_spare_key(void)
 void cg_res_done_slow(struct cg_res_rec *r, int freed)
 {
     if (!freed) { /* not freed: still the module's */
-        unsigned int i = cg_res_index(r->key);
-        struct cg_res_stripe *s = cg_res_stripe_of(i);
-        cg_res_lock(&s->lock);
-        link_in(i, r);
-        cg_res_unlock(&s->lock);
+        link_in(r);
         return;
     }
     if (cg_tls.res_spare == NULL && !cg_tls.res_keyed) {
@@ -186,76 +197,73 @@ static void add_to(struct cg_res_counts *c, const struct cg_res_rec *r)
     }
 }
 
-void cg_res_count(int m, int dev, unsigned int gen, struct cg_res_counts *out, int mark_left)
+/* Calls fn on every record with its bucket locked; fn returns 1 to unlink it (then it owns it). */
+static void visit(int (*fn)(struct cg_res_rec *, void *), void *arg)
 {
-    memset(out, 0, sizeof *out);
-    for (unsigned int i = 0; i < CG_RES_STRIPES; i++) {
-        struct cg_res_stripe *s = &cg_res_stripes[i];
-        cg_res_lock(&s->lock);
-        for (unsigned int k = i * PER_STRIPE; k < (i + 1) * PER_STRIPE; k++)
-            for (struct cg_res_rec *r = cg_res_buckets[k]; r; r = r->next)
-                if (matches(r, m, dev, gen)) {
-                    add_to(out, r);
-                    if (mark_left)
-                        r->left = 1;
-                }
-        cg_res_unlock(&s->lock);
-    }
-}
-
-/* Unlinks every record `pick` selects; they are chained on *out (or returned to the free list when
- * out is NULL). */
-static void sweep(int (*pick)(const struct cg_res_rec *, const void *), const void *arg, struct cg_res_rec **out)
-{
-    for (unsigned int i = 0; i < CG_RES_STRIPES; i++) {
-        struct cg_res_stripe *s = &cg_res_stripes[i];
-        cg_res_lock(&s->lock);
-        for (unsigned int k = i * PER_STRIPE; k < (i + 1) * PER_STRIPE; k++)
-            for (struct cg_res_rec **p = &cg_res_buckets[k], *r; (r = *p) != NULL;) {
-                if (!pick(r, arg)) {
-                    p = &r->next;
-                    continue;
-                }
-                __atomic_store_n(p, r->next, __ATOMIC_RELAXED);
-                if (out) {
-                    r->next = *out;
-                    *out = r;
-                } else {
-                    r->next = s->free;
-                    s->free = r;
-                }
-            }
-        cg_res_unlock(&s->lock);
+    for (unsigned int k = 0; k < CG_RES_BUCKETS; k++) {
+        uintptr_t *b = &cg_res_buckets[k];
+        if (__atomic_load_n(b, __ATOMIC_RELAXED) == 0)
+            continue;
+        struct cg_res_rec *head = cg_res_lock(b), **p = &head, *r;
+        while ((r = *p) != NULL) {
+            struct cg_res_rec *next = r->next;
+            if (fn(r, arg))
+                *p = next;
+            else
+                p = &r->next;
+        }
+        cg_res_unlock(b, head);
     }
 }
 
 struct sel {
     int m, dev;
     unsigned int gen;
+    int mark_left;
+    struct cg_res_counts *out;
+    struct cg_res_rec *list;
 };
-static int pick_module(const struct cg_res_rec *r, const void *arg)
+
+static int count_one(struct cg_res_rec *r, void *arg)
 {
-    const struct sel *s = arg;
-    return matches(r, s->m, s->dev, s->gen);
+    struct sel *s = arg;
+    if (matches(r, s->m, s->dev, s->gen)) {
+        add_to(s->out, r);
+        if (s->mark_left)
+            r->left = 1;
+    }
+    return 0;
+}
+
+void cg_res_count(int m, int dev, unsigned int gen, struct cg_res_counts *out, int mark_left)
+{
+    memset(out, 0, sizeof *out);
+    struct sel s = {m, dev, gen, mark_left, out, NULL};
+    visit(count_one, &s);
+}
+
+static int detach_one(struct cg_res_rec *r, void *arg)
+{
+    struct sel *s = arg;
+    if (!matches(r, s->m, s->dev, s->gen))
+        return 0;
+    r->next = s->list;
+    s->list = r;
+    return 1;
 }
 
 struct cg_res_rec *cg_res_detach(int m, int dev, unsigned int gen)
 {
-    struct sel s = {m, dev, gen};
-    struct cg_res_rec *list = NULL;
-    sweep(pick_module, &s, &list);
-    return list;
+    struct sel s = {m, dev, gen, 0, NULL, NULL};
+    visit(detach_one, &s);
+    return s.list;
 }
 
 void cg_res_free_list(struct cg_res_rec *list)
 {
     while (list) {
         struct cg_res_rec *next = list->next;
-        struct cg_res_stripe *s = cg_res_stripe_of(cg_res_index(list->key));
-        cg_res_lock(&s->lock);
-        list->next = s->free;
-        s->free = list;
-        cg_res_unlock(&s->lock);
+        push_free(list);
         list = next;
     }
 }
@@ -267,19 +275,23 @@ void cg_res_note_blocked(int m)
 }
 
 struct retire {
-    struct sel s;
+    int dev;
+    unsigned int gen;
     struct cg_res_counts left[CG_MAX_MODULES];
     int any;
+    struct cg_res_rec *list;
 };
-static int pick_retired(const struct cg_res_rec *r, const void *arg)
+static int retire_one(struct cg_res_rec *r, void *arg)
 {
-    struct retire *t = (struct retire *)arg;
-    if (r->dev != t->s.dev || r->ctx != NULL || r->gen >= t->s.gen)
+    struct retire *t = arg;
+    if (r->dev != t->dev || r->ctx != NULL || r->gen >= t->gen)
         return 0;
     if (r->mod > 0 && r->left) {
         add_to(&t->left[r->mod], r);
         t->any = 1;
     }
+    r->next = t->list;
+    t->list = r;
     return 1;
 }
 
@@ -296,39 +308,45 @@ void cg_res_retire(int dev)
     struct retire *t = calloc(1, sizeof *t); /* 2 KiB: not on the stack of a CUDA call */
     if (t == NULL)
         return;
-    t->s.dev = cg_dev_index(dev);
-    t->s.gen = cg_ctx_gen_of(dev);
-    sweep(pick_retired, t, NULL);
+    t->dev = cg_dev_index(dev);
+    t->gen = cg_ctx_gen_of(dev);
+    visit(retire_one, t);
+    cg_res_free_list(t->list);
     if (t->any) {
-        cg_res_lock(&departed_lock);
+        plain_lock(&departed_lock);
         for (int m = 1; m < CG_MAX_MODULES; m++)
             add_counts(&retired_left[m], &t->left[m]);
-        cg_res_unlock(&departed_lock);
+        plain_unlock(&departed_lock);
     }
     free(t);
 }
 
+struct forget {
+    int m;
+    struct cg_res_counts c;
+};
+static int forget_one(struct cg_res_rec *r, void *arg)
+{
+    struct forget *f = arg;
+    if (r->mod == f->m) {
+        if (r->left)
+            add_to(&f->c, r);
+        r->mod = 0; /* nobody's now: never reclaimed on another module's behalf */
+    }
+    return 0;
+}
+
 void cg_res_forget_module(int m)
 {
-    struct cg_res_counts c = {0, 0, 0, 0};
+    struct forget f = {m, {0, 0, 0, 0}};
     unsigned int resets = __atomic_load_n(&blocked[m], __ATOMIC_RELAXED);
-    for (unsigned int i = 0; i < CG_RES_STRIPES; i++) {
-        struct cg_res_stripe *s = &cg_res_stripes[i];
-        cg_res_lock(&s->lock);
-        for (unsigned int k = i * PER_STRIPE; k < (i + 1) * PER_STRIPE; k++)
-            for (struct cg_res_rec *r = cg_res_buckets[k]; r; r = r->next)
-                if (r->mod == m) {
-                    if (r->left)
-                        add_to(&c, r);
-                    r->mod = 0; /* nobody's now: never reclaimed on another module's behalf */
-                }
-        cg_res_unlock(&s->lock);
-    }
+    visit(forget_one, &f);
+    struct cg_res_counts c = f.c;
     __atomic_store_n(&blocked[m], 0, __ATOMIC_RELAXED);
     if (resets == 0)
         return;
     const char *name = cg_module_base(m);
-    cg_res_lock(&departed_lock);
+    plain_lock(&departed_lock);
     add_counts(&c, &retired_left[m]);
     memset(&retired_left[m], 0, sizeof retired_left[m]);
     for (int i = 0; i < DEPARTED; i++) {
@@ -340,7 +358,15 @@ void cg_res_forget_module(int m)
         departed[i].resets += resets;
         break;
     }
-    cg_res_unlock(&departed_lock);
+    plain_unlock(&departed_lock);
+}
+
+static int live_left_one(struct cg_res_rec *r, void *arg)
+{
+    struct cg_res_counts *live = arg;
+    if (r->mod > 0 && r->left)
+        add_to(&live[r->mod], r);
+    return 0;
 }
 
 void cg_res_left_totals(void (*fn)(const char *module, const struct cg_res_counts *c, long resets, void *arg),
@@ -348,18 +374,10 @@ void cg_res_left_totals(void (*fn)(const char *module, const struct cg_res_count
 {
     static struct cg_res_counts live[CG_MAX_MODULES]; /* at exit only: one caller */
     memset(live, 0, sizeof live);
-    for (unsigned int i = 0; i < CG_RES_STRIPES; i++) {
-        struct cg_res_stripe *s = &cg_res_stripes[i];
-        cg_res_lock(&s->lock);
-        for (unsigned int k = i * PER_STRIPE; k < (i + 1) * PER_STRIPE; k++)
-            for (struct cg_res_rec *r = cg_res_buckets[k]; r; r = r->next)
-                if (r->mod > 0 && r->left)
-                    add_to(&live[r->mod], r);
-        cg_res_unlock(&s->lock);
-    }
+    visit(live_left_one, live);
     /* a module unloaded and loaded again: its earlier lives and this one on one line */
     char merged[DEPARTED] = {0};
-    cg_res_lock(&departed_lock);
+    plain_lock(&departed_lock);
     for (int m = 1; m < CG_MAX_MODULES; m++) {
         long resets = __atomic_load_n(&blocked[m], __ATOMIC_RELAXED);
         if (resets == 0 || cg_modules[m].hi == 0)
@@ -377,19 +395,22 @@ void cg_res_left_totals(void (*fn)(const char *module, const struct cg_res_count
     for (int i = 0; i < DEPARTED && departed[i].name[0]; i++)
         if (!merged[i])
             fn(departed[i].name, &departed[i].c, departed[i].resets, arg);
-    cg_res_unlock(&departed_lock);
+    plain_unlock(&departed_lock);
 }
 
+/* Every bucket lock (32768 bit locks: about 100 us), then the two plain ones. */
 void cg_res_fork_prepare(void)
 {
-    for (int i = 0; i < CG_RES_STRIPES; i++)
-        cg_res_lock(&cg_res_stripes[i].lock);
-    cg_res_lock(&departed_lock);
+    for (unsigned int k = 0; k < CG_RES_BUCKETS; k++)
+        cg_res_lock(&cg_res_buckets[k]);
+    plain_lock(&free_lock);
+    plain_lock(&departed_lock);
 }
 
 void cg_res_fork_release(void)
 {
-    cg_res_unlock(&departed_lock);
-    for (int i = CG_RES_STRIPES - 1; i >= 0; i--)
-        cg_res_unlock(&cg_res_stripes[i].lock);
+    plain_unlock(&departed_lock);
+    plain_unlock(&free_lock);
+    for (unsigned int k = 0; k < CG_RES_BUCKETS; k++)
+        __atomic_fetch_and(&cg_res_buckets[k], ~(uintptr_t)1, __ATOMIC_RELEASE);
 }

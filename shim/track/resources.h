@@ -47,58 +47,50 @@ struct cg_res_counts {
     long streams, events;
 };
 
-/* 2^15 buckets (256 KiB of .bss, touched as used), in 256 stripes of 128 consecutive buckets, each
- * stripe with its own spin lock and free list, on a cache line of its own. A fixed table: no
- * resizing, so no count to keep on the fast path; chains stay short up to ~10^5 live objects. */
+/* 2^15 buckets (256 KiB of .bss, touched as used). Each bucket head is its own lock: bit 0 set
+ * while a thread works on the chain (a bit lock, the finest striping there is), and the store that
+ * links or unlinks at the head also releases it. A fixed table: no resizing, so no count to keep on
+ * the fast path; chains stay short up to ~10^5 live objects. */
 #define CG_RES_BUCKET_BITS 15
-#define CG_RES_STRIPE_BITS 8
-#define CG_RES_STRIPES (1 << CG_RES_STRIPE_BITS)
-struct cg_res_stripe {
-    int lock;
-    struct cg_res_rec *free;
-} __attribute__((aligned(64)));
-extern struct cg_res_stripe cg_res_stripes[CG_RES_STRIPES];
-extern struct cg_res_rec *cg_res_buckets[1 << CG_RES_BUCKET_BITS];
+#define CG_RES_BUCKETS (1u << CG_RES_BUCKET_BITS)
+extern uintptr_t cg_res_buckets[CG_RES_BUCKETS];
 
-void cg_res_lock_slow(int *l);
-static inline void cg_res_lock(int *l)
+void cg_res_lock_slow(uintptr_t *b);
+/* Takes bucket b's lock; returns its chain. */
+static inline struct cg_res_rec *cg_res_lock(uintptr_t *b)
 {
-    if (CG_UNLIKELY(__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE)))
-        cg_res_lock_slow(l);
+    if (CG_UNLIKELY(__atomic_fetch_or(b, 1, __ATOMIC_ACQUIRE) & 1))
+        cg_res_lock_slow(b);
+    return (struct cg_res_rec *)(*b & ~(uintptr_t)1);
 }
-static inline void cg_res_unlock(int *l)
+/* Releases it, with `head` as its chain. */
+static inline void cg_res_unlock(uintptr_t *b, struct cg_res_rec *head)
 {
-    __atomic_store_n(l, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(b, (uintptr_t)head, __ATOMIC_RELEASE);
 }
-/* Fibonacci hashing: the top bits of key * 2^64/phi are well mixed; they pick the bucket, and the
- * bucket's top bits its stripe. */
+/* Fibonacci hashing: the top bits of key * 2^64/phi are well mixed. */
 static inline unsigned int cg_res_index(uintptr_t key)
 {
     return (unsigned int)(((uint64_t)key * 0x9E3779B97F4A7C15ull) >> (64 - CG_RES_BUCKET_BITS));
-}
-static inline struct cg_res_stripe *cg_res_stripe_of(unsigned int i)
-{
-    return &cg_res_stripes[i >> (CG_RES_BUCKET_BITS - CG_RES_STRIPE_BITS)];
 }
 
 /* Out of line: attribution through the stack, a created context current, no spare record. */
 void cg_res_add_slow(int m, int type, int door, uintptr_t key, size_t bytes, const void *ra);
 /* Records an object module m (the immediate caller; attributed from `ra` when that is not a user
  * module; ra NULL: never attributed) just allocated or created, on the thread's current device and
- * context. */
-static inline __attribute__((always_inline)) void cg_res_add(int m, int type, int door, uintptr_t key, size_t bytes,
-                                                             const void *ra)
+ * context. `user`: m is known to be a user module (the runtime fast path's cached class). */
+static inline __attribute__((always_inline)) void cg_res_add(int m, int user, int type, int door, uintptr_t key,
+                                                             size_t bytes, const void *ra)
 {
     struct cg_res_rec *r = cg_tls.res_spare;
     unsigned int dev = (unsigned int)cg_tls.dev;
-    if (CG_UNLIKELY(r == NULL || m <= 0 || cg_modules[m].cls != CG_MOD_USER || key == 0 || dev >= CG_MAX_DEVICES ||
+    if (CG_UNLIKELY(r == NULL || !user || key == 0 || dev >= CG_MAX_DEVICES ||
                     __atomic_load_n(&cg_created_live, __ATOMIC_RELAXED))) {
         cg_res_add_slow(m, type, door, key, bytes, ra);
         return;
     }
     cg_tls.res_spare = NULL;
-    unsigned int i = cg_res_index(key);
-    struct cg_res_stripe *s = cg_res_stripe_of(i);
+    uintptr_t *b = &cg_res_buckets[cg_res_index(key)];
     r->key = key;
     r->bytes = bytes;
     r->ctx = NULL;
@@ -108,10 +100,8 @@ static inline __attribute__((always_inline)) void cg_res_add(int m, int type, in
     r->type = (unsigned char)type;
     r->door = (unsigned char)door;
     r->left = 0;
-    cg_res_lock(&s->lock);
-    r->next = cg_res_buckets[i];
-    __atomic_store_n(&cg_res_buckets[i], r, __ATOMIC_RELAXED); /* take() peeks at it unlocked */
-    cg_res_unlock(&s->lock);
+    r->next = cg_res_lock(b);
+    cg_res_unlock(b, r);
 }
 
 /* Unlinks the record of (key, type) before the object is freed and returns it (NULL: none).
@@ -119,18 +109,16 @@ static inline __attribute__((always_inline)) void cg_res_add(int m, int type, in
  * old one. Then cg_res_done. */
 static inline __attribute__((always_inline)) struct cg_res_rec *cg_res_take(uintptr_t key, int type)
 {
-    unsigned int i = cg_res_index(key);
-    if (__atomic_load_n(&cg_res_buckets[i], __ATOMIC_RELAXED) == NULL)
+    uintptr_t *b = &cg_res_buckets[cg_res_index(key)];
+    if (__atomic_load_n(b, __ATOMIC_RELAXED) == 0)
         return NULL; /* an object this thread frees was recorded before this thread learnt its handle */
-    struct cg_res_stripe *s = cg_res_stripe_of(i);
-    struct cg_res_rec **p, *r;
-    cg_res_lock(&s->lock);
-    for (p = &cg_res_buckets[i]; (r = *p) != NULL; p = &r->next)
+    struct cg_res_rec *head = cg_res_lock(b), **p = &head, *r;
+    for (; (r = *p) != NULL; p = &r->next)
         if (r->key == key && r->type == type) {
-            __atomic_store_n(p, r->next, __ATOMIC_RELAXED);
+            *p = r->next;
             break;
         }
-    cg_res_unlock(&s->lock);
+    cg_res_unlock(b, head);
     return r;
 }
 
