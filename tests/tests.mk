@@ -25,6 +25,9 @@ $(B)/tests/test_rules: tests/test_rules.c shim/decide/rules.c shim/decide/rules.
 $(B)/tests/test_format: tests/test_format.c shim/report/format.c tests/harness.c $(SHIM_HDR) | $(B)/tests
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_format.c shim/report/format.c tests/harness.c -lcmocka
 
+# Issue 15 asks for 100; measured 119 (docs/performance.md): the CI guards this figure against growth
+# until the pair is brought under 100.
+PAIR_BUDGET ?= 125
 .PHONY: check cmocka
 cmocka:
 	$(Q)scripts/ensure-cmocka.sh
@@ -35,8 +38,8 @@ check: cmocka all test-progs
 	$(Q)$(MAKE) --no-print-directory $(TEST_BINS)
 	$(Q)fail=0; for t in $(TEST_BINS); do echo "== $$t"; $$t || fail=1; done; \
 	  bash scripts/gpu-test.sh --self-check || fail=1; \
-	  echo "== instruction budget (callgrind, 40 per pass-through call)"; \
-	  if [ -z "$(SAN)" ]; then python3 scripts/bench.py --callgrind-only --budget 40 || fail=1; fi; \
+	  echo "== instruction budget (callgrind, 40 per pass-through call, $(PAIR_BUDGET) per tracked allocate+free pair)"; \
+	  if [ -z "$(SAN)" ]; then python3 scripts/bench.py --callgrind-only --budget 40 --pair-budget $(PAIR_BUDGET) || fail=1; fi; \
 	  if [ $$fail = 0 ]; then echo "make check: all suites passed"; else echo "make check: FAILED"; fi; exit $$fail
 
 # The same suite built with sanitizers (their runtime preloaded before ctxguard; any report is fatal),

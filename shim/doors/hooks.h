@@ -60,28 +60,29 @@ int cg_drv_id_of(const char *name);
  * (most lookups: cuLaunchKernel, cuModule…, cuMemcpy…), so the caller may skip the table search. The
  * guarded bases are cuCtx*, cuDevicePrimaryCtx*, cuGetProcAddress; the tracked ones cuMemAlloc*,
  * cuMemFree*, cuMemHostAlloc, cuStreamCreate*, cuStreamDestroy, cuEventCreate, cuEventDestroy. */
-static inline int cg_maybe_guarded_base(const char *s)
+static inline __attribute__((always_inline)) int cg_maybe_guarded_base(const char *s)
 {
     if (s[0] != 'c' || s[1] != 'u')
         return 0;
-    /* One range test and one bit test reject most names: the wrapped ones have 'C', 'D', 'E', 'G',
-     * 'M' or 'S' third. */
-    unsigned int c = (unsigned char)s[2] - (unsigned char)'C';
-    if (c > 'S' - 'C' || !((1u << c) & (1u << 0 | 1u << ('D' - 'C') | 1u << ('E' - 'C') | 1u << ('G' - 'C') |
-                                        1u << ('M' - 'C') | 1u << ('S' - 'C'))))
+    /* One bit test rejects most names: the wrapped ones have 'C', 'D', 'E', 'G', 'M' or 'S' third;
+     * the bit is picked by the character's low six bits (bytes that alias one, such as 0xC3, are
+     * rejected by the characters after). */
+    unsigned char c = (unsigned char)s[2];
+#define CG_GUARDED_THIRD(ch) (1ull << ((ch) & 63))
+    if (!((CG_GUARDED_THIRD('C') | CG_GUARDED_THIRD('D') | CG_GUARDED_THIRD('E') | CG_GUARDED_THIRD('G') |
+           CG_GUARDED_THIRD('M') | CG_GUARDED_THIRD('S')) >> (c & 63) & 1))
         return 0;
-    /* switch on the offset already computed (no second copy of s[2]); character by character
-     * (&& stops at the terminator): no call, so wrappers need no frame */
+    /* character by character (&& stops at the terminator): no call, so wrappers need no frame */
     switch (c) {
-    case 'C' - 'C': return s[3] == 't' && s[4] == 'x';
-    case 'D' - 'C': return s[3] == 'e' && s[4] == 'v' && s[5] == 'i' && s[6] == 'c' && s[7] == 'e' && s[8] == 'P';
-    case 'G' - 'C': return s[3] == 'e' && s[4] == 't' && s[5] == 'P';
-    case 'M' - 'C': return s[3] == 'e' && s[4] == 'm' && (s[5] == 'A' || s[5] == 'F' || s[5] == 'H');
-    case 'S' - 'C': return s[3] == 't' && s[4] == 'r' && s[5] == 'e' && s[6] == 'a' && s[7] == 'm' &&
-                           (s[8] == 'C' || s[8] == 'D');
-    case 'E' - 'C': return s[3] == 'v' && s[4] == 'e' && s[5] == 'n' && s[6] == 't' && (s[7] == 'C' || s[7] == 'D');
+    case 'C': return s[3] == 't' && s[4] == 'x';
+    case 'D': return s[3] == 'e' && s[4] == 'v' && s[5] == 'i' && s[6] == 'c' && s[7] == 'e' && s[8] == 'P';
+    case 'G': return s[3] == 'e' && s[4] == 't' && s[5] == 'P';
+    case 'M': return s[3] == 'e' && s[4] == 'm' && (s[5] == 'A' || s[5] == 'F' || s[5] == 'H');
+    case 'S': return s[3] == 't' && s[4] == 'r' && s[5] == 'e' && s[6] == 'a' && s[7] == 'm' && (s[8] == 'C' || s[8] == 'D');
+    case 'E': return s[3] == 'v' && s[4] == 'e' && s[5] == 'n' && s[6] == 't' && (s[7] == 'C' || s[7] == 'D');
     default: return 0;
     }
+#undef CG_GUARDED_THIRD
 }
 
 /* Tracked bases whose per-thread-default-stream variants (_ptsz) cuGetProcAddress hands out under
