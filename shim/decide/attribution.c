@@ -8,8 +8,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/guard.h"
 #include "decide/attribution.h"
-#include "doors/hooks.h"
+#include "core/hooks.h"
 #include "report/log.h"
 #include "track/modules.h"
 #include "track/state.h"
@@ -30,8 +31,6 @@ static struct {
     unsigned int gen;
 } told[256];
 static int ntold;
-static pthread_mutex_t told_lock = PTHREAD_MUTEX_INITIALIZER;
-int cg_attributed; /* read by the exit dump */
 
 /* The last reset of a device's primary context, copied under the lock it is written under
  * (cg_note_reset_done), as one consistent record. */
@@ -68,7 +67,6 @@ static void log_attribution(int api, const char *call, struct cg_device *d, int 
                           .shared_with = r->caller > 0 ? 1ull << r->caller : 0, .caller = m, .action = CG_ALLOW,
                           .result = result, .destructive = 1, .reason = reason, .decided_by = "attribution",
                           .log = 1};
-    __atomic_store_n(&cg_attributed, 1, __ATOMIC_RELEASE);
     cg_log_event(&ev);
 }
 
@@ -78,16 +76,16 @@ int cg_rt_failed(int id, int result, const void *ra)
     for (size_t i = 0; i < sizeof family / sizeof family[0]; i++)
         if (family[i].code == result)
             ename = family[i].name;
-    if (ename == NULL || cg_tls.depth)
+    if (ename == NULL || cg_own_active())
         return result;
     int dev = cg_tls.dev < 0 ? 0 : cg_tls.dev;
     struct cg_device *d = &cg_devices[cg_dev_index(dev)];
     unsigned int gen = __atomic_load_n(&d->last_gen, __ATOMIC_ACQUIRE);
     if (gen == 0)
         return result; /* no reset happened here: not ctxguard's to explain */
-    cg_tls.depth++;
+    int saved = cg_own_begin();
     int m = cg_attribute(ra);
-    pthread_mutex_lock(&told_lock);
+    pthread_mutex_lock(&cg_attribution_lock);
     int seen = 0;
     for (int i = 0; i < ntold && !seen; i++)
         seen = told[i].module == m && told[i].id == id && told[i].gen == gen;
@@ -97,9 +95,9 @@ int cg_rt_failed(int id, int result, const void *ra)
         told[ntold].gen = gen;
         ntold++;
     }
-    pthread_mutex_unlock(&told_lock);
+    pthread_mutex_unlock(&cg_attribution_lock);
     if (seen) { /* once per module, call and reset: a failing loop must not flood the log */
-        cg_tls.depth--;
+        cg_own_end(saved);
         return result;
     }
     struct last_reset r = last_reset_of(d);
@@ -111,7 +109,7 @@ int cg_rt_failed(int id, int result, const void *ra)
              "events and modules created before that reset are gone",
              cg_module_base(m), cg_rt_names[id], ename, result, dev, dev, when, cg_module_base(r.caller), r.call, r.gen);
     log_attribution(CG_API_RUNTIME, cg_rt_names[id], d, dev, m, result, &r, reason);
-    cg_tls.depth--;
+    cg_own_end(saved);
     return result;
 }
 

@@ -3,7 +3,7 @@
  * kernels are never unloaded: the caller's runtime would not load them again. */
 #include "decide/reclaim.h"
 
-#include "doors/hooks.h"
+#include "core/hooks.h"
 #include "track/modules.h"
 #include "track/resolve.h"
 #include "track/resources.h"
@@ -62,7 +62,18 @@ static void reclaim(struct cg_event *ev, int dev, unsigned int gen)
     cg_res_free_list(list);
 }
 
-void cg_block_resources(struct cg_event *ev, int can_free)
+static int context_current(const struct cg_event *ev)
+{
+    if (ev->api == CG_API_RUNTIME)
+        return 1;
+    struct cg_ctxinfo ci;
+    cg_tls.depth++;
+    cg_query_current(&ci);
+    cg_tls.depth--;
+    return ci.ctx != NULL && ci.ctx == ev->ctx;
+}
+
+void cg_block_resources(struct cg_event *ev)
 {
     if (ev->ctx_kind == CG_CTX_CREATED || ev->device < 0 || ev->caller <= 0) {
         if (ev->action == CG_RECLAIM)
@@ -71,7 +82,7 @@ void cg_block_resources(struct cg_event *ev, int can_free)
     }
     int dev = cg_dev_index(ev->device);
     unsigned int gen = cg_ctx_gen_of(dev);
-    if (ev->action == CG_RECLAIM && !can_free) {
+    if (ev->action == CG_RECLAIM && !context_current(ev)) {
         ev->action = CG_BLOCK;
         ev->reason = CANNOT_FREE; /* the rule's or preset's reason gives way to why nothing was freed */
     }

@@ -12,10 +12,11 @@
  * context (or one treated as primary) of a known device: a reclaim frees ev->caller's own live
  * allocations, streams and events in that context, through the real functions of the door each came
  * through (its own runtime's cudaFree…, or the driver's cuMemFree…), and fills ev->res with what was
- * freed; a block fills ev->res with what the caller still holds there ("left").
- * `can_free` 0: the context is not the calling thread's current one (a driver-level reset of another
- * device), so nothing is freed: a reclaim is carried out as a block and says so. */
-void cg_block_resources(struct cg_event *ev, int can_free);
+ * freed; a block fills ev->res with what the caller still holds there ("left"). A driver-level call
+ * on a context that is not the thread's current one (a reset of another device) frees nothing (the
+ * runtime makes its device's context current itself; the driver's frees would need it current): a
+ * reclaim is then carried out as a block and says so. */
+void cg_block_resources(struct cg_event *ev);
 
 #pragma GCC visibility pop
 

@@ -6,7 +6,7 @@
  * already, and outside one they are the runtime's own (its immediate caller is NVIDIA's library). */
 #include <stdint.h>
 
-#include "doors/hooks.h"
+#include "core/hooks.h"
 #include "track/modules.h"
 #include "track/resolve.h"
 #include "track/resources.h"
@@ -58,4 +58,4 @@ static __attribute__((noinline)) void drv_add(const void *ra, int type, uintptr_
 #define CG_DRVT_WRAP_DESTROY CG_DRVT_WRAP_FREE
 #define CG_DRVT(name, base, since, params, args, kind, res, handle, bytes)                            \
     CG_DRVT_WRAP_##kind(name, params, args, res, handle, bytes)
-#include "doors/hooks.def"
+#include "core/hooks.def"

@@ -1,15 +1,16 @@
-/* Runtime entry points. Pass-through ones are generated from hooks.def; resets, cudaSetDevice and
- * the driver entry-point lookups are written out below. */
+/* Runtime entry points: one handler per kind of hooks.def's runtime rows (USE, PASS, SETDEV, RESET,
+ * ENTRY, ENTRYV); the exported functions are generated at the end of this file from the table. */
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "core/guard.h"
 #include "decide/attribution.h"
-#include "doors/hooks.h"
+#include "core/hooks.h"
 #include "report/log.h"
 #include "track/modules.h"
 #include "decide/policy.h"
-#include "decide/reclaim.h"
+#include "doors/handout.h"
 #include "track/resolve.h"
 #include "track/resources.h"
 #include "track/state.h"
@@ -32,37 +33,31 @@ static inline int rt_armed(const void *ra)
  * than jumps (USE: it checks the result) has no lazy entry and tests its slot for NULL. */
 #define CG_RT_LAZY_DECL_USE(name, params)
 #define CG_RT_LAZY_DECL_PASS(name, params) static cudaError_t name##_lazy params;
-#define CG_RT_LAZY_DECL_CUSTOM(name, params)
+#define CG_RT_LAZY_DECL_SETDEV(name, params) static cudaError_t name##_lazy params;
+#define CG_RT_LAZY_DECL_ENTRY(name, params) static cudaError_t name##_lazy params;
+#define CG_RT_LAZY_DECL_ENTRYV(name, params) static cudaError_t name##_lazy params;
+#define CG_RT_LAZY_DECL_RESET(name, params)
 #define CG_RT_LAZY_DECL_ALLOC(name, params)
 #define CG_RT_LAZY_DECL_FREE(name, params)
 #define CG_RT_LAZY_DECL_CREATE(name, params)
 #define CG_RT_LAZY_DECL_DESTROY(name, params)
 #define CG_RT(name, params, args, kind) CG_RT_LAZY_DECL_##kind(name, params)
-#include "doors/hooks.def"
-static cudaError_t cudaSetDevice_lazy(int device);
-#define EP_PARAMS (const char *symbol, void **funcPtr, unsigned long long flags, cudaDriverEntryPointQueryResult *status)
-#define EP_ARGS (symbol, funcPtr, flags, status)
-#define EPV_PARAMS                                                                                   \
-    (const char *symbol, void **funcPtr, unsigned int cudaVersion, unsigned long long flags,         \
-     cudaDriverEntryPointQueryResult *status)
-#define EPV_ARGS (symbol, funcPtr, cudaVersion, flags, status)
-static cudaError_t cudaGetDriverEntryPoint_lazy EP_PARAMS;
-static cudaError_t cudaGetDriverEntryPoint_ptsz_lazy EP_PARAMS;
-static cudaError_t cudaGetDriverEntryPointByVersion_lazy EPV_PARAMS;
-static cudaError_t cudaGetDriverEntryPointByVersion_ptsz_lazy EPV_PARAMS;
-/* the resets are never reached through the table (no fast path): their slots name themselves */
-#define cudaDeviceReset_lazy cudaDeviceReset
-#define cudaThreadExit_lazy cudaThreadExit
+#include "core/hooks.def"
+/* a call that checks its result has no lazy entry (it tests its slot for NULL); the resets are never
+ * reached through the table (no fast path): their slots name themselves */
 #define CG_RT_LAZY_USE(name) NULL
 #define CG_RT_LAZY_PASS(name) (void *)name##_lazy
-#define CG_RT_LAZY_CUSTOM(name) (void *)name##_lazy
+#define CG_RT_LAZY_SETDEV(name) (void *)name##_lazy
+#define CG_RT_LAZY_ENTRY(name) (void *)name##_lazy
+#define CG_RT_LAZY_ENTRYV(name) (void *)name##_lazy
+#define CG_RT_LAZY_RESET(name) (void *)name
 #define CG_RT_LAZY_ALLOC(name) NULL /* tracked calls call and record: like USE, no lazy entry */
 #define CG_RT_LAZY_FREE(name) NULL
 #define CG_RT_LAZY_CREATE(name) NULL
 #define CG_RT_LAZY_DESTROY(name) NULL
 static void *const rt_lazy[CG_RT_COUNT] = {
 #define CG_RT(name, params, args, kind) [CG_RT_ID_##name] = CG_RT_LAZY_##kind(name),
-#include "doors/hooks.def"
+#include "core/hooks.def"
 };
 
 /* A module that moved the thread to another device and returned without moving it back leaves the
@@ -79,9 +74,7 @@ static __attribute__((noinline)) void check_context_left(int id, int m)
     if (id == CG_RT_ID_cudaSetDevice)
         return; /* the runtime makes that device's primary context current: the thread is repaired */
     struct cg_ctxinfo ci;
-    cg_tls.depth++;
     cg_query_current(&ci);
-    cg_tls.depth--;
     if (ci.ctx != ctx)
         return; /* restored (or replaced) before this call: nothing left behind */
     char reason[512];
@@ -152,10 +145,10 @@ static __attribute__((noinline)) void *rt_enter(int id, const void *ra, int *mod
     cg_init();
     int m = cg_module_of(ra);
     *mod = m;
-    if (m > 0 && !cg_tls.depth)
+    if (m > 0 && !cg_own_active())
         check_device_leak(id, m);
     void *fn = cg_rt_real_for(m, id);
-    if (mark && CG_LIKELY(!cg_tls.depth)) {
+    if (mark && CG_LIKELY(!cg_own_active())) {
         cg_mark_use(m);
         if (m > 0 && CG_UNLIKELY(cg_watched(m) < 0))
             __atomic_store_n(&cg_modules[m].watched, cg_module_watched(m), __ATOMIC_RELAXED);
@@ -173,12 +166,10 @@ static __attribute__((noinline)) void *rt_enter(int id, const void *ra, int *mod
 /* CTXGUARD_LOG_LEVEL=debug: every intercepted call becomes an event. */
 static void __attribute__((noinline)) log_call(int id, int m, int result)
 {
-    if (cg_tls.depth)
+    if (cg_own_active())
         return;
     struct cg_ctxinfo ci;
-    cg_tls.depth++;
     cg_query_current(&ci);
-    cg_tls.depth--;
     struct cg_event ev = {.api = CG_API_RUNTIME, .call = cg_rt_names[id], .device = ci.device,
                           .ctx = ci.ctx, .ctx_kind = ci.kind, .caller = m, .action = CG_ALLOW,
                           .result = result, .reason = "pass-through"};
@@ -190,12 +181,10 @@ static void __attribute__((noinline)) log_call(int id, int m, int result)
 static __attribute__((noinline)) int plain_verdict(int id, int m, struct cg_event *ev, char *reason, size_t cap)
 {
     ev->call = NULL;
-    if (m <= 0 || cg_watched(m) != 1 || cg_tls.depth)
+    if (m <= 0 || cg_watched(m) != 1 || cg_own_active())
         return -1;
     struct cg_ctxinfo ci;
-    cg_tls.depth++;
     cg_query_current(&ci);
-    cg_tls.depth--;
     struct cg_event e = {.api = CG_API_RUNTIME, .call = cg_rt_names[id], .device = ci.device, .ctx = ci.ctx,
                          .ctx_kind = ci.kind, .caller = m};
     if (ci.device >= 0 && ci.kind != CG_CTX_CREATED)
@@ -221,13 +210,12 @@ static __attribute__((noinline)) void plain_logged(struct cg_event *ev, int resu
 
 /* A lazy entry (see rt_lazy): hands the caller's return address, still on the stack after the fast
  * path's jump, to the slow half. */
-#define CG_RT_LAZY_ENTRY(name, params, args)                                                         \
+#define CG_RT_LAZY_STUB(name, params, args)                                                          \
     static cudaError_t name##_lazy params                                                            \
     {                                                                                                \
         cg_tls.slow_ra = __builtin_return_address(0);                                                \
         return name##_slow args;                                                                     \
     }
-#define CG_RT_WRAP_CUSTOM(name, params, args)
 /* The slow half is a separate function reached by a tail call, so the fast half needs no stack
  * frame; the return address travels in cg_tls.slow_ra because the parameter list is fixed.
  * `check`: whether a failure is explained (cg_rt_failed). */
@@ -275,7 +263,7 @@ static __attribute__((noinline)) void plain_logged(struct cg_event *ev, int resu
 /* PASS: a plain jump to the real function (or its lazy entry). */
 #define CG_RT_WRAP_PASS(name, params, args)                                                          \
     CG_RT_SLOW(name, params, args, 0)                                                                \
-    CG_RT_LAZY_ENTRY(name, params, args)                                                             \
+    CG_RT_LAZY_STUB(name, params, args)                                                             \
     cudaError_t name params                                                                          \
     {                                                                                                \
         const void *ra_ = __builtin_return_address(0);                                               \
@@ -284,10 +272,185 @@ static __attribute__((noinline)) void plain_logged(struct cg_event *ev, int resu
         cg_tls.slow_ra = ra_;                                                                        \
         return name##_slow args;                                                                     \
     }
+
+/* `before`: the thread's device before the call (the runtime's own driver calls may already have
+ * moved cg_tls.dev by the time cudaSetDevice returns). */
+static __attribute__((noinline)) void set_device_slow(int device, int m, int before)
+{
+    if (m > 0 && cg_modules[m].cls == CG_MOD_USER && before >= 0 && device != before) {
+        cg_tls.switch_mod = m; /* the next call from another module is checked (rt_enter) */
+        cg_tls.switch_from = before;
+    } else if (m > 0 && cg_tls.switch_mod == m && device == cg_tls.switch_from)
+        cg_tls.switch_mod = 0; /* it moved the thread back: nothing left behind */
+    cg_set_thread_device(device);
+    if (!cg_own_active())
+        cg_mark_use_on(m, device);
+}
+
+static __attribute__((noinline)) cudaError_t setdev_slow(int device)
+{
+    int m;
+    cg_rt_fn_cudaSetDevice real =
+        (cg_rt_fn_cudaSetDevice)rt_enter(CG_RT_ID_cudaSetDevice, cg_tls.slow_ra, &m, 1);
+    if (CG_UNLIKELY(real == NULL))
+        return CG_ERR_SYMBOL_NOT_FOUND;
+    struct cg_event ev;
+    char why[512];
+    int v = plain_verdict(CG_RT_ID_cudaSetDevice, m, &ev, why, sizeof why);
+    if (v >= 0)
+        return v;
+    int before = cg_tls.dev;
+    cudaError_t r = real(device);
+    if (ev.call)
+        plain_logged(&ev, r);
+    if (r == CG_SUCCESS && (device != cg_tls.dev || device != before))
+        set_device_slow(device, m, before);
+    if (CG_UNLIKELY(cg_log_all))
+        log_call(CG_RT_ID_cudaSetDevice, m, r);
+    return r;
+}
+
+
+
+
+/* A blocked runtime reset waits for the device's pending work, as the reset would have: through the
+ * caller's own runtime (cudaDeviceSynchronize), as ctxguard's own work. */
+struct rt_settle {
+    int module;
+};
+
+static void rt_settle(void *arg)
+{
+    const struct rt_settle *st = arg;
+    cg_rt_fn_cudaDeviceSynchronize sync =
+        (cg_rt_fn_cudaDeviceSynchronize)cg_rt_real_for(st->module, CG_RT_ID_cudaDeviceSynchronize);
+    if (sync)
+        CG_OWN(sync());
+}
+
+/* cudaDeviceReset and cudaThreadExit: judged here, once; the driver calls they make underneath are
+ * then passed through (cg_tls.judged). */
+static cudaError_t rt_reset(int id, const void *ra)
+{
+    int m;
+    cg_rt_fn_cudaDeviceReset real = (cg_rt_fn_cudaDeviceReset)rt_enter(id, ra, &m, 0);
+    if (CG_UNLIKELY(real == NULL))
+        return CG_ERR_SYMBOL_NOT_FOUND;
+    if (cg_own_active() || cg_tls.judged)
+        return real();
+
+    struct cg_ctxinfo ci;
+    cg_query_current(&ci);
+    struct cg_event ev = {.api = CG_API_RUNTIME, .call = cg_rt_names[id], .destructive = 1};
+    if (ci.kind == CG_CTX_NONE) {
+        /* Nothing current: the runtime resets the primary context of its current device. */
+        ev.device = cg_tls.dev < 0 ? 0 : cg_tls.dev;
+        ev.ctx = __atomic_load_n(&cg_devices[cg_dev_index(ev.device)].primary, __ATOMIC_ACQUIRE);
+        ev.ctx_kind = CG_CTX_PRIMARY;
+    } else {
+        ev.device = ci.device;
+        ev.ctx = ci.ctx;
+        ev.ctx_kind = ci.kind;
+    }
+    ev.caller = cg_attribute(ra);
+    if (ev.ctx_kind != CG_CTX_CREATED && ev.device >= 0)
+        ev.shared_with = cg_other_users(ev.device, ev.caller);
+    if (ev.ctx_kind == CG_CTX_PRIMARY && ev.device >= 0)
+        ev.ctx_gen = cg_ctx_gen_of(ev.device); /* the incarnation this reset ends, fixed before it acts */
+    char reason[512];
+    cg_decide(&ev, reason, sizeof reason);
+    struct rt_settle st = {m};
+    if (!cg_verdict_stops(&ev, rt_settle, &st)) {
+        cg_tls.judged++;
+        ev.result = real();
+        cg_tls.judged--;
+        if (ev.result == CG_SUCCESS && ev.ctx_kind != CG_CTX_CREATED && ev.device >= 0)
+            cg_note_reset_done(ev.device, ev.caller, ev.call);
+    }
+    cg_verdict_done(&ev);
+    return ev.result;
+}
+
+
+/* Driver pointers handed out by the runtime: normally already ctxguard's (the runtime asks the
+ * driver through the wrapped cuGetProcAddress); if not, wrap them here by the version asked. */
+static void wrap_entry(int m, const char *symbol, void **fp, int version, unsigned long long flags)
+{
+    if (symbol == NULL || fp == NULL || *fp == NULL || CG_LIKELY(!cg_maybe_guarded_base(symbol)) ||
+        cg_own_active() || cg_is_own_code(*fp))
+        return;
+    if ((flags & 2) && cg_has_ptsz_variant(symbol))
+        return; /* cudaEnablePerThreadDefaultStream: a _ptsz variant, not wrapped */
+    if (version <= 0) {
+        /* No version given: the runtime answers for its own CUDA version, which it tells us.
+         * cudaRuntimeGetVersion is not interposed, so it is looked up like any plain function. */
+        typedef cudaError_t (*getver_fn)(int *);
+        int rv = 0, saved = cg_own_begin();
+        getver_fn getver = (getver_fn)cg_resolve_plain(m, "cudaRuntimeGetVersion");
+        if (getver == NULL || getver(&rv) != CG_SUCCESS)
+            rv = 0;
+        cg_own_end(saved);
+        if (rv <= 0)
+            return; /* unknown ABI: leave the pointer as it is */
+        version = rv;
+    }
+    *fp = cg_wrap_driver_versioned(symbol, version, *fp);
+}
+
+/* Entry-point lookups: a name ctxguard does not wrap (nearly all) is a tail call; otherwise the
+ * slow half forwards and wraps the pointer. */
+#define ENTRY_POINT(name, params, args, version)                                                     \
+    static __attribute__((noinline)) cudaError_t name##_slow params                                  \
+    {                                                                                                \
+        int m;                                                                                       \
+        cg_rt_fn_##name real = (cg_rt_fn_##name)rt_enter(CG_RT_ID_##name, cg_tls.slow_ra, &m, 1);    \
+        if (CG_UNLIKELY(real == NULL))                                                               \
+            return CG_ERR_SYMBOL_NOT_FOUND;                                                          \
+        cudaError_t r = real args;                                                                   \
+        if (r == CG_SUCCESS)                                                                         \
+            wrap_entry(m, symbol, funcPtr, version, flags);                                                 \
+        if (CG_UNLIKELY(cg_log_all))                                                                 \
+            log_call(CG_RT_ID_##name, m, r);                                                         \
+        return r;                                                                                    \
+    }                                                                                                \
+    CG_RT_LAZY_STUB(name, params, args)                                                             \
+    cudaError_t name params                                                                          \
+    {                                                                                                \
+        const void *ra = __builtin_return_address(0);                                                \
+        if (CG_LIKELY(rt_armed(ra) && symbol != NULL && !cg_maybe_guarded_base(symbol)))             \
+            return RT_TAB(name) args;                                                                \
+        cg_tls.slow_ra = ra;                                                                         \
+        return name##_slow args;                                                                     \
+    }
+
+/* SETDEV: the same device again needs nothing recorded: the fast path's jump. */
+#define CG_RT_WRAP_SETDEV(name, params, args)                                                        \
+    static __attribute__((noinline)) cudaError_t name##_slow params                                  \
+    {                                                                                                \
+        return setdev_slow args;                                                                     \
+    }                                                                                                \
+    CG_RT_LAZY_STUB(name, params, args)                                                              \
+    cudaError_t name params                                                                          \
+    {                                                                                                \
+        const void *ra_ = __builtin_return_address(0);                                               \
+        if (CG_LIKELY(rt_armed(ra_) && device == cg_tls.dev))                                        \
+            return RT_TAB(name) args;                                                                \
+        cg_tls.slow_ra = ra_;                                                                        \
+        return name##_slow args;                                                                     \
+    }
+/* RESET: judged, every time (no fast path). */
+#define CG_RT_WRAP_RESET(name, params, args)                                                         \
+    cudaError_t name params                                                                          \
+    {                                                                                                \
+        return rt_reset(CG_RT_ID_##name, __builtin_return_address(0));                               \
+    }
+#define CG_RT_WRAP_ENTRY(name, params, args) ENTRY_POINT(name, params, args, 0)
+#define CG_RT_WRAP_ENTRYV(name, params, args) ENTRY_POINT(name, params, args, (int)cudaVersion)
+
 /* Tracked calls (CG_RTT rows): USE calls that also keep the module's resource records. `pre` runs
- * before the real call, `post` after it, with the module in m_. The real call runs with res_depth
- * raised: the driver calls the runtime makes underneath (cuMemAlloc for cudaMalloc) are the same
- * object and are not recorded again. */
+ * before the real call, `post` after it. The real call runs with res_depth raised: driver calls the
+ * runtime makes underneath through a pointer ctxguard handed out (cuMemAlloc for cudaMalloc) are the
+ * same object and are not recorded again. */
 #define CG_RTT_PRE_ALLOC(res, handle)
 #define CG_RTT_POST_ALLOC(res, handle, bytes)                                                        \
     if (CG_LIKELY(r_ == CG_SUCCESS))                                                                 \
@@ -352,182 +515,8 @@ static __attribute__((noinline)) void plain_logged(struct cg_event *ev, int resu
         cg_tls.slow_ra = ra_;                                                                        \
         return name##_slow args;                                                                     \
     }
+
+/* ---- the exported entry points, one per hooks.def runtime row, generated by kind ---- */
 #define CG_RT(name, params, args, kind) CG_RT_WRAP_##kind(name, params, args)
 #define CG_RTT(name, params, args, kind, res, handle, bytes) CG_RTT_WRAP(name, params, args, kind, res, handle, bytes)
-#include "doors/hooks.def"
-
-/* `before`: the thread's device before the call (the runtime's own driver calls may already have
- * moved cg_tls.dev by the time cudaSetDevice returns). */
-static __attribute__((noinline)) void set_device_slow(int device, int m, int before)
-{
-    if (m > 0 && cg_modules[m].cls == CG_MOD_USER && before >= 0 && device != before) {
-        cg_tls.switch_mod = m; /* the next call from another module is checked (rt_enter) */
-        cg_tls.switch_from = before;
-    } else if (m > 0 && cg_tls.switch_mod == m && device == cg_tls.switch_from)
-        cg_tls.switch_mod = 0; /* it moved the thread back: nothing left behind */
-    cg_set_thread_device(device);
-    if (!cg_tls.depth)
-        cg_mark_use_on(m, device);
-}
-
-static __attribute__((noinline)) cudaError_t cudaSetDevice_slow(int device)
-{
-    int m;
-    cg_rt_fn_cudaSetDevice real =
-        (cg_rt_fn_cudaSetDevice)rt_enter(CG_RT_ID_cudaSetDevice, cg_tls.slow_ra, &m, 1);
-    if (CG_UNLIKELY(real == NULL))
-        return CG_ERR_SYMBOL_NOT_FOUND;
-    struct cg_event ev;
-    char why[512];
-    int v = plain_verdict(CG_RT_ID_cudaSetDevice, m, &ev, why, sizeof why);
-    if (v >= 0)
-        return v;
-    int before = cg_tls.dev;
-    cudaError_t r = real(device);
-    if (ev.call)
-        plain_logged(&ev, r);
-    if (r == CG_SUCCESS && (device != cg_tls.dev || device != before))
-        set_device_slow(device, m, before);
-    if (CG_UNLIKELY(cg_log_all))
-        log_call(CG_RT_ID_cudaSetDevice, m, r);
-    return r;
-}
-
-CG_RT_LAZY_ENTRY(cudaSetDevice, (int device), (device))
-
-cudaError_t cudaSetDevice(int device)
-{
-    const void *ra = __builtin_return_address(0);
-    if (CG_LIKELY(rt_armed(ra) && device == cg_tls.dev))
-        return RT_TAB(cudaSetDevice)(device); /* the same device again: nothing to record */
-    cg_tls.slow_ra = ra;
-    return cudaSetDevice_slow(device);
-}
-
-/* cudaDeviceReset and cudaThreadExit: judged here, once; the driver calls they make underneath are
- * then passed through (cg_tls.judged). */
-static cudaError_t rt_reset(int id, const void *ra)
-{
-    int m;
-    cg_rt_fn_cudaDeviceReset real = (cg_rt_fn_cudaDeviceReset)rt_enter(id, ra, &m, 0);
-    if (CG_UNLIKELY(real == NULL))
-        return CG_ERR_SYMBOL_NOT_FOUND;
-    if (cg_tls.depth || cg_tls.judged)
-        return real();
-
-    struct cg_ctxinfo ci;
-    cg_tls.depth++;
-    cg_query_current(&ci);
-    cg_tls.depth--;
-    struct cg_event ev = {.api = CG_API_RUNTIME, .call = cg_rt_names[id], .destructive = 1};
-    if (ci.kind == CG_CTX_NONE) {
-        /* Nothing current: the runtime resets the primary context of its current device. */
-        ev.device = cg_tls.dev < 0 ? 0 : cg_tls.dev;
-        ev.ctx = __atomic_load_n(&cg_devices[cg_dev_index(ev.device)].primary, __ATOMIC_ACQUIRE);
-        ev.ctx_kind = CG_CTX_PRIMARY;
-    } else {
-        ev.device = ci.device;
-        ev.ctx = ci.ctx;
-        ev.ctx_kind = ci.kind;
-    }
-    ev.caller = cg_attribute(ra);
-    if (ev.ctx_kind != CG_CTX_CREATED && ev.device >= 0)
-        ev.shared_with = cg_other_users(ev.device, ev.caller);
-    if (ev.ctx_kind == CG_CTX_PRIMARY && ev.device >= 0)
-        ev.ctx_gen = cg_ctx_gen_of(ev.device); /* the incarnation this reset ends, fixed before it acts */
-    char reason[512];
-    cg_decide(&ev, reason, sizeof reason);
-
-    if (ev.action == CG_ABORT) {
-        ev.result = CG_ERR_NOT_PERMITTED; /* logged as such; the process ends right after */
-    } else if (ev.action == CG_BLOCK || ev.action == CG_RECLAIM) {
-        /* The real reset would first have waited for the device's pending work; so does a block. */
-        cg_rt_fn_cudaDeviceSynchronize sync =
-            (cg_rt_fn_cudaDeviceSynchronize)cg_rt_real_for(m, CG_RT_ID_cudaDeviceSynchronize);
-        cg_tls.depth++;
-        if (sync)
-            sync();
-        cg_tls.depth--;
-        cg_block_resources(&ev, 1); /* what is left behind, or (reclaim) freed */
-        ev.result = CG_SUCCESS;
-    } else if (ev.action == CG_DENY) {
-        ev.result = CG_ERR_NOT_PERMITTED;
-    } else {
-        cg_tls.judged++;
-        ev.result = real();
-        cg_tls.judged--;
-        if (ev.result == CG_SUCCESS && ev.ctx_kind != CG_CTX_CREATED && ev.device >= 0)
-            cg_note_reset_done(ev.device, ev.caller, ev.call);
-    }
-    cg_log_event(&ev);
-    if (ev.action == CG_ABORT)
-        cg_abort_now(&ev);
-    return ev.result;
-}
-
-cudaError_t cudaDeviceReset(void)
-{
-    return rt_reset(CG_RT_ID_cudaDeviceReset, __builtin_return_address(0));
-}
-
-cudaError_t cudaThreadExit(void)
-{
-    return rt_reset(CG_RT_ID_cudaThreadExit, __builtin_return_address(0));
-}
-
-/* Driver pointers handed out by the runtime: normally already ctxguard's (the runtime asks the
- * driver through the wrapped cuGetProcAddress); if not, wrap them here by the version asked. */
-static void wrap_entry(int m, const char *symbol, void **fp, int version, unsigned long long flags)
-{
-    if (symbol == NULL || fp == NULL || *fp == NULL || CG_LIKELY(!cg_maybe_guarded_base(symbol)) ||
-        cg_tls.depth || cg_is_wrapper(*fp))
-        return;
-    if ((flags & 2) && cg_has_ptsz_variant(symbol))
-        return; /* cudaEnablePerThreadDefaultStream: a _ptsz variant, not wrapped */
-    if (version <= 0) {
-        /* No version given: the runtime answers for its own CUDA version, which it tells us.
-         * cudaRuntimeGetVersion is not interposed, so it is looked up like any plain function. */
-        typedef cudaError_t (*getver_fn)(int *);
-        int rv = 0;
-        cg_tls.depth++;
-        getver_fn getver = (getver_fn)cg_resolve_plain(m, "cudaRuntimeGetVersion");
-        if (getver == NULL || getver(&rv) != CG_SUCCESS)
-            rv = 0;
-        cg_tls.depth--;
-        if (rv <= 0)
-            return; /* unknown ABI: leave the pointer as it is */
-        version = rv;
-    }
-    *fp = cg_wrap_driver_versioned(symbol, version, *fp);
-}
-
-/* Entry-point lookups: a name ctxguard does not wrap (nearly all) is a tail call; otherwise the
- * slow half forwards and wraps the pointer. */
-#define ENTRY_POINT(name, params, args, version)                                                     \
-    static __attribute__((noinline)) cudaError_t name##_slow params                                  \
-    {                                                                                                \
-        int m;                                                                                       \
-        cg_rt_fn_##name real = (cg_rt_fn_##name)rt_enter(CG_RT_ID_##name, cg_tls.slow_ra, &m, 1);    \
-        if (CG_UNLIKELY(real == NULL))                                                               \
-            return CG_ERR_SYMBOL_NOT_FOUND;                                                          \
-        cudaError_t r = real args;                                                                   \
-        if (r == CG_SUCCESS)                                                                         \
-            wrap_entry(m, symbol, funcPtr, version, flags);                                                 \
-        if (CG_UNLIKELY(cg_log_all))                                                                 \
-            log_call(CG_RT_ID_##name, m, r);                                                         \
-        return r;                                                                                    \
-    }                                                                                                \
-    CG_RT_LAZY_ENTRY(name, params, args)                                                             \
-    cudaError_t name params                                                                          \
-    {                                                                                                \
-        const void *ra = __builtin_return_address(0);                                                \
-        if (CG_LIKELY(rt_armed(ra) && symbol != NULL && !cg_maybe_guarded_base(symbol)))             \
-            return RT_TAB(name) args;                                                                \
-        cg_tls.slow_ra = ra;                                                                         \
-        return name##_slow args;                                                                     \
-    }
-
-ENTRY_POINT(cudaGetDriverEntryPoint, EP_PARAMS, EP_ARGS, 0)
-ENTRY_POINT(cudaGetDriverEntryPoint_ptsz, EP_PARAMS, EP_ARGS, 0)
-ENTRY_POINT(cudaGetDriverEntryPointByVersion, EPV_PARAMS, EPV_ARGS, (int)cudaVersion)
-ENTRY_POINT(cudaGetDriverEntryPointByVersion_ptsz, EPV_PARAMS, EPV_ARGS, (int)cudaVersion)
+#include "core/hooks.def"

@@ -168,7 +168,10 @@ static void format_json(struct out *o, const struct cg_event *ev, const char *wh
     }
     puts_(o, "],\"caller\":");
     put_json_str_max(o, module_path(ev->caller), field_max);
-    putf(o, ",\"action\":\"%s\",\"result\":%d,", cg_action_name(ev->action), ev->result);
+    putf(o, ",\"action\":\"%s\",", cg_action_name(ev->action));
+    if (ev->would > 0)
+        putf(o, "\"would\":\"%s\",", cg_action_name(ev->would - 1));
+    putf(o, "\"result\":%d,", ev->result);
     if (ev->res_report)
         putf(o, "\"%s\":{\"allocations\":%ld,\"bytes\":%llu,\"streams\":%ld,\"events\":%ld},",
              ev->res_report == CG_RES_RECLAIMED ? "reclaimed" : "left", ev->res.allocations, ev->res.bytes,
@@ -237,6 +240,8 @@ size_t cg_format_event(char *buf, size_t cap, const struct cg_event *ev, int for
             first = 0;
         }
         putf(&o, "] result=%d", ev->result);
+        if (ev->would > 0)
+            putf(&o, " would=%s", cg_action_name(ev->would - 1));
         if (ev->res_report)
             putf(&o, " %s=\"%ld allocation%s (%llu bytes), %ld stream%s, %ld event%s\"",
                  ev->res_report == CG_RES_RECLAIMED ? "reclaimed" : "left", ev->res.allocations,

@@ -18,8 +18,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "decide/attribution.h"
 #include "core/core.h"
+#include "core/sink.h"
 #include "report/log.h"
 
 #define CG_REC_LINE 480
@@ -29,6 +29,7 @@ static unsigned short *ring_len;
 static unsigned long rec_n;
 static unsigned long ring_head; /* total lines ever recorded */
 static int notable;             /* something was blocked, denied or aborted */
+static int explained;           /* a failure was explained (an attribution event was recorded) */
 
 void cg_record_event(const struct cg_event *ev)
 {
@@ -47,20 +48,14 @@ void cg_record_event(const struct cg_event *ev)
     __atomic_store_n(&ring_len[i], (unsigned short)(n + 1), __ATOMIC_RELEASE);
     if (ev->action != CG_ALLOW)
         __atomic_store_n(&notable, 1, __ATOMIC_RELEASE);
+    /* the event says what it is: the recorder needs nothing from the layer that made it */
+    if (ev->decided_by && strcmp(ev->decided_by, "attribution") == 0)
+        __atomic_store_n(&explained, 1, __ATOMIC_RELEASE);
 }
 
 static void put(int fd, const char *s)
 {
-    size_t n = strlen(s);
-    while (n) {
-        ssize_t w = write(fd, s, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return;
-        s += w;
-        n -= (size_t)w;
-    }
+    cg_write_all(fd, s, strlen(s));
 }
 
 /* Async-signal-safe: open, write, close, and integer formatting by hand. */
@@ -93,8 +88,7 @@ static void dump(const char *why)
         unsigned long slot = i % rec_n;
         unsigned short len = __atomic_load_n(&ring_len[slot], __ATOMIC_ACQUIRE);
         if (len)
-            while (write(fd, ring[slot], len) < 0 && errno == EINTR)
-                ;
+            cg_write_all(fd, ring[slot], len);
     }
     put(fd, "ctxguard dump end\n");
     close(fd);
@@ -163,6 +157,6 @@ void cg_recorder_install(void)
 __attribute__((destructor)) static void dump_at_exit(void)
 {
     if (__atomic_load_n(&cg_ready, __ATOMIC_ACQUIRE) &&
-        (__atomic_load_n(&notable, __ATOMIC_ACQUIRE) || __atomic_load_n(&cg_attributed, __ATOMIC_ACQUIRE)))
+        (__atomic_load_n(&notable, __ATOMIC_ACQUIRE) || __atomic_load_n(&explained, __ATOMIC_ACQUIRE)))
         dump("at exit, because something was blocked, denied or a failure was attributed");
 }

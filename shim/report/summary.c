@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "core/sink.h"
 #include "report/log.h"
 #include "track/modules.h"
 #include "track/resources.h"
@@ -21,7 +22,13 @@ static struct {
     long n[5];        /* allow block deny abort reclaim */
 } rows[CG_SUMMARY_ROWS];
 static int nrows, severe;
-pthread_mutex_t cg_summary_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* One line of the summary, formatted like a diagnostic (a JSON object in a JSON log). */
+static void summary_line(const char *text)
+{
+    char line[2048];
+    cg_sink_line(line, cg_format_note(line, sizeof line - 1, "summary", text, cg_cfg.format, (long)getpid()));
+}
 
 /* Rows are appended under the lock and published by nrows (release); a row once published keeps its
  * caller and call, so finding one needs no lock, and its counters are atomics. */
@@ -68,7 +75,7 @@ static void left_line(const char *module, const struct cg_res_counts *c, long re
              module, resets, resets == 1 ? "" : "s", c->allocations, c->allocations == 1 ? "" : "s",
              (double)c->bytes / (1024.0 * 1024.0), c->streams, c->streams == 1 ? "" : "s", c->events,
              c->events == 1 ? "" : "s");
-    cg_log_summary_line(line);
+    summary_line(line);
 }
 
 __attribute__((destructor)) static void cg_summary_at_exit(void)
@@ -79,7 +86,7 @@ __attribute__((destructor)) static void cg_summary_at_exit(void)
     pthread_mutex_lock(&cg_summary_lock);
     snprintf(line, sizeof line, "summary (pid %ld): %d module/call pair%s decided", (long)getpid(), nrows,
              nrows == 1 ? "" : "s");
-    cg_log_summary_line(line);
+    summary_line(line);
     for (int i = 0; i < nrows; i++) {
         long n[5]; /* other threads may still be counting */
         for (int k = 0; k < 5; k++)
@@ -88,7 +95,7 @@ __attribute__((destructor)) static void cg_summary_at_exit(void)
                  rows[i].call, n[0], n[1], n[2], n[3]);
         if (n[4])
             snprintf(line + strlen(line), sizeof line - strlen(line), "  reclaim %ld", n[4]);
-        cg_log_summary_line(line);
+        summary_line(line);
     }
     pthread_mutex_unlock(&cg_summary_lock);
     cg_res_left_totals(left_line, line);
@@ -100,6 +107,6 @@ __attribute__((destructor)) static void cg_summary_at_exit(void)
         for (int m = 1; m < CG_MAX_MODULES && n < sizeof line - 64; m++)
             if (u & (1ull << m))
                 n += (size_t)snprintf(line + n, sizeof line - n, " %s", cg_module_base(m));
-        cg_log_summary_line(line);
+        summary_line(line);
     }
 }

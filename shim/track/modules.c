@@ -12,13 +12,13 @@
 #include <unistd.h>
 #include <unwind.h>
 
+#include "core/guard.h"
 #include "track/resources.h"
 #include "track/modules.h"
 
 struct cg_module cg_modules[CG_MAX_MODULES];
 struct cg_mod_gen_line cg_mod_gen_line = {1};
 int cg_mod_count = 1; /* slot 0: unknown */
-pthread_mutex_t cg_mod_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *base_name(const char *p)
 {
@@ -225,7 +225,7 @@ int cg_module_of_slow(uintptr_t a, unsigned int gen)
 {
     int m = scan(a);
     if (m < 0) {
-        int saved = cg_tls.depth++;
+        int saved = cg_own_begin();
         static __thread struct candidate c; /* 2 KiB: kept off the caller's stack */
         int known = learn(a, &c);
         pthread_mutex_lock(&cg_mod_lock);
@@ -233,7 +233,7 @@ int cg_module_of_slow(uintptr_t a, unsigned int gen)
         if (m < 0)
             m = known ? insert(&c) : 0;
         pthread_mutex_unlock(&cg_mod_lock);
-        cg_tls.depth = saved;
+        cg_own_end(saved);
     }
     if (m > 0)
         cache(m, gen);
@@ -280,14 +280,27 @@ int cg_attribute_ex(const void *ra, int *no_user)
     if (m > 0 && cg_modules[m].cls == CG_MOD_USER)
         return m;
     struct walk w = {0, -1};
-    int saved = cg_tls.depth++;
+    int saved = cg_own_begin();
     _Unwind_Backtrace(walk_cb, &w);
-    cg_tls.depth = saved;
+    cg_own_end(saved);
     if (w.found > 0)
         return w.found;
     if (no_user)
         *no_user = 1;
     return m;
+}
+
+#define CG_MAX_FREED_LISTENERS 4
+static cg_module_freed_fn freed_listeners[CG_MAX_FREED_LISTENERS];
+
+void cg_modules_on_freed(cg_module_freed_fn f)
+{
+    for (int k = 0; k < CG_MAX_FREED_LISTENERS; k++) {
+        cg_module_freed_fn cur = NULL;
+        if (__atomic_compare_exchange_n(&freed_listeners[k], &cur, f, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) ||
+            cur == f)
+            return; /* registered (once, however often init asks) */
+    }
 }
 
 /* After a dlclose: the objects still loaded are listed first (dl_iterate_phdr takes the loader's
@@ -319,11 +332,11 @@ static int list_cb(struct dl_phdr_info *info, size_t size, void *arg)
 
 void cg_modules_revalidate(void)
 {
-    int saved = cg_tls.depth++;
+    int saved = cg_own_begin();
     struct loaded_list l = {0, 0};
     dl_iterate_phdr(list_cb, &l);
     if (l.overflow) { /* cannot tell: keep every slot rather than free a live one */
-        cg_tls.depth = saved;
+        cg_own_end(saved);
         return;
     }
     pthread_mutex_lock(&cg_mod_lock);
@@ -339,9 +352,11 @@ void cg_modules_revalidate(void)
             continue;
         __atomic_store_n(&m->hi, 0, __ATOMIC_RELEASE);
         m->lo = 0;
-        cg_state_forget_module(i);
-        cg_resolve_forget_module(i);
-        cg_res_forget_module(i);
+        for (int k = 0; k < CG_MAX_FREED_LISTENERS; k++) {
+            cg_module_freed_fn f = __atomic_load_n(&freed_listeners[k], __ATOMIC_ACQUIRE);
+            if (f)
+                f(i);
+        }
         changed = 1;
     }
     if (changed) { /* never 0: a thread's fast_gen of 0 means disarmed (writers hold mod_lock) */
@@ -349,5 +364,5 @@ void cg_modules_revalidate(void)
         __atomic_store_n(&cg_mod_gen, g ? g : 1, __ATOMIC_RELEASE);
     }
     pthread_mutex_unlock(&cg_mod_lock);
-    cg_tls.depth = saved;
+    cg_own_end(saved);
 }

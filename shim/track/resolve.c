@@ -6,23 +6,32 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "report/log.h"
+#include "core/diag.h"
+#include "core/guard.h"
 #include "track/resolve.h"
 
 void *cg_rt_real[CG_MAX_MODULES][CG_RT_COUNT];
 void *cg_rt_handed[CG_RT_COUNT];
 void *cg_drv_real[CG_DRV_COUNT];
 
-pthread_mutex_t cg_resolve_lock = PTHREAD_MUTEX_INITIALIZER;
 static char missing_reported[CG_RT_COUNT + CG_DRV_COUNT];
+
+/* glibc's dlopen, not ctxguard's exported entry: the loader is asked as by the caller it acts for. */
+static void *real_dlopen(const char *file, int flags)
+{
+    if (__atomic_load_n(&cg_real_dlopen, __ATOMIC_ACQUIRE) == NULL)
+        cg_resolve_real_dlsym();
+    void *(*o)(const char *, int) = __atomic_load_n(&cg_real_dlopen, __ATOMIC_ACQUIRE);
+    return o ? o(file, flags) : NULL;
+}
 
 /* The definition of `name` visible from module m's own dependency scope, excluding ctxguard. */
 static void *scope_lookup(int m, const char *name)
 {
     if (m <= 0 || cg_modules[m].hi == 0)
         return NULL;
-    void *h = cg_modules[m].is_main ? dlopen(NULL, RTLD_LAZY)
-                                    : dlopen(cg_modules[m].l_name, RTLD_LAZY | RTLD_NOLOAD);
+    void *h = cg_modules[m].is_main ? real_dlopen(NULL, RTLD_LAZY)
+                                    : real_dlopen(cg_modules[m].l_name, RTLD_LAZY | RTLD_NOLOAD);
     if (h == NULL)
         return NULL;
     void *p = cg_real_dlsym(h, name);
@@ -79,7 +88,7 @@ static void *any_loaded_runtime(const char *name)
     dl_iterate_phdr(runtime_cb, &l);
     void *found = NULL;
     for (int i = 0; i < l.n && found == NULL; i++) {
-        void *h = dlopen(l.path[i], RTLD_LAZY | RTLD_NOLOAD);
+        void *h = real_dlopen(l.path[i], RTLD_LAZY | RTLD_NOLOAD);
         if (h == NULL)
             continue;
         found = cg_real_dlsym(h, name);
@@ -103,15 +112,14 @@ static void report_missing(int slot, const char *name, int m)
  * (the first answer wins, later identical ones are dropped). */
 void *cg_rt_resolve(int m, int id)
 {
-    cg_init();
     void *fn = __atomic_load_n(&cg_rt_real[m][id], __ATOMIC_ACQUIRE);
     if (fn)
         return fn;
-    int saved = cg_tls.depth++;
+    int saved = cg_own_begin();
     fn = find(m, cg_rt_names[id], __atomic_load_n(&cg_rt_handed[id], __ATOMIC_ACQUIRE));
     if (fn == NULL)
         fn = any_loaded_runtime(cg_rt_names[id]);
-    if (fn && cg_is_wrapper(fn))
+    if (fn && cg_is_own_code(fn))
         fn = NULL;
     /* Cache only real answers for known modules: the unknown slot stays looked up each time. */
     if (fn && m > 0) {
@@ -119,7 +127,7 @@ void *cg_rt_resolve(int m, int id)
         if (!__atomic_compare_exchange_n(&cg_rt_real[m][id], &expected, fn, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
             fn = expected;
     }
-    cg_tls.depth = saved;
+    cg_own_end(saved);
     if (fn == NULL)
         report_missing(id, cg_rt_names[id], m);
     return fn;
@@ -127,11 +135,10 @@ void *cg_rt_resolve(int m, int id)
 
 void *cg_drv_resolve(int id, const void *ra)
 {
-    cg_init();
     void *fn = __atomic_load_n(&cg_drv_real[id], __ATOMIC_ACQUIRE);
     if (fn)
         return fn;
-    int saved = cg_tls.depth++;
+    int saved = cg_own_begin();
     int m = cg_module_of(ra);
     fn = find(m, cg_drv_info[id].name, NULL);
     if (fn == NULL) {
@@ -142,14 +149,14 @@ void *cg_drv_resolve(int id, const void *ra)
             cg_real_dlclose(h);
         }
     }
-    if (fn && cg_is_wrapper(fn))
+    if (fn && cg_is_own_code(fn))
         fn = NULL;
     if (fn) {
         void *expected = NULL;
         if (!__atomic_compare_exchange_n(&cg_drv_real[id], &expected, fn, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
             fn = expected;
     }
-    cg_tls.depth = saved;
+    cg_own_end(saved);
     if (fn == NULL)
         report_missing(CG_RT_COUNT + id, cg_drv_info[id].name, m);
     return fn;
@@ -157,9 +164,9 @@ void *cg_drv_resolve(int id, const void *ra)
 
 void *cg_resolve_plain(int m, const char *name)
 {
-    int saved = cg_tls.depth++;
+    int saved = cg_own_begin();
     void *p = find(m, name, NULL);
-    cg_tls.depth = saved;
+    cg_own_end(saved);
     return p;
 }
 
@@ -169,45 +176,28 @@ void cg_resolve_forget_module(int m)
         __atomic_store_n(&cg_rt_real[m][i], NULL, __ATOMIC_RELEASE);
 }
 
-int cg_is_wrapper(const void *p)
+int cg_record_driver(int id, void *real)
 {
-    for (int i = 0; i < CG_RT_COUNT; i++)
-        if (cg_rt_wrappers[i] == p)
-            return 1;
-    for (int i = 0; i < CG_DRV_COUNT; i++)
-        if (cg_drv_info[i].wrapper == p)
-            return 1;
-    return 0;
-}
-
-void *cg_wrap_driver_exact(int id, void *real)
-{
-    if (real == NULL || id < 0 || cg_is_wrapper(real))
-        return real;
+    if (real == NULL || id < 0 || cg_is_own_code(real))
+        return 0;
     void *expected = NULL;
-    if (__atomic_compare_exchange_n(&cg_drv_real[id], &expected, real, 0, __ATOMIC_ACQ_REL,
-                                    __ATOMIC_ACQUIRE) ||
+    if (__atomic_compare_exchange_n(&cg_drv_real[id], &expected, real, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) ||
         expected == real)
-        return cg_drv_info[id].wrapper;
+        return 1;
     /* A second, different implementation of the same variant: leave it alone rather than route its
      * callers to the first one. */
     if (cg_log_all)
         cg_log_msg("%s: a second implementation at %p is passed through unguarded", cg_drv_info[id].name, real);
-    return real;
+    return 0;
 }
 
-void *cg_wrap_driver_versioned(const char *base, int version, void *real)
+int cg_record_runtime(int id, void *real)
 {
-    return cg_wrap_driver_exact(cg_drv_variant_for(base, version), real);
-}
-
-void *cg_wrap_runtime_exact(int id, void *real)
-{
-    if (real == NULL || id < 0 || cg_is_wrapper(real))
-        return real;
+    if (real == NULL || id < 0 || cg_is_own_code(real))
+        return 0;
     void *expected = NULL;
     __atomic_compare_exchange_n(&cg_rt_handed[id], &expected, real, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
-    return cg_rt_wrappers[id];
+    return 1;
 }
 
 static struct cg_driver_queries queries;
@@ -215,7 +205,7 @@ static int queries_ready;
 
 static void *libcuda_handle(void)
 {
-    void *h = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_NOLOAD);
+    void *h = real_dlopen("libcuda.so.1", RTLD_LAZY | RTLD_NOLOAD);
     if (h)
         return h;
     /* A driver reached under another name: find its file from a pointer we already hold. */
@@ -223,7 +213,7 @@ static void *libcuda_handle(void)
         void *p = __atomic_load_n(&cg_drv_real[i], __ATOMIC_ACQUIRE);
         Dl_info info;
         if (p && dladdr(p, &info) && info.dli_fname)
-            return dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
+            return real_dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
     }
     return NULL;
 }
@@ -232,7 +222,7 @@ const struct cg_driver_queries *cg_driver_queries(void)
 {
     if (CG_LIKELY(__atomic_load_n(&queries_ready, __ATOMIC_ACQUIRE)))
         return &queries;
-    int saved = cg_tls.depth++;
+    int saved = cg_own_begin();
     struct cg_driver_queries q = {0};
     void *h = libcuda_handle(); /* asked unlocked (see cg_rt_resolve); kept open: it is loaded anyway */
     if (h) {
@@ -246,6 +236,6 @@ const struct cg_driver_queries *cg_driver_queries(void)
         }
         pthread_mutex_unlock(&cg_resolve_lock);
     }
-    cg_tls.depth = saved;
+    cg_own_end(saved);
     return __atomic_load_n(&queries_ready, __ATOMIC_ACQUIRE) ? &queries : NULL;
 }

@@ -2,7 +2,8 @@
 #ifndef CTXGUARD_RESOLVE_H
 #define CTXGUARD_RESOLVE_H
 
-#include "doors/hooks.h"
+#include "core/hooks.h"
+#include "core/libdl.h"
 #include "track/modules.h"
 
 /* Everything declared here is internal: hidden declarations let hot globals be read with one
@@ -39,12 +40,12 @@ static inline void *cg_drv_real_for(int id, const void *ra)
 /* A function ctxguard does not interpose, as module m would find it; not cached (rare use). */
 void *cg_resolve_plain(int m, const char *name);
 
-/* Wrapping of pointers handed out by a lookup. Each returns what the caller should receive: a
- * ctxguard wrapper when the name is guarded and the real pointer could be recorded, else `real`. */
-void *cg_wrap_driver_exact(int drv_id, void *real);             /* dlsym(libcuda, "cuX_v2") */
-void *cg_wrap_driver_versioned(const char *base, int version, void *real); /* cuGetProcAddress */
-void *cg_wrap_runtime_exact(int rt_id, void *real);             /* dlsym(libcudart, "cudaX") */
-int cg_is_wrapper(const void *p);
+/* Pointers a lookup is about to hand out (doors/handout.c): records `real` as the function behind
+ * hook `id`. Returns 1 when it is (the door then hands out its wrapper), 0 when the caller should
+ * receive `real` itself (nothing to record, ctxguard's own code, or a second implementation of a
+ * driver variant, which is left alone rather than routed to the first). */
+int cg_record_driver(int drv_id, void *real);
+int cg_record_runtime(int rt_id, void *real);
 
 /* Side-effect-free driver queries, resolved from the already loaded libcuda; NULL when it is not
  * loaded (then no context can exist). Never loads or initialises anything. */

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "core/guard.h"
 #include "track/resolve.h"
 #include "track/resources.h"
 #include "track/state.h"
@@ -23,7 +24,6 @@ static struct {
     CUcontext ctx;
     int dev;
 } created[CG_MAX_CREATED];
-pthread_mutex_t cg_created_lock = PTHREAD_MUTEX_INITIALIZER;
 static int created_hwm; /* slots [0, hwm) have ever been used: lock-free readers scan only those */
 
 uint64_t cg_other_users(int dev, int except)
@@ -165,7 +165,14 @@ void cg_note_ctx_switch(int module, CUcontext ctx, int kind, const char *call)
         cg_tls.ctx_switch_mod = 0; /* it put something else back */
 }
 
+/* ctxguard's own driver calls: run as its own work, so a hook reached from them passes through. */
+static void query_current(struct cg_ctxinfo *out);
 void cg_query_current(struct cg_ctxinfo *out)
+{
+    CG_OWN(query_current(out));
+}
+
+static void query_current(struct cg_ctxinfo *out)
 {
     const struct cg_driver_queries *q = cg_driver_queries();
     out->ctx = NULL;
@@ -192,5 +199,7 @@ CUresult cg_sync_current(void)
     const struct cg_driver_queries *q = cg_driver_queries();
     if (q == NULL || q->ctx_synchronize == NULL)
         return CG_ERR_SYMBOL_NOT_FOUND;
-    return q->ctx_synchronize();
+    CUresult r;
+    CG_OWN(r = q->ctx_synchronize());
+    return r;
 }

@@ -14,36 +14,34 @@
 
 enum cg_rt_id {
 #define CG_RT(name, params, args, kind) CG_RT_ID_##name,
-#include "doors/hooks.def"
+#include "core/hooks.def"
     CG_RT_COUNT
 };
 
 enum cg_drv_id {
-#define CG_DRV(name, base, since, params, args) CG_DRV_ID_##name,
-#include "doors/hooks.def"
+#define CG_DRV(name, base, since, kind, group, params, args) CG_DRV_ID_##name,
+#include "core/hooks.def"
     CG_DRV_COUNT
 };
 
 #define CG_RT(name, params, args, kind) typedef cudaError_t (*cg_rt_fn_##name) params;
-#include "doors/hooks.def"
-#define CG_DRV(name, base, since, params, args) typedef CUresult (*cg_drv_fn_##name) params;
-#include "doors/hooks.def"
+#include "core/hooks.def"
+#define CG_DRV(name, base, since, kind, group, params, args) typedef CUresult (*cg_drv_fn_##name) params;
+#include "core/hooks.def"
 
 /* Prototypes of the exported wrappers, so that tables can take their addresses. */
 #define CG_RT(name, params, args, kind) CG_EXPORT cudaError_t name params;
-#include "doors/hooks.def"
-#define CG_DRV(name, base, since, params, args) CG_EXPORT CUresult name params;
-#include "doors/hooks.def"
+#include "core/hooks.def"
+#define CG_DRV(name, base, since, kind, group, params, args) CG_EXPORT CUresult name params;
+#include "core/hooks.def"
 
 struct cg_drv_info {
     const char *name; /* exported variant name */
     const char *base; /* name asked of cuGetProcAddress */
     int since;        /* lowest cudaVersion mapping to this variant */
-    void *wrapper;    /* ctxguard's function for this variant */
 };
 
 extern const char *const cg_rt_names[CG_RT_COUNT];
-extern void *const cg_rt_wrappers[CG_RT_COUNT];
 extern const struct cg_drv_info cg_drv_info[CG_DRV_COUNT];
 /* 1 for the CG_DRVT rows (allocations, streams, events): handed out wrapped to modules, but as they
  * are to NVIDIA's libraries, whose own objects are not a module's and whose runtime calls are
@@ -92,6 +90,11 @@ static inline int cg_has_ptsz_variant(const char *s)
     return s[0] == 'c' && s[1] == 'u' && s[2] == 'M' && s[3] == 'e' && s[4] == 'm' &&
            (s[5] == 'A' || s[5] == 'F') && s[6] != 0 && strstr(s, "Async") != NULL;
 }
+
+/* The rule group of an interposed call (hooks.def's kind and group columns): 0 none, CG_GROUP_RESET
+ * (@reset), CG_GROUP_DESTROY (@destroy); -1 when the name is not an interposed call. */
+enum { CG_GROUP_NONE = 0, CG_GROUP_RESET = 1, CG_GROUP_DESTROY = 2 };
+int cg_hook_group(const char *name);
 
 /* The variant cuGetProcAddress(base, version) maps to; -1 when ctxguard does not wrap it. */
 int cg_drv_variant_for(const char *base, int version);
