@@ -144,8 +144,16 @@ int jl_parse(const char *line, struct jl_event *e)
         else if (!strcmp(key, "reason")) dst = e->reason, cap = sizeof e->reason;
         else if (!strcmp(key, "decided_by")) dst = e->decided_by, cap = sizeof e->decided_by;
         else if (!strcmp(key, "shared_with")) dst = e->shared, cap = sizeof e->shared;
+        const char *vstart = p.s;
         value(&p, dst, cap, 1);
         if (!p.ok) return -1;
+        if (!strcmp(key, "left") || !strcmp(key, "reclaimed")) { /* {"allocations":N,"bytes":B,...} */
+            const char *a = strstr(vstart, "\"allocations\":"), *b = strstr(vstart, "\"bytes\":");
+            long n = a && a < p.s ? atol(a + 14) : 0;
+            unsigned long long by = b && b < p.s ? strtoull(b + 8, NULL, 10) : 0;
+            if (key[0] == 'l') e->left_allocs = n, e->left_bytes = by;
+            else e->reclaimed_allocs = n, e->reclaimed_bytes = by;
+        }
         if (!strcmp(key, "pid")) e->pid = atol(val);
         if (!strcmp(key, "result")) e->result = atol(val);
         if (!strcmp(key, "ts") || !strcmp(key, "call") || !strcmp(key, "action") || !strcmp(key, "caller"))

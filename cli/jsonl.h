@@ -13,6 +13,9 @@ struct jl_event {
     char decided_by[256];
     char shared[2048]; /* module paths joined with '\n' */
     long result;
+    /* "left" (a blocked reset: what the caller still held) / "reclaimed" (what a reclaim freed) */
+    unsigned long long left_bytes, reclaimed_bytes;
+    long left_allocs, reclaimed_allocs;
 };
 
 /* 1: a ctxguard event; 2: a line of ctxguard's exit summary; 0: valid JSON but not ctxguard's;

@@ -15,6 +15,7 @@ struct row {
     char reasons[3][512];
     long reason_n[3];
     char shared[2048];
+    unsigned long long left_bytes, reclaimed_bytes; /* issue 15: the largest "left", the sum "reclaimed" */
 };
 
 static struct row rows[MAX_ROWS];
@@ -56,8 +57,11 @@ static void add(const struct jl_event *e)
         r->count[4]++;
     else
         for (int a = 0; a < 4; a++)
-            if (!strcmp(e->action, acts[a]))
-                r->count[a]++;
+            if (!strcmp(e->action, acts[a]) || (a == 1 && !strcmp(e->action, "reclaim")))
+                r->count[a]++; /* a reclaim is a block that also freed the caller's own objects */
+    if (e->left_bytes > r->left_bytes)
+        r->left_bytes = e->left_bytes; /* each block's "left" is a snapshot: the largest */
+    r->reclaimed_bytes += e->reclaimed_bytes;
     if (strcmp(e->ts, r->first) < 0)
         snprintf(r->first, sizeof r->first, "%s", e->ts);
     if (strcmp(e->ts, r->last) > 0)
@@ -166,8 +170,9 @@ int cmd_report(int argc, char **argv)
             json_str(r->caller);
             printf(",\"call\":");
             json_str(r->call);
-            printf(",\"allow\":%ld,\"block\":%ld,\"deny\":%ld,\"abort\":%ld,\"explained\":%ld,\"first\":", r->count[0],
-                   r->count[1], r->count[2], r->count[3], r->count[4]);
+            printf(",\"allow\":%ld,\"block\":%ld,\"deny\":%ld,\"abort\":%ld,\"explained\":%ld,\"left_bytes\":%llu,"
+                   "\"reclaimed_bytes\":%llu,\"first\":",
+                   r->count[0], r->count[1], r->count[2], r->count[3], r->count[4], r->left_bytes, r->reclaimed_bytes);
             json_str(r->first);
             printf(",\"last\":");
             json_str(r->last);
@@ -197,12 +202,15 @@ int cmd_report(int argc, char **argv)
     if (invalid || foreign)
         printf(" (skipped: %ld truncated or invalid line%s, %ld not ctxguard's)", invalid, invalid == 1 ? "" : "s",
                foreign);
-    printf("\n\n%-28s %-28s %6s %6s %6s %6s %9s  %-27s %s\n", "module", "call", "allow", "block", "deny", "abort",
-           "explained", "first", "last");
+    printf("\n\n%-28s %-28s %6s %6s %6s %6s %9s %13s  %-27s %s\n", "module", "call", "allow", "block", "deny", "abort",
+           "explained", "left/recl MiB", "first", "last");
     for (int i = 0; i < nrows; i++) {
         struct row *r = &rows[i];
-        printf("%-28s %-28s %6ld %6ld %6ld %6ld %9ld  %-27s %s\n", base(r->caller), r->call, r->count[0],
-               r->count[1], r->count[2], r->count[3], r->count[4], r->first, r->last);
+        char lr[32] = "-"; /* a block's "left" (largest) / a reclaim's "reclaimed" (total) */
+        if (r->left_bytes || r->reclaimed_bytes)
+            snprintf(lr, sizeof lr, "%.0f/%.0f", r->left_bytes / 1048576.0, r->reclaimed_bytes / 1048576.0);
+        printf("%-28s %-28s %6ld %6ld %6ld %6ld %9ld %13s  %-27s %s\n", base(r->caller), r->call, r->count[0],
+               r->count[1], r->count[2], r->count[3], r->count[4], lr, r->first, r->last);
         for (int k = 0; k < 3 && r->reasons[k][0]; k++)
             printf("    %ldx %.150s%s\n", r->reason_n[k], r->reasons[k], strlen(r->reasons[k]) > 150 ? "..." : "");
         if (r->shared[0]) {

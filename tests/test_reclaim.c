@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -215,6 +216,27 @@ static void text_line_says_reclaimed(void **s)
                                                                    NULL}), 1);
 }
 
+/* ctxguard report shows what blocks left and reclaims freed, per module and call. */
+static void report_shows_left_and_reclaimed(void **s)
+{
+    (void)s;
+    char path[] = "/tmp/ctxguard-reclaim-report-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    run_prog(&R, 1, 1, NULL, (const char *const[]){HOST, PLUG("A") ":setup", PLUG("B") ":alloc", PLUG("B") ":reset", NULL});
+    assert_int_equal(write(fd, R.log, strlen(R.log)), (ssize_t)strlen(R.log));
+    run_prog(&R, 1, 1, ENV("CTXGUARD_RECLAIM=1"),
+             (const char *const[]){HOST, PLUG("A") ":setup", PLUG("C") ":alloc", PLUG("C") ":reset", NULL});
+    assert_int_equal(write(fd, R.log, strlen(R.log)), (ssize_t)strlen(R.log));
+    close(fd);
+    run_prog(&R, 0, 0, NULL, (const char *const[]){BUILD_DIR "/ctxguard", "report", path, NULL});
+    unlink(path);
+    assert_int_equal(R.status, 0);
+    assert_non_null(strstr(R.out, "left/recl MiB"));
+    assert_int_equal(count_lines_with(R.out, (const char *const[]){"libplugB.so", "cudaDeviceReset", " 66/0 ", NULL}), 1);
+    assert_int_equal(count_lines_with(R.out, (const char *const[]){"libplugC.so", "cudaDeviceReset", " 0/66 ", NULL}), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -231,6 +253,7 @@ int main(void)
         cmocka_unit_test(reclaim_rule),
         cmocka_unit_test(real_reset_retires_records),
         cmocka_unit_test(text_line_says_reclaimed),
+        cmocka_unit_test(report_shows_left_and_reclaimed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -96,6 +96,7 @@ check-tsan:
 	              "stress_host jit $$d/plugins/libplugA.so $$d/plugins/libplugB.so" \
 	              "stress_host signals $$d/plugins/libplugA.so $$d/plugins/libplugB.so" \
 	              "mt_host $$d/plugins/libplugA.so $$d/plugins/libplugB.so 8" \
+	              "bench_calls allocfree 2000 64" \
 	              "plugin_host $$d/plugins/libplugA.so:setup $$d/plugins/libplugS1.so:reset $$d/plugins/libplugA.so:check"; do \
 	    set -- $$args; prog=$$1; shift; \
 	    TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$(abspath tests/tsan.supp)" LD_PRELOAD=$$ts:$$d/libctxguard.so $$d/progs/$$prog "$$@" \
