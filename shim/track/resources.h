@@ -61,7 +61,8 @@ static inline struct cg_res_rec *cg_res_lock(uintptr_t *b)
 {
     if (CG_UNLIKELY(__atomic_fetch_or(b, 1, __ATOMIC_ACQUIRE) & 1))
         cg_res_lock_slow(b);
-    return (struct cg_res_rec *)(*b & ~(uintptr_t)1);
+    /* an atomic read: threads waiting for the lock keep setting bit 0 of this word */
+    return (struct cg_res_rec *)(__atomic_load_n(b, __ATOMIC_RELAXED) & ~(uintptr_t)1);
 }
 /* Releases it, with `head` as its chain. */
 static inline void cg_res_unlock(uintptr_t *b, struct cg_res_rec *head)
