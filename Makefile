@@ -37,8 +37,10 @@ PLUG := $(B)/plugins
 all: $(B)/libctxguard.so $(B)/libctxguard-noop.so $(B)/ctxguard
 
 # The command shares the library's rule parser (one grammar, one implementation).
-CLI_SRC := cli/ctxguard.c cli/report.c cli/inspect.c cli/jsonl.c cli/textlog.c shim/decide/rules.c shim/core/hooks.c
-$(B)/ctxguard: $(CLI_SRC) cli/jsonl.h shim/decide/rules.h shim/core/hooks.def include/ctxguard.h | $(B)
+# It checks settings with the library's own reader too (shim/core/config.c).
+CLI_SRC := cli/ctxguard.c cli/opts.c cli/run.c cli/check.c cli/report.c cli/report_out.c cli/strmap.c cli/inspect.c \
+           cli/jsonl.c cli/textlog.c shim/decide/rules.c shim/core/config.c shim/core/hooks.c
+$(B)/ctxguard: $(CLI_SRC) $(wildcard cli/*.h) shim/decide/rules.h shim/core/config.h shim/core/hooks.def include/ctxguard.h | $(B)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(CSTD) -D_GNU_SOURCE $(OPT) $(WARN) $(SANFLAGS) -Ishim -o $@ $(CLI_SRC)
 
@@ -99,6 +101,10 @@ $(FAKE)/libcudart.so.13: tests/fake/fake_cudart.c tests/fake/libcudart.map | $(F
 	  -Wl,--version-script=tests/fake/libcudart.map -o $@ $< -ldl -lpthread
 	$(Q)ln -sf libcudart.so.13 $(FAKE)/libcudart.so
 
+# A second copy of the runtime in a directory of its own (two runtimes reached through dlsym)
+$(FAKE)/alt/libcudart.so.13: $(FAKE)/libcudart.so.13
+	$(Q)mkdir -p $(@D) && cp $< $@
+
 $(FAKE)/libcudart_static.a: tests/fake/fake_cudart.c | $(FAKE)
 	$(Q)$(CC) $(CFLAGS_TEST) -DFAKE_STATIC -c $< -o $(FAKE)/fake_cudart_static.o
 	$(Q)ar rcs $@ $(FAKE)/fake_cudart_static.o
@@ -114,7 +120,7 @@ $(PRELOAD):
 $(PRELOAD)/%.so: tests/preload/%.c | $(PRELOAD)
 	$(Q)$(CC) $(CFLAGS_TEST) -shared -o $@ $< -ldl
 
-FAKELIBS := $(FAKE)/libcuda.so.1 $(FAKE)/libcudart.so.13 $(FAKE)/libcudart_static.a $(FAKE)/libfake_nvtx.so
+FAKELIBS := $(FAKE)/libcuda.so.1 $(FAKE)/libcudart.so.13 $(FAKE)/alt/libcudart.so.13 $(FAKE)/libcudart_static.a $(FAKE)/libfake_nvtx.so
 
 # ---- test plugins and hosts (fake runtime) ----
 # -fno-optimize-sibling-calls: see docs/architecture.md, "Limits" (a tail call is attributed to
@@ -155,13 +161,19 @@ $(B)/progs/early_host: tests/progs/early_host.c $(PLUG)/libplugE.so | $(B)/progs
 $(B)/progs/stress_host: tests/progs/stress_host.c | $(B)/progs
 	$(Q)$(CC) $(CFLAGS_TEST) -o $@ $< -ldl -lpthread
 
+$(B)/progs/two_runtimes: tests/progs/two_runtimes.c | $(B)/progs
+	$(Q)$(CC) $(CFLAGS_TEST) -o $@ $< -ldl
+
+$(B)/progs/random_host: tests/progs/random_host.c | $(B)/progs
+	$(Q)$(CC) $(CFLAGS_TEST) -o $@ $< -ldl -lpthread
+
 $(B)/progs/mt_host: tests/progs/mt_host.c | $(B)/progs
 	$(Q)$(CC) $(CFLAGS_TEST) -o $@ $< -ldl -lpthread
 
 TEST_PROGS := $(PLUG)/libplugA.so $(PLUG)/libplugB.so $(PLUG)/libplugC.so $(PLUG)/libplugS1.so \
               $(PLUG)/libplugS2.so $(B)/progs/plugin_host $(B)/progs/cuda_host $(B)/progs/dlsym_probe $(B)/progs/bench_calls $(B)/bench/libjmpfwd.so \
-              $(B)/progs/mt_host $(B)/progs/stress_host $(B)/progs/early_host \
-              $(PRELOAD)/mutate_read.so $(PRELOAD)/sink_dlsym.so $(PRELOAD)/fail_big_mmap.so $(B)/progs/secure_host
+              $(B)/progs/mt_host $(B)/progs/stress_host $(B)/progs/early_host $(B)/progs/two_runtimes $(B)/progs/random_host \
+              $(PRELOAD)/mutate_read.so $(PRELOAD)/sink_dlsym.so $(PRELOAD)/full_disk.so $(PRELOAD)/fail_big_mmap.so $(B)/progs/secure_host
 test-progs: $(TEST_PROGS)
 
 include tests/tests.mk
@@ -174,17 +186,20 @@ bench: all test-progs
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include \
-	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7
+	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 0755 $(B)/libctxguard.so $(DESTDIR)$(PREFIX)/lib/libctxguard.so
 	install -m 0755 $(B)/ctxguard $(DESTDIR)$(PREFIX)/bin/ctxguard
 	install -m 0644 include/ctxguard.h $(DESTDIR)$(PREFIX)/include/ctxguard.h
 	install -m 0644 docs/ctxguard.1 $(DESTDIR)$(PREFIX)/share/man/man1/ctxguard.1
 	install -m 0644 docs/libctxguard.7 $(DESTDIR)$(PREFIX)/share/man/man7/libctxguard.7
+	install -m 0644 completion/ctxguard $(DESTDIR)$(PREFIX)/share/bash-completion/completions/ctxguard
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libctxguard.so $(DESTDIR)$(PREFIX)/bin/ctxguard \
 	  $(DESTDIR)$(PREFIX)/include/ctxguard.h $(DESTDIR)$(PREFIX)/share/man/man1/ctxguard.1 \
-	  $(DESTDIR)$(PREFIX)/share/man/man7/libctxguard.7
+	  $(DESTDIR)$(PREFIX)/share/man/man7/libctxguard.7 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/ctxguard
 
 clean:
 	rm -rf $(B) build-san build-tsan

@@ -15,6 +15,7 @@
 #include "core/sink.h"
 #include "decide/policy.h"
 #include "report/log.h"
+#include "decide/attribution.h"
 #include "track/modules.h"
 #include "track/resources.h"
 
@@ -47,6 +48,20 @@ static void say_kept_complaints(void)
         cg_log_msg("%s", strncmp(early[i], "ctxguard: ", 10) == 0 ? early[i] + 10 : early[i]);
     if (early_dropped)
         cg_log_msg("%d more problems with the CTXGUARD_ settings were not listed", early_dropped);
+}
+
+/* The child of a fork is a process of its own: it reports its own decisions only (the parent's
+ * counters, recorder and flags would be reported twice), and %p paths name its own pid. */
+static void fork_child(void)
+{
+    cg_locks_release_all();
+    if (!__atomic_load_n(&cg_ready, __ATOMIC_ACQUIRE))
+        return; /* not configured yet: the child reads the environment with its own pid */
+    int moved = cg_config_repid(&cg_cfg, (long)getpid());
+    cg_sink_after_fork_child(moved & 1);
+    cg_summary_after_fork_child();
+    cg_recorder_after_fork_child();
+    cg_attribution_after_fork_child();
 }
 
 static void init_once(void)
@@ -85,5 +100,5 @@ __attribute__((constructor)) static void cg_early(void)
      * handlers run in reverse order of registration): an unload holds the module lock while it
      * visits the records. */
     pthread_atfork(cg_res_fork_prepare, cg_res_fork_release, cg_res_fork_release);
-    pthread_atfork(cg_locks_take_all, cg_locks_release_all, cg_locks_release_all);
+    pthread_atfork(cg_locks_take_all, cg_locks_release_all, fork_child);
 }

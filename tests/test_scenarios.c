@@ -768,8 +768,10 @@ static void quiet_level_logs_nothing(void **s)
 static void non_cuda_process_unchanged(void **s)
 {
     (void)s;
-    run_prog(&R, 0, 0, ENV("CTXGUARD_MODE=bogus"), STEPS("/bin/ls", "-la", "/usr/bin/env", "/etc/passwd"));
-    run_prog(&R2, 1, 0, ENV("CTXGUARD_MODE=bogus"), STEPS("/bin/ls", "-la", "/usr/bin/env", "/etc/passwd"));
+    /* /usr, not /: the link count of /proc in a listing of / follows the number of processes on
+     * the machine, so two listings differ whenever anything else starts or ends in between */
+    run_prog(&R, 0, 0, ENV("CTXGUARD_MODE=bogus"), STEPS("/bin/ls", "-la", "/usr"));
+    run_prog(&R2, 1, 0, ENV("CTXGUARD_MODE=bogus"), STEPS("/bin/ls", "-la", "/usr"));
     assert_int_equal(R.status, 0);
     assert_int_equal(R2.status, 0);
     assert_string_equal(R.out, R2.out);

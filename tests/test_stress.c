@@ -161,14 +161,24 @@ static void constructor_calls_before_init(void **s)
         "\"shared_with\":[\"" BUILD_DIR "/plugins/libplugE.so\"]", NULL}), 1);
 }
 
-/* A full disk (/dev/full): one message, every line then on stderr, the host unaffected. */
+/* A full disk (every write to the log file fails with ENOSPC): one message, every line then on stderr, the host unaffected. */
 static void full_disk_log(void **s)
 {
     (void)s;
-    run_prog(&R, 1, 0, (const char *const[]){"CTXGUARD_LOG=/dev/full", NULL},
+    /* a regular file whose every write fails with ENOSPC (tests/preload/full_disk.c) */
+    char path[] = "/tmp/ctxguard-full-XXXXXX", log_env[64], full_env[64];
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    snprintf(log_env, sizeof log_env, "CTXGUARD_LOG=%s", path);
+    snprintf(full_env, sizeof full_env, "FULL_DISK_PATH=%s", path);
+    run_preload_before_shim = BUILD_DIR "/preload/full_disk.so";
+    run_prog(&R, 1, 0, (const char *const[]){log_env, full_env, NULL},
              (const char *const[]){HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("B") ":reset", PLUG("A") ":check", NULL});
+    run_preload_before_shim = NULL;
+    unlink(path);
     assert_int_equal(R.status, 0);
-    assert_int_equal(count_lines_with(R.err, (const char *const[]){"writing to CTXGUARD_LOG file /dev/full failed", "No space left", NULL}), 1);
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"writing to CTXGUARD_LOG file", path, "failed", "No space left", NULL}), 1);
     assert_int_equal(count_lines_with(R.err, (const char *const[]){"block runtime cudaDeviceReset", NULL}), 2);
 }
 

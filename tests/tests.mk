@@ -1,6 +1,6 @@
 # The cmocka suite. Every test binary runs against the fake CUDA libraries in $(B)/fake.
 TEST_CFLAGS := $(CFLAGS_TEST) -D_GNU_SOURCE -Ishim -Itests -DBUILD_DIR='"$(abspath $(B))"'
-TESTS := test_scenarios test_reclaim test_dlsym test_exports test_config test_format test_rules test_policy test_cli test_stress
+TESTS := test_scenarios test_reclaim test_dlsym test_exports test_config test_format test_rules test_policy test_cli test_report test_stress test_edges test_random test_table
 TEST_BINS := $(addprefix $(B)/tests/,$(TESTS))
 
 $(B)/progs/dlsym_probe: tests/progs/dlsym_probe.c tests/tests.mk | $(B)/progs
@@ -18,8 +18,18 @@ $(B)/tests/test_config: tests/test_config.c shim/core/config.c shim/core/config.
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_config.c shim/core/config.c -lcmocka
 $(B)/tests/test_cli: tests/test_cli.c tests/harness.c tests/harness.h | $(B)/tests
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_cli.c tests/harness.c -lcmocka
+$(B)/tests/test_report: tests/test_report.c tests/harness.c tests/harness.h | $(B)/tests
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_report.c tests/harness.c -lcmocka
 $(B)/tests/test_stress: tests/test_stress.c tests/harness.c tests/harness.h | $(B)/tests
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_stress.c tests/harness.c -lcmocka
+$(B)/progs/expect_events: tests/progs/expect_events.c tests/harness.c tests/harness.h | $(B)/progs
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/progs/expect_events.c tests/harness.c
+$(B)/tests/test_table: tests/test_table.c tests/harness.c tests/harness.h $(B)/progs/expect_events | $(B)/tests
+	$(Q)$(CC) $(TEST_CFLAGS) -DSRC_DIR='"$(abspath .)"' -o $@ tests/test_table.c tests/harness.c -lcmocka
+$(B)/tests/test_edges: tests/test_edges.c tests/harness.c tests/harness.h | $(B)/tests
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_edges.c tests/harness.c -lcmocka
+$(B)/tests/test_random: tests/test_random.c tests/harness.c tests/harness.h | $(B)/tests
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_random.c tests/harness.c -lcmocka
 $(B)/tests/test_rules: tests/test_rules.c shim/decide/rules.c shim/decide/rules.h | $(B)/tests
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_rules.c shim/decide/rules.c shim/core/hooks.c -lcmocka
 $(B)/tests/test_policy: tests/test_policy.c shim/decide/decision.c shim/decide/rules.c shim/core/hooks.c $(SHIM_HDR) | $(B)/tests
@@ -77,13 +87,25 @@ $(B)/fuzz/fuzz_json: tests/fuzz/fuzz_json.c shim/report/format.c tests/harness.c
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -D_GNU_SOURCE -o $@ tests/fuzz/fuzz_json.c shim/report/format.c tests/harness.c
 $(B)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c shim/core/config.c shim/core/config.h | $(B)/fuzz
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_config.c shim/core/config.c
-.PHONY: check-fuzz
-check-fuzz: $(FUZZERS)
+.PHONY: check-fuzz check-random
+check-fuzz: $(FUZZERS) check-random
 	$(Q)for f in $(FUZZERS); do echo "== $$f ($(FUZZ_SECONDS) s)"; mkdir -p $(B)/fuzz/corpus-$$(basename $$f); \
 	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 $(B)/fuzz/corpus-$$(basename $$f) \
 	  > $(B)/fuzz/last.log 2>&1; rc=$$?; \
 	  grep -E "stat::number_of_executed_units|ERROR|SUMMARY" $(B)/fuzz/last.log; \
 	  [ $$rc = 0 ] || { tail -40 $(B)/fuzz/last.log; exit 1; }; done
+
+# 10,000 randomized plugin-host sequences (tests/test_random.c), in two shards run side by side, each
+# stopped after 2 x FUZZ_SECONDS if it has not finished (it says how many seeds ran).
+RANDOM_FUZZ_SEEDS ?= 10000
+check-random: all test-progs $(B)/tests/test_random
+	$(Q)half=$$(( $(RANDOM_FUZZ_SEEDS) / 2 )); secs=$$(( 2 * $(FUZZ_SECONDS) )); \
+	  RANDOM_SEEDS=$$half RANDOM_FIRST_SEED=1 RANDOM_SECONDS=$$secs $(B)/tests/test_random > $(B)/random-1.log 2>&1 & p1=$$!; \
+	  RANDOM_SEEDS=$$(( $(RANDOM_FUZZ_SEEDS) - half )) RANDOM_FIRST_SEED=$$(( half + 1 )) RANDOM_SECONDS=$$secs \
+	    $(B)/tests/test_random > $(B)/random-2.log 2>&1; r2=$$?; wait $$p1; r1=$$?; \
+	  echo "== $(B)/tests/test_random ($(RANDOM_FUZZ_SEEDS) seeds, two shards, at most $$secs s each)"; \
+	  grep -h "random sequences:" $(B)/random-1.log $(B)/random-2.log; \
+	  [ $$r1 = 0 ] && [ $$r2 = 0 ] || { tail -60 $(B)/random-1.log $(B)/random-2.log; exit 1; }
 
 # ThreadSanitizer over the threaded scenarios (the dlsym entry path is built uninstrumented: the TSan
 # runtime reaches it before it is initialised). fork is left out: TSan's own runtime does not

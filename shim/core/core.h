@@ -47,6 +47,7 @@ struct cg_tls {
     unsigned int cur_ctx_gen;       /* … valid while cg_ctx_gen is unchanged */
     int depth;                      /* >0 while ctxguard itself is working: hooks pass through */
     int judged;                     /* a runtime reset was judged: its driver calls are not judged again */
+    int via;                        /* a runtime's own wrapper (k+1) hands its call to the slow path */
     int res_depth;                  /* >0 inside a tracked runtime call (cudaMalloc…): the driver calls
                                        it makes underneath are the same object, not recorded again */
     struct cg_res_rec *res_spare;   /* the record of this thread's last free, for its next allocation

@@ -42,6 +42,9 @@ struct cg_drv_info {
 };
 
 extern const char *const cg_rt_names[CG_RT_COUNT];
+/* Runtimes reached through dlsym on their own handles (ctypes, TensorFlow): each gets wrappers of its
+ * own (doors/rt_hooks.c), which call that runtime's functions, whoever the caller is. */
+#define CG_HANDED_RUNTIMES 8
 extern const struct cg_drv_info cg_drv_info[CG_DRV_COUNT];
 /* 1 for the CG_DRVT rows (allocations, streams, events): handed out wrapped to modules, but as they
  * are to NVIDIA's libraries, whose own objects are not a module's and whose runtime calls are

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "core/open_dest.h"
 #include "core/sink.h"
 
 static pthread_once_t open_once = PTHREAD_ONCE_INIT;
@@ -56,8 +57,13 @@ static void open_sink(void)
     }
     if (cg_cfg.sink != CG_SINK_FILE)
         return;
-    /* O_NOFOLLOW: a symlink planted at the log path is refused, not followed. */
-    int fd = open(cg_cfg.log_path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    /* A symlink planted at the log path is refused, not followed; a FIFO is refused, not waited on. */
+    const char *kind;
+    int fd = cg_open_dest(cg_cfg.log_path, &kind);
+    if (fd == CG_DEST_NOT_REGULAR) {
+        cg_dest_refused("CTXGUARD_LOG", cg_cfg.log_path, kind, "logging to stderr");
+        return;
+    }
     if (fd < 0) {
         char line[CG_PATH_MAX + 200];
         snprintf(line, sizeof line, "ctxguard: cannot open CTXGUARD_LOG file %s: %s; logging to stderr",
@@ -95,4 +101,17 @@ void cg_sink_line(char *line, size_t n)
         }
         cg_write_all(2, line, n);
     }
+}
+
+void cg_sink_after_fork_child(int reopen)
+{
+    if (!reopen || cg_cfg.sink != CG_SINK_FILE)
+        return;
+    /* the parent's file stays the parent's: the child's first line opens the file of its own pid */
+    int fd = sink_fd;
+    sink_fd = 2;
+    if (fd != 2)
+        close(fd);
+    static const pthread_once_t fresh = PTHREAD_ONCE_INIT;
+    memcpy(&open_once, &fresh, sizeof fresh);
 }

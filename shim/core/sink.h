@@ -20,6 +20,10 @@ void cg_sink_configure(void);
  * place, so the line leaves in one write(2) and lines of several processes never interleave). */
 void cg_sink_line(char *line, size_t n);
 
+/* In a forked child whose log path moved to its own pid (reopen): the child's first line opens that
+ * file, and the parent's stays the parent's. */
+void cg_sink_after_fork_child(int reopen);
+
 /* One finished line to stderr, whatever the configuration (before it is known, or about the sink). */
 void cg_log_raw(const char *line);
 

@@ -3,6 +3,7 @@
  * with which call, when. Reached only when a wrapped call has already failed; never changes what the
  * caller receives. */
 #include <pthread.h>
+#include <sys/mman.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,16 +27,22 @@ static const struct {
     {709, "cudaErrorContextIsDestroyed"},
 };
 
-static struct {
-    int module, id;
+/* What was explained already: per (module, call, device), the last reset told about. A hash table
+ * on pages of its own that grows as needed (a fixed table of 256 once stopped de-duplicating when
+ * full, and a failing loop flooded the log). Resets only move forward, so one number per key is
+ * enough, and the table is bounded by the modules, calls and devices actually seen. */
+struct told_entry {
+    int module, id, dev; /* module 0 with gen 0: a free entry */
     unsigned int gen;
-} told[256];
-static int ntold;
+};
+static struct told_entry *told;
+static size_t told_cap, told_n; /* capacity (a power of two) and entries in use */
 
 /* The last reset of a device's primary context, copied under the lock it is written under
  * (cg_note_reset_done), as one consistent record. */
 struct last_reset {
-    int caller;
+    int caller;           /* its module slot, or 0 when that slot now holds another module */
+    char name[128];       /* its base name */
     const char *call;
     struct timespec ts;
     unsigned int gen;
@@ -44,9 +51,13 @@ struct last_reset {
 static struct last_reset last_reset_of(struct cg_device *d)
 {
     pthread_mutex_lock(&cg_created_lock);
-    struct last_reset r = {d->last_caller, d->last_call ? d->last_call : "a reset", d->last_ts,
+    struct last_reset r = {d->last_caller, "", d->last_call ? d->last_call : "a reset", d->last_ts,
                            __atomic_load_n(&d->last_gen, __ATOMIC_ACQUIRE)};
+    memcpy(r.name, d->last_name, sizeof r.name);
     pthread_mutex_unlock(&cg_created_lock);
+    /* the resetter unloaded and its slot reused by another module: name it, but not by that slot */
+    if (strncmp(cg_module_base(r.caller), r.name, sizeof r.name - 1) != 0)
+        r.caller = 0;
     return r;
 }
 
@@ -70,6 +81,49 @@ static void log_attribution(int api, const char *call, struct cg_device *d, int 
     cg_log_event(&ev);
 }
 
+static size_t told_slot(const struct told_entry *t, size_t cap, int module, int id, int dev)
+{
+    size_t h = ((size_t)(unsigned)module * 0x9E3779B1u) ^ ((size_t)(unsigned)id * 0x85EBCA77u) ^
+               ((size_t)(unsigned)dev * 0xC2B2AE3Du);
+    for (size_t i = h & (cap - 1);; i = (i + 1) & (cap - 1))
+        if (t[i].gen == 0 || (t[i].module == module && t[i].id == id && t[i].dev == dev))
+            return i;
+}
+
+/* Called with cg_attribution_lock held. Returns 1 when (module, id, dev) was already told about reset `gen`
+ * (or a later one), else records it and returns 0. Without memory for a larger table, it tells
+ * again rather than stay silent. */
+static int told_before(int module, int id, int dev, unsigned int gen)
+{
+    if (told_n + 1 > told_cap / 2) {
+        size_t cap = told_cap ? told_cap * 2 : 64;
+        struct told_entry *t = mmap(NULL, cap * sizeof *t, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (t == MAP_FAILED)
+            return 0;
+        for (size_t i = 0; i < told_cap; i++)
+            if (told[i].gen)
+                t[told_slot(t, cap, told[i].module, told[i].id, told[i].dev)] = told[i];
+        if (told)
+            munmap(told, told_cap * sizeof *told);
+        told = t;
+        told_cap = cap;
+    }
+    struct told_entry *e = &told[told_slot(told, told_cap, module, id, dev)];
+    if (e->gen && e->gen >= gen)
+        return 1;
+    if (e->gen == 0)
+        told_n++;
+    *e = (struct told_entry){module, id, dev, gen};
+    return 0;
+}
+
+void cg_attribution_after_fork_child(void)
+{
+    if (told)
+        memset(told, 0, told_cap * sizeof *told);
+    told_n = 0;
+}
+
 int cg_rt_failed(int id, int result, const void *ra)
 {
     const char *ename = NULL;
@@ -86,15 +140,7 @@ int cg_rt_failed(int id, int result, const void *ra)
     int saved = cg_own_begin();
     int m = cg_attribute(ra);
     pthread_mutex_lock(&cg_attribution_lock);
-    int seen = 0;
-    for (int i = 0; i < ntold && !seen; i++)
-        seen = told[i].module == m && told[i].id == id && told[i].gen == gen;
-    if (!seen && ntold < 256) {
-        told[ntold].module = m;
-        told[ntold].id = id;
-        told[ntold].gen = gen;
-        ntold++;
-    }
+    int seen = told_before(m, id, cg_dev_index(dev), gen);
     pthread_mutex_unlock(&cg_attribution_lock);
     if (seen) { /* once per module, call and reset: a failing loop must not flood the log */
         cg_own_end(saved);
@@ -107,7 +153,7 @@ int cg_rt_failed(int id, int result, const void *ra)
              "%s's %s failed with %s (%d) on device %d after the primary context of device %d was reset at "
              "%s by %s (%s; reset %u of that context in this process): memory, streams, "
              "events and modules created before that reset are gone",
-             cg_module_base(m), cg_rt_names[id], ename, result, dev, dev, when, cg_module_base(r.caller), r.call, r.gen);
+             cg_module_base(m), cg_rt_names[id], ename, result, dev, dev, when, r.name, r.call, r.gen);
     log_attribution(CG_API_RUNTIME, cg_rt_names[id], d, dev, m, result, &r, reason);
     cg_own_end(saved);
     return result;
@@ -128,6 +174,6 @@ void cg_note_reattach(int dev, int m)
              "(%s; reset %u of that context in this process): the memory, streams, events and modules %s "
              "created before that reset are gone, and its next use of them fails (typically "
              "cudaErrorInvalidValue from a memcpy)",
-             cg_module_base(m), dev, cg_module_base(r.caller), when, r.call, r.gen, cg_module_base(m));
+             cg_module_base(m), dev, r.name, when, r.call, r.gen, cg_module_base(m));
     log_attribution(CG_API_DRIVER, "cuDevicePrimaryCtxRetain", d, dev, m, 0, &r, reason);
 }

@@ -142,12 +142,14 @@ static __attribute__((noinline)) void check_device_leak(int id, int m)
  * for this module when that is all a call needs. */
 static __attribute__((noinline)) void *rt_enter(int id, const void *ra, int *mod, int mark)
 {
+    int via = cg_tls.via; /* set by a runtime's own wrapper (see the end of this file) */
+    cg_tls.via = 0;
     cg_init();
     int m = cg_module_of(ra);
     *mod = m;
     if (m > 0 && !cg_own_active())
         check_device_leak(id, m);
-    void *fn = cg_rt_real_for(m, id);
+    void *fn = CG_UNLIKELY(via) ? cg_rt_via_real(via - 1, id) : cg_rt_real_for(m, id);
     if (mark && CG_LIKELY(!cg_own_active())) {
         cg_mark_use(m);
         if (m > 0 && CG_UNLIKELY(cg_watched(m) < 0))
@@ -316,14 +318,15 @@ static __attribute__((noinline)) cudaError_t setdev_slow(int device)
 /* A blocked runtime reset waits for the device's pending work, as the reset would have: through the
  * caller's own runtime (cudaDeviceSynchronize), as ctxguard's own work. */
 struct rt_settle {
-    int module;
+    int module, via; /* via: 1 + the runtime slot when called through a runtime's own wrapper */
 };
 
 static void rt_settle(void *arg)
 {
     const struct rt_settle *st = arg;
-    cg_rt_fn_cudaDeviceSynchronize sync =
-        (cg_rt_fn_cudaDeviceSynchronize)cg_rt_real_for(st->module, CG_RT_ID_cudaDeviceSynchronize);
+    cg_rt_fn_cudaDeviceSynchronize sync = (cg_rt_fn_cudaDeviceSynchronize)(
+        st->via ? cg_rt_via_real(st->via - 1, CG_RT_ID_cudaDeviceSynchronize)
+                : cg_rt_real_for(st->module, CG_RT_ID_cudaDeviceSynchronize));
     if (sync)
         CG_OWN(sync());
 }
@@ -332,7 +335,7 @@ static void rt_settle(void *arg)
  * then passed through (cg_tls.judged). */
 static cudaError_t rt_reset(int id, const void *ra)
 {
-    int m;
+    int via = cg_tls.via, m;
     cg_rt_fn_cudaDeviceReset real = (cg_rt_fn_cudaDeviceReset)rt_enter(id, ra, &m, 0);
     if (CG_UNLIKELY(real == NULL))
         return CG_ERR_SYMBOL_NOT_FOUND;
@@ -359,7 +362,7 @@ static cudaError_t rt_reset(int id, const void *ra)
         ev.ctx_gen = cg_ctx_gen_of(ev.device); /* the incarnation this reset ends, fixed before it acts */
     char reason[512];
     cg_decide(&ev, reason, sizeof reason);
-    struct rt_settle st = {m};
+    struct rt_settle st = {m, via};
     if (!cg_verdict_stops(&ev, rt_settle, &st)) {
         cg_tls.judged++;
         ev.result = real();
@@ -374,7 +377,7 @@ static cudaError_t rt_reset(int id, const void *ra)
 
 /* Driver pointers handed out by the runtime: normally already ctxguard's (the runtime asks the
  * driver through the wrapped cuGetProcAddress); if not, wrap them here by the version asked. */
-static void wrap_entry(int m, const char *symbol, void **fp, int version, unsigned long long flags)
+static void wrap_entry(int m, int via, const char *symbol, void **fp, int version, unsigned long long flags)
 {
     if (symbol == NULL || fp == NULL || *fp == NULL || CG_LIKELY(!cg_maybe_guarded_base(symbol)) ||
         cg_own_active() || cg_is_own_code(*fp))
@@ -386,7 +389,8 @@ static void wrap_entry(int m, const char *symbol, void **fp, int version, unsign
          * cudaRuntimeGetVersion is not interposed, so it is looked up like any plain function. */
         typedef cudaError_t (*getver_fn)(int *);
         int rv = 0, saved = cg_own_begin();
-        getver_fn getver = (getver_fn)cg_resolve_plain(m, "cudaRuntimeGetVersion");
+        getver_fn getver = (getver_fn)(via ? cg_rt_via_plain(via - 1, "cudaRuntimeGetVersion")
+                                           : cg_resolve_plain(m, "cudaRuntimeGetVersion"));
         if (getver == NULL || getver(&rv) != CG_SUCCESS)
             rv = 0;
         cg_own_end(saved);
@@ -402,13 +406,13 @@ static void wrap_entry(int m, const char *symbol, void **fp, int version, unsign
 #define ENTRY_POINT(name, params, args, version)                                                     \
     static __attribute__((noinline)) cudaError_t name##_slow params                                  \
     {                                                                                                \
-        int m;                                                                                       \
+        int m, via = cg_tls.via;                                                                     \
         cg_rt_fn_##name real = (cg_rt_fn_##name)rt_enter(CG_RT_ID_##name, cg_tls.slow_ra, &m, 1);    \
         if (CG_UNLIKELY(real == NULL))                                                               \
             return CG_ERR_SYMBOL_NOT_FOUND;                                                          \
         cudaError_t r = real args;                                                                   \
         if (r == CG_SUCCESS)                                                                         \
-            wrap_entry(m, symbol, funcPtr, version, flags);                                                 \
+            wrap_entry(m, via, symbol, funcPtr, version, flags);                                     \
         if (CG_UNLIKELY(cg_log_all))                                                                 \
             log_call(CG_RT_ID_##name, m, r);                                                         \
         return r;                                                                                    \
@@ -520,3 +524,147 @@ static void wrap_entry(int m, const char *symbol, void **fp, int version, unsign
 #define CG_RT(name, params, args, kind) CG_RT_WRAP_##kind(name, params, args)
 #define CG_RTT(name, params, args, kind, res, handle, bytes) CG_RTT_WRAP(name, params, args, kind, res, handle, bytes)
 #include "core/hooks.def"
+
+/* Wrappers of a runtime reached through dlsym on its own handle (runtime slot K, see
+ * cg_wrap_runtime_exact): the same decisions as the exported wrappers, but the real function is
+ * always that runtime's, whatever module calls (two copies of libcudart opened by ctypes were once
+ * mixed: the caller's module alone cannot tell which one it meant). The fast path is the exported
+ * wrappers' with the runtime's own table; the slow path is theirs, told the runtime by cg_tls.via. */
+#define HANDED_REAL(name, k) ((cg_rt_fn_##name)__atomic_load_n(&cg_rt_via[k][CG_RT_ID_##name], __ATOMIC_ACQUIRE))
+#define HANDED_SLOW(name, args, k)                                                                   \
+    cg_tls.slow_ra = ra_;                                                                            \
+    cg_tls.via = (k) + 1;                                                                            \
+    return name##_slow args;
+#define CG_RT_HANDED_PASS(name, params, args, k)                                                     \
+    static cudaError_t name##_h##k params                                                            \
+    {                                                                                                \
+        const void *ra_ = __builtin_return_address(0);                                               \
+        cg_rt_fn_##name real_ = HANDED_REAL(name, k);                                                \
+        if (CG_LIKELY(rt_armed(ra_) && real_ != NULL))                                               \
+            return real_ args;                                                                       \
+        HANDED_SLOW(name, args, k)                                                                   \
+    }
+#define CG_RT_HANDED_USE(name, params, args, k)                                                      \
+    static cudaError_t name##_h##k params                                                            \
+    {                                                                                                \
+        const void *ra_ = __builtin_return_address(0);                                               \
+        cg_rt_fn_##name real_ = HANDED_REAL(name, k);                                                \
+        if (CG_LIKELY(rt_armed(ra_) && real_ != NULL)) {                                             \
+            cudaError_t r_ = real_ args;                                                             \
+            return CG_UNLIKELY(r_ != CG_SUCCESS) ? cg_rt_failed(CG_RT_ID_##name, r_, ra_) : r_;      \
+        }                                                                                            \
+        HANDED_SLOW(name, args, k)                                                                   \
+    }
+#define CG_RT_HANDED_SETDEV(name, params, args, k)                                                   \
+    static cudaError_t name##_h##k params                                                            \
+    {                                                                                                \
+        const void *ra_ = __builtin_return_address(0);                                               \
+        cg_rt_fn_##name real_ = HANDED_REAL(name, k);                                                \
+        if (CG_LIKELY(rt_armed(ra_) && device == cg_tls.dev && real_ != NULL))                       \
+            return real_ args;                                                                       \
+        HANDED_SLOW(name, args, k)                                                                   \
+    }
+#define CG_RT_HANDED_RESET(name, params, args, k)                                                    \
+    static cudaError_t name##_h##k(void)                                                             \
+    {                                                                                                \
+        cg_tls.via = (k) + 1;                                                                        \
+        return rt_reset(CG_RT_ID_##name, __builtin_return_address(0));                               \
+    }
+#define CG_RT_HANDED_ENTRY(name, params, args, k)                                                    \
+    static cudaError_t name##_h##k params                                                            \
+    {                                                                                                \
+        const void *ra_ = __builtin_return_address(0);                                               \
+        cg_rt_fn_##name real_ = HANDED_REAL(name, k);                                                \
+        if (CG_LIKELY(rt_armed(ra_) && symbol != NULL && !cg_maybe_guarded_base(symbol) && real_ != NULL)) \
+            return real_ args;                                                                       \
+        HANDED_SLOW(name, args, k)                                                                   \
+    }
+#define CG_RT_HANDED_ENTRYV CG_RT_HANDED_ENTRY
+/* Tracked calls through a handed runtime: the same records as the exported wrappers keep. */
+#define CG_RT_HANDED_TRACKED(name, params, args, k, kind, res, handle, bytes)                        \
+    static cudaError_t name##_h##k params                                                            \
+    {                                                                                                \
+        const void *ra_ = __builtin_return_address(0);                                               \
+        cg_rt_fn_##name real_ = HANDED_REAL(name, k);                                                \
+        if (CG_LIKELY(rt_armed(ra_) && real_ != NULL)) {                                             \
+            CG_RTT_PRE_##kind(res, handle)                                                           \
+            cg_tls.res_depth++;                                                                      \
+            cudaError_t r_ = real_ args;                                                             \
+            cg_tls.res_depth--;                                                                      \
+            int m_ = cg_tls.mod, user_ = cg_tls.mod_user;                                            \
+            (void)m_;                                                                                \
+            (void)user_;                                                                             \
+            CG_RTT_POST_##kind(res, handle, bytes)                                                   \
+            return CG_UNLIKELY(r_ != CG_SUCCESS) ? cg_rt_failed(CG_RT_ID_##name, r_, ra_) : r_;      \
+        }                                                                                            \
+        HANDED_SLOW(name, args, k)                                                                   \
+    }
+
+#define CG_RT(name, params, args, kind) CG_RT_HANDED_##kind(name, params, args, 0)
+#define CG_RTT(name, params, args, kind, res, handle, bytes) \
+    CG_RT_HANDED_TRACKED(name, params, args, 0, kind, res, handle, bytes)
+#include "core/hooks.def"
+#define CG_RT(name, params, args, kind) CG_RT_HANDED_##kind(name, params, args, 1)
+#define CG_RTT(name, params, args, kind, res, handle, bytes) \
+    CG_RT_HANDED_TRACKED(name, params, args, 1, kind, res, handle, bytes)
+#include "core/hooks.def"
+#define CG_RT(name, params, args, kind) CG_RT_HANDED_##kind(name, params, args, 2)
+#define CG_RTT(name, params, args, kind, res, handle, bytes) \
+    CG_RT_HANDED_TRACKED(name, params, args, 2, kind, res, handle, bytes)
+#include "core/hooks.def"
+#define CG_RT(name, params, args, kind) CG_RT_HANDED_##kind(name, params, args, 3)
+#define CG_RTT(name, params, args, kind, res, handle, bytes) \
+    CG_RT_HANDED_TRACKED(name, params, args, 3, kind, res, handle, bytes)
+#include "core/hooks.def"
+#define CG_RT(name, params, args, kind) CG_RT_HANDED_##kind(name, params, args, 4)
+#define CG_RTT(name, params, args, kind, res, handle, bytes) \
+    CG_RT_HANDED_TRACKED(name, params, args, 4, kind, res, handle, bytes)
+#include "core/hooks.def"
+#define CG_RT(name, params, args, kind) CG_RT_HANDED_##kind(name, params, args, 5)
+#define CG_RTT(name, params, args, kind, res, handle, bytes) \
+    CG_RT_HANDED_TRACKED(name, params, args, 5, kind, res, handle, bytes)
+#include "core/hooks.def"
+#define CG_RT(name, params, args, kind) CG_RT_HANDED_##kind(name, params, args, 6)
+#define CG_RTT(name, params, args, kind, res, handle, bytes) \
+    CG_RT_HANDED_TRACKED(name, params, args, 6, kind, res, handle, bytes)
+#include "core/hooks.def"
+#define CG_RT(name, params, args, kind) CG_RT_HANDED_##kind(name, params, args, 7)
+#define CG_RTT(name, params, args, kind, res, handle, bytes) \
+    CG_RT_HANDED_TRACKED(name, params, args, 7, kind, res, handle, bytes)
+#include "core/hooks.def"
+
+#define CG_RT(name, params, args, kind) [CG_RT_ID_##name] = (void *)name##_h0,
+_Static_assert(CG_HANDED_RUNTIMES == 8, "one block of wrappers per runtime slot above and below");
+void *const cg_rt_handed_wrappers[CG_HANDED_RUNTIMES][CG_RT_COUNT] = {
+    {
+#include "core/hooks.def"
+    },
+#define CG_RT(name, params, args, kind) [CG_RT_ID_##name] = (void *)name##_h1,
+    {
+#include "core/hooks.def"
+    },
+#define CG_RT(name, params, args, kind) [CG_RT_ID_##name] = (void *)name##_h2,
+    {
+#include "core/hooks.def"
+    },
+#define CG_RT(name, params, args, kind) [CG_RT_ID_##name] = (void *)name##_h3,
+    {
+#include "core/hooks.def"
+    },
+#define CG_RT(name, params, args, kind) [CG_RT_ID_##name] = (void *)name##_h4,
+    {
+#include "core/hooks.def"
+    },
+#define CG_RT(name, params, args, kind) [CG_RT_ID_##name] = (void *)name##_h5,
+    {
+#include "core/hooks.def"
+    },
+#define CG_RT(name, params, args, kind) [CG_RT_ID_##name] = (void *)name##_h6,
+    {
+#include "core/hooks.def"
+    },
+#define CG_RT(name, params, args, kind) [CG_RT_ID_##name] = (void *)name##_h7,
+    {
+#include "core/hooks.def"
+    },
+};

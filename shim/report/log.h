@@ -59,6 +59,10 @@ void cg_record_event(const struct cg_event *ev);
 void cg_recorder_install(void);
 /* Counts a decided event for the exit summary (summary.c). */
 void cg_summary_note(const struct cg_event *ev);
+/* In a forked child (init.c's fork handler), each part starts the child's own record: the summary's
+ * counters and the flight recorder start empty. */
+void cg_summary_after_fork_child(void);
+void cg_recorder_after_fork_child(void);
 
 const char *cg_ctx_kind_name(int kind);
 const char *cg_action_name(int action);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "core/open_dest.h"
 #include "core/sink.h"
 #include "report/log.h"
 
@@ -64,8 +65,14 @@ static void dump(const char *why)
     if (cg_cfg.dump_path[0] == '\0')
         return;
     int saved = errno;
-    int fd = open(cg_cfg.dump_path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) {
+    const char *kind;
+    int fd = cg_open_dest(cg_cfg.dump_path, &kind);
+    if (fd == CG_DEST_NOT_REGULAR) { /* a FIFO would block the host: stderr instead, said once */
+        static int refused;
+        if (!__atomic_exchange_n(&refused, 1, __ATOMIC_ACQ_REL))
+            cg_dest_refused("CTXGUARD_DUMP", cg_cfg.dump_path, kind, "dumping to stderr");
+        fd = 2;
+    } else if (fd < 0) {
         errno = saved;
         return;
     }
@@ -91,7 +98,8 @@ static void dump(const char *why)
             cg_write_all(fd, ring[slot], len);
     }
     put(fd, "ctxguard dump end\n");
-    close(fd);
+    if (fd != 2)
+        close(fd);
     errno = saved;
 }
 
@@ -152,6 +160,15 @@ void cg_recorder_install(void)
         sigaction(fatal[i], &sa, &previous[fatal[i]]);
     sa.sa_sigaction = on_usr2;
     sigaction(SIGUSR2, &sa, &previous[SIGUSR2]);
+}
+
+void cg_recorder_after_fork_child(void)
+{
+    /* an empty ring: a dump of the child shows the child's events, and only its own blocks make it
+     * dump at exit (slots are read only below ring_head, each rewritten before it is counted) */
+    ring_head = 0;
+    notable = 0;
+    explained = 0;
 }
 
 __attribute__((destructor)) static void dump_at_exit(void)

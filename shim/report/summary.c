@@ -17,7 +17,9 @@
 #define CG_SUMMARY_ROWS 128
 
 static struct {
-    int caller;
+    char name[128];   /* the caller's base name when the row was made: rows are per name and call, so a
+                         module slot freed and reused by another module neither adds to nor renames the
+                         first one's row, and a module loaded again adds to its earlier row */
     const char *call; /* a constant: a hook name or a fixed string */
     long n[5];        /* allow block deny abort reclaim */
 } rows[CG_SUMMARY_ROWS];
@@ -32,10 +34,11 @@ static void summary_line(const char *text)
 
 /* Rows are appended under the lock and published by nrows (release); a row once published keeps its
  * caller and call, so finding one needs no lock, and its counters are atomics. */
-static int find_row(int caller, const char *call, int n, int by_name)
+static int find_row(const char *name, const char *call, int n, int by_name)
 {
     for (int i = 0; i < n; i++)
-        if (rows[i].caller == caller && (rows[i].call == call || (by_name && strcmp(rows[i].call, call) == 0)))
+        if ((rows[i].call == call || (by_name && strcmp(rows[i].call, call) == 0)) &&
+            strncmp(rows[i].name, name, sizeof rows[i].name - 1) == 0)
             return i;
     return -1;
 }
@@ -45,13 +48,14 @@ void cg_summary_note(const struct cg_event *ev)
     if (!(ev->destructive || ev->action != CG_ALLOW || ev->log == 1) || ev->call == NULL)
         return;
     /* call names are constants (the hook tables): the same pointer finds the row without strcmp */
-    int i = find_row(ev->caller, ev->call, __atomic_load_n(&nrows, __ATOMIC_ACQUIRE), 0);
+    const char *name = cg_module_base(ev->caller);
+    int i = find_row(name, ev->call, __atomic_load_n(&nrows, __ATOMIC_ACQUIRE), 0);
     if (i < 0) {
         pthread_mutex_lock(&cg_summary_lock);
-        i = find_row(ev->caller, ev->call, nrows, 1);
+        i = find_row(name, ev->call, nrows, 1);
         if (i < 0 && nrows < CG_SUMMARY_ROWS) {
             i = nrows;
-            rows[i].caller = ev->caller;
+            snprintf(rows[i].name, sizeof rows[i].name, "%s", name);
             rows[i].call = ev->call;
             __atomic_store_n(&nrows, i + 1, __ATOMIC_RELEASE);
         }
@@ -78,6 +82,14 @@ static void left_line(const char *module, const struct cg_res_counts *c, long re
     summary_line(line);
 }
 
+void cg_summary_after_fork_child(void)
+{
+    /* the parent's decisions are the parent's to report */
+    memset(rows, 0, sizeof rows);
+    nrows = 0;
+    severe = 0;
+}
+
 __attribute__((destructor)) static void cg_summary_at_exit(void)
 {
     if (!__atomic_load_n(&cg_ready, __ATOMIC_ACQUIRE) || cg_cfg.summary == 0 || (cg_cfg.summary < 0 && !__atomic_load_n(&severe, __ATOMIC_RELAXED)))
@@ -91,7 +103,7 @@ __attribute__((destructor)) static void cg_summary_at_exit(void)
         long n[5]; /* other threads may still be counting */
         for (int k = 0; k < 5; k++)
             n[k] = __atomic_load_n(&rows[i].n[k], __ATOMIC_RELAXED);
-        snprintf(line, sizeof line, "  %-28s %-28s allow %ld  block %ld  deny %ld  abort %ld", cg_module_base(rows[i].caller),
+        snprintf(line, sizeof line, "  %-28.127s %-28s allow %ld  block %ld  deny %ld  abort %ld", rows[i].name,
                  rows[i].call, n[0], n[1], n[2], n[3]);
         if (n[4])
             snprintf(line + strlen(line), sizeof line - strlen(line), "  reclaim %ld", n[4]);

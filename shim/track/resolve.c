@@ -12,6 +12,8 @@
 
 void *cg_rt_real[CG_MAX_MODULES][CG_RT_COUNT];
 void *cg_rt_handed[CG_RT_COUNT];
+void *cg_rt_via[CG_HANDED_RUNTIMES][CG_RT_COUNT];
+static int handed_mod[CG_HANDED_RUNTIMES]; /* module index of the runtime in each slot; 0: free */
 void *cg_drv_real[CG_DRV_COUNT];
 
 static char missing_reported[CG_RT_COUNT + CG_DRV_COUNT];
@@ -174,6 +176,64 @@ void cg_resolve_forget_module(int m)
 {
     for (int i = 0; i < CG_RT_COUNT; i++)
         __atomic_store_n(&cg_rt_real[m][i], NULL, __ATOMIC_RELEASE);
+    /* an unloaded runtime's slot is free again; a caller still holding its wrappers gets error 302
+     * (symbol not found) instead of a jump into unmapped code */
+    for (int k = 0; k < CG_HANDED_RUNTIMES; k++)
+        if (__atomic_load_n(&handed_mod[k], __ATOMIC_ACQUIRE) == m) {
+            for (int i = 0; i < CG_RT_COUNT; i++)
+                __atomic_store_n(&cg_rt_via[k][i], NULL, __ATOMIC_RELEASE);
+            __atomic_store_n(&handed_mod[k], 0, __ATOMIC_RELEASE);
+        }
+}
+
+void *cg_rt_via_resolve(int k, int id)
+{
+    int saved = cg_own_begin();
+    void *fn = scope_lookup(__atomic_load_n(&handed_mod[k], __ATOMIC_ACQUIRE), cg_rt_names[id]);
+    if (fn && cg_is_own_code(fn))
+        fn = NULL;
+    if (fn) {
+        void *expected = NULL;
+        if (!__atomic_compare_exchange_n(&cg_rt_via[k][id], &expected, fn, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            fn = expected;
+    }
+    cg_own_end(saved);
+    if (fn == NULL)
+        report_missing(id, cg_rt_names[id], __atomic_load_n(&handed_mod[k], __ATOMIC_ACQUIRE));
+    return fn;
+}
+
+void *cg_rt_via_plain(int k, const char *name)
+{
+    int saved = cg_own_begin();
+    void *p = scope_lookup(__atomic_load_n(&handed_mod[k], __ATOMIC_ACQUIRE), name);
+    cg_own_end(saved);
+    return p;
+}
+
+/* The slot of the runtime (the module) defining `real`, taken if new; -1 when none is left or the
+ * pointer lies in no known module. */
+static int handed_slot(void *real)
+{
+    int m = cg_module_of(real);
+    cg_tls.fast_gen = 0; /* the thread's cached module is now the runtime: re-armed by its next call */
+    if (m <= 0)
+        return -1;
+    for (int k = 0; k < CG_HANDED_RUNTIMES; k++)
+        if (__atomic_load_n(&handed_mod[k], __ATOMIC_ACQUIRE) == m)
+            return k;
+    int k = -1;
+    pthread_mutex_lock(&cg_resolve_lock);
+    for (int i = 0; i < CG_HANDED_RUNTIMES && k < 0; i++)
+        if (handed_mod[i] == m)
+            k = i;
+    for (int i = 0; i < CG_HANDED_RUNTIMES && k < 0; i++)
+        if (handed_mod[i] == 0) {
+            k = i;
+            __atomic_store_n(&handed_mod[i], m, __ATOMIC_RELEASE);
+        }
+    pthread_mutex_unlock(&cg_resolve_lock);
+    return k;
 }
 
 int cg_record_driver(int id, void *real)
@@ -194,10 +254,21 @@ int cg_record_driver(int id, void *real)
 int cg_record_runtime(int id, void *real)
 {
     if (real == NULL || id < 0 || cg_is_own_code(real))
-        return 0;
+        return CG_RECORD_NOTHING;
     void *expected = NULL;
     __atomic_compare_exchange_n(&cg_rt_handed[id], &expected, real, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
-    return 1;
+    /* One wrapper per (runtime, function): a wrapper shared by all runtimes can only guess which
+     * runtime its caller meant (it once answered runtime 2's calls from runtime 1). */
+    int k = handed_slot(real);
+    if (k < 0) {
+        static int told;
+        if (!__atomic_exchange_n(&told, 1, __ATOMIC_ACQ_REL))
+            cg_log_msg("%s at %p: more than %d runtimes reached through dlsym, or one outside any loaded "
+                       "module: its functions are passed through unguarded", cg_rt_names[id], real, CG_HANDED_RUNTIMES);
+        return CG_RECORD_NOTHING;
+    }
+    __atomic_store_n(&cg_rt_via[k][id], real, __ATOMIC_RELEASE);
+    return k;
 }
 
 static struct cg_driver_queries queries;

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/guard.h"
@@ -70,6 +71,7 @@ void cg_note_reset_done(int dev, int caller, const char *call)
     struct cg_device *d = &cg_devices[cg_dev_index(dev)];
     pthread_mutex_lock(&cg_created_lock); /* writers only; readers check last_gen first */
     d->last_caller = caller;
+    snprintf(d->last_name, sizeof d->last_name, "%s", cg_module_base(caller));
     d->last_call = call;
     clock_gettime(CLOCK_REALTIME, &d->last_ts);
     uint64_t v = __atomic_load_n(&d->users, __ATOMIC_RELAXED);

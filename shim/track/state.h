@@ -26,6 +26,7 @@ struct cg_device {
      * attribution: a handle is reused after a reset, so the generation, not the handle, tells. */
     unsigned int last_gen; /* 0: none yet; published last (release) */
     int last_caller;
+    char last_name[128];   /* the resetter's base name then: its slot may be freed and reused since */
     const char *last_call;
     struct timespec last_ts;
     /* Users of the context when it was last reset, other than the resetter: each is told once, when
