@@ -205,9 +205,9 @@ void rp_print_json(const struct rp_model *m, int timeline)
         json_str(r->caller);
         printf(",\"call\":");
         json_str(r->call);
-        printf(",\"left_bytes\":%llu,\"reclaimed_bytes\":%llu", r->left_bytes, r->reclaimed_bytes);
-        printf(",\"allow\":%ld,\"block\":%ld,\"deny\":%ld,\"abort\":%ld,\"explained\":%ld,\"first\":", r->count[0],
+        printf(",\"allow\":%ld,\"block\":%ld,\"deny\":%ld,\"abort\":%ld,\"explained\":%ld,", r->count[0],
                r->count[1], r->count[2], r->count[3], r->count[4]);
+        printf("\"left_bytes\":%llu,\"reclaimed_bytes\":%llu,\"first\":", r->left_bytes, r->reclaimed_bytes);
         json_str(r->first);
         printf(",\"last\":");
         json_str(r->last);

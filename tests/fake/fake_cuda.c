@@ -39,6 +39,7 @@ struct alloc {
     struct fctx *ctx;
     unsigned int gen;
     int host; /* pinned host memory (cuMemAllocHost, cuMemHostAlloc) */
+    int dead; /* its context was reset or destroyed: gone, but the block is never handed out again */
 };
 static struct alloc allocs[4096];
 /* What is in use per device, as cuMemGetInfo and fakeResourcesInUse report it: device memory, pinned
@@ -299,6 +300,7 @@ static CUresult alloc_in(CUdeviceptr *p, size_t n, int host)
         a->ctx = c;
         a->gen = c->gen;
         a->host = host;
+        a->dead = 0;
         if (a->mem)
             *(host ? &host_used[c->dev] : &dev_used[c->dev]) += n;
     }
@@ -325,11 +327,12 @@ API CUresult cuMemHostAlloc(void **p, size_t n, unsigned int flags) { (void)flag
 /* Under lock: the context's memory, streams and events are gone (a reset, the last release, a destroy). */
 static void drop_context_state(struct fctx *c)
 {
+    /* The memory no longer counts as in use, but its block is kept (as before this accounting
+     * existed): a stale pointer must not land in a later allocation at the same address. */
     for (int i = 0; i < 4096; i++)
-        if (allocs[i].mem && allocs[i].ctx == c) {
+        if (allocs[i].mem && allocs[i].ctx == c && !allocs[i].dead) {
             *(allocs[i].host ? &host_used[c->dev] : &dev_used[c->dev]) -= allocs[i].n;
-            free(allocs[i].mem);
-            allocs[i].mem = NULL;
+            allocs[i].dead = 1;
         }
     for (int i = 0; i < 1024; i++)
         if (objs[i].live && objs[i].ctx == c) {
