@@ -163,8 +163,16 @@ int jl_parse(const char *line, struct jl_event *e)
         else if (!strcmp(key, "event")) dst = e->event, cap = sizeof e->event;
         else if (!strcmp(key, "exe")) dst = e->exe, cap = sizeof e->exe;
         else if (!strcmp(key, "message")) dst = e->message, cap = sizeof e->message;
+        const char *vstart = p.s;
         value(&p, dst, cap, 1);
         if (!p.ok) return -1;
+        if (!strcmp(key, "left") || !strcmp(key, "reclaimed")) { /* {"allocations":N,"bytes":B,...} */
+            const char *a = strstr(vstart, "\"allocations\":"), *b = strstr(vstart, "\"bytes\":");
+            long n = a && a < p.s ? atol(a + 14) : 0;
+            unsigned long long by = b && b < p.s ? strtoull(b + 8, NULL, 10) : 0;
+            if (key[0] == 'l') e->left_allocs = n, e->left_bytes = by;
+            else e->reclaimed_allocs = n, e->reclaimed_bytes = by;
+        }
         if (!strcmp(key, "pid")) e->pid = atol(val), pid_seen = 1;
         if (!strcmp(key, "seq")) e->seq = atol(val);
         if (!strcmp(key, "result")) e->result = atol(val);

@@ -34,6 +34,9 @@ struct jl_event {
     char shared[4096]; /* module paths joined with JL_SEP (a path's own JL_SEP bytes become 0x1a) */
     char message[1024];
     long result;
+    /* "left" (a blocked reset: what the caller still held) / "reclaimed" (what a reclaim freed) */
+    unsigned long long left_bytes, reclaimed_bytes;
+    long left_allocs, reclaimed_allocs;
 };
 
 /* 1: an event (decision or explanation); 3: a message (warning, config_error); 2: a line of

@@ -197,9 +197,13 @@ static void add_to_row(const struct jl_event *e)
                                             .first = xstrdup(e->ts), .last = xstrdup(e->ts)};
     }
     struct rp_row *r = &M.rows[*v];
-    int a = e->kind == JL_EXPLANATION ? A_EXPLAINED : action_index(e->action);
+    /* a reclaim is a block that also freed the caller's own objects: counted with the blocks */
+    int a = e->kind == JL_EXPLANATION ? A_EXPLAINED : action_index(strcmp(e->action, "reclaim") ? e->action : "block");
     if (a >= 0)
         r->count[a]++;
+    if (e->left_bytes > r->left_bytes)
+        r->left_bytes = e->left_bytes; /* each block's "left" is a snapshot: the largest */
+    r->reclaimed_bytes += e->reclaimed_bytes;
     if (strcmp(e->ts, r->first) < 0) {
         free(r->first);
         r->first = xstrdup(e->ts);

@@ -27,6 +27,7 @@ struct rp_row {
     size_t nreasons;
     char **shared; /* every distinct module in shared_with */
     size_t nshared;
+    unsigned long long left_bytes, reclaimed_bytes; /* issue 15: the largest "left", the sum "reclaimed" */
 };
 
 struct rp_proc {

@@ -67,14 +67,17 @@ static void messages(const struct rp_model *m)
 void rp_print_text(const struct rp_model *m)
 {
     header(m);
-    printf("\n%-28s %-28s %6s %6s %6s %6s %9s  %-27s %s\n", "module", "call", "allow", "block", "deny", "abort",
-           "explained", "first", "last");
+    printf("\n%-28s %-28s %6s %6s %6s %6s %9s %13s  %-27s %s\n", "module", "call", "allow", "block", "deny", "abort",
+           "explained", "left/recl MiB", "first", "last");
     for (size_t i = 0; i < m->nrows; i++) {
         const struct rp_row *r = &m->rows[i];
         put_col(base(r->caller), 28);
         printf(" ");
         put_col(r->call, 28);
-        printf(" %6ld %6ld %6ld %6ld %9ld  ", r->count[0], r->count[1], r->count[2], r->count[3], r->count[4]);
+        char lr[48] = "-"; /* a block's "left" (largest) / a reclaim's "reclaimed" (total) */
+        if (r->left_bytes || r->reclaimed_bytes)
+            snprintf(lr, sizeof lr, "%.0f/%.0f", r->left_bytes / 1048576.0, r->reclaimed_bytes / 1048576.0);
+        printf(" %6ld %6ld %6ld %6ld %9ld %13s  ", r->count[0], r->count[1], r->count[2], r->count[3], r->count[4], lr);
         put_col(r->first, 27);
         printf(" ");
         put_col(r->last, 0);
@@ -202,8 +205,9 @@ void rp_print_json(const struct rp_model *m, int timeline)
         json_str(r->caller);
         printf(",\"call\":");
         json_str(r->call);
-        printf(",\"allow\":%ld,\"block\":%ld,\"deny\":%ld,\"abort\":%ld,\"explained\":%ld,\"first\":", r->count[0],
+        printf(",\"allow\":%ld,\"block\":%ld,\"deny\":%ld,\"abort\":%ld,\"explained\":%ld,", r->count[0],
                r->count[1], r->count[2], r->count[3], r->count[4]);
+        printf("\"left_bytes\":%llu,\"reclaimed_bytes\":%llu,\"first\":", r->left_bytes, r->reclaimed_bytes);
         json_str(r->first);
         printf(",\"last\":");
         json_str(r->last);

@@ -31,6 +31,8 @@ static const char usage[] =
     "  --dump-events N                   CTXGUARD_DUMP_EVENTS (16..65536)\n"
     "  --nvtx                            CTXGUARD_NVTX=1 (NVTX marks)\n"
     "  --nvtx-lib LIB                    CTXGUARD_NVTX_LIB\n"
+    "  --reclaim                         CTXGUARD_RECLAIM=1 (guard's blocked resets free the caller's own\n"
+    "                                    allocations, streams and events)\n"
     "  --error-exitcode N                CTXGUARD_EXIT_CODE=N (1..255): PROGRAM exits with N if any of\n"
     "                                    its calls was blocked or denied\n"
     "  --library PATH                    the libctxguard.so to preload (CTXGUARD_LIBRARY; default: beside\n"
@@ -54,6 +56,7 @@ static const struct setting {
     {"--summary", "CTXGUARD_SUMMARY", "1"},     {"--no-summary", "CTXGUARD_SUMMARY", "0"},
     {"--dump", "CTXGUARD_DUMP", NULL},          {"--dump-events", "CTXGUARD_DUMP_EVENTS", NULL},
     {"--nvtx", "CTXGUARD_NVTX", "1"},           {"--nvtx-lib", "CTXGUARD_NVTX_LIB", NULL},
+    {"--reclaim", "CTXGUARD_RECLAIM", "1"},
 };
 #define NSETTINGS (int)(sizeof settings / sizeof settings[0])
 

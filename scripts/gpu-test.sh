@@ -172,6 +172,45 @@ for (t,) in db.execute("select coalesce(e.text, s.value) from NVTX_EVENTS e left
     fi
 }
 want nvtx-marks && nvtx_row
+# Issue 15, reclaim: a host that reloads plugin B (shared or static runtime) beside plugin A; B
+# allocates RELOAD_MB MiB (1 GiB on the GPU, 64 MiB on the fakes), a stream, an event and resets at
+# each of RELOAD_CYCLES loads. Bare, A's data is lost; under ctxguard with CTXGUARD_RECLAIM=1, A is
+# intact and device memory in use (cudaMemGetInfo, printed by A:meminfo) after the loop is within
+# 256 MiB of before (each static load also loads its kernels into the context, which is never undone).
+# reload-block: the same without reclaim: A intact, B's memory grows and the exit summary says so.
+RELOAD_CYCLES=${RELOAD_CYCLES:-30}
+RELOAD_MB=$([ "$MODE" = gpu ] && echo 1024 || echo 64)
+reload_row() {
+    local name=$1 a=$2 b=$3 reclaim=$4
+    want "$name" || return 0
+    local steps=("$P/$a:setup" "$P/$a:meminfo") i
+    for ((i = 0; i < RELOAD_CYCLES; i++)); do steps+=("$P/$b:alloc" "$P/$b:reset" "$P/$b:unload"); done
+    steps+=("$P/$a:check" "$P/$a:meminfo")
+    local log=$LOGDIR/$name.jsonl out=$LOGDIR/$name.guard.out
+    PLUG_ALLOC_MB=$RELOAD_MB "$HOST" "${steps[@]}" >"$LOGDIR/$name.bare.out" 2>&1; local sb=$?
+    PLUG_ALLOC_MB=$RELOAD_MB CTXGUARD_RECLAIM=$reclaim CTXGUARD_SUMMARY=1 CTXGUARD_LOG_FORMAT=json CTXGUARD_LOG="$log" \
+        LD_PRELOAD="$SHIM" "$HOST" "${steps[@]}" >"$out" 2>&1; local sg=$?
+    local u0 u1 grown n ok=pass
+    u0=$(grep -o 'meminfo used=[0-9]*' "$out" | sed -n 1p | cut -d= -f2)
+    u1=$(grep -o 'meminfo used=[0-9]*' "$out" | sed -n 2p | cut -d= -f2)
+    grown=$(( (${u1:-0} - ${u0:-0}) / 1048576 ))
+    n=$(grep -c "\"action\":\"$([ "$reclaim" = 1 ] && echo reclaim || echo block)\"" "$log" 2>/dev/null)
+    if [ "$reclaim" = 1 ]; then
+        [ "$sb" = 1 ] && [ "$sg" = 0 ] && [ -n "$u0" ] && [ -n "$u1" ] && [ "$grown" -lt 256 ] && [ "$n" = "$RELOAD_CYCLES" ] || ok=FAIL
+    else
+        [ "$sb" = 1 ] && [ "$sg" = 0 ] && [ -n "$u1" ] && [ "$grown" -ge $(( RELOAD_CYCLES * RELOAD_MB * 9 / 10 )) ] &&
+            grep -q "left behind by $b's $RELOAD_CYCLES blocked resets" "$log" || ok=FAIL
+    fi
+    [ $ok = FAIL ] && FAILS=$((FAILS+1))
+    ROWS+=("$(printf '%-22s | %-12s | %-12s | %s | %s' "$name" "$(outcome $sb)" "$(outcome $sg)" "$ok" \
+        "$n $([ "$reclaim" = 1 ] && echo reclaims || echo blocks) of $RELOAD_CYCLES x $RELOAD_MB MiB; in use $((${u0:-0} / 1048576)) -> $((${u1:-0} / 1048576)) MiB (grew $grown)")")
+    if [ $ok = FAIL ] && [ "$QUIET" = 0 ]; then tail -5 "$LOGDIR/$name.bare.out" "$out"; fi
+}
+reload_row reload-reclaim-shared libplugA.so libplugB.so 1
+reload_row reload-reclaim-static libplugS1.so libplugS2.so 1
+reload_row reload-reclaim-mixed libplugA.so libplugS2.so 1
+reload_row reload-block-shared libplugA.so libplugB.so 0
+
 if [ "$MODE" = gpu ] && want torch; then
     # PyTorch: a tensor on the GPU, then cudaDeviceReset through ctypes on torch's own libcudart.
     # PyTorch and CuPy workloads: the same bits bare, under observe and under guard; nothing blocked.

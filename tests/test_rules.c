@@ -47,6 +47,9 @@ static void valid_rules(void **s)
     assert_string_equal(rs.rules[1].calls[1], "cuDevicePrimaryCtxReset*");
     assert_int_equal(rs.rules[2].log, 0);
     assert_int_equal(rs.rules[3].situation, CG_SIT_ANY);
+    assert_int_equal(parse("reclaim @reset from *optflow*", 0), 0);
+    assert_int_equal(rs.rules[0].action, CG_RULE_RECLAIM);
+    assert_string_equal(cg_rule_action_name(rs.rules[0].action), "reclaim");
     assert_int_equal(parse("allow @reset; deny @all from x.so", 1), 0);
     assert_int_equal(rs.n, 2);
     assert_string_equal(rs.rules[1].where, "p.rules:1");
@@ -58,7 +61,7 @@ static void errors_name_line_and_column(void **s)
     struct {
         const char *text, *want;
     } cases[] = {
-        {"alow @reset", "p.rules:1:1: unknown action 'alow'; expected allow, block, deny or abort"},
+        {"alow @reset", "p.rules:1:1: unknown action 'alow'; expected allow, block, deny, abort or reclaim"},
         {"\n  block", "p.rules:2:8: missing calls; expected"},
         {"deny @rest", "p.rules:1:6: bad call '@rest'; expected"},
         {"deny cuda-Reset", "p.rules:1:6: bad call 'cuda-Reset'"},

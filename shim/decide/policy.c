@@ -6,11 +6,12 @@
 #include "core/core.h"
 #include "core/diag.h"
 #include "decide/policy.h"
+#include "decide/reclaim.h"
 #include "track/modules.h"
 
 static struct cg_policy_view view(void)
 {
-    struct cg_policy_view v = {cg_cfg.mode, cg_strict_deny, cg_policy_broken, &cg_rules};
+    struct cg_policy_view v = {cg_cfg.mode, cg_strict_deny, cg_policy_broken, &cg_rules, cg_cfg.reclaim};
     return v;
 }
 
@@ -51,8 +52,10 @@ int cg_verdict_stops(struct cg_event *ev, void (*settle)(void *), void *arg)
 {
     switch (ev->action) {
     case CG_BLOCK:
+    case CG_RECLAIM:
         if (settle) /* the real call would first have waited for pending work; so does a block */
             settle(arg);
+        cg_block_resources(ev); /* what the caller leaves behind, or (reclaim) frees */
         ev->result = CG_SUCCESS;
         return 1;
     case CG_DENY:

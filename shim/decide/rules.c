@@ -15,12 +15,12 @@
 #include "core/hooks.h"
 #include "decide/rules.h"
 
-static const char *const actions[] = {"allow", "block", "deny", "abort", NULL};
+static const char *const actions[] = {"allow", "block", "deny", "abort", "reclaim", NULL};
 static const char *const situations[] = {"any", "primary", "shared", "created", "none", NULL};
 static const char *const groups[] = {"@reset", "@destroy", "@destructive", "@all", NULL};
 
 const char *cg_situation_name(int s) { return s >= 0 && s <= CG_SIT_NONE ? situations[s] : "any"; }
-const char *cg_rule_action_name(int a) { return a >= 0 && a <= CG_RULE_ABORT ? actions[a] : "allow"; }
+const char *cg_rule_action_name(int a) { return a >= 0 && a <= CG_RULE_RECLAIM ? actions[a] : "allow"; }
 
 struct lexer {
     const char *s, *end, *line_start;
@@ -94,6 +94,10 @@ static int valid_item(const char *s, size_t n)
 #define CG_JUDGED_RT_RESET 1
 #define CG_JUDGED_RT_ENTRY 0
 #define CG_JUDGED_RT_ENTRYV 0
+#define CG_JUDGED_RT_ALLOC 1 /* tracked calls: USE calls that also keep resource records */
+#define CG_JUDGED_RT_FREE 1
+#define CG_JUDGED_RT_CREATE 1
+#define CG_JUDGED_RT_DESTROY 1
 static const struct {
     const char *name;
     int judged;
@@ -205,7 +209,7 @@ static void parse_rule(struct lexer *lx, struct cg_ruleset *rs, const char *b, c
     n = token(&p, e);
     t = p - n;
     if ((r.action = lookup(actions, t, n)) < 0) {
-        problem(lx, t, n, "unknown action", "allow, block, deny or abort");
+        problem(lx, t, n, "unknown action", "allow, block, deny, abort or reclaim");
         return;
     }
     n = token(&p, e);

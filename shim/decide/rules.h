@@ -2,7 +2,7 @@
  * ctxguard command (check, --explain) from this same code, so both agree on every file.
  *
  *   rule      := ACTION [log|nolog] CALLS [from GLOB] [on SITUATION]
- *   ACTION    := allow | block | deny | abort
+ *   ACTION    := allow | block | deny | abort | reclaim
  *   CALLS     := ITEM[,ITEM…]   ITEM: a call name or glob (cuDevicePrimaryCtxReset*) or a group:
  *                @reset @destroy @destructive @all
  *   GLOB      := glob on the caller's path if it contains '/', else on its file name
@@ -25,7 +25,7 @@
 #define CG_RULE_MAX_REPORTED 10 /* problems reported one by one; the rest are counted */
 
 enum cg_situation { CG_SIT_ANY, CG_SIT_PRIMARY, CG_SIT_SHARED, CG_SIT_CREATED, CG_SIT_NONE };
-enum cg_rule_action { CG_RULE_ALLOW, CG_RULE_BLOCK, CG_RULE_DENY, CG_RULE_ABORT };
+enum cg_rule_action { CG_RULE_ALLOW, CG_RULE_BLOCK, CG_RULE_DENY, CG_RULE_ABORT, CG_RULE_RECLAIM };
 
 struct cg_rule {
     int action;                          /* enum cg_rule_action */

@@ -13,6 +13,7 @@
 #include <unwind.h>
 
 #include "core/guard.h"
+#include "track/resources.h"
 #include "track/modules.h"
 
 struct cg_module cg_modules[CG_MAX_MODULES];
@@ -104,6 +105,7 @@ static void cache(int m, unsigned int gen)
     cg_tls.mod_span = span < (1UL << 32) ? span : 0;
     cg_tls.mod_gen = gen;
     cg_tls.mod = m;
+    cg_tls.mod_user = cg_modules[m].cls == CG_MOD_USER;
 }
 
 static int scan(uintptr_t a)
@@ -236,6 +238,15 @@ int cg_module_of_slow(uintptr_t a, unsigned int gen)
     if (m > 0)
         cache(m, gen);
     return m;
+}
+
+int cg_module_peek_slow(uintptr_t a, unsigned int gen)
+{
+    int m = scan(a);
+    if (m >= 0)
+        return m;
+    /* first sight: learnt as any module is (and cached, once) */
+    return cg_module_of_slow(a, gen);
 }
 
 struct walk {
