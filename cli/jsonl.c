@@ -152,6 +152,8 @@ int jl_parse(const char *line, struct jl_event *e)
             seen++;
         if (!strcmp(key, "summary") || !strcmp(key, "message"))
             seen = -100; /* the library's exit summary or a diagnostic: not an event */
+        if (!strcmp(key, "event") && strcmp(val, "decision") && strcmp(val, "attribution"))
+            seen = -100; /* "event" names the line (0.2): summary, message, config_error, dump, … */
         ws(&p);
         if (*p.s == ',') { p.s++; ws(&p); continue; }
         if (*p.s != '}') return -1;

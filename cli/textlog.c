@@ -2,6 +2,8 @@
  * reads like a JSON log. A text event line is
  *   ctxguard: TS pid=P tid=T ACTION API CALL device=D ctx=C ctx_kind=K [ctx_gen=G] caller=PATH
  *             shared_with=[PATH,…] result=R decided_by=X reason="…"
+ * and since 0.2 "ctxguard: TS event=E level=L pid=P seq=N start=S exe=X version=V tid=T …", where a value
+ * with spaces or quotes is quoted ("…", \" and \\ escaped): decided_by="preset guard".
  * Other lines of ctxguard's own (summaries, messages, dump frames) are recognised and skipped. */
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,25 @@ static void copy(char *dst, size_t cap, const char *b, const char *e)
     size_t n = (size_t)(e - b) < cap - 1 ? (size_t)(e - b) : cap - 1;
     memcpy(dst, b, n);
     dst[n] = '\0';
+}
+
+/* A value as the library writes it: bare up to the next space, or "quoted" with \" and \\ (0.2). */
+static const char *value_at(const char *p, char *out, size_t cap)
+{
+    if (*p != '"') {
+        const char *e = p + strcspn(p, " \n");
+        copy(out, cap, p, e);
+        return e;
+    }
+    size_t o = 0;
+    for (p++; *p && *p != '"'; p++) {
+        if (*p == '\\' && p[1])
+            p++;
+        if (o + 1 < cap)
+            out[o++] = *p;
+    }
+    out[o] = '\0';
+    return *p ? p + 1 : p;
 }
 
 /* The word after `key` up to the next space (or the end). */
@@ -41,6 +62,10 @@ int tl_parse(const char *line, struct jl_event *e)
     if (ts_end == NULL)
         return -1;
     copy(e->ts, sizeof e->ts, s, ts_end);
+    char kind[32];
+    if (strncmp(ts_end, " event=", 7) == 0 && word(ts_end, " event=", kind, sizeof kind) &&
+        strcmp(kind, "decision") != 0 && strcmp(kind, "attribution") != 0)
+        return 2; /* a summary line, a message, a dump's frame (0.2: every line says its event) */
     char num[32], api[16];
     const char *p = word(ts_end, " pid=", num, sizeof num);
     if (p == NULL)
@@ -66,7 +91,10 @@ int tl_parse(const char *line, struct jl_event *e)
     const char *res = sh ? strstr(sh, "] result=") : NULL, *why = res ? strstr(res, " reason=\"") : NULL;
     if (why == NULL)
         return -1;
-    copy(e->caller, sizeof e->caller, cal + 8, sh);
+    if (cal[8] == '"')
+        value_at(cal + 8, e->caller, sizeof e->caller);
+    else
+        copy(e->caller, sizeof e->caller, cal + 8, sh);
     /* the list, one path per line as jl_parse gives it */
     copy(e->shared, sizeof e->shared, sh + 14, res);
     for (char *q = e->shared; *q; q++)
@@ -74,12 +102,11 @@ int tl_parse(const char *line, struct jl_event *e)
             *q = '\n';
     e->result = atol(res + 9);
     const char *dec = strstr(res, " decided_by=");
-    if (dec && dec < why)
+    if (dec && dec < why && dec[12] == '"')
+        value_at(dec + 12, e->decided_by, sizeof e->decided_by);
+    else if (dec && dec < why)
         copy(e->decided_by, sizeof e->decided_by, dec + 12, why);
-    /* the reason runs to the closing quote; a dump keeps lines of 480 bytes, so there it may be cut */
-    const char *r = why + 9, *re = strrchr(r, '"');
-    if (re == NULL)
-        re = r + strcspn(r, "\n");
-    copy(e->reason, sizeof e->reason, r, re);
+    /* the reason runs to the closing quote (\" inside it is a quote; a dump may have cut it) */
+    value_at(why + 8, e->reason, sizeof e->reason);
     return 1;
 }

@@ -6,7 +6,7 @@
 #ifndef CTXGUARD_H
 #define CTXGUARD_H
 
-#define CTXGUARD_VERSION "0.1.0"
+#define CTXGUARD_VERSION "0.2.0"
 
 /* Environment, read once per process (secure_getenv: ignored by setuid programs). */
 #define CTXGUARD_ENV_MODE "CTXGUARD_MODE"             /* observe | guard (default) | enforce */

@@ -80,8 +80,8 @@ static void fifo_destination_refused(void **s)
         fail_msg("CTXGUARD_DUMP=FIFO: status %d (137: hung and killed)\n%s", R.status, R.err);
     assert_int_equal(count_lines_with(R.err, (const char *const[]){"ctxguard: CTXGUARD_DUMP", fifo,
                                                                    "not a regular file", "stderr", NULL}), 1);
-    assert_int_equal(count_lines_with(R.err, (const char *const[]){"ctxguard dump (pid", NULL}), 1);
-    assert_int_equal(count_lines_with(R.err, (const char *const[]){"ctxguard dump end", NULL}), 1);
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"event=dump", "part=\"the last events", NULL}), 1);
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"event=dump", "part=\"end of dump\"", NULL}), 1);
     /* a directory is not a regular file either (open fails with EISDIR): the same message */
     snprintf(log_env, sizeof log_env, "CTXGUARD_LOG=%s", dir);
     run_prog(&R, 1, 0, (const char *const[]){log_env, NULL}, argv);
@@ -148,7 +148,7 @@ static void fork_child_reports_only_its_own(void **s)
         snprintf(path, sizeof path, "%s/dump.%ld", dir, child);
         char *cdump = slurp_file(path);
         /* the parent's files hold the parent's lines only: one block, one summary, one dump */
-        if (count_in(plog, cpid) != 0 || count_in(plog, "summary (pid") != 1 || count_in(pdump, "ctxguard dump (pid") != 1)
+        if (count_in(plog, cpid) != 0 || count_in(plog, " rows=") != 1 || count_in(pdump, "part=\"the last events") != 1)
             fail_msg("child %ld wrote into its parent's files:\n--- log.%ld\n%s--- dump.%ld\n%s", child, parent,
                      plog, parent, pdump);
         assert_int_equal(count_in(plog, "block runtime cudaDeviceReset"), 1);
@@ -163,8 +163,9 @@ static void fork_child_reports_only_its_own(void **s)
                 fail_msg("child %ld: no log (%p) or no dump (%p) of its own", child, (void *)clog, (void *)cdump);
             assert_int_equal(count_in(clog, ppid), 0);
             assert_int_equal(count_in(clog, "block runtime cudaDeviceReset"), 1);
-            assert_int_equal(count_in(clog, "block 1 "), 1);
-            assert_int_equal(count_in(clog, "block 2 "), 0);
+            assert_int_equal(count_in(clog, "call=cudaDeviceReset allow=0 block=1 "), 1);
+            assert_int_equal(count_in(clog, "block=2 "), 0);
+            assert_int_equal(count_in(clog, " seq=1 "), 1); /* a process of its own: its lines count from 1 */
             assert_int_equal(count_in(cdump, ppid), 0);
             assert_int_equal(count_in(cdump, "block runtime cudaDeviceReset"), 1);
         }

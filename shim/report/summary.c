@@ -5,10 +5,12 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/core.h"
 #include "core/sink.h"
+#include "core/stamp.h"
 #include "report/log.h"
 #include "track/modules.h"
 #include "track/state.h"
@@ -24,11 +26,19 @@ static struct {
 } rows[CG_SUMMARY_ROWS];
 static int nrows, severe;
 
-/* One line of the summary, formatted like a diagnostic (a JSON object in a JSON log). */
-static void summary_line(const char *text)
+/* One line of the summary: the head (event "summary") and named values. */
+static void summary_line(const struct cg_field *f, int nf)
 {
-    char line[2048];
-    cg_sink_line(line, cg_format_note(line, sizeof line - 1, "summary", text, cg_cfg.format, (long)getpid()));
+    char line[8192];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct cg_head h = cg_head_next(&ts, "summary", CG_SEV_INFO);
+    cg_sink_line_at(CG_SEV_INFO, line, cg_format_fields(line, sizeof line - 1, &h, f, nf, cg_cfg.format));
+}
+
+int cg_summary_severe(void)
+{
+    return __atomic_load_n(&severe, __ATOMIC_RELAXED);
 }
 
 /* Rows are appended under the lock and published by nrows (release); a row once published keeps its
@@ -74,32 +84,41 @@ void cg_summary_after_fork_child(void)
     severe = 0;
 }
 
+/* The summary, structured (issue 16): one line with the totals, one per module and call with the count
+ * of each action, one per device with the users of its primary context. */
 __attribute__((destructor)) static void cg_summary_at_exit(void)
 {
     if (!__atomic_load_n(&cg_ready, __ATOMIC_ACQUIRE) || cg_cfg.summary == 0 || (cg_cfg.summary < 0 && !__atomic_load_n(&severe, __ATOMIC_RELAXED)))
         return;
-    char line[1024];
+    static const char *const names[4] = {"allow", "block", "deny", "abort"};
     pthread_mutex_lock(&cg_summary_lock);
-    snprintf(line, sizeof line, "summary (pid %ld): %d module/call pair%s decided", (long)getpid(), nrows,
-             nrows == 1 ? "" : "s");
-    summary_line(line);
-    for (int i = 0; i < nrows; i++) {
-        long n[4]; /* other threads may still be counting */
+    long total[4] = {0, 0, 0, 0}, n[CG_SUMMARY_ROWS][4]; /* other threads may still be counting */
+    for (int i = 0; i < nrows; i++)
         for (int k = 0; k < 4; k++)
-            n[k] = __atomic_load_n(&rows[i].n[k], __ATOMIC_RELAXED);
-        snprintf(line, sizeof line, "  %-28.127s %-28s allow %ld  block %ld  deny %ld  abort %ld", rows[i].name,
-                 rows[i].call, n[0], n[1], n[2], n[3]);
-        summary_line(line);
+            total[k] += n[i][k] = __atomic_load_n(&rows[i].n[k], __ATOMIC_RELAXED);
+    struct cg_field f[7] = {{.key = "rows", .kind = CG_FIELD_NUM, .n = nrows}};
+    for (int k = 0; k < 4; k++)
+        f[1 + k] = (struct cg_field){.key = names[k], .kind = CG_FIELD_NUM, .n = total[k]};
+    summary_line(f, 5);
+    for (int i = 0; i < nrows; i++) {
+        f[0] = (struct cg_field){.key = "module", .kind = CG_FIELD_STR, .s = rows[i].name};
+        f[1] = (struct cg_field){.key = "call", .kind = CG_FIELD_STR, .s = rows[i].call};
+        for (int k = 0; k < 4; k++)
+            f[2 + k] = (struct cg_field){.key = names[k], .kind = CG_FIELD_NUM, .n = n[i][k]};
+        summary_line(f, 6);
     }
     pthread_mutex_unlock(&cg_summary_lock);
     for (int d = 0; d < CG_MAX_DEVICES; d++) {
         uint64_t u = __atomic_load_n(&cg_devices[d].users, __ATOMIC_RELAXED);
         if (!u)
             continue;
-        size_t n = (size_t)snprintf(line, sizeof line, "  device %d primary context used by:", d);
-        for (int m = 1; m < CG_MAX_MODULES && n < sizeof line - 64; m++)
+        const char *users[CG_MAX_MODULES];
+        long nu = 0;
+        for (int m = 1; m < CG_MAX_MODULES; m++)
             if (u & (1ull << m))
-                n += (size_t)snprintf(line + n, sizeof line - n, " %s", cg_module_base(m));
-        summary_line(line);
+                users[nu++] = cg_module_base(m);
+        f[0] = (struct cg_field){.key = "device", .kind = CG_FIELD_NUM, .n = d};
+        f[1] = (struct cg_field){.key = "users", .kind = CG_FIELD_LIST, .n = nu, .list = users};
+        summary_line(f, 2);
     }
 }
