@@ -1,6 +1,6 @@
 # The cmocka suite. Every test binary runs against the fake CUDA libraries in $(B)/fake.
 TEST_CFLAGS := $(CFLAGS_TEST) -D_GNU_SOURCE -Ishim -Itests -DBUILD_DIR='"$(abspath $(B))"'
-TESTS := test_scenarios test_dlsym test_exports test_config test_format test_rules test_policy test_cli test_stress test_edges test_random
+TESTS := test_scenarios test_dlsym test_exports test_config test_format test_rules test_policy test_cli test_report test_stress test_edges test_random test_table
 TEST_BINS := $(addprefix $(B)/tests/,$(TESTS))
 
 $(B)/progs/dlsym_probe: tests/progs/dlsym_probe.c tests/tests.mk | $(B)/progs
@@ -16,8 +16,14 @@ $(B)/tests/test_config: tests/test_config.c shim/core/config.c shim/core/config.
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_config.c shim/core/config.c -lcmocka
 $(B)/tests/test_cli: tests/test_cli.c tests/harness.c tests/harness.h | $(B)/tests
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_cli.c tests/harness.c -lcmocka
+$(B)/tests/test_report: tests/test_report.c tests/harness.c tests/harness.h | $(B)/tests
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_report.c tests/harness.c -lcmocka
 $(B)/tests/test_stress: tests/test_stress.c tests/harness.c tests/harness.h | $(B)/tests
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_stress.c tests/harness.c -lcmocka
+$(B)/progs/expect_events: tests/progs/expect_events.c tests/harness.c tests/harness.h | $(B)/progs
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/progs/expect_events.c tests/harness.c
+$(B)/tests/test_table: tests/test_table.c tests/harness.c tests/harness.h $(B)/progs/expect_events | $(B)/tests
+	$(Q)$(CC) $(TEST_CFLAGS) -DSRC_DIR='"$(abspath .)"' -o $@ tests/test_table.c tests/harness.c -lcmocka
 $(B)/tests/test_edges: tests/test_edges.c tests/harness.c tests/harness.h | $(B)/tests
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_edges.c tests/harness.c -lcmocka
 $(B)/tests/test_random: tests/test_random.c tests/harness.c tests/harness.h | $(B)/tests

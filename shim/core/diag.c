@@ -35,7 +35,7 @@ void cg_log_msg(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    note("message", CG_SEV_WARNING, fmt, ap);
+    note("warning", CG_SEV_WARNING, fmt, ap);
     va_end(ap);
 }
 

@@ -9,7 +9,7 @@
 
 #pragma GCC visibility push(hidden)
 
-/* A diagnostic line (event "message", level warning): "ctxguard: TEXT", or whatever the registered
+/* A diagnostic line (event "warning", level warning): "ctxguard: TEXT", or whatever the registered
  * formatter makes of it (the report layer registers its JSON-aware one at initialisation). Never
  * starts initialisation. */
 void cg_log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -1,5 +1,6 @@
 /* The rule parser and matcher. Pure and bounded: fixed-size storage, no allocation; the only I/O is
- * cg_rules_load_file's read of the policy file. */
+ * cg_rules_load_file's read of the policy file. A rule that names a call the library never judges is
+ * an error (see `interposed` below). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -81,6 +82,116 @@ static int valid_item(const char *s, size_t n)
     return 1;
 }
 
+/* Every entry point ctxguard interposes (hooks.def), and which of them a rule can decide: the library
+ * judges every runtime call but the driver entry-point lookups (passed through, their pointers
+ * wrapped), and of the driver calls only those that can end a context (primary reset and last
+ * release, context destroy). Creating a context, retaining, making one current and cuGetProcAddress
+ * are watched, never judged: a rule naming only them would never apply, so it is an error here, in
+ * the library at startup and in `ctxguard check` alike. */
+#define CG_JUDGED_RT_USE 1
+#define CG_JUDGED_RT_PASS 1
+#define CG_JUDGED_RT_SETDEV 1
+#define CG_JUDGED_RT_RESET 1
+#define CG_JUDGED_RT_ENTRY 0
+#define CG_JUDGED_RT_ENTRYV 0
+static const struct {
+    const char *name;
+    int judged;
+} interposed_calls[] = {
+#define CG_RT(name, params, args, kind) {#name, CG_JUDGED_RT_##kind},
+#define CG_DRV(name, base, since, kind, group, params, args) {#name, CG_GROUP_##group != CG_GROUP_NONE},
+#include "core/hooks.def"
+    {NULL, 0}};
+#define interposed(i) (interposed_calls[i].name)
+
+static int destructive_call(const char *call, int *reset)
+{
+    int g = cg_hook_group(call);
+    *reset = g == CG_GROUP_RESET;
+    return g == CG_GROUP_RESET || g == CG_GROUP_DESTROY;
+}
+
+/* For a name from `interposed_calls`. */
+static int judged_kind(const char *call)
+{
+    for (int i = 0; interposed(i); i++)
+        if (strcmp(interposed(i), call) == 0)
+            return interposed_calls[i].judged;
+    return 0;
+}
+
+int cg_rules_judged(const char *call)
+{
+    return judged_kind(call);
+}
+
+const char *cg_rules_judged_name(int i)
+{
+    for (int k = 0; interposed(k); k++)
+        if (interposed_calls[k].judged && i-- == 0)
+            return interposed(k);
+    return NULL;
+}
+
+/* Edit distance, capped: enough to suggest the call a misspelling meant. */
+static int distance(const char *a, size_t n, const char *b)
+{
+    size_t m = strlen(b);
+    if (n > 63 || m > 63)
+        return 99;
+    int row[64];
+    for (size_t j = 0; j <= m; j++)
+        row[j] = (int)j;
+    for (size_t i = 1; i <= n; i++) {
+        int diag = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= m; j++) {
+            int up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            diag = up;
+            row[j] = best;
+        }
+    }
+    return row[m];
+}
+
+/* A call item (not a group) that no judged call matches: a misspelling, or a call ctxguard passes
+ * through. Reports it and returns 1. */
+static int never_applies(struct lexer *lx, const char *s, size_t n)
+{
+    char item[64];
+    memcpy(item, s, n);
+    item[n] = '\0';
+    int known = 0;
+    for (int i = 0; interposed(i); i++)
+        if (fnmatch(item, interposed(i), 0) == 0) {
+            if (judged_kind(interposed(i)))
+                return 0;
+            known = 1;
+        }
+    if (known) {
+        problem(lx, s, n, "call ctxguard never judges",
+                "a call it decides (creating a context, retaining, making one current and entry-point lookups "
+                "pass through unjudged; ctxguard check --list-calls)");
+        return 1;
+    }
+    const char *best = NULL;
+    int bd = 4;
+    for (int i = 0; interposed(i); i++) {
+        int d = judged_kind(interposed(i)) ? distance(item, n, interposed(i)) : 99;
+        if (d < bd)
+            bd = d, best = interposed(i);
+    }
+    char expected[160];
+    snprintf(expected, sizeof expected, "%s%s%sa call ctxguard judges (ctxguard check --list-calls)",
+             best ? "'" : "", best ? best : "", best ? "' or " : "");
+    problem(lx, s, n, strpbrk(item, "*?[") ? "pattern matches no judged call" : "unknown call", expected);
+    return 1;
+}
+
 /* Parses one rule in [b, e). */
 static void parse_rule(struct lexer *lx, struct cg_ruleset *rs, const char *b, const char *e)
 {
@@ -116,6 +227,8 @@ static void parse_rule(struct lexer *lx, struct cg_ruleset *rs, const char *b, c
             problem(lx, c, (size_t)(q - c), "bad call", "a call name, a glob or @reset, @destroy, @destructive, @all");
             return;
         }
+        if (c[0] != '@' && never_applies(lx, c, (size_t)(q - c)))
+            return;
         if (r.ncalls == CG_RULE_MAX_CALLS) {
             problem(lx, c, (size_t)(q - c), "too many calls in one rule", "at most 8; split the rule");
             return;
@@ -272,17 +385,17 @@ int cg_rules_load_file(struct cg_ruleset *rs, const char *path, cg_rule_complain
     return cg_rules_parse(rs, buf, n, shown, 0, complain);
 }
 
-/* Groups come from hooks.def (its kind and group columns), not from name prefixes. */
+/* Groups come from hooks.def (its kind and group columns), not from name prefixes. @all: every
+ * judged call (a call the library never judges never reaches a rule). */
 static int call_in_group(const char *group, const char *call)
 {
-    int g = cg_hook_group(call);
-    int reset = g == CG_GROUP_RESET, destroy = g == CG_GROUP_DESTROY;
+    int reset, destructive = destructive_call(call, &reset);
     if (strcmp(group, "@reset") == 0)
         return reset;
     if (strcmp(group, "@destroy") == 0)
-        return destroy;
+        return destructive && !reset;
     if (strcmp(group, "@destructive") == 0)
-        return reset || destroy;
+        return destructive;
     return strcmp(group, "@all") == 0;
 }
 

@@ -57,6 +57,11 @@ int cg_rules_load_file(struct cg_ruleset *rs, const char *path, cg_rule_complain
 const struct cg_rule *cg_rules_match(const struct cg_ruleset *rs, const char *call, const char *caller,
                                      int situation);
 
+/* Whether the library ever decides `call` by a rule (a judged call; see rules.c), and the i-th such
+ * call (NULL past the last): what `ctxguard check --list-calls` prints and completion offers. */
+int cg_rules_judged(const char *call);
+const char *cg_rules_judged_name(int i);
+
 const char *cg_situation_name(int s);
 const char *cg_rule_action_name(int a);
 

@@ -25,7 +25,7 @@ static void at_exit(int status, void *arg)
     if (status != 0 || !__atomic_load_n(&cg_ready, __ATOMIC_ACQUIRE) || cg_cfg.exit_code == 0 ||
         !cg_summary_severe())
         return;
-    cg_log_note("exit_code", CG_SEV_WARNING,
+    cg_log_note("warning", CG_SEV_WARNING,
                 "calls were blocked or denied: exit status 0 becomes %d (CTXGUARD_EXIT_CODE)", cg_cfg.exit_code);
     fflush(NULL);
     _exit(cg_cfg.exit_code);

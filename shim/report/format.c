@@ -364,6 +364,6 @@ size_t cg_format_fields(char *buf, size_t cap, const struct cg_head *h, const st
 
 size_t cg_format_note(char *buf, size_t cap, const struct cg_head *h, const char *text, int format)
 {
-    struct cg_field f = {.key = "msg", .kind = CG_FIELD_STR, .s = text};
+    struct cg_field f = {.key = "message", .kind = CG_FIELD_STR, .s = text};
     return cg_format_fields(buf, cap, h, &f, 1, format);
 }

@@ -69,7 +69,7 @@ struct cg_field {
     const char *const *list; /* CG_FIELD_LIST: strings, as a JSON array or text [a,b] */
 };
 size_t cg_format_fields(char *buf, size_t cap, const struct cg_head *h, const struct cg_field *f, int nf, int format);
-/* A diagnostic: the head and "msg". */
+/* A diagnostic: the head and "message". */
 size_t cg_format_note(char *buf, size_t cap, const struct cg_head *h, const char *text, int format);
 /* The head of this process's next line (log.c): ts as given, seq taken now. */
 struct cg_head cg_head_next(const struct timespec *ts, const char *event, int sev);
