@@ -19,8 +19,8 @@ static pthread_once_t open_once = PTHREAD_ONCE_INIT;
 static int configured; /* set by init.c once cg_cfg is read: before it, stderr */
 static int sink_fd = 2;
 static int use_syslog;
-static dev_t sink_dev; /* the log file as opened: a rename by logrotate leaves another file at the path */
-static ino_t sink_ino;
+static unsigned long sink_dev; /* the log file as opened: a rename by logrotate leaves another file */
+static unsigned long sink_ino; /* at the path (atomics: read and written by whichever thread checks) */
 static long next_check; /* CLOCK_MONOTONIC_COARSE second of the next look at the path (rotation) */
 
 int cg_write_all(int fd, const char *s, size_t n)
@@ -77,8 +77,8 @@ static void open_sink(void)
     }
     struct stat st;
     if (fstat(fd, &st) == 0) {
-        sink_dev = st.st_dev;
-        sink_ino = st.st_ino;
+        __atomic_store_n(&sink_dev, (unsigned long)st.st_dev, __ATOMIC_RELAXED);
+        __atomic_store_n(&sink_ino, (unsigned long)st.st_ino, __ATOMIC_RELAXED);
     }
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
@@ -100,15 +100,16 @@ static void check_rotated(int fd)
         !__atomic_compare_exchange_n(&next_check, &due, (long)now.tv_sec + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
         return;
     struct stat st;
-    if (stat(cg_cfg.log_path, &st) == 0 && st.st_dev == sink_dev && st.st_ino == sink_ino)
+    if (stat(cg_cfg.log_path, &st) == 0 && st.st_dev == __atomic_load_n(&sink_dev, __ATOMIC_RELAXED) &&
+        st.st_ino == __atomic_load_n(&sink_ino, __ATOMIC_RELAXED))
         return;
     const char *kind;
     int nfd = cg_open_dest(cg_cfg.log_path, cg_cfg.log_mode, &kind);
     if (nfd < 0)
         return; /* keep writing to the file we have: a line in a rotated file beats a lost one */
     if (fstat(nfd, &st) == 0 && dup3(nfd, fd, O_CLOEXEC) == fd) {
-        sink_dev = st.st_dev;
-        sink_ino = st.st_ino;
+        __atomic_store_n(&sink_dev, (unsigned long)st.st_dev, __ATOMIC_RELAXED);
+        __atomic_store_n(&sink_ino, (unsigned long)st.st_ino, __ATOMIC_RELAXED);
     }
     close(nfd);
 }
