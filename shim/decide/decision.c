@@ -116,7 +116,7 @@ void cg_decide_with(struct cg_event *ev, const struct cg_policy_view *pv, const 
         return;
     }
     if (pv->rules && pv->rules->n) {
-        const struct cg_rule *r = cg_rules_match(pv->rules, ev->call, caller_path ? caller_path : "", situation_of(ev));
+        const struct cg_rule *r = cg_rules_match_as(pv->rules, ev->call, caller_path ? caller_path : "", ev->caller_loaded_as, situation_of(ev));
         if (r) {
             ev->action = rule_action[r->action];
             ev->log = r->log;
@@ -136,7 +136,7 @@ int cg_decide_plain_with(struct cg_event *ev, const struct cg_policy_view *pv, c
     ev->would = 0;
     if (!pv->rules || pv->rules->n == 0)
         return -1;
-    const struct cg_rule *r = cg_rules_match(pv->rules, ev->call, caller_path ? caller_path : "", situation_of(ev));
+    const struct cg_rule *r = cg_rules_match_as(pv->rules, ev->call, caller_path ? caller_path : "", ev->caller_loaded_as, situation_of(ev));
     if (r == NULL)
         return -1;
     static const int plain_action[] = {CG_ALLOW, CG_DENY, CG_DENY, CG_ABORT};

@@ -1,6 +1,7 @@
 /* The process's decisions: the pure functions of decision.c with this process's policy view and
  * module table, and the tail every judged call shares. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/core.h"
 #include "core/diag.h"
@@ -18,21 +19,32 @@ static const char *caller_path(int m)
     return m > 0 && m < CG_MAX_MODULES ? cg_modules[m].path : "";
 }
 
+/* The path the module was loaded by, when it differs from its real path (a symlinked directory). */
+static const char *loaded_as(int m)
+{
+    if (m <= 0 || m >= CG_MAX_MODULES || cg_modules[m].l_name[0] == '\0' ||
+        strcmp(cg_modules[m].l_name, cg_modules[m].path) == 0)
+        return NULL;
+    return cg_modules[m].l_name;
+}
+
 void cg_decide(struct cg_event *ev, char *reason, size_t cap)
 {
     struct cg_policy_view v = view();
+    ev->caller_loaded_as = loaded_as(ev->caller);
     cg_decide_with(ev, &v, caller_path(ev->caller), reason, cap);
 }
 
 int cg_decide_plain(struct cg_event *ev, char *reason, size_t cap)
 {
     struct cg_policy_view v = view();
+    ev->caller_loaded_as = loaded_as(ev->caller);
     return cg_decide_plain_with(ev, &v, caller_path(ev->caller), reason, cap);
 }
 
 int cg_module_watched(int m)
 {
-    return m > 0 && cg_watched_by(&cg_rules, cg_modules[m].path);
+    return m > 0 && (cg_watched_by(&cg_rules, cg_modules[m].path) || cg_watched_by(&cg_rules, loaded_as(m)));
 }
 
 int cg_verdict_stops(struct cg_event *ev, void (*settle)(void *), void *arg)

@@ -399,11 +399,25 @@ static int call_in_group(const char *group, const char *call)
     return strcmp(group, "@all") == 0;
 }
 
+/* A rule's caller glob against one path: the whole path when the glob has a '/', else its file name. */
+static int from_matches(const struct cg_rule *r, const char *path)
+{
+    if (path == NULL || path[0] == '\0')
+        return 0;
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    return fnmatch(r->from, strchr(r->from, '/') ? path : base, 0) == 0;
+}
+
 const struct cg_rule *cg_rules_match(const struct cg_ruleset *rs, const char *call, const char *caller,
                                      int situation)
 {
-    const char *base = strrchr(caller ? caller : "", '/');
-    base = base ? base + 1 : (caller ? caller : "");
+    return cg_rules_match_as(rs, call, caller, NULL, situation);
+}
+
+const struct cg_rule *cg_rules_match_as(const struct cg_ruleset *rs, const char *call, const char *caller,
+                                        const char *loaded_as, int situation)
+{
     for (int i = 0; i < rs->n; i++) {
         const struct cg_rule *r = &rs->rules[i];
         int hit = 0;
@@ -411,7 +425,7 @@ const struct cg_rule *cg_rules_match(const struct cg_ruleset *rs, const char *ca
             hit = r->calls[k][0] == '@' ? call_in_group(r->calls[k], call) : fnmatch(r->calls[k], call, 0) == 0;
         if (!hit)
             continue;
-        if (r->from[0] && fnmatch(r->from, strchr(r->from, '/') ? (caller ? caller : "") : base, 0) != 0)
+        if (r->from[0] && !from_matches(r, caller ? caller : "") && !from_matches(r, loaded_as))
             continue;
         if (r->situation != CG_SIT_ANY && r->situation != situation &&
             !(r->situation == CG_SIT_PRIMARY && situation == CG_SIT_SHARED))

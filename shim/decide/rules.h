@@ -53,7 +53,11 @@ int cg_rules_parse(struct cg_ruleset *rs, const char *text, size_t len, const ch
 /* Reads and parses a file, with the limits above; problems reported as in cg_rules_parse. */
 int cg_rules_load_file(struct cg_ruleset *rs, const char *path, cg_rule_complain_fn complain);
 
-/* The first rule matching (call, caller path, situation), or NULL. */
+/* The first rule matching (call, caller, situation), or NULL. cg_rules_match_as: a rule's caller glob
+ * matches either the module's real path (`caller`) or the path it was loaded by (`loaded_as`, NULL
+ * when the same): a rule written for a symlinked plugin directory matches the plugins in it. */
+const struct cg_rule *cg_rules_match_as(const struct cg_ruleset *rs, const char *call, const char *caller,
+                                        const char *loaded_as, int situation);
 const struct cg_rule *cg_rules_match(const struct cg_ruleset *rs, const char *call, const char *caller,
                                      int situation);
 

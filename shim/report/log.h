@@ -23,6 +23,8 @@ struct cg_event {
     int ctx_kind;          /* enum cg_ctx_kind */
     uint64_t shared_with;  /* module bits */
     int caller;            /* module index */
+    const char *caller_loaded_as; /* the path the caller was loaded by, when not its real path (rules
+                                     match either); NULL otherwise */
     int action;            /* enum cg_action */
     int result;            /* value returned to the caller */
     int destructive;       /* a reset/destroy: logged at info level */
