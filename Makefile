@@ -42,7 +42,7 @@ all: $(B)/libctxguard.so $(B)/libctxguard-noop.so $(B)/ctxguard
 # It checks settings with the library's own reader too (shim/core/config.c).
 CLI_SRC := cli/ctxguard.c cli/opts.c cli/run.c cli/check.c cli/report.c cli/report_out.c cli/strmap.c cli/inspect.c \
            cli/jsonl.c cli/textlog.c shim/decide/rules.c shim/core/config.c shim/core/hooks.c
-$(B)/ctxguard: $(CLI_SRC) $(wildcard cli/*.h) shim/decide/rules.h shim/core/config.h shim/core/hooks.def include/ctxguard.h | $(B)
+$(B)/ctxguard: $(CLI_SRC) $(wildcard cli/*.h) $(SHIM_HDR) include/ctxguard.h | $(B)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(CSTD) -D_GNU_SOURCE $(OPT) $(WARN) $(SANFLAGS) -Ishim -o $@ $(CLI_SRC)
 
@@ -80,7 +80,7 @@ layers: $(SHIM_OBJ)
 # The code hooks.def generates, preprocessed, to read and step through: build/gen/<file>.i
 expand:
 	$(Q)mkdir -p $(B)/gen
-	$(Q)for f in shim/doors/rt_hooks.c shim/doors/drv_hooks.c shim/doors/handout.c shim/core/hooks.c; do \
+	$(Q)for f in shim/doors/rt_hooks.c shim/doors/drv_hooks.c shim/doors/res_hooks.c shim/doors/handout.c shim/core/hooks.c; do \
 	  $(CC) $(CSTD) -D_GNU_SOURCE -E -P -Ishim $$f | sed -e 's/; /;\n/g' > $(B)/gen/$$(basename $$f .c).i || exit 1; \
 	  echo "  GEN     $(B)/gen/$$(basename $$f .c).i"; done
 

@@ -768,6 +768,24 @@ static void bad_mode_value_warns_once_and_guards(void **s)
 }
 
 /* A log file: created 0600, appended to by the next process (never clobbered), %p expanded. */
+/* Operators silence the log with CTXGUARD_LOG=/dev/null and send it to stderr with /dev/stderr: both
+ * do what they say (the first once went to stderr with a complaint, the second with "Too many levels
+ * of symbolic links"). */
+static void log_to_dev_null_and_dev_stderr(void **s)
+{
+    (void)s;
+    const char *const steps[] = {HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check", NULL};
+    run_prog(&R, 1, 0, ENV("CTXGUARD_LOG=/dev/null", "CTXGUARD_SUMMARY=1"), steps);
+    assert_int_equal(R.status, 0);
+    if (strstr(R.err, "ctxguard"))
+        fail_msg("CTXGUARD_LOG=/dev/null wrote to stderr:\n%s", R.err);
+    run_prog(&R, 1, 0, ENV("CTXGUARD_LOG=/dev/stderr"), steps);
+    assert_int_equal(R.status, 0);
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"block runtime cudaDeviceReset", NULL}), 1);
+    assert_null(strstr(R.err, "cannot open"));
+    assert_null(strstr(R.err, "not a regular file"));
+}
+
 static void log_file_created_0600_and_appended(void **s)
 {
     (void)s;
@@ -913,6 +931,7 @@ int main(void)
         cmocka_unit_test(bad_mode_value_warns_once_and_guards),
         cmocka_unit_test(quiet_level_logs_nothing),
         cmocka_unit_test(exit_summary),
+        cmocka_unit_test(log_to_dev_null_and_dev_stderr),
         cmocka_unit_test(log_file_created_0600_and_appended),
         cmocka_unit_test(non_cuda_process_unchanged),
         cmocka_unit_test(missing_cuda_library_unchanged),

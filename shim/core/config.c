@@ -105,7 +105,8 @@ static int parse_log(struct cg_config *cfg, const char *v, long pid, cg_complain
 {
     if (v == NULL)
         return 0;
-    if (strcmp(v, "stderr") == 0) {
+    /* /dev/stderr is a symlink (to /proc/self/fd/2), which a log path may not be: it means stderr */
+    if (strcmp(v, "stderr") == 0 || strcmp(v, "/dev/stderr") == 0 || strcmp(v, "/dev/fd/2") == 0) {
         cfg->sink = CG_SINK_STDERR;
         return 0;
     }

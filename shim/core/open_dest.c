@@ -41,14 +41,16 @@ int cg_open_dest(const char *path, unsigned int mode, const char **kind)
     if (fd < 0) {
         int err = errno;
         /* ENXIO: a FIFO without a reader, a socket, a device without its driver; EISDIR */
-        if ((err == ENXIO || err == EISDIR) && lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if ((err == ENXIO || err == EISDIR) && lstat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode)) {
             *kind = kind_of(st.st_mode);
             return CG_DEST_NOT_REGULAR;
         }
         errno = err;
         return -1;
     }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    /* A regular file, or a character device (/dev/null to silence the log, a console): both take a
+     * write without waiting for anyone. A FIFO, socket or directory is refused. */
+    if (fstat(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISCHR(st.st_mode))) {
         *kind = kind_of(st.st_mode);
         close(fd);
         return CG_DEST_NOT_REGULAR;
