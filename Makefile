@@ -1,25 +1,47 @@
 SHELL := /bin/bash
 # ctxguard. `make` builds build/libctxguard.so; `make check` runs the cmocka suite on the fake CUDA
 # libraries; `make demo` shows a plugin host surviving a reset (real GPU if present, else fakes).
-# Options: V=1 (show commands), SAN=address,undefined (sanitizers), PREFIX, DESTDIR.
+# Options: V=1 (show commands), SAN=address,undefined (sanitizers); install locations PREFIX, LIBDIR,
+# BINDIR, INCLUDEDIR, MANDIR, DOCDIR, DESTDIR; a packager's CPPFLAGS, CFLAGS, LDFLAGS (added after the
+# library's own flags).
 
 CC       ?= cc
 PREFIX   ?= /usr/local
+LIBDIR   ?= $(PREFIX)/lib
+BINDIR   ?= $(PREFIX)/bin
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR   ?= $(PREFIX)/share/man
+DOCDIR   ?= $(PREFIX)/share/doc/ctxguard
 DESTDIR  ?=
 B        ?= build
 V        ?= 0
 Q        := $(if $(filter 1,$(V)),,@)
+VERSION  := $(shell sed -n 's/^\#define CTXGUARD_VERSION "\(.*\)"/\1/p' include/ctxguard.h)
 
 WARN     := -Wall -Wextra -Werror
 CSTD     := -std=gnu11
 # _FORTIFY_SOURCE=2 as Ubuntu's gcc applies by default (the GPU machine): catch its aborts here too.
-OPT      ?= -O2 -g -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2
+# A packager's own _FORTIFY_SOURCE (dpkg-buildflags) replaces it: two definitions would be an error.
+FORTIFY  := $(if $(findstring _FORTIFY_SOURCE,$(CPPFLAGS) $(CFLAGS)),,-U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2)
+OPT      ?= -O2 -g $(FORTIFY)
 SANFLAGS := $(if $(SAN),-fsanitize=$(SAN) $(if $(findstring thread,$(SAN)),,-fno-sanitize-recover=all) -fno-omit-frame-pointer,)
-CFLAGS_SHIM := $(CSTD) $(OPT) $(WARN) -fPIC -fvisibility=hidden $(SANFLAGS)
+# The glibc built against (major*100+minor): shim/compat/glibc_symver.h, forced into the library's
+# objects, binds the references whose default version is newer than the library's floor
+# to the old version, so the library built here loads on an older glibc (README, "Requirements").
+CG_BUILD_GLIBC := $(shell printf '\043include <features.h>\nCG __GLIBC__ __GLIBC_MINOR__\n' | $(CC) -E -P -x c - 2>/dev/null | \
+                    awk '$$1 == "CG" && $$2 ~ /^[0-9]+$$/ { print $$2 * 100 + $$3 }')
+COMPAT   := $(if $(CG_BUILD_GLIBC),-DCG_BUILD_GLIBC=$(CG_BUILD_GLIBC) -include shim/compat/glibc_symver.h)
+# Full RELRO: the GOT is bound at load and made read-only (the library sits in every guarded process).
+LDFLAGS_HARDEN := -Wl,-z,relro,-z,now
+# On glibc < 2.34 the dl* and pthread functions live in libdl.so.2 and libpthread.so.0 (since 2.34 in
+# libc, those two are stubs): name them, as-needed or not, so an old loader finds the functions there.
+LIBS_SHIM := -Wl,--push-state,--no-as-needed -l:libdl.so.2 -l:libpthread.so.0 -Wl,--pop-state -lgcc_s
+CFLAGS_SHIM := $(CSTD) $(OPT) $(WARN) -fPIC -fvisibility=hidden $(SANFLAGS) $(COMPAT) $(CPPFLAGS) $(CFLAGS)
 CFLAGS_TEST := $(CSTD) $(OPT) $(WARN) -fPIC $(SANFLAGS)
 
 SHIM_SRC := $(addprefix shim/,hooks.c config.c init.c modules.c state.c resolve.c format.c log.c \
-              policy.c rules.c summary.c attribution.c recorder.c nvtx.c rt_hooks.c drv_hooks.c dl_hooks.c)
+              policy.c rules.c summary.c attribution.c recorder.c nvtx.c rt_hooks.c drv_hooks.c dl_hooks.c \
+              version_main.c)
 SHIM_OBJ := $(patsubst shim/%.c,$(B)/obj/%.o,$(SHIM_SRC)) $(B)/obj/dlsym_entry.o
 SHIM_HDR := $(wildcard shim/*.h) shim/hooks.def
 
@@ -32,11 +54,21 @@ all: $(B)/libctxguard.so $(B)/libctxguard-noop.so $(B)/ctxguard
 
 # The command shares the library's rule parser (one grammar, one implementation).
 CLI_SRC := cli/ctxguard.c cli/report.c cli/inspect.c cli/jsonl.c cli/textlog.c shim/rules.c
-$(B)/ctxguard: $(CLI_SRC) cli/jsonl.h shim/rules.h shim/hooks.def include/ctxguard.h | $(B)
+# It finds the library at CTXGUARD_LIBDIR (LIBDIR, built in: the command is rebuilt when LIBDIR changes),
+# else beside itself (the build tree).
+$(B)/ctxguard: $(CLI_SRC) cli/jsonl.h shim/rules.h shim/hooks.def include/ctxguard.h \
+               $(B)/libdir.stamp | $(B)
 	@$(if $(Q),echo "  CC      $@")
-	$(Q)$(CC) $(CSTD) -D_GNU_SOURCE $(OPT) $(WARN) $(SANFLAGS) -o $@ $(CLI_SRC)
+	$(Q)$(CC) $(CSTD) -D_GNU_SOURCE $(OPT) $(WARN) $(SANFLAGS) -DCTXGUARD_LIBDIR='"$(LIBDIR)"' \
+	  $(CPPFLAGS) $(CFLAGS) $(LDFLAGS_HARDEN) $(LDFLAGS) -o $@ $(CLI_SRC)
 
-$(B)/obj/%.o: shim/%.c $(SHIM_HDR) | $(B)/obj
+# Holds the LIBDIR the command was built with; rewritten (and the command rebuilt) only when it differs.
+$(B)/libdir.stamp: FORCE | $(B)
+	$(Q)printf '%s\n' '$(LIBDIR)' | cmp -s - $@ || printf '%s\n' '$(LIBDIR)' > $@
+.PHONY: FORCE
+FORCE:
+
+$(B)/obj/%.o: shim/%.c $(SHIM_HDR) shim/compat/glibc_symver.h | $(B)/obj
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS_SHIM) -c $< -o $@
 
@@ -56,13 +88,14 @@ $(B)/exports.map: shim/exports.map.in shim/hooks.def | $(B)
 $(B)/libctxguard.so: $(SHIM_OBJ) $(B)/exports.map
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -shared -o $@ $(SHIM_OBJ) $(SANFLAGS) -Wl,--no-undefined -Wl,-z,defs \
-	  -Wl,--version-script=$(B)/exports.map -Wl,-soname,libctxguard.so -ldl -lpthread -lgcc_s
+	  -Wl,--version-script=$(B)/exports.map -Wl,-soname,libctxguard.so $(CFLAGS) $(LDFLAGS_HARDEN) $(LDFLAGS) \
+	  -Wl,-e,cg_version_main $(LIBS_SHIM)
 
 # The benchmark's control: same exports, pure forwarding (shim/noop_twin.c).
 $(B)/libctxguard-noop.so: shim/noop_twin.c $(SHIM_HDR) $(B)/obj/dlsym_entry.o $(B)/exports.map
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS_SHIM) -shared -o $@ shim/noop_twin.c $(B)/obj/dlsym_entry.o -Wl,--no-undefined \
-	  -Wl,--version-script=$(B)/exports.map -ldl
+	  -Wl,--version-script=$(B)/exports.map $(LDFLAGS_HARDEN) $(LDFLAGS) $(LIBS_SHIM)
 
 $(B) $(B)/obj $(FAKE) $(PLUG) $(B)/progs $(B)/tests $(B)/bench:
 	$(Q)mkdir -p $@
@@ -150,19 +183,30 @@ demo: all test-progs
 bench: all test-progs
 	$(Q)scripts/bench.sh
 
+# Every path quoted: DESTDIR or PREFIX may hold a space. The command is built with this LIBDIR.
+DOCS := README.md docs/architecture.md docs/deployment.md docs/policy.md docs/troubleshooting.md \
+        docs/reliability.md docs/performance.md docs/gpu-results.md
+EXAMPLES := docs/examples/ctxguard.rules docs/examples/guarded-launch.sh docs/examples/ctxguard.logrotate
 install: all
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include \
-	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7
-	install -m 0755 $(B)/libctxguard.so $(DESTDIR)$(PREFIX)/lib/libctxguard.so
-	install -m 0755 $(B)/ctxguard $(DESTDIR)$(PREFIX)/bin/ctxguard
-	install -m 0644 include/ctxguard.h $(DESTDIR)$(PREFIX)/include/ctxguard.h
-	install -m 0644 docs/ctxguard.1 $(DESTDIR)$(PREFIX)/share/man/man1/ctxguard.1
-	install -m 0644 docs/libctxguard.7 $(DESTDIR)$(PREFIX)/share/man/man7/libctxguard.7
+	install -d '$(DESTDIR)$(LIBDIR)' '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(INCLUDEDIR)' \
+	  '$(DESTDIR)$(MANDIR)/man1' '$(DESTDIR)$(MANDIR)/man7' '$(DESTDIR)$(DOCDIR)/examples'
+	install -m 0755 $(B)/libctxguard.so '$(DESTDIR)$(LIBDIR)/libctxguard.so'
+	install -m 0755 $(B)/ctxguard '$(DESTDIR)$(BINDIR)/ctxguard'
+	install -m 0644 include/ctxguard.h '$(DESTDIR)$(INCLUDEDIR)/ctxguard.h'
+	install -m 0644 docs/ctxguard.1 '$(DESTDIR)$(MANDIR)/man1/ctxguard.1'
+	install -m 0644 docs/libctxguard.7 '$(DESTDIR)$(MANDIR)/man7/libctxguard.7'
+	install -m 0644 $(DOCS) '$(DESTDIR)$(DOCDIR)/'
+	install -m 0644 $(EXAMPLES) '$(DESTDIR)$(DOCDIR)/examples/'
+	sed 's|@LIBDIR@|$(LIBDIR)|g' docs/examples/systemd-ctxguard.conf > '$(DESTDIR)$(DOCDIR)/examples/systemd-ctxguard.conf'
+	chmod 0644 '$(DESTDIR)$(DOCDIR)/examples/systemd-ctxguard.conf'
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/lib/libctxguard.so $(DESTDIR)$(PREFIX)/bin/ctxguard \
-	  $(DESTDIR)$(PREFIX)/include/ctxguard.h $(DESTDIR)$(PREFIX)/share/man/man1/ctxguard.1 \
-	  $(DESTDIR)$(PREFIX)/share/man/man7/libctxguard.7
+	rm -f '$(DESTDIR)$(LIBDIR)/libctxguard.so' '$(DESTDIR)$(BINDIR)/ctxguard' \
+	  '$(DESTDIR)$(INCLUDEDIR)/ctxguard.h' '$(DESTDIR)$(MANDIR)/man1/ctxguard.1' \
+	  '$(DESTDIR)$(MANDIR)/man7/libctxguard.7'
+	rm -f $(foreach f,$(DOCS),'$(DESTDIR)$(DOCDIR)/$(notdir $(f))') \
+	  $(foreach f,$(EXAMPLES) systemd-ctxguard.conf,'$(DESTDIR)$(DOCDIR)/examples/$(notdir $(f))')
+	-rmdir '$(DESTDIR)$(DOCDIR)/examples' '$(DESTDIR)$(DOCDIR)' 2>/dev/null
 
 clean:
 	rm -rf $(B) build-san build-tsan

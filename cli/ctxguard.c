@@ -40,7 +40,14 @@ static void complain(const char *line)
     printf("%s\n", line);
 }
 
-/* libctxguard.so beside the command (build/) or in ../lib (installed), or $CTXGUARD_LIBRARY. */
+#ifndef CTXGUARD_LIBDIR
+#define CTXGUARD_LIBDIR "/usr/local/lib"
+#endif
+
+/* $CTXGUARD_LIBRARY; else libctxguard.so beside the command (the build tree), in the LIBDIR it was
+ * installed with (built in: a multiarch /usr/lib/x86_64-linux-gnu too), or in ../lib, ../lib64 (a
+ * prefix moved after installing). Beside the command first, so a build tree's command never picks up
+ * an older installed library. */
 static int find_library(char *out, size_t cap)
 {
     const char *env = getenv("CTXGUARD_LIBRARY");
@@ -54,9 +61,11 @@ static int find_library(char *out, size_t cap)
         return 0;
     self[n] = '\0';
     char *dir = dirname(self);
-    const char *cands[] = {"%s/libctxguard.so", "%s/../lib/libctxguard.so", "%s/../lib64/libctxguard.so"};
+    /* directory, then file name below it */
+    const char *cands[][2] = {{dir, "/libctxguard.so"}, {CTXGUARD_LIBDIR, "/libctxguard.so"},
+                              {dir, "/../lib/libctxguard.so"}, {dir, "/../lib64/libctxguard.so"}};
     for (size_t i = 0; i < sizeof cands / sizeof cands[0]; i++) {
-        snprintf(out, cap, cands[i], dir);
+        snprintf(out, cap, "%s%s", cands[i][0], cands[i][1]);
         if (access(out, R_OK) == 0) {
             char real[PATH_MAX];
             if (realpath(out, real))
@@ -107,8 +116,15 @@ static int cmd_run(int argc, char **argv)
     }
     char lib[PATH_MAX];
     if (!find_library(lib, sizeof lib)) {
-        fprintf(stderr, "ctxguard run: cannot find libctxguard.so beside %s or in ../lib (set CTXGUARD_LIBRARY)\n",
-                argv[-1]);
+        fputs("ctxguard run: cannot find libctxguard.so beside the command, in " CTXGUARD_LIBDIR
+              " or in ../lib (set CTXGUARD_LIBRARY)\n", stderr);
+        return 2;
+    }
+    /* The loader splits LD_PRELOAD at spaces and colons and only warns about the pieces: the program
+     * would run unguarded. */
+    if (strpbrk(lib, " :")) {
+        fprintf(stderr, "ctxguard run: %s: a path with a space or a colon, which LD_PRELOAD cannot carry; "
+                        "install the library elsewhere or point CTXGUARD_LIBRARY at a copy\n", lib);
         return 2;
     }
     /* Append, never clobber: other preloads keep their place in front. */
