@@ -38,7 +38,7 @@ LOADER=$(ls "$S"/lib/x86_64-linux-gnu/ld-2.*.so 2>/dev/null | head -1)
 B=$D/build
 # (gcc's own library directories are not under --sysroot on Debian: -B and -L put the sysroot's first)
 L=$S/usr/lib/x86_64-linux-gnu
-make -s -C "$ROOT" B="$B" CC="gcc --sysroot=$S -B$L/ -L$L -L$S/lib/x86_64-linux-gnu" \
+env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u SAN make -s -C "$ROOT" B="$B" CC="gcc --sysroot=$S -B$L/ -L$L -L$S/lib/x86_64-linux-gnu" \
     "$B/plugins/libplugA.so" "$B/plugins/libplugB.so" "$B/plugins/libplugS1.so" "$B/plugins/libplugS2.so" \
     "$B/progs/plugin_host" "$B/progs/cuda_host" >"$D/build.log" 2>&1 ||
     { cat "$D/build.log" >&2; echo "old-glibc: building against the 2.31 sysroot failed" >&2; exit 1; }

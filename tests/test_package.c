@@ -99,7 +99,7 @@ static void install_multiarch(void **s)
     assert_non_null(mkdtemp(dir));
     assert_non_null(mkdtemp(b));
     snprintf(cmd, sizeof cmd,
-             "make -s -C '%s' -j2 B='%s' PREFIX='%s/usr' LIBDIR='%s/usr/lib/x86_64-linux-gnu' install >'%s/log' 2>&1 "
+             MAKE_CLEAN " -s -C '%s' -j2 B='%s' PREFIX='%s/usr' LIBDIR='%s/usr/lib/x86_64-linux-gnu' install >'%s/log' 2>&1 "
              "|| { cat '%s/log'; exit 1; }", ROOT, b, dir, dir, dir, dir);
     sh(cmd);
     if (R.status != 0)
@@ -135,7 +135,7 @@ static void install_multiarch(void **s)
     run_prog(&R, 0, 0, NULL, (const char *const[]){lib, NULL});
     assert_int_equal(R.status, 0);
     assert_non_null(strstr(R.out, lib));
-    snprintf(cmd, sizeof cmd, "make -s -C '%s' B='%s' PREFIX='%s/usr' LIBDIR='%s/usr/lib/x86_64-linux-gnu' uninstall",
+    snprintf(cmd, sizeof cmd, MAKE_CLEAN " -s -C '%s' B='%s' PREFIX='%s/usr' LIBDIR='%s/usr/lib/x86_64-linux-gnu' uninstall",
              ROOT, b, dir, dir);
     sh(cmd);
     assert_int_equal(R.status, 0);
@@ -145,7 +145,7 @@ static void install_multiarch(void **s)
             fail_msg("left behind by uninstall: %s", p);
     }
     /* DESTDIR with a space, the layout a Debian package gets */
-    snprintf(cmd, sizeof cmd, "make -s -C '%s' B='%s' DESTDIR='%s/dest dir' PREFIX=/usr "
+    snprintf(cmd, sizeof cmd, MAKE_CLEAN " -s -C '%s' B='%s' DESTDIR='%s/dest dir' PREFIX=/usr "
              "LIBDIR=/usr/lib/x86_64-linux-gnu install >/dev/null && test -x '%s/dest dir/usr/lib/x86_64-linux-gnu/libctxguard.so' "
              "&& test -x '%s/dest dir/usr/bin/ctxguard'", ROOT, b, dir, dir, dir);
     sh(cmd);
