@@ -19,11 +19,13 @@ git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' 
     [ -e "$f" ] && printf '%s\0' "$f"
 done | xargs -0 cp --parents -a -t "$src"
 (cd "$src" && dpkg-buildpackage -us -uc -b "$@") >"$out/build.log" 2>&1 ||
-    { tail -40 "$out/build.log"; echo "build-deb: dpkg-buildpackage failed; log: $out/build.log" >&2; exit 1; }
+    { tail -40 "$out/build.log" >&2; echo "build-deb: dpkg-buildpackage failed; log: $out/build.log" >&2; exit 1; }
 ls -l "$out"/*.deb
 changes=$(ls "$out"/*.changes)
 # lintian's exit status is non-zero on errors (its default --fail-on=error)
-lintian --info --display-level '>=pedantic' "$changes" 2>&1 | tee "$out/lintian.txt"
-st=${PIPESTATUS[0]}
+st=0
+lintian --pedantic --display-info "$changes" >"$out/lintian.txt" 2>&1 || st=$?
+cat "$out/lintian.txt"
 echo "lintian: $(grep -c '^E:' "$out/lintian.txt") errors, $(grep -c '^W:' "$out/lintian.txt") warnings (report: $out/lintian.txt)"
+[ "$st" = 0 ] || { echo "build-deb: lintian failed ($st):" >&2; grep -v '^[IPN]:' "$out/lintian.txt" >&2; }
 exit "$st"
