@@ -155,6 +155,39 @@ static void install_multiarch(void **s)
     assert_int_equal(R.status, 0);
 }
 
+/* The installed examples are valid for the tools that read them: logrotate parses the snippet, and
+ * systemd (systemd-analyze verify, on a unit the drop-in extends) reads the drop-in without a
+ * complaint. Each part skipped where its tool is missing. */
+static void examples_parse(void **s)
+{
+    (void)s;
+    int ran = 0;
+    sh("command -v logrotate");
+    if (R.status == 0) {
+        ran++;
+        sh("logrotate -d -s /dev/null " ROOT "/docs/examples/ctxguard.logrotate");
+        if (R.status != 0 || strstr(R.err, "error"))
+            fail_msg("logrotate rejects docs/examples/ctxguard.logrotate:\n%s", R.err);
+        assert_non_null(strstr(R.err, "rotating pattern: /var/log/ctxguard/*.jsonl"));
+    }
+    sh("command -v systemd-analyze");
+    if (R.status == 0) {
+        ran++;
+        char dir[] = "/tmp/ctxguard-unit-XXXXXX", cmd[2048];
+        assert_non_null(mkdtemp(dir));
+        snprintf(cmd, sizeof cmd,
+                 "mkdir '%s/plugin-host.service.d' && printf '[Service]\nExecStart=/bin/true\n' >'%s/plugin-host.service' && "
+                 "sed 's|@LIBDIR@|/usr/lib|' " ROOT "/docs/examples/systemd-ctxguard.conf >'%s/plugin-host.service.d/ctxguard.conf' && "
+                 "SYSTEMD_UNIT_PATH='%s:' systemd-analyze verify --man=no plugin-host.service 2>&1 | grep ctxguard.conf; "
+                 "rm -rf '%s'", dir, dir, dir, dir, dir);
+        sh(cmd);
+        if (R.out[0])
+            fail_msg("systemd complains about docs/examples/systemd-ctxguard.conf:\n%s", R.out);
+    }
+    if (!ran)
+        skip();
+}
+
 /* LD_PRELOAD splits its value at spaces and colons, and the loader then only warns that the pieces
  * cannot be preloaded: the program would run unguarded. ctxguard run refuses such a path instead. */
 static void preload_path_with_space(void **s)
@@ -246,6 +279,7 @@ int main(void)
         cmocka_unit_test(runs_as_program),
         cmocka_unit_test(install_multiarch),
         cmocka_unit_test(preload_path_with_space),
+        cmocka_unit_test(examples_parse),
         cmocka_unit_test(old_glibc_loader),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
