@@ -26,7 +26,9 @@ __asm__(".symver dlvsym,dlvsym@GLIBC_2.2.5");
 __asm__(".symver pthread_once,pthread_once@GLIBC_2.2.5");
 #endif
 
-#if CG_BUILD_GLIBC >= 233
+/* Not in a sanitizer build (its runtime needs this glibc anyway): ld binds __fxstat@GLIBC_2.2.5 to
+ * libtsan's unversioned __fxstat and leaves a corrupt local entry in .dynsym (binutils 2.40). */
+#if CG_BUILD_GLIBC >= 233 && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 /* fstat(fd, st) is __fxstat(_STAT_VER_LINUX = 1, fd, st) on x86_64, as glibc < 2.33 inlined it. */
 struct stat;
 extern int cg_glibc_fxstat(int ver, int fd, struct stat *st);
