@@ -16,7 +16,6 @@ DESTDIR  ?=
 B        ?= build
 V        ?= 0
 Q        := $(if $(filter 1,$(V)),,@)
-VERSION  := $(shell sed -n 's/^\#define CTXGUARD_VERSION "\(.*\)"/\1/p' include/ctxguard.h)
 
 WARN     := -Wall -Wextra -Werror
 CSTD     := -std=gnu11
@@ -49,7 +48,7 @@ FAKE := $(B)/fake
 FAKEINC := -Itests/fake/include
 PLUG := $(B)/plugins
 
-.PHONY: all check bench demo install uninstall clean test-progs
+.PHONY: all check bench demo install uninstall clean test-progs deb
 all: $(B)/libctxguard.so $(B)/libctxguard-noop.so $(B)/ctxguard
 
 # The command shares the library's rule parser (one grammar, one implementation).
@@ -207,6 +206,10 @@ uninstall:
 	rm -f $(foreach f,$(DOCS),'$(DESTDIR)$(DOCDIR)/$(notdir $(f))') \
 	  $(foreach f,$(EXAMPLES) systemd-ctxguard.conf,'$(DESTDIR)$(DOCDIR)/examples/$(notdir $(f))')
 	-rmdir '$(DESTDIR)$(DOCDIR)/examples' '$(DESTDIR)$(DOCDIR)' 2>/dev/null
+
+# The Debian packages, built on a copy in build/deb and checked by lintian (scripts/build-deb.sh).
+deb:
+	$(Q)scripts/build-deb.sh
 
 clean:
 	rm -rf $(B) build-san build-tsan
