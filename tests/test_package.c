@@ -30,8 +30,8 @@ static void sh(const char *cmd)
 static void glibc_floor(void **s)
 {
     (void)s;
-#ifndef __x86_64__
-    skip();
+#if !defined(__x86_64__) || defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    skip(); /* a sanitizer build needs this glibc anyway (its runtime does): fstat is not pinned there */
 #endif
     sh("objdump -T " SHIM " | grep -o '[A-Za-z0-9_]* *(\\?GLIBC_[0-9.]*)\\? *[A-Za-z0-9_]*$'");
     assert_int_equal(R.status, 0);
