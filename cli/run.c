@@ -69,6 +69,10 @@ static const struct cli_opt extra_opts[] = {
     {"--no-check", 0, O_NO_CHECK}, {"--error-exitcode", 1, O_EXIT_CODE}, {"--library", 1, O_LIBRARY}};
 
 /* libctxguard.so: $CTXGUARD_LIBRARY, else beside the command (build/) or in ../lib (installed). */
+#ifndef CTXGUARD_LIBDIR
+#define CTXGUARD_LIBDIR "/usr/local/lib"
+#endif
+
 static int find_library(char *out, size_t cap, const char *self_name)
 {
     const char *env = getenv("CTXGUARD_LIBRARY");
@@ -84,7 +88,11 @@ static int find_library(char *out, size_t cap, const char *self_name)
     if (n > 0) {
         self[n] = '\0';
         char *dir = dirname(self);
-        const char *cands[] = {"%s/libctxguard.so", "%s/../lib/libctxguard.so", "%s/../lib64/libctxguard.so"};
+        /* beside the command first (a build tree's command never picks up an older installed library),
+         * then the LIBDIR it was installed with (built in: a multiarch /usr/lib/x86_64-linux-gnu too),
+         * then ../lib and ../lib64 (a prefix moved after installing) */
+        const char *cands[] = {"%s/libctxguard.so", CTXGUARD_LIBDIR "/libctxguard.so%.0s", "%s/../lib/libctxguard.so",
+                               "%s/../lib64/libctxguard.so"};
         for (size_t i = 0; i < sizeof cands / sizeof cands[0]; i++) {
             snprintf(out, cap, cands[i], dir);
             if (access(out, R_OK) == 0) {
@@ -95,8 +103,8 @@ static int find_library(char *out, size_t cap, const char *self_name)
             }
         }
     }
-    fprintf(stderr, "ctxguard run: cannot find libctxguard.so beside %s or in ../lib (use --library or "
-                    "CTXGUARD_LIBRARY)\n", self_name);
+    fprintf(stderr, "ctxguard run: cannot find libctxguard.so beside %s, in " CTXGUARD_LIBDIR " or in ../lib "
+                    "(use --library or CTXGUARD_LIBRARY)\n", self_name);
     return 0;
 }
 

@@ -30,7 +30,7 @@ ALLOWED_UP = {("doors", "init", "cg_init_slow"), ("arch", "init", "cg_init_slow"
 def layer_of(obj, objdir):
     """The layer an object belongs to, from the folder it was built in (obj/<layer>/x.o, obj/init.o)."""
     parts = os.path.normpath(obj).split(os.sep)
-    if parts[-1] == "init.o":
+    if parts[-1] in ("init.o", "version_main.o"):  # the wiring, and the library run as a program
         return "init"
     for p in reversed(parts[:-1]):
         if p in RANK:

@@ -462,7 +462,7 @@ static void install_and_uninstall(void **s)
     (void)s;
     char dir[] = "/tmp/ctxguard-install-XXXXXX", cmd[512];
     assert_non_null(mkdtemp(dir));
-    snprintf(cmd, sizeof cmd, "make -s -C %s/.. install DESTDIR=%s PREFIX=/opt/cg >/dev/null", BUILD_DIR, dir);
+    snprintf(cmd, sizeof cmd, MAKE_CLEAN " -s -C %s/.. install DESTDIR=%s PREFIX=/opt/cg >/dev/null", BUILD_DIR, dir);
     assert_int_equal(system(cmd), 0);
     const char *files[] = {"lib/libctxguard.so", "bin/ctxguard", "include/ctxguard.h",
                            "share/man/man1/ctxguard.1", "share/man/man7/libctxguard.7",
@@ -479,7 +479,7 @@ static void install_and_uninstall(void **s)
     run_prog(&R, 0, 0, NULL, (const char *const[]){bin, "run", "/bin/sh", "-c", "echo $LD_PRELOAD", NULL});
     assert_int_equal(R.status, 0);
     assert_non_null(strstr(R.out, "/opt/cg/lib/libctxguard.so"));
-    snprintf(cmd, sizeof cmd, "make -s -C %s/.. uninstall DESTDIR=%s PREFIX=/opt/cg >/dev/null", BUILD_DIR, dir);
+    snprintf(cmd, sizeof cmd, MAKE_CLEAN " -s -C %s/.. uninstall DESTDIR=%s PREFIX=/opt/cg >/dev/null", BUILD_DIR, dir);
     assert_int_equal(system(cmd), 0);
     for (int i = 0; i < 6; i++) {
         char p[512];
