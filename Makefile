@@ -15,7 +15,9 @@ CSTD     := -std=gnu11
 # _FORTIFY_SOURCE=2 as Ubuntu's gcc applies by default (the GPU machine): catch its aborts here too.
 OPT      ?= -O2 -g -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2
 SANFLAGS := $(if $(SAN),-fsanitize=$(SAN) $(if $(findstring thread,$(SAN)),,-fno-sanitize-recover=all) -fno-omit-frame-pointer,)
-CFLAGS_SHIM := $(CSTD) $(OPT) $(WARN) -fPIC -fvisibility=hidden $(SANFLAGS)
+# ctxguard's version, in every log line ("version"): the VERSION file unless given (make VERSION=…).
+VERSION  ?= $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+CFLAGS_SHIM := $(CSTD) $(OPT) $(WARN) -fPIC -fvisibility=hidden $(SANFLAGS) -DCG_VERSION='"$(VERSION)"'
 CFLAGS_TEST := $(CSTD) $(OPT) $(WARN) -fPIC $(SANFLAGS)
 
 # The library, one folder per layer (docs/architecture.md): a file may include headers of its own
