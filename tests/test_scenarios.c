@@ -393,7 +393,7 @@ static void failure_attributed_to_the_reset(void **s)
     assert_null(strstr(R.log, "attribution"));
 }
 
-/* A static runtime's own failing calls never leave its plugin; its re-attach to the primary context
+/* A static runtime's own runtime calls never leave its plugin; its re-attach to the primary context
  * after another module's reset does, and is explained once (not on later retains, not for the resetter). */
 static void static_runtime_reattach_attributed(void **s)
 {
@@ -414,6 +414,40 @@ static void static_runtime_reattach_attributed(void **s)
     assert_null(strstr(R.log, "attached again"));
     /* guard: the reset is blocked, nobody loses anything, nothing to explain */
     run_prog(&R, 1, 1, NULL, STEPS(HOST, PLUG("S1") ":setup", PLUG("S2") ":reset", PLUG("S1") ":check"));
+    assert_int_equal(R.status, 0);
+    assert_null(strstr(R.log, "attribution"));
+}
+
+/* A static runtime's failing cudaMemcpy is its driver call cuMemcpyDtoH_v2, made through the pointer
+ * ctxguard's cuGetProcAddress handed out: explained at that call, once however often it fails. A
+ * shared runtime's failure is explained at the runtime door only, never again at its driver call. */
+static void static_runtime_failure_explained_at_the_call(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 1, ENV("CTXGUARD_MODE=observe"),
+             STEPS(HOST, PLUG("S1") ":setup", PLUG("S2") ":reset", PLUG("S1") ":check", PLUG("S1") ":check"));
+    assert_int_equal(R.status, 1);
+    const char *ev = event(R.log, "cuMemcpyDtoH_v2"); /* exactly one, although S1 failed twice */
+    expect_field(ev, "api", "\"driver\"");
+    expect_field(ev, "decided_by", "\"attribution\"");
+    expect_field(ev, "caller", "\"" BUILD_DIR "/plugins/libplugS1.so\"");
+    expect_field(ev, "shared_with", "[\"" BUILD_DIR "/plugins/libplugS2.so\"]");
+    expect_field(ev, "result", "1");
+    expect_field_contains(ev, "reason", "libplugS1.so's cuMemcpyDtoH_v2 failed with CUDA_ERROR_INVALID_VALUE (1) "
+                                        "on device 0 after the primary context of device 0 was reset at ");
+    expect_field_contains(ev, "reason", "by libplugS2.so (cuDevicePrimaryCtxReset; reset 1 of that context");
+    /* the re-attach is still told, before the failing copy */
+    const char *retain = strstr(R.log, "\"call\":\"cuDevicePrimaryCtxRetain\"");
+    assert_non_null(retain);
+    assert_true(retain < strstr(R.log, "\"call\":\"cuMemcpyDtoH_v2\""));
+    /* a shared runtime: one explanation of the failing copy, at the runtime door */
+    run_prog(&R, 1, 1, ENV("CTXGUARD_MODE=observe"), STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check"));
+    assert_int_equal(R.status, 1);
+    expect_field(event(R.log, "cudaMemcpy"), "decided_by", "\"attribution\"");
+    assert_int_equal(count_lines_with(R.log, (const char *const[]){"\"call\":\"cuMemcpy", NULL}), 0);
+    assert_int_equal(count_lines_with(R.log, (const char *const[]){"\"decided_by\":\"attribution\"", NULL}), 2);
+    /* the same static plugin whose copy succeeds (nothing reset): nothing explained */
+    run_prog(&R, 1, 1, ENV("CTXGUARD_MODE=observe"), STEPS(HOST, PLUG("S1") ":setup", PLUG("S1") ":check"));
     assert_int_equal(R.status, 0);
     assert_null(strstr(R.log, "attribution"));
 }
@@ -918,6 +952,7 @@ int main(void)
         cmocka_unit_test(failure_attributed_to_the_reset),
         cmocka_unit_test(attribution_survives_handle_reuse),
         cmocka_unit_test(static_runtime_reattach_attributed),
+        cmocka_unit_test(static_runtime_failure_explained_at_the_call),
         cmocka_unit_test(context_left_current),
         cmocka_unit_test(nvtx_marks_for_notable_events),
         cmocka_unit_test(device_switch_left_behind),
