@@ -27,6 +27,7 @@ static const struct {
 
 static struct {
     int module, id;
+    unsigned int module_gen; /* the slot's generation: another module loaded there is told anew */
     unsigned int gen;
 } told[256];
 static int ntold;
@@ -36,7 +37,8 @@ int cg_attributed; /* read by the exit dump */
 /* The last reset of a device's primary context, copied under the lock it is written under
  * (cg_note_reset_done), as one consistent record. */
 struct last_reset {
-    int caller;
+    int caller;       /* its slot, or -1 when the slot now holds another module (or none) */
+    const char *name; /* its base name, kept when it was reset (valid after an unload) */
     const char *call;
     struct timespec ts;
     unsigned int gen;
@@ -45,7 +47,12 @@ struct last_reset {
 static struct last_reset last_reset_of(struct cg_device *d)
 {
     pthread_mutex_lock(&cg_created_lock);
-    struct last_reset r = {d->last_caller, d->last_call ? d->last_call : "a reset", d->last_ts,
+    const char *path = d->last_caller_path ? d->last_caller_path : "(unknown)", *slash = strrchr(path, '/');
+    int caller = d->last_caller;
+    if (caller > 0 && (__atomic_load_n(&cg_mod(caller)->gen, __ATOMIC_ACQUIRE) != d->last_caller_gen ||
+                       __atomic_load_n(&cg_mod(caller)->hi, __ATOMIC_ACQUIRE) == 0))
+        caller = -1; /* unloaded since: named, never confused with what was loaded in its slot */
+    struct last_reset r = {caller, slash ? slash + 1 : path, d->last_call ? d->last_call : "a reset", d->last_ts,
                            __atomic_load_n(&d->last_gen, __ATOMIC_ACQUIRE)};
     pthread_mutex_unlock(&cg_created_lock);
     return r;
@@ -65,7 +72,7 @@ static void log_attribution(int api, const char *call, struct cg_device *d, int 
 {
     struct cg_event ev = {.api = api, .call = call, .device = dev,
                           .ctx = __atomic_load_n(&d->primary, __ATOMIC_ACQUIRE), .ctx_kind = CG_CTX_PRIMARY,
-                          .shared_with = r->caller > 0 ? 1ull << r->caller : 0, .caller = m, .action = CG_ALLOW,
+                          .shared_count = r->caller > 0, .shared_with = {r->caller}, .caller = m, .action = CG_ALLOW,
                           .result = result, .destructive = 1, .reason = reason, .decided_by = "attribution",
                           .log = 1};
     __atomic_store_n(&cg_attributed, 1, __ATOMIC_RELEASE);
@@ -87,12 +94,14 @@ int cg_rt_failed(int id, int result, const void *ra)
         return result; /* no reset happened here: not ctxguard's to explain */
     cg_tls.depth++;
     int m = cg_attribute(ra);
+    unsigned int mgen = m > 0 ? __atomic_load_n(&cg_mod(m)->gen, __ATOMIC_ACQUIRE) : 0;
     pthread_mutex_lock(&told_lock);
     int seen = 0;
     for (int i = 0; i < ntold && !seen; i++)
-        seen = told[i].module == m && told[i].id == id && told[i].gen == gen;
+        seen = told[i].module == m && told[i].module_gen == mgen && told[i].id == id && told[i].gen == gen;
     if (!seen && ntold < 256) {
         told[ntold].module = m;
+        told[ntold].module_gen = mgen;
         told[ntold].id = id;
         told[ntold].gen = gen;
         ntold++;
@@ -109,7 +118,7 @@ int cg_rt_failed(int id, int result, const void *ra)
              "%s's %s failed with %s (%d) on device %d after the primary context of device %d was reset at "
              "%s by %s (%s; reset %u of that context in this process): memory, streams, "
              "events and modules created before that reset are gone",
-             cg_module_base(m), cg_rt_names[id], ename, result, dev, dev, when, cg_module_base(r.caller), r.call, r.gen);
+             cg_module_base(m), cg_rt_names[id], ename, result, dev, dev, when, r.name, r.call, r.gen);
     log_attribution(CG_API_RUNTIME, cg_rt_names[id], d, dev, m, result, &r, reason);
     cg_tls.depth--;
     return result;
@@ -118,9 +127,8 @@ int cg_rt_failed(int id, int result, const void *ra)
 void cg_note_reattach(int dev, int m)
 {
     struct cg_device *d = &cg_devices[cg_dev_index(dev)];
-    uint64_t bit = 1ull << m;
     /* the one that clears the bit reports: each victim is told once per reset */
-    if (!(__atomic_fetch_and(&d->victims, ~bit, __ATOMIC_ACQ_REL) & bit))
+    if (!cg_victim_take(m, dev))
         return;
     struct last_reset r = last_reset_of(d);
     char when[32], reason[768];
@@ -130,6 +138,6 @@ void cg_note_reattach(int dev, int m)
              "(%s; reset %u of that context in this process): the memory, streams, events and modules %s "
              "created before that reset are gone, and its next use of them fails (typically "
              "cudaErrorInvalidValue from a memcpy)",
-             cg_module_base(m), dev, cg_module_base(r.caller), when, r.call, r.gen, cg_module_base(m));
+             cg_module_base(m), dev, r.name, when, r.call, r.gen, cg_module_base(m));
     log_attribution(CG_API_DRIVER, "cuDevicePrimaryCtxRetain", d, dev, m, 0, &r, reason);
 }

@@ -26,7 +26,7 @@ static int situation_of(const struct cg_event *ev)
     switch (ev->ctx_kind) {
     case CG_CTX_CREATED: return CG_SIT_CREATED;
     case CG_CTX_NONE: return CG_SIT_NONE;
-    default: return ev->shared_with ? CG_SIT_SHARED : CG_SIT_PRIMARY;
+    default: return ev->shared_count ? CG_SIT_SHARED : CG_SIT_PRIMARY;
     }
 }
 
@@ -68,7 +68,7 @@ void cg_decide(struct cg_event *ev, char *reason, size_t cap)
 {
     int primary = ev->ctx_kind == CG_CTX_PRIMARY || ev->ctx_kind == CG_CTX_UNKNOWN;
     int unsure = ev->ctx_kind == CG_CTX_UNKNOWN;
-    int shared = ev->shared_with != 0;
+    int shared = ev->shared_count != 0;
     ev->action = CG_ALLOW;
     ev->log = -1;
     ev->decided_by = preset_names[cg_cfg.mode];
@@ -83,7 +83,7 @@ void cg_decide(struct cg_event *ev, char *reason, size_t cap)
         return;
     }
     if (cg_rules.n) {
-        const char *caller = ev->caller > 0 && ev->caller < CG_MAX_MODULES ? cg_modules[ev->caller].path : "";
+        const char *caller = ev->caller > 0 ? cg_module_path(ev->caller) : "";
         const struct cg_rule *r = cg_rules_match(&cg_rules, ev->call, caller, situation_of(ev));
         if (r) {
             static const int map[] = {CG_ALLOW, CG_BLOCK, CG_DENY, CG_ABORT};
@@ -103,7 +103,7 @@ int cg_module_watched(int m)
 {
     if (m <= 0 || cg_rules.n == 0)
         return 0;
-    const char *path = cg_modules[m].path, *base = strrchr(path, '/');
+    const char *path = cg_module_path(m), *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     for (int i = 0; i < cg_rules.n; i++) {
         const struct cg_rule *r = &cg_rules.rules[i];
@@ -126,7 +126,7 @@ int cg_module_watched(int m)
 
 int cg_decide_plain(struct cg_event *ev, char *reason, size_t cap)
 {
-    const char *caller = ev->caller > 0 && ev->caller < CG_MAX_MODULES ? cg_modules[ev->caller].path : "";
+    const char *caller = ev->caller > 0 ? cg_module_path(ev->caller) : "";
     const struct cg_rule *r = cg_rules_match(&cg_rules, ev->call, caller, situation_of(ev));
     if (r == NULL)
         return -1;

@@ -11,6 +11,8 @@
 #pragma GCC visibility push(hidden)
 
 enum cg_api { CG_API_RUNTIME, CG_API_DRIVER };
+/* Modules an event lists by name; the count says how many there were (a line holds ~100 paths). */
+#define CG_SHARED_LIST 64
 enum cg_action { CG_ALLOW, CG_BLOCK, CG_DENY, CG_ABORT };
 
 struct cg_event {
@@ -19,7 +21,8 @@ struct cg_event {
     int device;            /* -1: unknown */
     void *ctx;             /* NULL: none */
     int ctx_kind;          /* enum cg_ctx_kind */
-    uint64_t shared_with;  /* module bits */
+    int shared_count;      /* how many other modules use the context (0: not shared) … */
+    int shared_with[CG_SHARED_LIST]; /* … and the first CG_SHARED_LIST of them (module slots) */
     int caller;            /* module index */
     int action;            /* enum cg_action */
     int result;            /* value returned to the caller */

@@ -15,19 +15,22 @@
 #define CG_SUMMARY_ROWS 128
 
 static struct {
-    int caller;
-    const char *call; /* a constant: a hook name or a fixed string */
-    long n[4];        /* allow block deny abort */
+    int caller;              /* a module slot … */
+    unsigned int caller_gen; /* … and its generation: a slot freed and reused is another module */
+    const char *path;        /* the module's name, interned: still right after it is unloaded */
+    const char *call;        /* a constant: a hook name or a fixed string */
+    long n[4];               /* allow block deny abort */
 } rows[CG_SUMMARY_ROWS];
 static int nrows, severe;
 pthread_mutex_t cg_summary_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Rows are appended under the lock and published by nrows (release); a row once published keeps its
  * caller and call, so finding one needs no lock, and its counters are atomics. */
-static int find_row(int caller, const char *call, int n, int by_name)
+static int find_row(int caller, unsigned int gen, const char *call, int n, int by_name)
 {
     for (int i = 0; i < n; i++)
-        if (rows[i].caller == caller && (rows[i].call == call || (by_name && strcmp(rows[i].call, call) == 0)))
+        if (rows[i].caller == caller && rows[i].caller_gen == gen &&
+            (rows[i].call == call || (by_name && strcmp(rows[i].call, call) == 0)))
             return i;
     return -1;
 }
@@ -37,13 +40,16 @@ void cg_summary_note(const struct cg_event *ev)
     if (!(ev->destructive || ev->action != CG_ALLOW || ev->log == 1) || ev->call == NULL)
         return;
     /* call names are constants (the hook tables): the same pointer finds the row without strcmp */
-    int i = find_row(ev->caller, ev->call, __atomic_load_n(&nrows, __ATOMIC_ACQUIRE), 0);
+    unsigned int gen = ev->caller > 0 ? __atomic_load_n(&cg_mod(ev->caller)->gen, __ATOMIC_ACQUIRE) : 0;
+    int i = find_row(ev->caller, gen, ev->call, __atomic_load_n(&nrows, __ATOMIC_ACQUIRE), 0);
     if (i < 0) {
         pthread_mutex_lock(&cg_summary_lock);
-        i = find_row(ev->caller, ev->call, nrows, 1);
+        i = find_row(ev->caller, gen, ev->call, nrows, 1);
         if (i < 0 && nrows < CG_SUMMARY_ROWS) {
             i = nrows;
             rows[i].caller = ev->caller;
+            rows[i].caller_gen = gen;
+            rows[i].path = cg_module_path(ev->caller);
             rows[i].call = ev->call;
             __atomic_store_n(&nrows, i + 1, __ATOMIC_RELEASE);
         }
@@ -68,19 +74,22 @@ __attribute__((destructor)) static void cg_summary_at_exit(void)
         long n[4]; /* other threads may still be counting */
         for (int k = 0; k < 4; k++)
             n[k] = __atomic_load_n(&rows[i].n[k], __ATOMIC_RELAXED);
-        snprintf(line, sizeof line, "  %-28s %-28s allow %ld  block %ld  deny %ld  abort %ld", cg_module_base(rows[i].caller),
+        const char *base = strrchr(rows[i].path, '/') ? strrchr(rows[i].path, '/') + 1 : rows[i].path;
+        snprintf(line, sizeof line, "  %-28s %-28s allow %ld  block %ld  deny %ld  abort %ld", base,
                  rows[i].call, n[0], n[1], n[2], n[3]);
         cg_log_summary_line(line);
     }
     pthread_mutex_unlock(&cg_summary_lock);
     for (int d = 0; d < CG_MAX_DEVICES; d++) {
-        uint64_t u = __atomic_load_n(&cg_devices[d].users, __ATOMIC_RELAXED);
-        if (!u)
+        int users[CG_SHARED_LIST];
+        int count = cg_other_users(d, -1, users, CG_SHARED_LIST), listed = count < CG_SHARED_LIST ? count : CG_SHARED_LIST, k = 0;
+        if (!count)
             continue;
         size_t n = (size_t)snprintf(line, sizeof line, "  device %d primary context used by:", d);
-        for (int m = 1; m < CG_MAX_MODULES && n < sizeof line - 64; m++)
-            if (u & (1ull << m))
-                n += (size_t)snprintf(line + n, sizeof line - n, " %s", cg_module_base(m));
+        for (; k < listed && n < sizeof line - 64; k++)
+            n += (size_t)snprintf(line + n, sizeof line - n, " %s", cg_module_base(users[k]));
+        if (k < count && n < sizeof line - 32)
+            snprintf(line + n, sizeof line - n, " … (%d in all)", count);
         cg_log_summary_line(line);
     }
 }

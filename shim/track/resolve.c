@@ -9,7 +9,6 @@
 #include "report/log.h"
 #include "track/resolve.h"
 
-void *cg_rt_real[CG_MAX_MODULES][CG_RT_COUNT];
 void *cg_rt_handed[CG_RT_COUNT];
 void *cg_drv_real[CG_DRV_COUNT];
 
@@ -19,17 +18,16 @@ static char missing_reported[CG_RT_COUNT + CG_DRV_COUNT];
 /* The definition of `name` visible from module m's own dependency scope, excluding ctxguard. */
 static void *scope_lookup(int m, const char *name)
 {
-    if (m <= 0 || cg_modules[m].hi == 0)
+    if (m < CG_MOD_FIRST || __atomic_load_n(&cg_mod(m)->hi, __ATOMIC_ACQUIRE) == 0)
         return NULL;
-    void *h = cg_modules[m].is_main ? dlopen(NULL, RTLD_LAZY)
-                                    : dlopen(cg_modules[m].l_name, RTLD_LAZY | RTLD_NOLOAD);
+    void *h = cg_mod(m)->is_main ? dlopen(NULL, RTLD_LAZY) : dlopen(cg_mod(m)->l_name, RTLD_LAZY | RTLD_NOLOAD);
     if (h == NULL)
         return NULL;
     void *p = cg_real_dlsym(h, name);
     cg_real_dlclose(h);
     if (p) {
         int pm = cg_module_of(p);
-        if (pm > 0 && cg_modules[pm].cls == CG_MOD_SHIM)
+        if (pm > 0 && cg_mod(pm)->cls == CG_MOD_SHIM)
             p = NULL; /* the executable's scope is the global one, which starts with ctxguard */
     }
     return p;
@@ -94,7 +92,7 @@ static void report_missing(int slot, const char *name, int m)
         return;
     cg_log_msg("cannot find the real %s for %s (looked in its dependency scope, the global scope and "
                "pointers handed out by lookups); its calls return error 302 (symbol not found)",
-               name, m > 0 ? cg_modules[m].path : "an unknown module");
+               name, m > 0 ? cg_module_path(m) : "an unknown module");
 }
 
 /* Resolution asks the loader (dlopen NOLOAD, dlsym), which takes the loader's lock; a thread inside
@@ -104,7 +102,7 @@ static void report_missing(int slot, const char *name, int m)
 void *cg_rt_resolve(int m, int id)
 {
     cg_init();
-    void *fn = __atomic_load_n(&cg_rt_real[m][id], __ATOMIC_ACQUIRE);
+    void *fn = __atomic_load_n(&cg_mod(m)->rt_real[id], __ATOMIC_ACQUIRE);
     if (fn)
         return fn;
     int saved = cg_tls.depth++;
@@ -116,7 +114,7 @@ void *cg_rt_resolve(int m, int id)
     /* Cache only real answers for known modules: the unknown slot stays looked up each time. */
     if (fn && m > 0) {
         void *expected = NULL;
-        if (!__atomic_compare_exchange_n(&cg_rt_real[m][id], &expected, fn, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        if (!__atomic_compare_exchange_n(&cg_mod(m)->rt_real[id], &expected, fn, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
             fn = expected;
     }
     cg_tls.depth = saved;
@@ -161,12 +159,6 @@ void *cg_resolve_plain(int m, const char *name)
     void *p = find(m, name, NULL);
     cg_tls.depth = saved;
     return p;
-}
-
-void cg_resolve_forget_module(int m)
-{
-    for (int i = 0; i < CG_RT_COUNT; i++)
-        __atomic_store_n(&cg_rt_real[m][i], NULL, __ATOMIC_RELEASE);
 }
 
 int cg_is_wrapper(const void *p)

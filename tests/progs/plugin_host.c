@@ -1,6 +1,7 @@
 /* A plugin host: loads plugins RTLD_LOCAL (as real hosts do) and runs steps LIB:ACTION in order,
  * printing each result. LIB "self" means the host's own copy of the plugin code (cuda_host).
  * Exit status: 0 all checks passed, 1 a check failed, 2 another step failed, 3 usage/load error.
+ * ACTION "unload" dlcloses LIB (a later step loads it again).
  * PLUGIN_HOST_DEEPBIND=1 loads plugins with RTLD_DEEPBIND; PLUGIN_HOST_SEGV_HANDLER=1 installs a SIGSEGV
  * handler of the host's own (it exits 42). */
 #ifndef _GNU_SOURCE
@@ -71,6 +72,19 @@ int main(int argc, char **argv)
         memcpy(lib, argv[i], (size_t)(colon - argv[i]));
         lib[colon - argv[i]] = '\0';
         snprintf(fn, sizeof fn, "plug_%s", colon + 1);
+        if (strcmp(colon + 1, "unload") == 0) {
+            int k = 0;
+            while (k < MAXLIBS && !(libs[k].h && strcmp(libs[k].name, lib) == 0))
+                k++;
+            int r = k < MAXLIBS ? dlclose(libs[k].h) : -1;
+            if (k < MAXLIBS)
+                libs[k].h = NULL;
+            printf("%s:unload -> %d\n", strrchr(lib, '/') ? strrchr(lib, '/') + 1 : lib, r);
+            fflush(stdout);
+            if (r != 0)
+                return 3;
+            continue;
+        }
         void *h = load(lib);
         if (!h)
             return 3;
