@@ -133,6 +133,12 @@ $(B)/progs/secure_host: tests/progs/plugin_host.c tests/plugins/plug.c $(FAKELIB
 $(B)/progs/bench_calls: tests/bench/bench_calls.c $(FAKELIBS) | $(B)/progs
 	$(Q)$(CC) $(CFLAGS_TEST) $(FAKEINC) -o $@ $< -L$(FAKE) -Wl,-rpath,'$$ORIGIN/../fake' -lcudart -lcuda -lpthread
 
+# issue 14's scale figures (scripts/bench.py, "scale"): thousands of copies of one tiny module
+$(B)/bench/libtiny.so: tests/bench/tiny_mod.c $(FAKELIBS) | $(B)/bench
+	$(Q)$(CC) $(CFLAGS_TEST) $(FAKEINC) -fno-optimize-sibling-calls -shared -o $@ $< -L$(FAKE) -Wl,-rpath,'$$ORIGIN/../fake' -lcudart
+$(B)/bench/scale: tests/bench/scale.c | $(B)/bench
+	$(Q)$(CC) $(CFLAGS_TEST) -o $@ $< -ldl -lpthread
+
 # the least any preload can be: one jmp per forwarded call (a column of the paired benchmark)
 $(B)/bench/libjmpfwd.so: tests/bench/jmp_forwarder.c | $(B)/bench
 	$(Q)$(CC) $(CFLAGS_TEST) -shared -o $@ $< -ldl
@@ -160,6 +166,7 @@ TEST_PROGS := $(PLUG)/libplugA.so $(PLUG)/libplugB.so $(PLUG)/libplugC.so $(PLUG
               $(PLUG)/libplugS2.so $(B)/progs/plugin_host $(B)/progs/cuda_host $(B)/progs/dlsym_probe $(B)/progs/bench_calls $(B)/bench/libjmpfwd.so \
               $(B)/progs/mt_host $(B)/progs/stress_host $(B)/progs/early_host \
               $(PRELOAD)/mutate_read.so $(PRELOAD)/sink_dlsym.so $(B)/progs/secure_host \
+              $(B)/bench/libtiny.so $(B)/bench/scale \
               $(FAKE)/libcublas.so.13 $(B)/progs/anon_host $(B)/progs/many_host $(B)/progs/small_stack
 test-progs: $(TEST_PROGS)
 

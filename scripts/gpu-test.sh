@@ -104,6 +104,21 @@ row attribution-static 1 1 'attribution: libplugS1.so cuDevicePrimaryCtxRetain .
 # on B's context; A's check (which selects its device again, making the primary current) is intact.
 row context-left 0 0 'allow cudaDeviceSynchronize by libplugA.so \(created; shared_with libplugB.so\)' -- \
     "$HOST" "$P/libplugA.so:setup" "$P/libplugB.so:ctxleave" "$P/libplugA.so:sync" "$P/libplugA.so:check"
+# Issue 14, item 1: Python using the runtime through ctypes (libffi makes each call) beside a plugin that
+# resets. Python is a user of the primary context: B's reset is blocked and Python's data kept. The
+# runtime Python loads is the one B uses (its soname on the GPU machine, the fake's path here).
+if [ "$MODE" = gpu ]; then
+    RT=$(readelf -dW "$P/libplugB.so" | sed -n 's/.*Shared library: \[\(libcudart[^]]*\)\].*/\1/p' | head -1)
+else
+    RT=$ROOT/build/fake/libcudart.so.13
+fi
+row ctypes-user 1 0 'block cudaDeviceReset by libplugB.so \(primary; shared_with .*_ctypes' PYTHONMALLOC=malloc -- \
+    python3 tests/progs/ctypes_user.py "$RT" "$P/libplugB.so"
+# Issue 14, item 2: the host started through the dynamic loader (ld.so ./cuda_host …): /proc/self/exe is the
+# loader, the host is still the host (a user of its own context, named as itself).
+LDSO=$(readelf -lW "$CUDA_HOST" | sed -n 's/.*Requesting program interpreter: \(.*\)\]/\1/p')
+row loader-started-host 1 0 'block cudaDeviceReset by libplugB.so \(primary; shared_with cuda_host\)' -- \
+    "$LDSO" "$CUDA_HOST" self:setup "$P/libplugB.so:reset" self:check
 # A crash after a blocked reset, with CTXGUARD_DUMP: the dump holds the block, the host still dies of
 # its own SIGSEGV (status 139 from env), bare and guarded alike.
 DUMPF=$LOGDIR/crash.dump

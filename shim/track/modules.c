@@ -128,6 +128,10 @@ static void cache(int m, unsigned int gen)
     cg_tls.mod_span = span < (1UL << 32) ? span : 0;
     cg_tls.mod_gen = gen;
     cg_tls.mod = m;
+    /* The fast path's table belongs to the module it was armed for: a thread that now caches another
+     * (a call from a carrier, a frame of a stack walk) re-arms through the slow path, which arms only
+     * for a user module. */
+    cg_tls.fast_gen = 0;
 }
 
 static int contains(int m, uintptr_t a)
@@ -428,7 +432,7 @@ static int insert(const struct candidate *c)
         return 0;
     }
     struct cg_module *m = cg_mod(slot);
-    m->link_map = c->lm;
+    __atomic_store_n(&m->link_map, c->lm, __ATOMIC_RELAXED);
     m->l_addr = c->l_addr;
     m->l_name = l_name;
     __atomic_store_n(&m->path, path, __ATOMIC_RELEASE);

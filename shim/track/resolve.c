@@ -20,6 +20,10 @@ static void *scope_lookup(int m, const char *name)
 {
     if (m < CG_MOD_FIRST || __atomic_load_n(&cg_mod(m)->hi, __ATOMIC_ACQUIRE) == 0)
         return NULL;
+    /* By name (RTLD_NOLOAD): glibc compares it with the loaded objects' names in load order, so this
+     * costs more for a module loaded after many others (make bench, "scale"). A link map is a handle
+     * in glibc, but only once the object has a search list of its own: a dependency never opened by
+     * dlopen has none, and looking a name up through it crashes in the loader. */
     void *h = cg_mod(m)->is_main ? dlopen(NULL, RTLD_LAZY) : dlopen(cg_mod(m)->l_name, RTLD_LAZY | RTLD_NOLOAD);
     if (h == NULL)
         return NULL;

@@ -47,10 +47,10 @@ int cg_other_users(int dev, int except, int *out, int cap)
 
 void cg_mark_use_from(int m, const void *ra, int dev)
 {
-    (void)m;
     if (cg_tls.depth)
         return;
-    cg_mark_use_on(cg_party_of(ra), dev);
+    /* code in no module is the anonymous user (no second lookup); else walk to the user behind */
+    cg_mark_use_on(m == 0 ? CG_MOD_ANON : cg_party_of(ra), dev);
 }
 
 void cg_state_forget_module(int m)
