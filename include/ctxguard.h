@@ -31,7 +31,10 @@
  *   ts (RFC 3339 UTC, microseconds), pid, tid, api ("runtime"|"driver"), call, device (int|null),
  *   ctx (hex string|null), ctx_kind ("primary"|"created"|"none"|"unknown"), ctx_gen (int, only for a
  *   primary context: its incarnation, 1 = first, +1 per reset or destroy; the handle is reused),
- *   shared_with (array of module paths), caller (module path), action ("allow"|"block"|"deny"|"abort"),
+ *   shared_with (array of module paths: the other users of the context, at most 64 and as many as the
+ *   line holds; "(anonymous)" is code in no module, "(unnamed)" a use whose module was not found),
+ *   shared_with_count (int, only when shared_with was cut: how many there were),
+ *   caller (module path), action ("allow"|"block"|"deny"|"abort"),
  *   result (int), decided_by ("preset guard", "FILE:LINE" of a rule, "attribution", "teardown",
  *   "device-switch", …), reason.
  * ctxguard's own lines in a JSON log are objects too: {"pid":N,"message":"…"} for a diagnostic,

@@ -607,6 +607,9 @@ static int still_loaded(const struct loaded_list *l, const struct cg_module *m)
 void cg_modules_revalidate(void)
 {
     int saved = cg_tls.depth++;
+    /* what code in no module was resolved to may be what was just unloaded */
+    for (int k = 0; k < CG_RT_COUNT; k++)
+        __atomic_store_n(&cg_mod(0)->rt_real[k], NULL, __ATOMIC_RELEASE);
     /* room for every slot in use and as many again (objects without CUDA calls are listed too) */
     size_t cap = 2 * (size_t)__atomic_load_n(&cg_mod_count, __ATOMIC_ACQUIRE) + 512;
     struct loaded_list l = {NULL, 0, 0, 0};
