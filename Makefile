@@ -23,21 +23,22 @@ CFLAGS_TEST := $(CSTD) $(OPT) $(WARN) -fPIC $(SANFLAGS)
 SHIM_LAYERS := core track report decide doors
 SHIM_SRC := $(foreach l,$(SHIM_LAYERS),$(sort $(wildcard shim/$(l)/*.c))) shim/init.c
 SHIM_OBJ := $(patsubst shim/%.c,$(B)/obj/%.o,$(SHIM_SRC)) $(B)/obj/arch/x86_64/dlsym_entry.o
-SHIM_HDR := $(wildcard shim/*/*.h) shim/doors/hooks.def
+SHIM_HDR := $(wildcard shim/*/*.h) shim/core/hooks.def
 # Per-object header dependencies (-MMD -MP): an edited header rebuilds exactly its includers.
 DEPFLAGS := -MMD -MP
+.DEFAULT_GOAL := all
 -include $(SHIM_OBJ:.o=.d)
 
 FAKE := $(B)/fake
 FAKEINC := -Itests/fake/include
 PLUG := $(B)/plugins
 
-.PHONY: all check bench demo install uninstall clean test-progs
+.PHONY: all check bench demo install uninstall clean test-progs layers expand
 all: $(B)/libctxguard.so $(B)/libctxguard-noop.so $(B)/ctxguard
 
 # The command shares the library's rule parser (one grammar, one implementation).
-CLI_SRC := cli/ctxguard.c cli/report.c cli/inspect.c cli/jsonl.c cli/textlog.c shim/decide/rules.c
-$(B)/ctxguard: $(CLI_SRC) cli/jsonl.h shim/decide/rules.h shim/doors/hooks.def include/ctxguard.h | $(B)
+CLI_SRC := cli/ctxguard.c cli/report.c cli/inspect.c cli/jsonl.c cli/textlog.c shim/decide/rules.c shim/core/hooks.c
+$(B)/ctxguard: $(CLI_SRC) cli/jsonl.h shim/decide/rules.h shim/core/hooks.def include/ctxguard.h | $(B)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(CSTD) -D_GNU_SOURCE $(OPT) $(WARN) $(SANFLAGS) -Ishim -o $@ $(CLI_SRC)
 
@@ -51,19 +52,33 @@ $(B)/obj/%.o: shim/%.c
 ifneq ($(findstring thread,$(SAN)),)
 $(B)/obj/init.o $(B)/obj/doors/dl_hooks.o: CFLAGS_SHIM := $(filter-out -fsanitize=% -fno-sanitize-recover=%,$(CFLAGS_SHIM))
 endif
+# Any sanitizer: glibc's dl* functions are resolved (core/libdl.c) from the sanitizer runtime's own
+# initialisation, when its shadow memory does not exist yet.
+$(B)/obj/core/libdl.o: CFLAGS_SHIM := $(filter-out -fsanitize=% -fno-sanitize-recover=%,$(CFLAGS_SHIM))
 
 $(B)/obj/arch/x86_64/dlsym_entry.o: shim/arch/x86_64/dlsym_entry.S
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  AS      $<")
 	$(Q)$(CC) $(SANFLAGS) -c $< -o $@
 
-$(B)/exports.map: shim/doors/exports.map.in shim/doors/hooks.def | $(B)
+$(B)/exports.map: shim/doors/exports.map.in shim/core/hooks.def | $(B)
 	$(Q)$(CC) -E -P -x c -Ishim $< | grep -v '^ *$$' > $@
 
 $(B)/libctxguard.so: $(SHIM_OBJ) $(B)/exports.map
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -shared -o $@ $(SHIM_OBJ) $(SANFLAGS) -Wl,--no-undefined -Wl,-z,defs \
 	  -Wl,--version-script=$(B)/exports.map -Wl,-soname,libctxguard.so -ldl -lpthread -lgcc_s
+
+# The layering: includes only downwards, and no knot of objects beyond the entry points.
+layers: $(SHIM_OBJ)
+	$(Q)python3 scripts/layer-check.py $(B)/obj $(SHIM_OBJ) --print
+
+# The code hooks.def generates, preprocessed, to read and step through: build/gen/<file>.i
+expand:
+	$(Q)mkdir -p $(B)/gen
+	$(Q)for f in shim/doors/rt_hooks.c shim/doors/drv_hooks.c shim/doors/handout.c shim/core/hooks.c; do \
+	  $(CC) $(CSTD) -D_GNU_SOURCE -E -P -Ishim $$f | sed -e 's/; /;\n/g' > $(B)/gen/$$(basename $$f .c).i || exit 1; \
+	  echo "  GEN     $(B)/gen/$$(basename $$f .c).i"; done
 
 # The benchmark's control: same exports, pure forwarding (shim/noop_twin.c).
 $(B)/libctxguard-noop.so: tests/bench/noop_twin.c $(SHIM_HDR) $(B)/obj/arch/x86_64/dlsym_entry.o $(B)/exports.map
@@ -84,6 +99,10 @@ $(FAKE)/libcudart.so.13: tests/fake/fake_cudart.c tests/fake/libcudart.map | $(F
 	  -Wl,--version-script=tests/fake/libcudart.map -o $@ $< -ldl -lpthread
 	$(Q)ln -sf libcudart.so.13 $(FAKE)/libcudart.so
 
+# A second copy of the runtime in a directory of its own (two runtimes reached through dlsym)
+$(FAKE)/alt/libcudart.so.13: $(FAKE)/libcudart.so.13
+	$(Q)mkdir -p $(@D) && cp $< $@
+
 $(FAKE)/libcudart_static.a: tests/fake/fake_cudart.c | $(FAKE)
 	$(Q)$(CC) $(CFLAGS_TEST) -DFAKE_STATIC -c $< -o $(FAKE)/fake_cudart_static.o
 	$(Q)ar rcs $@ $(FAKE)/fake_cudart_static.o
@@ -99,7 +118,7 @@ $(PRELOAD):
 $(PRELOAD)/%.so: tests/preload/%.c | $(PRELOAD)
 	$(Q)$(CC) $(CFLAGS_TEST) -shared -o $@ $< -ldl
 
-FAKELIBS := $(FAKE)/libcuda.so.1 $(FAKE)/libcudart.so.13 $(FAKE)/libcudart_static.a $(FAKE)/libfake_nvtx.so
+FAKELIBS := $(FAKE)/libcuda.so.1 $(FAKE)/libcudart.so.13 $(FAKE)/alt/libcudart.so.13 $(FAKE)/libcudart_static.a $(FAKE)/libfake_nvtx.so
 
 # A stand-in NVIDIA math library (named as cuBLAS is) that calls the runtime for its caller.
 $(FAKE)/libcublas.so.13: tests/fake/fake_nvlib.c $(FAKE)/libcudart.so.13 | $(FAKE)
@@ -151,6 +170,12 @@ $(B)/progs/early_host: tests/progs/early_host.c $(PLUG)/libplugE.so | $(B)/progs
 $(B)/progs/stress_host: tests/progs/stress_host.c | $(B)/progs
 	$(Q)$(CC) $(CFLAGS_TEST) -o $@ $< -ldl -lpthread
 
+$(B)/progs/two_runtimes: tests/progs/two_runtimes.c | $(B)/progs
+	$(Q)$(CC) $(CFLAGS_TEST) -o $@ $< -ldl
+
+$(B)/progs/random_host: tests/progs/random_host.c | $(B)/progs
+	$(Q)$(CC) $(CFLAGS_TEST) -o $@ $< -ldl -lpthread
+
 $(B)/progs/mt_host: tests/progs/mt_host.c | $(B)/progs
 	$(Q)$(CC) $(CFLAGS_TEST) -o $@ $< -ldl -lpthread
 
@@ -164,8 +189,8 @@ $(B)/progs/small_stack: tests/progs/small_stack.c | $(B)/progs
 
 TEST_PROGS := $(PLUG)/libplugA.so $(PLUG)/libplugB.so $(PLUG)/libplugC.so $(PLUG)/libplugS1.so \
               $(PLUG)/libplugS2.so $(B)/progs/plugin_host $(B)/progs/cuda_host $(B)/progs/dlsym_probe $(B)/progs/bench_calls $(B)/bench/libjmpfwd.so \
-              $(B)/progs/mt_host $(B)/progs/stress_host $(B)/progs/early_host \
-              $(PRELOAD)/mutate_read.so $(PRELOAD)/sink_dlsym.so $(B)/progs/secure_host \
+              $(B)/progs/mt_host $(B)/progs/stress_host $(B)/progs/early_host $(B)/progs/two_runtimes $(B)/progs/random_host \
+              $(PRELOAD)/mutate_read.so $(PRELOAD)/sink_dlsym.so $(PRELOAD)/full_disk.so $(PRELOAD)/fail_big_mmap.so $(B)/progs/secure_host \
               $(B)/bench/libtiny.so $(B)/bench/scale \
               $(FAKE)/libcublas.so.13 $(B)/progs/anon_host $(B)/progs/many_host $(B)/progs/small_stack
 test-progs: $(TEST_PROGS)

@@ -10,8 +10,8 @@
 
 static const char *const hooks[] = {
 #define CG_RT(name, params, args, kind) #name,
-#define CG_DRV(name, base, since, params, args) #name,
-#include "../shim/doors/hooks.def"
+#define CG_DRV(name, base, since, kind, group, params, args) #name,
+#include "../shim/core/hooks.def"
     NULL};
 
 struct elf {

@@ -1,24 +1,22 @@
-/* One-time initialisation: the environment is read here and nowhere else. Nothing CUDA happens
- * here: no library is opened, no function of the driver or runtime is called. */
+/* Wiring: the one-time initialisation that connects the layers, and the fork handlers. The
+ * environment is read here and nowhere else. Nothing CUDA happens here: no library is opened, no
+ * function of the driver or runtime is called. */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "core/core.h"
+#include "core/diag.h"
+#include "core/guard.h"
+#include "core/locks.h"
+#include "core/sink.h"
+#include "decide/policy.h"
 #include "report/log.h"
-#include "decide/rules.h"
-#include <string.h>
-
-__thread struct cg_tls cg_tls __attribute__((tls_model("initial-exec"), aligned(64))) = {.dev = -1, .mod = -1};
-int cg_ready;
-int cg_log_all;
-struct cg_config cg_cfg;
-void *(*cg_real_dlsym)(void *, const char *);
-int (*cg_real_dlclose)(void *);
-void *(*cg_real_dlopen)(const char *, int);
+#include "decide/attribution.h"
+#include "track/modules.h"
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
@@ -28,108 +26,53 @@ static const char *env(const char *name)
     return secure_getenv(name);
 }
 
-static void complain(const char *line)
+/* Problems with the settings are found before the sink knows where lines go: they are kept here and
+ * said once the sink is configured, so they reach CTXGUARD_LOG like everything else. */
+#define CG_EARLY_LINES 16
+static char early[CG_EARLY_LINES][512];
+static int nearly, early_dropped;
+
+static void keep_complaint(const char *line)
 {
-    cg_log_raw(line);
+    if (nearly < CG_EARLY_LINES)
+        snprintf(early[nearly++], sizeof early[0], "%s", line);
+    else
+        early_dropped++;
 }
 
-/* glibc's definition of a dl* function. RTLD_NEXT first (what any later preload wraps stays
- * wrapped); when an object preloaded *before* ctxguard defines it (a second interposer, or libc
- * itself), nothing after ctxguard does: then the global scope's first. Never ctxguard's own entry. */
-static void *glibc_fn(const char *name, void *self)
+static void say_kept_complaints(void)
 {
-    static const char *const versions[] = {"GLIBC_2.34", "GLIBC_2.2.5"};
-    for (int v = 0; v < 2; v++) {
-        void *p = dlvsym(RTLD_NEXT, name, versions[v]);
-        if (p && p != self)
-            return p;
-    }
-    /* The first definition in the global scope: the object preloaded before ctxguard (libc itself,
-     * or another interposer, whose wrapper ctxguard then calls through, as the program does). */
-    for (int v = 0; v < 2; v++) {
-        void *p = dlvsym(RTLD_DEFAULT, name, versions[v]);
-        if (p && p != self)
-            return p;
-    }
-    return NULL;
+    for (int i = 0; i < nearly; i++)
+        /* lines arrive as "ctxguard: …"; the diagnostic adds its own prefix */
+        cg_log_msg("%s", strncmp(early[i], "ctxguard: ", 10) == 0 ? early[i] + 10 : early[i]);
+    if (early_dropped)
+        cg_log_msg("%d more problems with the CTXGUARD_ settings were not listed", early_dropped);
 }
 
-/* ctxguard's own entries (local addresses, not what the global scope binds the names to) */
-extern char cg_dlsym_entry[], cg_dlopen_entry[], cg_dlclose_entry[];
-
-void *cg_resolve_real_dlsym(void)
+/* The child of a fork is a process of its own: it reports its own decisions only (the parent's
+ * counters, recorder and flags would be reported twice), and %p paths name its own pid. */
+static void fork_child(void)
 {
-    void *p = __atomic_load_n(&cg_real_dlsym, __ATOMIC_ACQUIRE);
-    if (p)
-        return p;
-    void *c = glibc_fn("dlclose", (void *)cg_dlclose_entry);
-    void *o = glibc_fn("dlopen", (void *)cg_dlopen_entry);
-    p = glibc_fn("dlsym", (void *)cg_dlsym_entry);
-    __atomic_store_n(&cg_real_dlopen, (void *(*)(const char *, int))o, __ATOMIC_RELEASE);
-    __atomic_store_n(&cg_real_dlclose, (int (*)(void *))c, __ATOMIC_RELEASE);
-    __atomic_store_n(&cg_real_dlsym, (void *(*)(void *, const char *))p, __ATOMIC_RELEASE);
-    return p;
-}
-
-/* Policy problems arrive as "SOURCE:LINE:COL: …" (the command prints them so); here they get the
- * library's prefix. */
-static void rule_complain(const char *line)
-{
-    char buf[1024];
-    snprintf(buf, sizeof buf, "ctxguard: %s", line);
-    cg_log_raw(buf);
-}
-
-struct cg_ruleset cg_rules;
-int cg_strict_deny;
-
-/* Rules: CTXGUARD_RULES first, then the CTXGUARD_CONFIG file. A broken policy never weakens the host
- * silently: every problem is reported, then either all rules are dropped and the guard preset holds,
- * or (CTXGUARD_STRICT=1) every guarded call is denied. */
-static void load_rules(void)
-{
-    int bad = 0;
-    if (cg_cfg.rules)
-        bad += cg_rules_parse(&cg_rules, cg_cfg.rules, strlen(cg_cfg.rules), "CTXGUARD_RULES", 1, rule_complain);
-    if (cg_cfg.config)
-        bad += cg_rules_load_file(&cg_rules, cg_cfg.config, rule_complain);
-    if (bad == 0)
-        return;
-    cg_rules.n = 0;
-    if (cg_cfg.strict) {
-        cg_strict_deny = 1;
-        complain("ctxguard: the policy has errors and CTXGUARD_STRICT=1: every guarded call is denied "
-                 "(error 800, cudaErrorNotPermitted)");
-    } else {
-        cg_cfg.mode = CG_MODE_GUARD;
-        complain("ctxguard: the policy has errors: no rule is used; the guard preset decides");
-    }
-}
-
-/* fork: take every ctxguard lock before, release after in both processes, so the child never starts
- * with a lock held by a thread that did not survive the fork, nor with half-updated tables. No path
- * holds two of these locks at once, and none asks the loader while holding one. */
-static void fork_prepare(void)
-{
-    pthread_mutex_lock(&cg_resolve_lock);
-    pthread_mutex_lock(&cg_mod_lock);
-    pthread_mutex_lock(&cg_created_lock);
-    pthread_mutex_lock(&cg_summary_lock);
-}
-
-static void fork_release(void)
-{
-    pthread_mutex_unlock(&cg_summary_lock);
-    pthread_mutex_unlock(&cg_created_lock);
-    pthread_mutex_unlock(&cg_mod_lock);
-    pthread_mutex_unlock(&cg_resolve_lock);
+    cg_locks_release_all();
+    if (!__atomic_load_n(&cg_ready, __ATOMIC_ACQUIRE))
+        return; /* not configured yet: the child reads the environment with its own pid */
+    int moved = cg_config_repid(&cg_cfg, (long)getpid());
+    cg_sink_after_fork_child(moved & 1);
+    cg_summary_after_fork_child();
+    cg_recorder_after_fork_child();
+    cg_attribution_after_fork_child();
 }
 
 static void init_once(void)
 {
     cg_resolve_real_dlsym();
-    cg_config_parse(&cg_cfg, env, (long)getpid(), complain);
-    load_rules();
+    cg_modules_on_freed(cg_state_forget_module);
+    cg_modules_on_freed(cg_resolve_forget_module);
+    cg_report_install();
+    cg_config_parse(&cg_cfg, env, (long)getpid(), keep_complaint);
+    cg_sink_configure();
+    say_kept_complaints();
+    cg_policy_load(&cg_cfg);
     cg_recorder_install();
     cg_log_all = cg_cfg.level == CG_LEVEL_DEBUG;
     __atomic_store_n(&cg_ready, 1, __ATOMIC_RELEASE);
@@ -137,9 +80,9 @@ static void init_once(void)
 
 void cg_init_slow(void)
 {
-    int saved = cg_tls.depth++;
+    int saved = cg_own_begin();
     pthread_once(&once, init_once);
-    cg_tls.depth = saved;
+    cg_own_end(saved);
 }
 
 /* Resolve early so the first dlsym of the process already has its target; configuration stays lazy
@@ -151,5 +94,5 @@ __attribute__((constructor)) static void cg_early(void)
      * only the handlers registered before a fork began, and releases its own list lock while it runs
      * them, so one registered by a thread initialising ctxguard during another thread's fork would
      * be skipped, and its locks could reach the child held (seen with the fake runtime's lock). */
-    pthread_atfork(fork_prepare, fork_release, fork_release);
+    pthread_atfork(cg_locks_take_all, cg_locks_release_all, fork_child);
 }

@@ -14,8 +14,8 @@
 
 static const char *const expected[] = {
 #define CG_RT(name, params, args, kind) #name,
-#define CG_DRV(name, base, since, params, args) #name,
-#include "doors/hooks.def"
+#define CG_DRV(name, base, since, kind, group, params, args) #name,
+#include "core/hooks.def"
     "dlsym", "dlopen", "dlclose", NULL};
 
 static void export_list_is_exactly_the_hooks(void **s)

@@ -325,8 +325,34 @@ static void observe_changes_no_return_value(void **s)
     assert_string_equal(R.out, R2.out);
     assert_int_equal(R.status, R2.status);
     assert_int_equal(R.status, 1);        /* the bare run did lose data */
-    assert_null(strstr(R2.log, "\"block\""));
+    assert_null(strstr(R2.log, "\"action\":\"block\""));
     assert_non_null(strstr(R2.log, "\"action\":\"allow\""));
+    /* the dry run says what guard would have done with the shared resets (B's, and C's through dlsym) */
+    assert_int_equal(count_lines_with(R2.log, (const char *const[]){"\"call\":\"cudaDeviceReset\"", "\"would\":\"block\"", NULL}), 2);
+}
+
+/* Observe is a dry run of a policy: the rules are evaluated, what they would have done is logged, and
+ * every call passes through (a deny rule once returned 800 under observe). */
+static void observe_is_a_dry_run_of_rules(void **s)
+{
+    (void)s;
+    const char *const steps[] = {HOST, PLUG("A") ":setup", PLUG("B") ":setup", PLUG("B") ":reset", PLUG("A") ":check", NULL};
+    run_prog(&R, 0, 0, NULL, steps);
+    run_prog(&R2, 1, 1, ENV("CTXGUARD_MODE=observe", "CTXGUARD_RULES=deny @reset from libplugB.so; deny cudaMalloc from libplugA.so"), steps);
+    assert_string_equal(R.out, R2.out); /* every return value as bare, 0 for the reset, not 800 */
+    assert_int_equal(R.status, R2.status);
+    const char *ev = event(R2.log, "cudaDeviceReset");
+    expect_field(ev, "action", "\"allow\"");
+    expect_field(ev, "would", "\"deny\"");
+    expect_field(ev, "result", "0");
+    expect_field(ev, "decided_by", "\"CTXGUARD_RULES:1\"");
+    ev = event(R2.log, "cudaMalloc");
+    expect_field(ev, "action", "\"allow\"");
+    expect_field(ev, "would", "\"deny\"");
+    expect_field(ev, "result", "0");
+    /* the text log says it too */
+    run_prog(&R2, 1, 0, ENV("CTXGUARD_MODE=observe", "CTXGUARD_RULES=deny @reset from libplugB.so"), steps);
+    assert_int_equal(count_lines_with(R2.err, (const char *const[]){"allow runtime cudaDeviceReset", " would=deny ", NULL}), 1);
 }
 
 static void enforce_blocks_even_unshared(void **s)
@@ -600,20 +626,31 @@ static void abort_rule_ends_process(void **s)
     assert_int_equal(count_lines_with(R.err, (const char *const[]){"abort", "cudaDeviceReset", "CTXGUARD_RULES:1", NULL}), 2);
 }
 
-/* A broken policy: every problem named with line:col, no rule used, guard holds (even over observe);
- * with CTXGUARD_STRICT=1 every guarded call is denied instead. */
+/* A broken policy: every problem named with line:col, no rule used, and guard holds; under observe
+ * the dry run stays a dry run (nothing blocked) and says the policy is broken; with
+ * CTXGUARD_STRICT=1 every guarded call is denied instead. Problems reach the configured log. */
 static void broken_policy_falls_back_or_denies(void **s)
 {
     (void)s;
-    run_prog(&R, 1, 0, ENV("CTXGUARD_MODE=observe", "CTXGUARD_RULES=allow @reset; alow @reset; deny cudaDeviceReset on sharred"),
-             STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check"));
+    const char *const steps[] = {HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check", NULL};
+    run_prog(&R, 1, 0, ENV("CTXGUARD_RULES=allow @reset; alow @reset; deny cudaDeviceReset on sharred"), steps);
     assert_int_equal(R.status, 0);
     assert_int_equal(count_lines_with(R.err, (const char *const[]){"ctxguard: CTXGUARD_RULES:1:15: unknown action 'alow'", NULL}), 1);
     assert_int_equal(count_lines_with(R.err, (const char *const[]){"ctxguard: CTXGUARD_RULES:1:52: unknown situation 'sharred'", NULL}), 1);
     assert_int_equal(count_lines_with(R.err, (const char *const[]){"no rule is used; the guard preset decides", NULL}), 1);
-    assert_int_equal(count_lines_with(R.err, (const char *const[]){"block runtime cudaDeviceReset", "preset guard", NULL}), 1);
-    run_prog(&R, 1, 0, ENV("CTXGUARD_STRICT=1", "CTXGUARD_CONFIG=/nonexistent/policy"),
-             STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check"));
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"block runtime cudaDeviceReset", "preset guard (policy has errors)", NULL}), 1);
+    /* observe: a dry run even with a broken policy */
+    run_prog(&R2, 0, 0, NULL, steps);
+    run_prog(&R, 1, 1, ENV("CTXGUARD_MODE=observe", "CTXGUARD_RULES=alow @reset"), steps);
+    assert_string_equal(R.out, R2.out);
+    assert_int_equal(R.status, 1); /* as bare: A lost its data */
+    assert_int_equal(count_lines_with(R.log, (const char *const[]){"unknown action 'alow'", NULL}), 1);
+    assert_int_equal(count_lines_with(R.log, (const char *const[]){"observe mode stays a dry run", NULL}), 1);
+    const char *ev = event(R.log, "cudaDeviceReset");
+    expect_field(ev, "action", "\"allow\"");
+    expect_field(ev, "would", "\"block\"");
+    expect_field(ev, "decided_by", "\"preset observe (policy has errors)\"");
+    run_prog(&R, 1, 0, ENV("CTXGUARD_STRICT=1", "CTXGUARD_CONFIG=/nonexistent/policy"), steps);
     assert_non_null(strstr(R.out, "libplugB.so:reset -> 800"));
     assert_int_equal(count_lines_with(R.err, (const char *const[]){"/nonexistent/policy: cannot read policy", NULL}), 1);
     assert_int_equal(count_lines_with(R.err, (const char *const[]){"CTXGUARD_STRICT=1: every guarded call is denied", NULL}), 2);
@@ -731,8 +768,8 @@ static void quiet_level_logs_nothing(void **s)
 static void non_cuda_process_unchanged(void **s)
 {
     (void)s;
-    run_prog(&R, 0, 0, ENV("CTXGUARD_MODE=bogus"), STEPS("/bin/ls", "-la", "/usr/include")); /* not /: /proc's link count is the number of processes */
-    run_prog(&R2, 1, 0, ENV("CTXGUARD_MODE=bogus"), STEPS("/bin/ls", "-la", "/usr/include"));
+    run_prog(&R, 0, 0, ENV("CTXGUARD_MODE=bogus"), STEPS("/bin/ls", "-la", "/usr/bin/env", "/etc/passwd"));
+    run_prog(&R2, 1, 0, ENV("CTXGUARD_MODE=bogus"), STEPS("/bin/ls", "-la", "/usr/bin/env", "/etc/passwd"));
     assert_int_equal(R.status, 0);
     assert_int_equal(R2.status, 0);
     assert_string_equal(R.out, R2.out);
@@ -770,6 +807,7 @@ int main(void)
         cmocka_unit_test(two_devices_reset_judged_per_device),
         cmocka_unit_test(two_devices_only_that_devices_users_named),
         cmocka_unit_test(observe_changes_no_return_value),
+        cmocka_unit_test(observe_is_a_dry_run_of_rules),
         cmocka_unit_test(enforce_blocks_even_unshared),
         cmocka_unit_test(failure_attributed_to_the_reset),
         cmocka_unit_test(attribution_survives_handle_reuse),

@@ -161,14 +161,24 @@ static void constructor_calls_before_init(void **s)
         "\"shared_with\":[\"" BUILD_DIR "/plugins/libplugE.so\"]", NULL}), 1);
 }
 
-/* A full disk (/dev/full): one message, every line then on stderr, the host unaffected. */
+/* A full disk (every write to the log file fails with ENOSPC): one message, every line then on stderr, the host unaffected. */
 static void full_disk_log(void **s)
 {
     (void)s;
-    run_prog(&R, 1, 0, (const char *const[]){"CTXGUARD_LOG=/dev/full", NULL},
+    /* a regular file whose every write fails with ENOSPC (tests/preload/full_disk.c) */
+    char path[] = "/tmp/ctxguard-full-XXXXXX", log_env[64], full_env[64];
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    snprintf(log_env, sizeof log_env, "CTXGUARD_LOG=%s", path);
+    snprintf(full_env, sizeof full_env, "FULL_DISK_PATH=%s", path);
+    run_preload_before_shim = BUILD_DIR "/preload/full_disk.so";
+    run_prog(&R, 1, 0, (const char *const[]){log_env, full_env, NULL},
              (const char *const[]){HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("B") ":reset", PLUG("A") ":check", NULL});
+    run_preload_before_shim = NULL;
+    unlink(path);
     assert_int_equal(R.status, 0);
-    assert_int_equal(count_lines_with(R.err, (const char *const[]){"writing to CTXGUARD_LOG file /dev/full failed", "No space left", NULL}), 1);
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"writing to CTXGUARD_LOG file", path, "failed", "No space left", NULL}), 1);
     assert_int_equal(count_lines_with(R.err, (const char *const[]){"block runtime cudaDeviceReset", NULL}), 2);
 }
 
@@ -199,9 +209,19 @@ static void hostile_environment(void **s)
         run_prog(&R, 1, 0, list, (const char *const[]){HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check", NULL});
         if (R.status != 0)
             fail_msg("value %d: status %d\n%s", i, R.status, R.err);
-        /* the reset was blocked (guard held) and said so somewhere: stderr, unless the value made a log file */
+        /* the reset was blocked (guard held) and each bad value said so once: in the log the
+         * configuration names (a file, when the value is a usable relative path), else on stderr */
+        static char logged[1 << 16];
+        logged[0] = '\0';
+        FILE *lf = values[i][0] ? fopen(values[i], "r") : NULL;
+        if (lf) {
+            logged[fread(logged, 1, sizeof logged - 1, lf)] = '\0';
+            fclose(lf);
+            unlink(values[i]);
+        }
         for (int k = 0; k < 6; k++) {
-            int n = count_lines_with(R.err, (const char *const[]){names[k], "is not valid", NULL});
+            int n = count_lines_with(R.err, (const char *const[]){names[k], "is not valid", NULL}) +
+                    count_lines_with(logged, (const char *const[]){names[k], "is not valid", NULL});
             if (n != 1)
                 fail_msg("value %d, %s: %d messages\n%s", i, names[k], n, R.err);
         }
@@ -239,7 +259,7 @@ static void hostile_policy_files(void **s)
     for (int i = 0; files[i]; i++) {
         char env[128];
         snprintf(env, sizeof env, "CTXGUARD_CONFIG=%s", files[i]);
-        run_prog(&R, 1, 0, (const char *const[]){env, "CTXGUARD_MODE=observe", NULL},
+        run_prog(&R, 1, 0, (const char *const[]){env, NULL},
                  (const char *const[]){HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check", NULL});
         if (R.status != 0)
             fail_msg("%s: status %d\n%s", files[i], R.status, R.err);
@@ -265,23 +285,48 @@ static void policy_changing_while_read(void **s)
     run_preload_before_shim = BUILD_DIR "/preload/mutate_read.so";
     const char *const steps[] = {HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check", NULL};
     /* changed once (a rule appended during the first read): the second read is stable and used */
-    run_prog(&R, 1, 1, (const char *const[]){env, mut, "MUTATE_TIMES=1", "CTXGUARD_MODE=observe", NULL}, steps);
+    run_prog(&R, 1, 1, (const char *const[]){env, mut, "MUTATE_TIMES=1", NULL}, steps);
     assert_int_equal(R.status, 0);
     assert_null(strstr(R.err, "cannot read policy"));
     char want[128];
     snprintf(want, sizeof want, "\"decided_by\":\"%s:1\"", path);
     assert_non_null(strstr(R.log, want));
     /* changing on every read: refused, said once, the guard preset decides */
-    run_prog(&R, 1, 1, (const char *const[]){env, mut, "MUTATE_TIMES=1000", "CTXGUARD_MODE=observe", NULL}, steps);
+    run_prog(&R, 1, 1, (const char *const[]){env, mut, "MUTATE_TIMES=1000", NULL}, steps);
     assert_int_equal(R.status, 0);
     assert_int_equal(count_lines_with(R.log ? R.log : "", (const char *const[]){"kept changing while being read (3 tries)", NULL}) +
                      count_lines_with(R.err, (const char *const[]){"kept changing while being read (3 tries)", NULL}), 1);
-    assert_non_null(strstr(R.log, "\"decided_by\":\"preset guard\""));
+    assert_non_null(strstr(R.log, "\"decided_by\":\"preset guard (policy has errors)\""));
     /* … and under CTXGUARD_STRICT=1 every guarded call is denied */
     run_prog(&R, 1, 1, (const char *const[]){env, mut, "MUTATE_TIMES=1000", "CTXGUARD_STRICT=1", NULL}, steps);
     run_preload_before_shim = NULL;
     assert_non_null(strstr(R.out, "libplugB.so:reset -> 800"));
     unlink(path);
+}
+
+/* The flight recorder cannot map its ring (a tight address-space limit): it says so once and the host
+ * runs to its end, guarded. Its message was once logged from inside initialisation, the log re-entered
+ * pthread_once and the host hung at its first CUDA call (the interposer's alarm turns a hang into
+ * SIGALRM, status 142). */
+static void recorder_mapping_fails(void **s)
+{
+    (void)s;
+    char dump[] = "/tmp/ctxguard-nodump-XXXXXX", env[96];
+    int fd = mkstemp(dump);
+    close(fd);
+    snprintf(env, sizeof env, "CTXGUARD_DUMP=%s", dump);
+    run_preload_before_shim = BUILD_DIR "/preload/fail_big_mmap.so";
+    run_prog(&R, 1, 1, (const char *const[]){env, "CTXGUARD_DUMP_EVENTS=65536", "FAIL_MMAP_ALARM=20", NULL},
+             (const char *const[]){HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check", NULL});
+    run_preload_before_shim = NULL;
+    unlink(dump);
+    assert_int_equal(R.status, 0);
+    assert_non_null(strstr(R.out, "libplugA.so:check -> 0 cudaSuccess"));
+    assert_non_null(R.log);
+    assert_int_equal(count_lines_with(R.log, (const char *const[]){"\"action\":\"block\"", "cudaDeviceReset", NULL}), 1);
+    int said = count_lines_with(R.log, (const char *const[]){"cannot map the flight recorder", NULL}) +
+               count_lines_with(R.err, (const char *const[]){"cannot map the flight recorder", NULL});
+    assert_int_equal(said, 1);
 }
 
 /* ctxguard's log sink calls write(2); a write wrapper that looks CUDA names up with dlsym re-enters
@@ -454,6 +499,7 @@ int main(void)
         cmocka_unit_test(never_writes_stdout),
         cmocka_unit_test(policy_changing_while_read),
         cmocka_unit_test(dlsym_from_inside_the_sink),
+        cmocka_unit_test(recorder_mapping_fails),
         cmocka_unit_test(unprivileged_user),
         cmocka_unit_test(setuid_program_ignores_environment),
         cmocka_unit_test(dumps),

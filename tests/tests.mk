@@ -1,6 +1,6 @@
 # The cmocka suite. Every test binary runs against the fake CUDA libraries in $(B)/fake.
 TEST_CFLAGS := $(CFLAGS_TEST) -D_GNU_SOURCE -Ishim -Itests -DBUILD_DIR='"$(abspath $(B))"'
-TESTS := test_scenarios test_modtable test_dlsym test_exports test_config test_format test_rules test_cli test_stress
+TESTS := test_scenarios test_modtable test_dlsym test_exports test_config test_format test_rules test_policy test_cli test_stress test_edges test_random
 TEST_BINS := $(addprefix $(B)/tests/,$(TESTS))
 
 $(B)/progs/dlsym_probe: tests/progs/dlsym_probe.c tests/tests.mk | $(B)/progs
@@ -14,7 +14,7 @@ $(B)/tests/test_modtable: tests/test_modtable.c tests/harness.c tests/harness.h 
 	$(Q)$(CC) $(TEST_CFLAGS) -DROOT_DIR='"$(abspath .)"' -DPYTHON3='"$(PYTHON3)"' -o $@ tests/test_modtable.c tests/harness.c -lcmocka
 $(B)/tests/test_dlsym: tests/test_dlsym.c tests/harness.c tests/harness.h $(B)/progs/dlsym_probe | $(B)/tests
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_dlsym.c tests/harness.c -lcmocka
-$(B)/tests/test_exports: tests/test_exports.c tests/harness.h shim/doors/hooks.def | $(B)/tests
+$(B)/tests/test_exports: tests/test_exports.c tests/harness.h shim/core/hooks.def | $(B)/tests
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_exports.c -lcmocka
 $(B)/tests/test_config: tests/test_config.c shim/core/config.c shim/core/config.h | $(B)/tests
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_config.c shim/core/config.c -lcmocka
@@ -22,8 +22,14 @@ $(B)/tests/test_cli: tests/test_cli.c tests/harness.c tests/harness.h | $(B)/tes
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_cli.c tests/harness.c -lcmocka
 $(B)/tests/test_stress: tests/test_stress.c tests/harness.c tests/harness.h | $(B)/tests
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_stress.c tests/harness.c -lcmocka
+$(B)/tests/test_edges: tests/test_edges.c tests/harness.c tests/harness.h | $(B)/tests
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_edges.c tests/harness.c -lcmocka
+$(B)/tests/test_random: tests/test_random.c tests/harness.c tests/harness.h | $(B)/tests
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_random.c tests/harness.c -lcmocka
 $(B)/tests/test_rules: tests/test_rules.c shim/decide/rules.c shim/decide/rules.h | $(B)/tests
-	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_rules.c shim/decide/rules.c -lcmocka
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_rules.c shim/decide/rules.c shim/core/hooks.c -lcmocka
+$(B)/tests/test_policy: tests/test_policy.c shim/decide/decision.c shim/decide/rules.c shim/core/hooks.c $(SHIM_HDR) | $(B)/tests
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_policy.c shim/decide/decision.c shim/decide/rules.c shim/core/hooks.c -lcmocka
 $(B)/tests/test_format: tests/test_format.c shim/report/format.c tests/harness.c $(SHIM_HDR) | $(B)/tests
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_format.c shim/report/format.c tests/harness.c -lcmocka
 
@@ -37,6 +43,7 @@ check: cmocka all test-progs
 	$(Q)$(MAKE) --no-print-directory $(TEST_BINS)
 	$(Q)fail=0; for t in $(TEST_BINS); do echo "== $$t"; $$t || fail=1; done; \
 	  bash scripts/gpu-test.sh --self-check || fail=1; \
+	  echo "== layers (scripts/layer-check.py)"; python3 scripts/layer-check.py $(B)/obj $(SHIM_OBJ) || fail=1; \
 	  echo "== instruction budget (callgrind, 40 per pass-through call)"; \
 	  if [ -z "$(SAN)" ]; then python3 scripts/bench.py --callgrind-only --budget 40 || fail=1; fi; \
 	  if [ $$fail = 0 ]; then echo "make check: all suites passed"; else echo "make check: FAILED"; fi; exit $$fail
@@ -54,7 +61,7 @@ check-san:
 check-memcheck: all test-progs $(TEST_BINS)
 	$(Q)bash scripts/check-memcheck.sh
 	$(Q)fail=0; supp=$(abspath tests/valgrind.supp); for t in $(TEST_BINS); do echo "== memcheck: $$t"; \
-	  case $$t in */test_config|*/test_format|*/test_rules|*/test_exports) \
+	  case $$t in */test_config|*/test_format|*/test_rules|*/test_policy|*/test_exports) \
 	    valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=$$supp $$t || fail=1 ;; \
 	  *) CTXGUARD_TEST_MEMCHECK=$$supp $$t || fail=1 ;; esac; done; \
 	  if [ $$fail = 0 ]; then echo "check-memcheck: all suites clean"; else echo "check-memcheck: FAILED"; exit 1; fi
@@ -68,18 +75,30 @@ FUZZERS := $(B)/fuzz/fuzz_rules $(B)/fuzz/fuzz_json $(B)/fuzz/fuzz_config
 $(B)/fuzz:
 	$(Q)mkdir -p $@
 $(B)/fuzz/fuzz_rules: tests/fuzz/fuzz_rules.c shim/decide/rules.c shim/decide/rules.h | $(B)/fuzz
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_rules.c shim/decide/rules.c
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_rules.c shim/decide/rules.c shim/core/hooks.c
 $(B)/fuzz/fuzz_json: tests/fuzz/fuzz_json.c shim/report/format.c tests/harness.c $(SHIM_HDR) | $(B)/fuzz
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -D_GNU_SOURCE -o $@ tests/fuzz/fuzz_json.c shim/report/format.c tests/harness.c
 $(B)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c shim/core/config.c shim/core/config.h | $(B)/fuzz
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_config.c shim/core/config.c
-.PHONY: check-fuzz
-check-fuzz: $(FUZZERS)
+.PHONY: check-fuzz check-random
+check-fuzz: $(FUZZERS) check-random
 	$(Q)for f in $(FUZZERS); do echo "== $$f ($(FUZZ_SECONDS) s)"; mkdir -p $(B)/fuzz/corpus-$$(basename $$f); \
 	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 $(B)/fuzz/corpus-$$(basename $$f) \
 	  > $(B)/fuzz/last.log 2>&1; rc=$$?; \
 	  grep -E "stat::number_of_executed_units|ERROR|SUMMARY" $(B)/fuzz/last.log; \
 	  [ $$rc = 0 ] || { tail -40 $(B)/fuzz/last.log; exit 1; }; done
+
+# 10,000 randomized plugin-host sequences (tests/test_random.c), in two shards run side by side, each
+# stopped after 2 x FUZZ_SECONDS if it has not finished (it says how many seeds ran).
+RANDOM_FUZZ_SEEDS ?= 10000
+check-random: all test-progs $(B)/tests/test_random
+	$(Q)half=$$(( $(RANDOM_FUZZ_SEEDS) / 2 )); secs=$$(( 2 * $(FUZZ_SECONDS) )); \
+	  RANDOM_SEEDS=$$half RANDOM_FIRST_SEED=1 RANDOM_SECONDS=$$secs $(B)/tests/test_random > $(B)/random-1.log 2>&1 & p1=$$!; \
+	  RANDOM_SEEDS=$$(( $(RANDOM_FUZZ_SEEDS) - half )) RANDOM_FIRST_SEED=$$(( half + 1 )) RANDOM_SECONDS=$$secs \
+	    $(B)/tests/test_random > $(B)/random-2.log 2>&1; r2=$$?; wait $$p1; r1=$$?; \
+	  echo "== $(B)/tests/test_random ($(RANDOM_FUZZ_SEEDS) seeds, two shards, at most $$secs s each)"; \
+	  grep -h "random sequences:" $(B)/random-1.log $(B)/random-2.log; \
+	  [ $$r1 = 0 ] && [ $$r2 = 0 ] || { tail -60 $(B)/random-1.log $(B)/random-2.log; exit 1; }
 
 # ThreadSanitizer over the threaded scenarios (the dlsym entry path is built uninstrumented: the TSan
 # runtime reaches it before it is initialised). fork is left out: TSan's own runtime does not
@@ -98,6 +117,7 @@ check-tsan:
 	      > $$d/tsan.log 2>&1; rc=$$?; \
 	    if [ $$rc = 66 ]; then echo "tsan: $$prog: DATA RACE"; grep -A20 WARNING $$d/tsan.log | head -40; fail=1; \
 	    elif [ $$rc = 142 ]; then echo "tsan: $$prog: HUNG (the program's alarm fired)"; tail -5 $$d/tsan.log; fail=1; \
+	    elif [ $$rc -ge 128 ]; then echo "tsan: $$prog: died of signal $$((rc - 128))"; tail -5 $$d/tsan.log; fail=1; \
 	    elif grep -E "^ctxguard: .* (block|deny) " $$d/tsan.log | grep -q "caller=[^ ]*libtsan"; then \
 	      echo "tsan: $$prog: ctxguard blamed the TSan runtime (a carrier) for a call"; fail=1; \
 	    else echo "tsan: $$prog: clean (exit $$rc)"; fi; done; exit $$fail

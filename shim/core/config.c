@@ -115,7 +115,19 @@ static int parse_log(struct cg_config *cfg, const char *v, long pid, cg_complain
                         "than 1024 bytes", "stderr");
     }
     cfg->sink = CG_SINK_FILE;
+    if (strstr(v, "%p"))
+        snprintf(cfg->log_tmpl, sizeof cfg->log_tmpl, "%s", v);
     return 0;
+}
+
+int cg_config_repid(struct cg_config *cfg, long pid)
+{
+    int moved = 0;
+    if (cfg->log_tmpl[0] && expand_path(cfg->log_path, cfg->log_tmpl, pid) == 0)
+        moved |= 1;
+    if (cfg->dump_tmpl[0] && expand_path(cfg->dump_path, cfg->dump_tmpl, pid) == 0)
+        moved |= 2;
+    return moved;
 }
 
 /* A 0/1 switch: *out keeps its default when the variable is unset or bad (then one complaint). */
@@ -157,7 +169,8 @@ int cg_config_parse(struct cg_config *cfg, cg_getenv_fn get, long pid, cg_compla
     if (dump && expand_path(cfg->dump_path, dump, pid) != 0) {
         cfg->dump_path[0] = '\0';
         bad += complain(fn, "CTXGUARD_DUMP", dump, "a file path (%p becomes the pid), shorter than 1024 bytes", "no dumps");
-    }
+    } else if (dump && strstr(dump, "%p"))
+        snprintf(cfg->dump_tmpl, sizeof cfg->dump_tmpl, "%s", dump);
     bad += flag(get, "CTXGUARD_NVTX", &cfg->nvtx, "0 (no NVTX marks)", fn);
     const char *nvtx_lib = get("CTXGUARD_NVTX_LIB");
     if (nvtx_lib && expand_path(cfg->nvtx_lib, nvtx_lib, pid) != 0) {

@@ -29,6 +29,8 @@ struct cg_config {
     const char *config;         /* CTXGUARD_CONFIG (policy file path), or NULL */
     int nvtx;                   /* CTXGUARD_NVTX=1: each guarded event is also an NVTX mark */
     char nvtx_lib[CG_PATH_MAX]; /* CTXGUARD_NVTX_LIB: the NVTX library to load; "" = the usual names */
+    char log_tmpl[CG_PATH_MAX];  /* CTXGUARD_LOG as given when it has %p (a forked child expands it */
+    char dump_tmpl[CG_PATH_MAX]; /* again with its own pid), else ""; the same for CTXGUARD_DUMP */
 };
 
 typedef const char *(*cg_getenv_fn)(const char *name);
@@ -40,6 +42,10 @@ typedef void (*cg_complain_fn)(const char *line);
 int cg_config_parse(struct cg_config *cfg, cg_getenv_fn get, long pid, cg_complain_fn complain);
 
 const char *cg_mode_name(enum cg_mode m);
+
+/* In a forked child: the log and dump paths that had %p, expanded again with the child's pid.
+ * Returns which changed: 1 the log path, 2 the dump path. */
+int cg_config_repid(struct cg_config *cfg, long pid);
 
 #pragma GCC visibility pop
 

@@ -5,8 +5,9 @@
 #include <pthread.h>
 
 #include "core/config.h"
-#include "doors/hooks.h"
-#include "decide/rules.h"
+#include "core/hooks.h"
+#include "core/libdl.h"
+#include "core/locks.h"
 
 /* Everything declared here is internal: hidden declarations let hot globals be read with one
  * rip-relative load instead of a GOT load first. */
@@ -43,31 +44,23 @@ struct cg_tls {
     unsigned int cur_ctx_gen;       /* … valid while cg_ctx_gen is unchanged */
     int depth;                      /* >0 while ctxguard itself is working: hooks pass through */
     int judged;                     /* a runtime reset was judged: its driver calls are not judged again */
+    int via;                        /* a runtime's own wrapper (k+1) hands its call to the slow path */
 };
 extern __thread struct cg_tls cg_tls __attribute__((tls_model("initial-exec"), aligned(64)));
 
+/* Process-wide state, defined in core/globals.c, written only by init.c's one-time initialisation. */
 extern int cg_ready;                /* set (release) once cg_init has run */
 extern int cg_log_all;              /* CTXGUARD_LOG_LEVEL=debug: every intercepted call is logged */
 extern struct cg_config cg_cfg;     /* read-only after cg_init */
-extern struct cg_ruleset cg_rules;  /* read-only after cg_init */
-extern int cg_strict_deny;          /* a broken policy under CTXGUARD_STRICT=1 */
 
-/* ctxguard's locks, in the order fork handlers take them (init.c): a child never inherits one held
- * by a thread that does not exist in it. */
-extern pthread_mutex_t cg_mod_lock, cg_resolve_lock, cg_created_lock, cg_summary_lock;
-
+/* Lazy one-time initialisation (init.c). Only the entry points (doors/) call it: lower layers run
+ * inside an entry point, after it, and never start initialisation themselves. */
 void cg_init_slow(void);
 static inline void cg_init(void)
 {
     if (CG_UNLIKELY(!__atomic_load_n(&cg_ready, __ATOMIC_ACQUIRE)))
         cg_init_slow();
 }
-
-/* glibc's own dlsym/dlclose, never ctxguard's exported ones. */
-extern void *(*cg_real_dlsym)(void *, const char *);
-extern int (*cg_real_dlclose)(void *);
-extern void *(*cg_real_dlopen)(const char *, int);
-void *cg_resolve_real_dlsym(void);
 
 #pragma GCC visibility pop
 

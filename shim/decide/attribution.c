@@ -3,13 +3,15 @@
  * with which call, when. Reached only when a wrapped call has already failed; never changes what the
  * caller receives. */
 #include <pthread.h>
+#include <sys/mman.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "core/guard.h"
 #include "decide/attribution.h"
-#include "doors/hooks.h"
+#include "core/hooks.h"
 #include "report/log.h"
 #include "track/modules.h"
 #include "track/state.h"
@@ -25,20 +27,22 @@ static const struct {
     {709, "cudaErrorContextIsDestroyed"},
 };
 
-static struct {
-    int module, id;
-    unsigned int module_gen; /* the slot's generation: another module loaded there is told anew */
+/* What was explained already: per (module, call, device), the last reset told about. A hash table
+ * on pages of its own that grows as needed (a fixed table of 256 once stopped de-duplicating when
+ * full, and a failing loop flooded the log). Resets only move forward, so one number per key is
+ * enough, and the table is bounded by the modules, calls and devices actually seen. */
+struct told_entry {
+    int module, id, dev; /* module 0 with gen 0: a free entry */
     unsigned int gen;
-} told[256];
-static int ntold;
-static pthread_mutex_t told_lock = PTHREAD_MUTEX_INITIALIZER;
-int cg_attributed; /* read by the exit dump */
+};
+static struct told_entry *told;
+static size_t told_cap, told_n; /* capacity (a power of two) and entries in use */
 
 /* The last reset of a device's primary context, copied under the lock it is written under
  * (cg_note_reset_done), as one consistent record. */
 struct last_reset {
-    int caller;       /* its slot, or -1 when the slot now holds another module (or none) */
-    const char *name; /* its base name, kept when it was reset (valid after an unload) */
+    int caller;           /* its module slot, or 0 when that slot now holds another module */
+    char name[128];       /* its base name */
     const char *call;
     struct timespec ts;
     unsigned int gen;
@@ -49,11 +53,14 @@ static struct last_reset last_reset_of(struct cg_device *d)
     pthread_mutex_lock(&cg_created_lock);
     const char *path = d->last_caller_path ? d->last_caller_path : "(unknown)", *slash = strrchr(path, '/');
     int caller = d->last_caller;
+    /* the resetter unloaded (its slot's generation moved on): named, never by its slot, which may
+     * hold another module now */
     if (caller > 0 && (__atomic_load_n(&cg_mod(caller)->gen, __ATOMIC_ACQUIRE) != d->last_caller_gen ||
                        __atomic_load_n(&cg_mod(caller)->hi, __ATOMIC_ACQUIRE) == 0))
-        caller = -1; /* unloaded since: named, never confused with what was loaded in its slot */
-    struct last_reset r = {caller, slash ? slash + 1 : path, d->last_call ? d->last_call : "a reset", d->last_ts,
+        caller = 0;
+    struct last_reset r = {caller, "", d->last_call ? d->last_call : "a reset", d->last_ts,
                            __atomic_load_n(&d->last_gen, __ATOMIC_ACQUIRE)};
+    snprintf(r.name, sizeof r.name, "%s", slash ? slash + 1 : path);
     pthread_mutex_unlock(&cg_created_lock);
     return r;
 }
@@ -75,8 +82,50 @@ static void log_attribution(int api, const char *call, struct cg_device *d, int 
                           .shared_count = r->caller > 0, .shared_with = {r->caller}, .caller = m, .action = CG_ALLOW,
                           .result = result, .destructive = 1, .reason = reason, .decided_by = "attribution",
                           .log = 1};
-    __atomic_store_n(&cg_attributed, 1, __ATOMIC_RELEASE);
     cg_log_event(&ev);
+}
+
+static size_t told_slot(const struct told_entry *t, size_t cap, int module, int id, int dev)
+{
+    size_t h = ((size_t)(unsigned)module * 0x9E3779B1u) ^ ((size_t)(unsigned)id * 0x85EBCA77u) ^
+               ((size_t)(unsigned)dev * 0xC2B2AE3Du);
+    for (size_t i = h & (cap - 1);; i = (i + 1) & (cap - 1))
+        if (t[i].gen == 0 || (t[i].module == module && t[i].id == id && t[i].dev == dev))
+            return i;
+}
+
+/* Called with cg_attribution_lock held. Returns 1 when (module, id, dev) was already told about reset `gen`
+ * (or a later one), else records it and returns 0. Without memory for a larger table, it tells
+ * again rather than stay silent. */
+static int told_before(int module, int id, int dev, unsigned int gen)
+{
+    if (told_n + 1 > told_cap / 2) {
+        size_t cap = told_cap ? told_cap * 2 : 64;
+        struct told_entry *t = mmap(NULL, cap * sizeof *t, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (t == MAP_FAILED)
+            return 0;
+        for (size_t i = 0; i < told_cap; i++)
+            if (told[i].gen)
+                t[told_slot(t, cap, told[i].module, told[i].id, told[i].dev)] = told[i];
+        if (told)
+            munmap(told, told_cap * sizeof *told);
+        told = t;
+        told_cap = cap;
+    }
+    struct told_entry *e = &told[told_slot(told, told_cap, module, id, dev)];
+    if (e->gen && e->gen >= gen)
+        return 1;
+    if (e->gen == 0)
+        told_n++;
+    *e = (struct told_entry){module, id, dev, gen};
+    return 0;
+}
+
+void cg_attribution_after_fork_child(void)
+{
+    if (told)
+        memset(told, 0, told_cap * sizeof *told);
+    told_n = 0;
 }
 
 int cg_rt_failed(int id, int result, const void *ra)
@@ -85,30 +134,20 @@ int cg_rt_failed(int id, int result, const void *ra)
     for (size_t i = 0; i < sizeof family / sizeof family[0]; i++)
         if (family[i].code == result)
             ename = family[i].name;
-    if (ename == NULL || cg_tls.depth)
+    if (ename == NULL || cg_own_active())
         return result;
     int dev = cg_tls.dev < 0 ? 0 : cg_tls.dev;
     struct cg_device *d = &cg_devices[cg_dev_index(dev)];
     unsigned int gen = __atomic_load_n(&d->last_gen, __ATOMIC_ACQUIRE);
     if (gen == 0)
         return result; /* no reset happened here: not ctxguard's to explain */
-    cg_tls.depth++;
+    int saved = cg_own_begin();
     int m = cg_attribute(ra);
-    unsigned int mgen = m > 0 ? __atomic_load_n(&cg_mod(m)->gen, __ATOMIC_ACQUIRE) : 0;
-    pthread_mutex_lock(&told_lock);
-    int seen = 0;
-    for (int i = 0; i < ntold && !seen; i++)
-        seen = told[i].module == m && told[i].module_gen == mgen && told[i].id == id && told[i].gen == gen;
-    if (!seen && ntold < 256) {
-        told[ntold].module = m;
-        told[ntold].module_gen = mgen;
-        told[ntold].id = id;
-        told[ntold].gen = gen;
-        ntold++;
-    }
-    pthread_mutex_unlock(&told_lock);
+    pthread_mutex_lock(&cg_attribution_lock);
+    int seen = told_before(m, id, cg_dev_index(dev), gen);
+    pthread_mutex_unlock(&cg_attribution_lock);
     if (seen) { /* once per module, call and reset: a failing loop must not flood the log */
-        cg_tls.depth--;
+        cg_own_end(saved);
         return result;
     }
     struct last_reset r = last_reset_of(d);
@@ -120,7 +159,7 @@ int cg_rt_failed(int id, int result, const void *ra)
              "events and modules created before that reset are gone",
              cg_module_base(m), cg_rt_names[id], ename, result, dev, dev, when, r.name, r.call, r.gen);
     log_attribution(CG_API_RUNTIME, cg_rt_names[id], d, dev, m, result, &r, reason);
-    cg_tls.depth--;
+    cg_own_end(saved);
     return result;
 }
 

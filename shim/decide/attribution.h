@@ -13,7 +13,8 @@ int cg_rt_failed(int id, int result, const void *ra) __attribute__((noinline));
  * it, say so now (once): the module's later failures have that cause. Static runtimes' failing calls
  * are invisible to ctxguard, but their re-attach after a reset is not. */
 void cg_note_reattach(int dev, int m) __attribute__((noinline));
-extern int cg_attributed;
+/* In a forked child: nothing explained yet (its log is its own). */
+void cg_attribution_after_fork_child(void);
 
 #pragma GCC visibility pop
 

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/hooks.h"
 #include "decide/rules.h"
 
 static const char *const actions[] = {"allow", "block", "deny", "abort", NULL};
@@ -271,11 +272,11 @@ int cg_rules_load_file(struct cg_ruleset *rs, const char *path, cg_rule_complain
     return cg_rules_parse(rs, buf, n, shown, 0, complain);
 }
 
+/* Groups come from hooks.def (its kind and group columns), not from name prefixes. */
 static int call_in_group(const char *group, const char *call)
 {
-    int reset = strcmp(call, "cudaDeviceReset") == 0 || strcmp(call, "cudaThreadExit") == 0 ||
-                strncmp(call, "cuDevicePrimaryCtxReset", 23) == 0;
-    int destroy = strncmp(call, "cuCtxDestroy", 12) == 0 || strncmp(call, "cuDevicePrimaryCtxRelease", 25) == 0;
+    int g = cg_hook_group(call);
+    int reset = g == CG_GROUP_RESET, destroy = g == CG_GROUP_DESTROY;
     if (strcmp(group, "@reset") == 0)
         return reset;
     if (strcmp(group, "@destroy") == 0)

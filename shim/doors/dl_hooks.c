@@ -4,11 +4,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/guard.h"
 #include "report/log.h"
 #include "track/state.h"
 
-#include "doors/hooks.h"
+#include "core/hooks.h"
 #include "track/modules.h"
+#include "doors/handout.h"
 #include "track/resolve.h"
 
 #if !defined(__x86_64__)
@@ -30,7 +32,7 @@ CG_HIDDEN void *cg_dlsym_handle(void *handle, const char *name);
 void *cg_dlsym_handle(void *handle, const char *name)
 {
     void *r = cg_real_dlsym(handle, name);
-    if (r == NULL || name == NULL || CG_LIKELY(!cuda_name(name)) || cg_tls.depth)
+    if (r == NULL || name == NULL || CG_LIKELY(!cuda_name(name)) || cg_own_active())
         return r;
     /* From here on only CUDA names: rare, so the cost below does not matter. Nothing CUDA is done
      * here, and no lock is taken that a CUDA call could hold. */
@@ -50,7 +52,7 @@ CG_HIDDEN void cg_note_deepbind(const char *file, int flags, const void *ra);
 void cg_note_deepbind(const char *file, int flags, const void *ra)
 {
     (void)flags;
-    if (file == NULL || cg_tls.depth)
+    if (file == NULL || cg_own_active())
         return;
     cg_init();
     char reason[CG_PATH_MAX + 300];
@@ -73,7 +75,7 @@ int cg_dlclose_impl(void *handle)
     if (cg_real_dlclose == NULL)
         return -1;
     int r = cg_real_dlclose(handle);
-    if (r == 0 && cg_ready && !cg_tls.depth)
+    if (r == 0 && cg_ready && !cg_own_active())
         cg_modules_revalidate();
     return r;
 }

@@ -1,13 +1,16 @@
 /* Driver entry points: the cuGetProcAddress door, primary-context retain/release/reset, context
- * creation/destruction and the current-context stack. Each exported variant reaches the same few
- * handlers below; the variant only decides the name logged and the real function called. */
+ * creation/destruction and the current-context stack. One handler per kind of hooks.def's driver
+ * rows; the exported variants are generated at the end of this file from the table, and the variant
+ * only decides the name logged and the real function called. */
 #include <stddef.h>
 
+#include "core/guard.h"
 #include "decide/attribution.h"
-#include "doors/hooks.h"
+#include "core/hooks.h"
 #include "report/log.h"
 #include "track/modules.h"
 #include "decide/policy.h"
+#include "doors/handout.h"
 #include "track/resolve.h"
 #include "track/state.h"
 
@@ -28,7 +31,7 @@ static inline void *drv_enter(int id, const void *ra)
 static void __attribute__((noinline)) drv_debug_(int id, const void *ra, int dev, CUcontext ctx, int kind,
                                                  CUresult r, const char *reason)
 {
-    if (cg_tls.depth)
+    if (cg_own_active())
         return;
     struct cg_event ev = {.api = CG_API_DRIVER, .call = cg_drv_info[id].name, .device = dev, .ctx = ctx,
                           .ctx_kind = kind, .caller = cg_module_of(ra), .action = CG_ALLOW, .result = r,
@@ -40,7 +43,7 @@ static void __attribute__((noinline)) drv_debug_(int id, const void *ra, int dev
 
 static void *proc_result(const char *symbol, int version, void *p, const void *ra)
 {
-    if (p == NULL || symbol == NULL || CG_LIKELY(!cg_maybe_guarded_base(symbol)) || cg_tls.depth)
+    if (p == NULL || symbol == NULL || CG_LIKELY(!cg_maybe_guarded_base(symbol)) || cg_own_active())
         return p;
     int m = cg_module_of(ra);
     if (m > 0 && cg_mod(m)->cls == CG_MOD_DRIVER)
@@ -48,73 +51,30 @@ static void *proc_result(const char *symbol, int version, void *p, const void *r
     return cg_wrap_driver_versioned(symbol, version, p);
 }
 
-static __attribute__((noinline)) CUresult gpa_slow(const char *symbol, void **pfn, int cudaVersion,
-                                                    cuuint64_t flags)
-{
-    const void *ra = cg_tls.slow_ra;
-    cg_drv_fn_cuGetProcAddress real = REAL(cuGetProcAddress, ra);
-    if (CG_UNLIKELY(real == NULL))
-        return CG_ERR_SYMBOL_NOT_FOUND;
-    CUresult r = real(symbol, pfn, cudaVersion, flags);
-    if (r == CG_SUCCESS && pfn)
-        *pfn = proc_result(symbol, cudaVersion, *pfn, ra);
-    return r;
-}
-
-/* A name ctxguard does not wrap (nearly every lookup) goes straight through: a tail call. */
-CUresult cuGetProcAddress(const char *symbol, void **pfn, int cudaVersion, cuuint64_t flags)
-{
-    cg_drv_fn_cuGetProcAddress real =
-        (cg_drv_fn_cuGetProcAddress)__atomic_load_n(&cg_drv_real[CG_DRV_ID_cuGetProcAddress], __ATOMIC_RELAXED);
-    if (CG_LIKELY(real != NULL && symbol != NULL && !cg_maybe_guarded_base(symbol)))
-        return real(symbol, pfn, cudaVersion, flags);
-    cg_tls.slow_ra = RA;
-    return gpa_slow(symbol, pfn, cudaVersion, flags);
-}
-
-static __attribute__((noinline)) CUresult gpa2_slow(const char *symbol, void **pfn, int cudaVersion,
-                                                     cuuint64_t flags, CUdriverProcAddressQueryResult *status)
-{
-    const void *ra = cg_tls.slow_ra;
-    cg_drv_fn_cuGetProcAddress_v2 real = REAL(cuGetProcAddress_v2, ra);
-    if (CG_UNLIKELY(real == NULL)) {
-        if (status)
-            *status = 1; /* CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND */
-        return CG_ERR_SYMBOL_NOT_FOUND;
-    }
-    CUresult r = real(symbol, pfn, cudaVersion, flags, status);
-    if (r == CG_SUCCESS && pfn)
-        *pfn = proc_result(symbol, cudaVersion, *pfn, ra);
-    return r;
-}
-
-CUresult cuGetProcAddress_v2(const char *symbol, void **pfn, int cudaVersion, cuuint64_t flags,
-                             CUdriverProcAddressQueryResult *status)
-{
-    cg_drv_fn_cuGetProcAddress_v2 real = (cg_drv_fn_cuGetProcAddress_v2)__atomic_load_n(
-        &cg_drv_real[CG_DRV_ID_cuGetProcAddress_v2], __ATOMIC_RELAXED);
-    if (CG_LIKELY(real != NULL && symbol != NULL && !cg_maybe_guarded_base(symbol)))
-        return real(symbol, pfn, cudaVersion, flags, status);
-    cg_tls.slow_ra = RA;
-    return gpa2_slow(symbol, pfn, cudaVersion, flags, status);
-}
-
 /* ---- primary context ---- */
 
-CUresult cuDevicePrimaryCtxRetain(CUcontext *pctx, CUdevice dev)
+/* A retain, once made: the module it is made for uses the primary context, and one that used it
+ * before another module reset it is told now why its old resources fail. */
+static CUresult retained(int id, CUresult r, CUcontext *pctx, CUdevice dev, const void *ra)
 {
-    cg_drv_fn_cuDevicePrimaryCtxRetain real = REAL(cuDevicePrimaryCtxRetain, RA);
-    if (CG_UNLIKELY(real == NULL))
-        return CG_ERR_SYMBOL_NOT_FOUND;
-    CUresult r = real(pctx, dev);
     if (r == CG_SUCCESS && pctx) {
-        int m = cg_tls.depth ? 0 : cg_attribute(RA);
-        cg_note_retain(dev, *pctx, m, cg_tls.depth ? NULL : RA);
+        int m = cg_own_active() ? 0 : cg_attribute(ra);
+        cg_note_retain(dev, *pctx, m, cg_own_active() ? NULL : ra);
         if (m > 0 && CG_UNLIKELY(cg_is_victim(m, dev)))
             cg_note_reattach(dev, m);
-        drv_debug(CG_DRV_ID_cuDevicePrimaryCtxRetain, RA, dev, *pctx, CG_CTX_PRIMARY, r, "retain recorded");
+        drv_debug(id, ra, dev, *pctx, CG_CTX_PRIMARY, r, "retain recorded");
     }
     return r;
+}
+
+/* A blocked reset waits for pending work, as the reset would have, when that context is the current
+ * one (reaching another context would need a retain, which ctxguard never takes). */
+static void settle_current(void *ctx)
+{
+    struct cg_ctxinfo ci;
+    cg_query_current(&ci);
+    if (ci.ctx != NULL && ci.ctx == ctx)
+        cg_sync_current();
 }
 
 /* The judged path shared by resets and destroying releases. `act` performs the real call. */
@@ -139,23 +99,7 @@ static CUresult judge_primary(int id, CUdevice dev, const void *ra, CUresult (*a
                     "process exit or library unload)";
     } else
         cg_decide(&ev, reason, sizeof reason);
-    if (ev.action == CG_ABORT) {
-        ev.result = CG_ERR_NOT_PERMITTED; /* logged as such; the process ends right after */
-    } else if (ev.action == CG_BLOCK) {
-        if (is_reset) {
-            /* Wait for pending work, as the reset would have, when that context is the current one
-             * (reaching another context would need a retain, which ctxguard never takes). */
-            struct cg_ctxinfo ci;
-            cg_tls.depth++;
-            cg_query_current(&ci);
-            if (ci.ctx != NULL && ci.ctx == ev.ctx)
-                cg_sync_current();
-            cg_tls.depth--;
-        }
-        ev.result = CG_SUCCESS;
-    } else if (ev.action == CG_DENY) {
-        ev.result = CG_ERR_NOT_PERMITTED;
-    } else {
+    if (!cg_verdict_stops(&ev, is_reset ? settle_current : NULL, ev.ctx)) {
         ev.result = act(real, dev);
         if (ev.result == CG_SUCCESS) {
             if (!is_reset)
@@ -165,9 +109,7 @@ static CUresult judge_primary(int id, CUdevice dev, const void *ra, CUresult (*a
                 cg_note_reset_done(dev, ev.caller, ev.call);
         }
     }
-    cg_log_event(&ev);
-    if (ev.action == CG_ABORT)
-        cg_abort_now(&ev);
+    cg_verdict_done(&ev);
     return ev.result;
 }
 
@@ -181,7 +123,7 @@ static CUresult primary_reset(int id, CUdevice dev, const void *ra)
     void *real = drv_enter(id, ra);
     if (CG_UNLIKELY(real == NULL))
         return CG_ERR_SYMBOL_NOT_FOUND;
-    if (cg_tls.depth)
+    if (cg_own_active())
         return call_dev(real, dev);
     if (cg_tls.judged) {
         /* Underneath a runtime reset that was already judged and allowed. */
@@ -194,16 +136,6 @@ static CUresult primary_reset(int id, CUdevice dev, const void *ra)
     return judge_primary(id, dev, ra, call_dev, real, 1);
 }
 
-CUresult cuDevicePrimaryCtxReset(CUdevice dev)
-{
-    return primary_reset(CG_DRV_ID_cuDevicePrimaryCtxReset, dev, RA);
-}
-
-CUresult cuDevicePrimaryCtxReset_v2(CUdevice dev)
-{
-    return primary_reset(CG_DRV_ID_cuDevicePrimaryCtxReset_v2, dev, RA);
-}
-
 /* A release is ordinary bookkeeping unless it drops the last retain ctxguard has seen: then the
  * driver destroys the context for every thread that has it current. */
 static CUresult primary_release(int id, CUdevice dev, const void *ra)
@@ -211,23 +143,13 @@ static CUresult primary_release(int id, CUdevice dev, const void *ra)
     void *real = drv_enter(id, ra);
     if (CG_UNLIKELY(real == NULL))
         return CG_ERR_SYMBOL_NOT_FOUND;
-    if (!cg_tls.depth && !cg_tls.judged && cg_retains(dev) == 1)
+    if (!cg_own_active() && !cg_tls.judged && cg_retains(dev) == 1)
         return judge_primary(id, dev, ra, call_dev, real, 0);
     CUresult r = call_dev(real, dev);
     if (r == CG_SUCCESS && cg_retains(dev) > 0)
         cg_note_release(dev);
     drv_debug(id, ra, dev, NULL, CG_CTX_PRIMARY, r, "release of one retain among several");
     return r;
-}
-
-CUresult cuDevicePrimaryCtxRelease(CUdevice dev)
-{
-    return primary_release(CG_DRV_ID_cuDevicePrimaryCtxRelease, dev, RA);
-}
-
-CUresult cuDevicePrimaryCtxRelease_v2(CUdevice dev)
-{
-    return primary_release(CG_DRV_ID_cuDevicePrimaryCtxRelease_v2, dev, RA);
 }
 
 static CUresult set_flags(int id, CUdevice dev, unsigned int flags, const void *ra)
@@ -240,16 +162,6 @@ static CUresult set_flags(int id, CUdevice dev, unsigned int flags, const void *
     return r;
 }
 
-CUresult cuDevicePrimaryCtxSetFlags(CUdevice dev, unsigned int flags)
-{
-    return set_flags(CG_DRV_ID_cuDevicePrimaryCtxSetFlags, dev, flags, RA);
-}
-
-CUresult cuDevicePrimaryCtxSetFlags_v2(CUdevice dev, unsigned int flags)
-{
-    return set_flags(CG_DRV_ID_cuDevicePrimaryCtxSetFlags_v2, dev, flags, RA);
-}
-
 /* ---- created contexts ---- */
 
 static CUresult created(int id, CUresult r, CUcontext *pctx, CUdevice dev, const void *ra)
@@ -257,44 +169,11 @@ static CUresult created(int id, CUresult r, CUcontext *pctx, CUdevice dev, const
     if (r == CG_SUCCESS && pctx && *pctx) {
         cg_note_created(*pctx, dev);
         cg_set_thread_device(dev); /* cuCtxCreate makes the new context current */
-        if (!cg_tls.depth)
+        if (!cg_own_active())
             cg_note_ctx_switch(cg_module_of(ra), *pctx, CG_CTX_CREATED, cg_drv_info[id].name);
         drv_debug(id, ra, dev, *pctx, CG_CTX_CREATED, r, "created context recorded");
     }
     return r;
-}
-
-CUresult cuCtxCreate(CUcontext *pctx, unsigned int flags, CUdevice dev)
-{
-    cg_drv_fn_cuCtxCreate real = REAL(cuCtxCreate, RA);
-    if (CG_UNLIKELY(real == NULL))
-        return CG_ERR_SYMBOL_NOT_FOUND;
-    return created(CG_DRV_ID_cuCtxCreate, real(pctx, flags, dev), pctx, dev, RA);
-}
-
-CUresult cuCtxCreate_v2(CUcontext *pctx, unsigned int flags, CUdevice dev)
-{
-    cg_drv_fn_cuCtxCreate_v2 real = REAL(cuCtxCreate_v2, RA);
-    if (CG_UNLIKELY(real == NULL))
-        return CG_ERR_SYMBOL_NOT_FOUND;
-    return created(CG_DRV_ID_cuCtxCreate_v2, real(pctx, flags, dev), pctx, dev, RA);
-}
-
-CUresult cuCtxCreate_v3(CUcontext *pctx, CUexecAffinityParam *params, int numParams, unsigned int flags,
-                        CUdevice dev)
-{
-    cg_drv_fn_cuCtxCreate_v3 real = REAL(cuCtxCreate_v3, RA);
-    if (CG_UNLIKELY(real == NULL))
-        return CG_ERR_SYMBOL_NOT_FOUND;
-    return created(CG_DRV_ID_cuCtxCreate_v3, real(pctx, params, numParams, flags, dev), pctx, dev, RA);
-}
-
-CUresult cuCtxCreate_v4(CUcontext *pctx, CUctxCreateParams *params, unsigned int flags, CUdevice dev)
-{
-    cg_drv_fn_cuCtxCreate_v4 real = REAL(cuCtxCreate_v4, RA);
-    if (CG_UNLIKELY(real == NULL))
-        return CG_ERR_SYMBOL_NOT_FOUND;
-    return created(CG_DRV_ID_cuCtxCreate_v4, real(pctx, params, flags, dev), pctx, dev, RA);
 }
 
 static CUresult ctx_destroy(int id, CUcontext ctx, const void *ra)
@@ -303,7 +182,7 @@ static CUresult ctx_destroy(int id, CUcontext ctx, const void *ra)
     if (CG_UNLIKELY(real == NULL))
         return CG_ERR_SYMBOL_NOT_FOUND;
     CUresult (*destroy)(CUcontext) = (CUresult(*)(CUcontext))real;
-    if (cg_tls.depth || cg_tls.judged) {
+    if (cg_own_active() || cg_tls.judged) {
         CUresult r = destroy(ctx);
         if (r == CG_SUCCESS)
             cg_note_destroyed(ctx);
@@ -326,13 +205,7 @@ static CUresult ctx_destroy(int id, CUcontext ctx, const void *ra)
         ev.decided_by = "built-in";
         ev.reason = "a context never seen created or retained: not a known primary context";
     }
-    if (ev.action == CG_ABORT)
-        ev.result = CG_ERR_NOT_PERMITTED;
-    else if (ev.action == CG_BLOCK)
-        ev.result = CG_SUCCESS;
-    else if (ev.action == CG_DENY)
-        ev.result = CG_ERR_NOT_PERMITTED;
-    else {
+    if (!cg_verdict_stops(&ev, NULL, NULL)) {
         ev.result = destroy(ctx);
         if (ev.result == CG_SUCCESS) {
             cg_note_destroyed(ctx);
@@ -342,20 +215,8 @@ static CUresult ctx_destroy(int id, CUcontext ctx, const void *ra)
             }
         }
     }
-    cg_log_event(&ev);
-    if (ev.action == CG_ABORT)
-        cg_abort_now(&ev);
+    cg_verdict_done(&ev);
     return ev.result;
-}
-
-CUresult cuCtxDestroy(CUcontext ctx)
-{
-    return ctx_destroy(CG_DRV_ID_cuCtxDestroy, ctx, RA);
-}
-
-CUresult cuCtxDestroy_v2(CUcontext ctx)
-{
-    return ctx_destroy(CG_DRV_ID_cuCtxDestroy_v2, ctx, RA);
 }
 
 /* ---- the current-context stack: keeps the thread's device and the users of primaries right ---- */
@@ -366,7 +227,7 @@ static __attribute__((noinline)) CUresult make_current_slow(int id, CUcontext ct
     if (CG_UNLIKELY(real == NULL))
         return CG_ERR_SYMBOL_NOT_FOUND;
     CUresult r = ((CUresult(*)(CUcontext))real)(ctx);
-    if (r == CG_SUCCESS && !cg_tls.depth) {
+    if (r == CG_SUCCESS && !cg_own_active()) {
         int m = cg_module_of(ra), dev;
         if (ctx)
             cg_note_current(ctx, m, ra);
@@ -387,32 +248,15 @@ static inline __attribute__((always_inline)) CUresult make_current(int id, CUcon
     return make_current_slow(id, ctx, ra);
 }
 
-CUresult cuCtxSetCurrent(CUcontext ctx)
-{
-    return make_current(CG_DRV_ID_cuCtxSetCurrent, ctx, RA);
-}
-
-CUresult cuCtxPushCurrent(CUcontext ctx)
-{
-    return make_current(CG_DRV_ID_cuCtxPushCurrent, ctx, RA);
-}
-
-CUresult cuCtxPushCurrent_v2(CUcontext ctx)
-{
-    return make_current(CG_DRV_ID_cuCtxPushCurrent_v2, ctx, RA);
-}
-
 static CUresult pop_current(int id, CUcontext *pctx, const void *ra)
 {
     void *real = drv_enter(id, ra);
     if (CG_UNLIKELY(real == NULL))
         return CG_ERR_SYMBOL_NOT_FOUND;
     CUresult r = ((CUresult(*)(CUcontext *))real)(pctx);
-    if (r == CG_SUCCESS && !cg_tls.depth) {
+    if (r == CG_SUCCESS && !cg_own_active()) {
         struct cg_ctxinfo ci;
-        cg_tls.depth++;
         cg_query_current(&ci);
-        cg_tls.depth--;
         if (ci.device >= 0)
             cg_set_thread_device(ci.device);
         if (cg_tls.ctx_switch_mod && ci.ctx != cg_tls.ctx_switch_ctx)
@@ -422,12 +266,62 @@ static CUresult pop_current(int id, CUcontext *pctx, const void *ra)
     return r;
 }
 
-CUresult cuCtxPopCurrent(CUcontext *pctx)
-{
-    return pop_current(CG_DRV_ID_cuCtxPopCurrent, pctx, RA);
-}
+/* ---- the exported entry points, one per hooks.def driver row, generated by kind ---- */
 
-CUresult cuCtxPopCurrent_v2(CUcontext *pctx)
-{
-    return pop_current(CG_DRV_ID_cuCtxPopCurrent_v2, pctx, RA);
-}
+/* PROC, PROC2: a name ctxguard does not wrap (nearly every lookup) goes straight through, a tail
+ * call; otherwise the slow half forwards and hands out the wrapper for the version asked. PROC2's
+ * status says "symbol not found" when the real function is missing. */
+#define CG_PROC_MISSING_PROC
+#define CG_PROC_MISSING_PROC2                                                                        \
+    if (status)                                                                                      \
+        *status = 1; /* CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND */
+#define CG_DRV_PROC_WRAP(name, params, args, kind)                                                   \
+    static __attribute__((noinline)) CUresult name##_slow params                                     \
+    {                                                                                                \
+        const void *ra = cg_tls.slow_ra;                                                             \
+        cg_drv_fn_##name real = REAL(name, ra);                                                      \
+        if (CG_UNLIKELY(real == NULL)) {                                                             \
+            CG_PROC_MISSING_##kind                                                                   \
+            return CG_ERR_SYMBOL_NOT_FOUND;                                                          \
+        }                                                                                            \
+        CUresult r = real args;                                                                      \
+        if (r == CG_SUCCESS && pfn)                                                                  \
+            *pfn = proc_result(symbol, cudaVersion, *pfn, ra);                                       \
+        return r;                                                                                    \
+    }                                                                                                \
+    CUresult name params                                                                             \
+    {                                                                                                \
+        cg_drv_fn_##name real =                                                                      \
+            (cg_drv_fn_##name)__atomic_load_n(&cg_drv_real[CG_DRV_ID_##name], __ATOMIC_RELAXED);     \
+        if (CG_LIKELY(real != NULL && symbol != NULL && !cg_maybe_guarded_base(symbol)))             \
+            return real args;                                                                        \
+        cg_tls.slow_ra = RA;                                                                         \
+        return name##_slow args;                                                                     \
+    }
+#define CG_DRV_WRAP_PROC(name, params, args) CG_DRV_PROC_WRAP(name, params, args, PROC)
+#define CG_DRV_WRAP_PROC2(name, params, args) CG_DRV_PROC_WRAP(name, params, args, PROC2)
+/* RETAIN, CREATE: the real call, then what it made is noted (the params name it pctx, on dev). */
+#define CG_DRV_WRAP_NOTED(name, params, args, then)                                                  \
+    CUresult name params                                                                             \
+    {                                                                                                \
+        cg_drv_fn_##name real = REAL(name, RA);                                                      \
+        if (CG_UNLIKELY(real == NULL))                                                               \
+            return CG_ERR_SYMBOL_NOT_FOUND;                                                          \
+        return then(CG_DRV_ID_##name, real args, pctx, dev, RA);                                     \
+    }
+#define CG_DRV_WRAP_RETAIN(name, params, args) CG_DRV_WRAP_NOTED(name, params, args, retained)
+#define CG_DRV_WRAP_CREATE(name, params, args) CG_DRV_WRAP_NOTED(name, params, args, created)
+/* The rest: one handler per kind, told which variant was called. */
+#define CG_DRV_WRAP_HANDLER(name, params, handler, ...)                                              \
+    CUresult name params                                                                             \
+    {                                                                                                \
+        return handler(CG_DRV_ID_##name, __VA_ARGS__, RA);                                           \
+    }
+#define CG_DRV_WRAP_RESET(name, params, args) CG_DRV_WRAP_HANDLER(name, params, primary_reset, dev)
+#define CG_DRV_WRAP_RELEASE(name, params, args) CG_DRV_WRAP_HANDLER(name, params, primary_release, dev)
+#define CG_DRV_WRAP_FLAGS(name, params, args) CG_DRV_WRAP_HANDLER(name, params, set_flags, dev, flags)
+#define CG_DRV_WRAP_DESTROY(name, params, args) CG_DRV_WRAP_HANDLER(name, params, ctx_destroy, ctx)
+#define CG_DRV_WRAP_CURRENT(name, params, args) CG_DRV_WRAP_HANDLER(name, params, make_current, ctx)
+#define CG_DRV_WRAP_POP(name, params, args) CG_DRV_WRAP_HANDLER(name, params, pop_current, pctx)
+#define CG_DRV(name, base, since, kind, group, params, args) CG_DRV_WRAP_##kind(name, params, args)
+#include "core/hooks.def"

@@ -1,14 +1,16 @@
-/* Runtime entry points. Pass-through ones are generated from hooks.def; resets, cudaSetDevice and
- * the driver entry-point lookups are written out below. */
+/* Runtime entry points: one handler per kind of hooks.def's runtime rows (USE, PASS, SETDEV, RESET,
+ * ENTRY, ENTRYV); the exported functions are generated at the end of this file from the table. */
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "core/guard.h"
 #include "decide/attribution.h"
-#include "doors/hooks.h"
+#include "core/hooks.h"
 #include "report/log.h"
 #include "track/modules.h"
 #include "decide/policy.h"
+#include "doors/handout.h"
 #include "track/resolve.h"
 #include "track/state.h"
 
@@ -30,29 +32,23 @@ static inline int rt_armed(const void *ra)
  * than jumps (USE: it checks the result) has no lazy entry and tests its slot for NULL. */
 #define CG_RT_LAZY_DECL_USE(name, params)
 #define CG_RT_LAZY_DECL_PASS(name, params) static cudaError_t name##_lazy params;
-#define CG_RT_LAZY_DECL_CUSTOM(name, params)
+#define CG_RT_LAZY_DECL_SETDEV(name, params) static cudaError_t name##_lazy params;
+#define CG_RT_LAZY_DECL_ENTRY(name, params) static cudaError_t name##_lazy params;
+#define CG_RT_LAZY_DECL_ENTRYV(name, params) static cudaError_t name##_lazy params;
+#define CG_RT_LAZY_DECL_RESET(name, params)
 #define CG_RT(name, params, args, kind) CG_RT_LAZY_DECL_##kind(name, params)
-#include "doors/hooks.def"
-static cudaError_t cudaSetDevice_lazy(int device);
-#define EP_PARAMS (const char *symbol, void **funcPtr, unsigned long long flags, cudaDriverEntryPointQueryResult *status)
-#define EP_ARGS (symbol, funcPtr, flags, status)
-#define EPV_PARAMS                                                                                   \
-    (const char *symbol, void **funcPtr, unsigned int cudaVersion, unsigned long long flags,         \
-     cudaDriverEntryPointQueryResult *status)
-#define EPV_ARGS (symbol, funcPtr, cudaVersion, flags, status)
-static cudaError_t cudaGetDriverEntryPoint_lazy EP_PARAMS;
-static cudaError_t cudaGetDriverEntryPoint_ptsz_lazy EP_PARAMS;
-static cudaError_t cudaGetDriverEntryPointByVersion_lazy EPV_PARAMS;
-static cudaError_t cudaGetDriverEntryPointByVersion_ptsz_lazy EPV_PARAMS;
-/* the resets are never reached through the table (no fast path): their slots name themselves */
-#define cudaDeviceReset_lazy cudaDeviceReset
-#define cudaThreadExit_lazy cudaThreadExit
+#include "core/hooks.def"
+/* a call that checks its result has no lazy entry (it tests its slot for NULL); the resets are never
+ * reached through the table (no fast path): their slots name themselves */
 #define CG_RT_LAZY_USE(name) NULL
 #define CG_RT_LAZY_PASS(name) (void *)name##_lazy
-#define CG_RT_LAZY_CUSTOM(name) (void *)name##_lazy
+#define CG_RT_LAZY_SETDEV(name) (void *)name##_lazy
+#define CG_RT_LAZY_ENTRY(name) (void *)name##_lazy
+#define CG_RT_LAZY_ENTRYV(name) (void *)name##_lazy
+#define CG_RT_LAZY_RESET(name) (void *)name
 static void *const rt_lazy[CG_RT_COUNT] = {
 #define CG_RT(name, params, args, kind) [CG_RT_ID_##name] = CG_RT_LAZY_##kind(name),
-#include "doors/hooks.def"
+#include "core/hooks.def"
 };
 
 /* A module that moved the thread to another device and returned without moving it back leaves the
@@ -69,9 +65,7 @@ static __attribute__((noinline)) void check_context_left(int id, int m)
     if (id == CG_RT_ID_cudaSetDevice)
         return; /* the runtime makes that device's primary context current: the thread is repaired */
     struct cg_ctxinfo ci;
-    cg_tls.depth++;
     cg_query_current(&ci);
-    cg_tls.depth--;
     if (ci.ctx != ctx)
         return; /* restored (or replaced) before this call: nothing left behind */
     char reason[512];
@@ -139,13 +133,15 @@ static __attribute__((noinline)) void check_device_leak(int id, int m)
  * for this module when that is all a call needs. */
 static __attribute__((noinline)) void *rt_enter(int id, const void *ra, int *mod, int mark)
 {
+    int via = cg_tls.via; /* set by a runtime's own wrapper (see the end of this file) */
+    cg_tls.via = 0;
     cg_init();
     int m = cg_module_of(ra);
     *mod = m;
-    if (m > 0 && !cg_tls.depth)
+    if (m > 0 && !cg_own_active())
         check_device_leak(id, m);
-    void *fn = cg_rt_real_for(m, id);
-    if (mark && CG_LIKELY(!cg_tls.depth)) {
+    void *fn = CG_UNLIKELY(via) ? cg_rt_via_real(via - 1, id) : cg_rt_real_for(m, id);
+    if (mark && CG_LIKELY(!cg_own_active())) {
         cg_mark_use(m, ra);
         if (m > 0 && CG_UNLIKELY(cg_watched(m) < 0))
             __atomic_store_n(&cg_mod(m)->watched, cg_module_watched(m), __ATOMIC_RELAXED);
@@ -165,12 +161,10 @@ static __attribute__((noinline)) void *rt_enter(int id, const void *ra, int *mod
 /* CTXGUARD_LOG_LEVEL=debug: every intercepted call becomes an event. */
 static void __attribute__((noinline)) log_call(int id, int m, int result)
 {
-    if (cg_tls.depth)
+    if (cg_own_active())
         return;
     struct cg_ctxinfo ci;
-    cg_tls.depth++;
     cg_query_current(&ci);
-    cg_tls.depth--;
     struct cg_event ev = {.api = CG_API_RUNTIME, .call = cg_rt_names[id], .device = ci.device,
                           .ctx = ci.ctx, .ctx_kind = ci.kind, .caller = m, .action = CG_ALLOW,
                           .result = result, .reason = "pass-through"};
@@ -182,12 +176,10 @@ static void __attribute__((noinline)) log_call(int id, int m, int result)
 static __attribute__((noinline)) int plain_verdict(int id, int m, struct cg_event *ev, char *reason, size_t cap)
 {
     ev->call = NULL;
-    if (m <= 0 || cg_watched(m) != 1 || cg_tls.depth)
+    if (m <= 0 || cg_watched(m) != 1 || cg_own_active())
         return -1;
     struct cg_ctxinfo ci;
-    cg_tls.depth++;
     cg_query_current(&ci);
-    cg_tls.depth--;
     struct cg_event e = {.api = CG_API_RUNTIME, .call = cg_rt_names[id], .device = ci.device, .ctx = ci.ctx,
                          .ctx_kind = ci.kind, .caller = m};
     if (ci.device >= 0 && ci.kind != CG_CTX_CREATED)
@@ -213,13 +205,12 @@ static __attribute__((noinline)) void plain_logged(struct cg_event *ev, int resu
 
 /* A lazy entry (see rt_lazy): hands the caller's return address, still on the stack after the fast
  * path's jump, to the slow half. */
-#define CG_RT_LAZY_ENTRY(name, params, args)                                                         \
+#define CG_RT_LAZY_STUB(name, params, args)                                                          \
     static cudaError_t name##_lazy params                                                            \
     {                                                                                                \
         cg_tls.slow_ra = __builtin_return_address(0);                                                \
         return name##_slow args;                                                                     \
     }
-#define CG_RT_WRAP_CUSTOM(name, params, args)
 /* The slow half is a separate function reached by a tail call, so the fast half needs no stack
  * frame; the return address travels in cg_tls.slow_ra because the parameter list is fixed.
  * `check`: whether a failure is explained (cg_rt_failed). */
@@ -267,7 +258,7 @@ static __attribute__((noinline)) void plain_logged(struct cg_event *ev, int resu
 /* PASS: a plain jump to the real function (or its lazy entry). */
 #define CG_RT_WRAP_PASS(name, params, args)                                                          \
     CG_RT_SLOW(name, params, args, 0)                                                                \
-    CG_RT_LAZY_ENTRY(name, params, args)                                                             \
+    CG_RT_LAZY_STUB(name, params, args)                                                             \
     cudaError_t name params                                                                          \
     {                                                                                                \
         const void *ra_ = __builtin_return_address(0);                                               \
@@ -276,8 +267,6 @@ static __attribute__((noinline)) void plain_logged(struct cg_event *ev, int resu
         cg_tls.slow_ra = ra_;                                                                        \
         return name##_slow args;                                                                     \
     }
-#define CG_RT(name, params, args, kind) CG_RT_WRAP_##kind(name, params, args)
-#include "doors/hooks.def"
 
 /* `before`: the thread's device before the call (the runtime's own driver calls may already have
  * moved cg_tls.dev by the time cudaSetDevice returns). */
@@ -289,11 +278,11 @@ static __attribute__((noinline)) void set_device_slow(int device, int m, int bef
     } else if (m > 0 && cg_tls.switch_mod == m && device == cg_tls.switch_from)
         cg_tls.switch_mod = 0; /* it moved the thread back: nothing left behind */
     cg_set_thread_device(device);
-    if (!cg_tls.depth)
+    if (!cg_own_active())
         cg_mark_use_by(m, cg_tls.slow_ra, device);
 }
 
-static __attribute__((noinline)) cudaError_t cudaSetDevice_slow(int device)
+static __attribute__((noinline)) cudaError_t setdev_slow(int device)
 {
     int m;
     cg_rt_fn_cudaSetDevice real =
@@ -316,32 +305,38 @@ static __attribute__((noinline)) cudaError_t cudaSetDevice_slow(int device)
     return r;
 }
 
-CG_RT_LAZY_ENTRY(cudaSetDevice, (int device), (device))
 
-cudaError_t cudaSetDevice(int device)
+
+
+/* A blocked runtime reset waits for the device's pending work, as the reset would have: through the
+ * caller's own runtime (cudaDeviceSynchronize), as ctxguard's own work. */
+struct rt_settle {
+    int module, via; /* via: 1 + the runtime slot when called through a runtime's own wrapper */
+};
+
+static void rt_settle(void *arg)
 {
-    const void *ra = __builtin_return_address(0);
-    if (CG_LIKELY(rt_armed(ra) && device == cg_tls.dev))
-        return RT_TAB(cudaSetDevice)(device); /* the same device again: nothing to record */
-    cg_tls.slow_ra = ra;
-    return cudaSetDevice_slow(device);
+    const struct rt_settle *st = arg;
+    cg_rt_fn_cudaDeviceSynchronize sync = (cg_rt_fn_cudaDeviceSynchronize)(
+        st->via ? cg_rt_via_real(st->via - 1, CG_RT_ID_cudaDeviceSynchronize)
+                : cg_rt_real_for(st->module, CG_RT_ID_cudaDeviceSynchronize));
+    if (sync)
+        CG_OWN(sync());
 }
 
 /* cudaDeviceReset and cudaThreadExit: judged here, once; the driver calls they make underneath are
  * then passed through (cg_tls.judged). */
 static cudaError_t rt_reset(int id, const void *ra)
 {
-    int m;
+    int via = cg_tls.via, m;
     cg_rt_fn_cudaDeviceReset real = (cg_rt_fn_cudaDeviceReset)rt_enter(id, ra, &m, 0);
     if (CG_UNLIKELY(real == NULL))
         return CG_ERR_SYMBOL_NOT_FOUND;
-    if (cg_tls.depth || cg_tls.judged)
+    if (cg_own_active() || cg_tls.judged)
         return real();
 
     struct cg_ctxinfo ci;
-    cg_tls.depth++;
     cg_query_current(&ci);
-    cg_tls.depth--;
     struct cg_event ev = {.api = CG_API_RUNTIME, .call = cg_rt_names[id], .destructive = 1};
     if (ci.kind == CG_CTX_NONE) {
         /* Nothing current: the runtime resets the primary context of its current device. */
@@ -360,60 +355,36 @@ static cudaError_t rt_reset(int id, const void *ra)
         ev.ctx_gen = cg_ctx_gen_of(ev.device); /* the incarnation this reset ends, fixed before it acts */
     char reason[512];
     cg_decide(&ev, reason, sizeof reason);
-
-    if (ev.action == CG_ABORT) {
-        ev.result = CG_ERR_NOT_PERMITTED; /* logged as such; the process ends right after */
-    } else if (ev.action == CG_BLOCK) {
-        /* The real reset would first have waited for the device's pending work; so does a block. */
-        cg_rt_fn_cudaDeviceSynchronize sync =
-            (cg_rt_fn_cudaDeviceSynchronize)cg_rt_real_for(m, CG_RT_ID_cudaDeviceSynchronize);
-        cg_tls.depth++;
-        if (sync)
-            sync();
-        cg_tls.depth--;
-        ev.result = CG_SUCCESS;
-    } else if (ev.action == CG_DENY) {
-        ev.result = CG_ERR_NOT_PERMITTED;
-    } else {
+    struct rt_settle st = {m, via};
+    if (!cg_verdict_stops(&ev, rt_settle, &st)) {
         cg_tls.judged++;
         ev.result = real();
         cg_tls.judged--;
         if (ev.result == CG_SUCCESS && ev.ctx_kind != CG_CTX_CREATED && ev.device >= 0)
             cg_note_reset_done(ev.device, ev.caller, ev.call);
     }
-    cg_log_event(&ev);
-    if (ev.action == CG_ABORT)
-        cg_abort_now(&ev);
+    cg_verdict_done(&ev);
     return ev.result;
 }
 
-cudaError_t cudaDeviceReset(void)
-{
-    return rt_reset(CG_RT_ID_cudaDeviceReset, __builtin_return_address(0));
-}
-
-cudaError_t cudaThreadExit(void)
-{
-    return rt_reset(CG_RT_ID_cudaThreadExit, __builtin_return_address(0));
-}
 
 /* Driver pointers handed out by the runtime: normally already ctxguard's (the runtime asks the
  * driver through the wrapped cuGetProcAddress); if not, wrap them here by the version asked. */
-static void wrap_entry(int m, const char *symbol, void **fp, int version)
+static void wrap_entry(int m, int via, const char *symbol, void **fp, int version)
 {
     if (symbol == NULL || fp == NULL || *fp == NULL || CG_LIKELY(!cg_maybe_guarded_base(symbol)) ||
-        cg_tls.depth || cg_is_wrapper(*fp))
+        cg_own_active() || cg_is_own_code(*fp))
         return;
     if (version <= 0) {
         /* No version given: the runtime answers for its own CUDA version, which it tells us.
          * cudaRuntimeGetVersion is not interposed, so it is looked up like any plain function. */
         typedef cudaError_t (*getver_fn)(int *);
-        int rv = 0;
-        cg_tls.depth++;
-        getver_fn getver = (getver_fn)cg_resolve_plain(m, "cudaRuntimeGetVersion");
+        int rv = 0, saved = cg_own_begin();
+        getver_fn getver = (getver_fn)(via ? cg_rt_via_plain(via - 1, "cudaRuntimeGetVersion")
+                                           : cg_resolve_plain(m, "cudaRuntimeGetVersion"));
         if (getver == NULL || getver(&rv) != CG_SUCCESS)
             rv = 0;
-        cg_tls.depth--;
+        cg_own_end(saved);
         if (rv <= 0)
             return; /* unknown ABI: leave the pointer as it is */
         version = rv;
@@ -426,18 +397,18 @@ static void wrap_entry(int m, const char *symbol, void **fp, int version)
 #define ENTRY_POINT(name, params, args, version)                                                     \
     static __attribute__((noinline)) cudaError_t name##_slow params                                  \
     {                                                                                                \
-        int m;                                                                                       \
+        int m, via = cg_tls.via;                                                                     \
         cg_rt_fn_##name real = (cg_rt_fn_##name)rt_enter(CG_RT_ID_##name, cg_tls.slow_ra, &m, 1);    \
         if (CG_UNLIKELY(real == NULL))                                                               \
             return CG_ERR_SYMBOL_NOT_FOUND;                                                          \
         cudaError_t r = real args;                                                                   \
         if (r == CG_SUCCESS)                                                                         \
-            wrap_entry(m, symbol, funcPtr, version);                                                 \
+            wrap_entry(m, via, symbol, funcPtr, version);                                            \
         if (CG_UNLIKELY(cg_log_all))                                                                 \
             log_call(CG_RT_ID_##name, m, r);                                                         \
         return r;                                                                                    \
     }                                                                                                \
-    CG_RT_LAZY_ENTRY(name, params, args)                                                             \
+    CG_RT_LAZY_STUB(name, params, args)                                                             \
     cudaError_t name params                                                                          \
     {                                                                                                \
         const void *ra = __builtin_return_address(0);                                                \
@@ -447,7 +418,139 @@ static void wrap_entry(int m, const char *symbol, void **fp, int version)
         return name##_slow args;                                                                     \
     }
 
-ENTRY_POINT(cudaGetDriverEntryPoint, EP_PARAMS, EP_ARGS, 0)
-ENTRY_POINT(cudaGetDriverEntryPoint_ptsz, EP_PARAMS, EP_ARGS, 0)
-ENTRY_POINT(cudaGetDriverEntryPointByVersion, EPV_PARAMS, EPV_ARGS, (int)cudaVersion)
-ENTRY_POINT(cudaGetDriverEntryPointByVersion_ptsz, EPV_PARAMS, EPV_ARGS, (int)cudaVersion)
+/* SETDEV: the same device again needs nothing recorded: the fast path's jump. */
+#define CG_RT_WRAP_SETDEV(name, params, args)                                                        \
+    static __attribute__((noinline)) cudaError_t name##_slow params                                  \
+    {                                                                                                \
+        return setdev_slow args;                                                                     \
+    }                                                                                                \
+    CG_RT_LAZY_STUB(name, params, args)                                                              \
+    cudaError_t name params                                                                          \
+    {                                                                                                \
+        const void *ra_ = __builtin_return_address(0);                                               \
+        if (CG_LIKELY(rt_armed(ra_) && device == cg_tls.dev))                                        \
+            return RT_TAB(name) args;                                                                \
+        cg_tls.slow_ra = ra_;                                                                        \
+        return name##_slow args;                                                                     \
+    }
+/* RESET: judged, every time (no fast path). */
+#define CG_RT_WRAP_RESET(name, params, args)                                                         \
+    cudaError_t name params                                                                          \
+    {                                                                                                \
+        return rt_reset(CG_RT_ID_##name, __builtin_return_address(0));                               \
+    }
+#define CG_RT_WRAP_ENTRY(name, params, args) ENTRY_POINT(name, params, args, 0)
+#define CG_RT_WRAP_ENTRYV(name, params, args) ENTRY_POINT(name, params, args, (int)cudaVersion)
+
+/* ---- the exported entry points, one per hooks.def runtime row, generated by kind ---- */
+#define CG_RT(name, params, args, kind) CG_RT_WRAP_##kind(name, params, args)
+#include "core/hooks.def"
+
+/* Wrappers of a runtime reached through dlsym on its own handle (runtime slot K, see
+ * cg_wrap_runtime_exact): the same decisions as the exported wrappers, but the real function is
+ * always that runtime's, whatever module calls (two copies of libcudart opened by ctypes were once
+ * mixed: the caller's module alone cannot tell which one it meant). The fast path is the exported
+ * wrappers' with the runtime's own table; the slow path is theirs, told the runtime by cg_tls.via. */
+#define HANDED_REAL(name, k) ((cg_rt_fn_##name)__atomic_load_n(&cg_rt_via[k][CG_RT_ID_##name], __ATOMIC_ACQUIRE))
+#define HANDED_SLOW(name, args, k)                                                                   \
+    cg_tls.slow_ra = ra_;                                                                            \
+    cg_tls.via = (k) + 1;                                                                            \
+    return name##_slow args;
+#define CG_RT_HANDED_PASS(name, params, args, k)                                                     \
+    static cudaError_t name##_h##k params                                                            \
+    {                                                                                                \
+        const void *ra_ = __builtin_return_address(0);                                               \
+        cg_rt_fn_##name real_ = HANDED_REAL(name, k);                                                \
+        if (CG_LIKELY(rt_armed(ra_) && real_ != NULL))                                               \
+            return real_ args;                                                                       \
+        HANDED_SLOW(name, args, k)                                                                   \
+    }
+#define CG_RT_HANDED_USE(name, params, args, k)                                                      \
+    static cudaError_t name##_h##k params                                                            \
+    {                                                                                                \
+        const void *ra_ = __builtin_return_address(0);                                               \
+        cg_rt_fn_##name real_ = HANDED_REAL(name, k);                                                \
+        if (CG_LIKELY(rt_armed(ra_) && real_ != NULL)) {                                             \
+            cudaError_t r_ = real_ args;                                                             \
+            return CG_UNLIKELY(r_ != CG_SUCCESS) ? cg_rt_failed(CG_RT_ID_##name, r_, ra_) : r_;      \
+        }                                                                                            \
+        HANDED_SLOW(name, args, k)                                                                   \
+    }
+#define CG_RT_HANDED_SETDEV(name, params, args, k)                                                   \
+    static cudaError_t name##_h##k params                                                            \
+    {                                                                                                \
+        const void *ra_ = __builtin_return_address(0);                                               \
+        cg_rt_fn_##name real_ = HANDED_REAL(name, k);                                                \
+        if (CG_LIKELY(rt_armed(ra_) && device == cg_tls.dev && real_ != NULL))                       \
+            return real_ args;                                                                       \
+        HANDED_SLOW(name, args, k)                                                                   \
+    }
+#define CG_RT_HANDED_RESET(name, params, args, k)                                                    \
+    static cudaError_t name##_h##k(void)                                                             \
+    {                                                                                                \
+        cg_tls.via = (k) + 1;                                                                        \
+        return rt_reset(CG_RT_ID_##name, __builtin_return_address(0));                               \
+    }
+#define CG_RT_HANDED_ENTRY(name, params, args, k)                                                    \
+    static cudaError_t name##_h##k params                                                            \
+    {                                                                                                \
+        const void *ra_ = __builtin_return_address(0);                                               \
+        cg_rt_fn_##name real_ = HANDED_REAL(name, k);                                                \
+        if (CG_LIKELY(rt_armed(ra_) && symbol != NULL && !cg_maybe_guarded_base(symbol) && real_ != NULL)) \
+            return real_ args;                                                                       \
+        HANDED_SLOW(name, args, k)                                                                   \
+    }
+#define CG_RT_HANDED_ENTRYV CG_RT_HANDED_ENTRY
+
+#define CG_RT(name, params, args, kind) CG_RT_HANDED_##kind(name, params, args, 0)
+#include "core/hooks.def"
+#define CG_RT(name, params, args, kind) CG_RT_HANDED_##kind(name, params, args, 1)
+#include "core/hooks.def"
+#define CG_RT(name, params, args, kind) CG_RT_HANDED_##kind(name, params, args, 2)
+#include "core/hooks.def"
+#define CG_RT(name, params, args, kind) CG_RT_HANDED_##kind(name, params, args, 3)
+#include "core/hooks.def"
+#define CG_RT(name, params, args, kind) CG_RT_HANDED_##kind(name, params, args, 4)
+#include "core/hooks.def"
+#define CG_RT(name, params, args, kind) CG_RT_HANDED_##kind(name, params, args, 5)
+#include "core/hooks.def"
+#define CG_RT(name, params, args, kind) CG_RT_HANDED_##kind(name, params, args, 6)
+#include "core/hooks.def"
+#define CG_RT(name, params, args, kind) CG_RT_HANDED_##kind(name, params, args, 7)
+#include "core/hooks.def"
+
+#define CG_RT(name, params, args, kind) [CG_RT_ID_##name] = (void *)name##_h0,
+_Static_assert(CG_HANDED_RUNTIMES == 8, "one block of wrappers per runtime slot above and below");
+void *const cg_rt_handed_wrappers[CG_HANDED_RUNTIMES][CG_RT_COUNT] = {
+    {
+#include "core/hooks.def"
+    },
+#define CG_RT(name, params, args, kind) [CG_RT_ID_##name] = (void *)name##_h1,
+    {
+#include "core/hooks.def"
+    },
+#define CG_RT(name, params, args, kind) [CG_RT_ID_##name] = (void *)name##_h2,
+    {
+#include "core/hooks.def"
+    },
+#define CG_RT(name, params, args, kind) [CG_RT_ID_##name] = (void *)name##_h3,
+    {
+#include "core/hooks.def"
+    },
+#define CG_RT(name, params, args, kind) [CG_RT_ID_##name] = (void *)name##_h4,
+    {
+#include "core/hooks.def"
+    },
+#define CG_RT(name, params, args, kind) [CG_RT_ID_##name] = (void *)name##_h5,
+    {
+#include "core/hooks.def"
+    },
+#define CG_RT(name, params, args, kind) [CG_RT_ID_##name] = (void *)name##_h6,
+    {
+#include "core/hooks.def"
+    },
+#define CG_RT(name, params, args, kind) [CG_RT_ID_##name] = (void *)name##_h7,
+    {
+#include "core/hooks.def"
+    },
+};

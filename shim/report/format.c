@@ -175,7 +175,10 @@ static void format_json(struct out *o, const struct cg_event *ev, const char *wh
         putf(o, ",\"shared_with_count\":%d", ev->shared_count);
     puts_(o, ",\"caller\":");
     put_json_str_max(o, module_path(ev->caller), field_max);
-    putf(o, ",\"action\":\"%s\",\"result\":%d,\"decided_by\":", cg_action_name(ev->action), ev->result);
+    putf(o, ",\"action\":\"%s\",", cg_action_name(ev->action));
+    if (ev->would > 0)
+        putf(o, "\"would\":\"%s\",", cg_action_name(ev->would - 1));
+    putf(o, "\"result\":%d,\"decided_by\":", ev->result);
     put_json_str_max(o, ev->decided_by ? ev->decided_by : "", field_max);
     puts_(o, ",\"reason\":");
     put_json_str_max(o, ev->reason ? ev->reason : "", field_max);
@@ -237,7 +240,10 @@ size_t cg_format_event(char *buf, size_t cap, const struct cg_event *ev, int for
             put_text_str(&o, p);
             listed++;
         }
-        putf(&o, "] result=%d decided_by=", ev->result);
+        putf(&o, "] result=%d", ev->result);
+        if (ev->would > 0)
+            putf(&o, " would=%s", cg_action_name(ev->would - 1));
+        puts_(&o, " decided_by=");
         put_text_str(&o, ev->decided_by ? ev->decided_by : "-");
         puts_(&o, " reason=\"");
         put_text_str(&o, ev->reason ? ev->reason : "");

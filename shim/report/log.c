@@ -1,118 +1,34 @@
-/* Delivery of log lines. Each line leaves in one write(2), so lines from several threads or
- * processes appending to one file never interleave. The sink opens lazily, on the first line. */
+/* An event's way out: counted for the exit summary, kept by the flight recorder, marked for NVTX,
+ * formatted and handed to the sink. The top of the report layer: it calls summary, recorder, NVTX and
+ * format, and none of them calls back. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <string.h>
 #include <sys/syscall.h>
-#include <syslog.h>
 #include <unistd.h>
 
 #include "core/core.h"
+#include "core/guard.h"
+#include "core/sink.h"
 #include "report/log.h"
 #include "report/nvtx.h"
 #include "track/state.h"
 
 #define CG_LINE_MAX 8192
 
-static pthread_once_t sink_once = PTHREAD_ONCE_INIT;
-static int sink_fd = 2;
-static int use_syslog;
-
-/* Returns 0, or the errno of a failed write. Retries EINTR (a signal in the host must not drop a
- * line) and short writes. */
-static int write_all(int fd, const char *s, size_t n)
+/* The diagnostic formatter registered with core (diag.h): JSON objects in a JSON log. */
+static size_t note_line(char *buf, size_t cap, const char *key, const char *text)
 {
-    while (n > 0) {
-        ssize_t w = write(fd, s, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return w < 0 ? errno : EIO;
-        s += w;
-        n -= (size_t)w;
-    }
-    return 0;
+    return cg_format_note(buf, cap, key, text, cg_cfg.format, (long)getpid());
 }
 
-void cg_log_raw(const char *line)
+void cg_report_install(void)
 {
-    char buf[1024];
-    size_t n = strnlen(line, sizeof buf - 2);
-    memcpy(buf, line, n);
-    buf[n++] = '\n';
-    write_all(2, buf, n);
-}
-
-static void open_sink(void)
-{
-    if (cg_cfg.sink == CG_SINK_SYSLOG) {
-        openlog("ctxguard", LOG_PID | LOG_NDELAY, LOG_USER);
-        use_syslog = 1;
-        return;
-    }
-    if (cg_cfg.sink != CG_SINK_FILE)
-        return;
-    /* O_NOFOLLOW: a symlink planted at the log path is refused, not followed. */
-    int fd = open(cg_cfg.log_path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        char line[CG_PATH_MAX + 200];
-        snprintf(line, sizeof line, "ctxguard: cannot open CTXGUARD_LOG file %s: %s; logging to stderr",
-                 cg_cfg.log_path, strerror(errno));
-        cg_log_raw(line);
-        return;
-    }
-    sink_fd = fd;
-}
-
-static void emit(char *line, size_t n)
-{
-    cg_init();
-    pthread_once(&sink_once, open_sink);
-    if (use_syslog) {
-        syslog(LOG_NOTICE, "%s", line);
-        return;
-    }
-    line[n++] = '\n';
-    int fd = __atomic_load_n(&sink_fd, __ATOMIC_ACQUIRE);
-    int err = write_all(fd, line, n);
-    if (err && fd != 2) {
-        /* A full disk or a vanished file: say so once, and keep every later line on stderr rather
-         * than lose it. The failed line itself goes to stderr too. */
-        if (__atomic_exchange_n(&sink_fd, 2, __ATOMIC_ACQ_REL) == fd) {
-            char msg[CG_PATH_MAX + 160];
-            snprintf(msg, sizeof msg, "ctxguard: writing to CTXGUARD_LOG file %s failed: %s; logging to stderr from now on",
-                     cg_cfg.log_path, strerror(err));
-            cg_log_raw(msg);
-        }
-        write_all(2, line, n);
-    }
-}
-
-void cg_log_msg(const char *fmt, ...)
-{
-    char text[CG_LINE_MAX], line[CG_LINE_MAX];
-    int saved = cg_tls.depth++;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    emit(line, cg_format_note(line, sizeof line, "message", text, cg_cfg.format, (long)getpid()));
-    cg_tls.depth = saved;
-}
-
-void cg_log_summary_line(const char *text)
-{
-    char line[CG_LINE_MAX];
-    emit(line, cg_format_note(line, sizeof line, "summary", text, cg_cfg.format, (long)getpid()));
+    cg_diag_set_formatter(note_line);
 }
 
 void cg_log_event(const struct cg_event *ev_in)
 {
-    cg_init();
     struct cg_event e = *ev_in;
     const struct cg_event *ev = &e;
     if (e.ctx_gen == 0 && e.ctx_kind == CG_CTX_PRIMARY && e.device >= 0)
@@ -127,14 +43,14 @@ void cg_log_event(const struct cg_event *ev_in)
         return;
     if (cg_cfg.level == CG_LEVEL_INFO && !notable)
         return;
-    int saved = cg_tls.depth++;
+    int saved = cg_own_begin();
     int err = errno; /* the host may look at errno after a CUDA call; logging must not change it */
     char line[CG_LINE_MAX];
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     size_t n = cg_format_event(line, sizeof line - 1, ev, cg_cfg.format, &ts, (long)getpid(),
                                (long)syscall(SYS_gettid));
-    emit(line, n);
+    cg_sink_line(line, n);
     errno = err;
-    cg_tls.depth = saved;
+    cg_own_end(saved);
 }

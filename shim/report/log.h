@@ -1,10 +1,12 @@
-/* Events and messages: one line each, text or JSON, to stderr, syslog or a file. */
+/* Events: what one says (struct cg_event) and its way out (log.c). Diagnostics: core/diag.h. */
 #ifndef CTXGUARD_LOG_H
 #define CTXGUARD_LOG_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+
+#include "core/diag.h"
 
 /* Everything declared here is internal: hidden declarations let hot globals be read with one
  * rip-relative load instead of a GOT load first. */
@@ -30,6 +32,7 @@ struct cg_event {
     const char *reason;
     const char *decided_by;  /* "preset guard", "CTXGUARD_RULES:2", "/etc/ctxguard.rules:7" */
     int log;                 /* -1 default; 0: a rule said nolog; 1: a rule said log */
+    int would;               /* observe mode's dry run: 1 + the action that was not taken; 0: none */
     unsigned int ctx_gen;    /* which incarnation of a primary context (1 = the first; each reset or
                                 destroy starts the next): tells apart the contexts behind a reused
                                 handle. 0: filled in when logged (the incarnation current then) */
@@ -43,18 +46,19 @@ size_t cg_format_event(char *buf, size_t cap, const struct cg_event *ev, int for
  * (control bytes escaped, invalid UTF-8 replaced). Returns its length (always < cap). */
 size_t cg_format_note(char *buf, size_t cap, const char *key, const char *text, int format, long pid);
 
+/* Counts, records, marks and writes one event (log.c). */
 void cg_log_event(const struct cg_event *ev);
-/* One line of the exit summary, to the configured sink (a JSON object in JSON format). */
-void cg_log_summary_line(const char *text);
+/* Registers the report layer's formatter for diagnostics with core (called once by init.c). */
+void cg_report_install(void);
 /* The flight recorder (recorder.c): every event is also kept for dumps when CTXGUARD_DUMP is set. */
 void cg_record_event(const struct cg_event *ev);
 void cg_recorder_install(void);
 /* Counts a decided event for the exit summary (summary.c). */
 void cg_summary_note(const struct cg_event *ev);
-/* A ctxguard diagnostic ("ctxguard: " + text) to the configured sink. */
-void cg_log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* One finished line to stderr; used before the configuration is known. */
-void cg_log_raw(const char *line);
+/* In a forked child (init.c's fork handler), each part starts the child's own record: the summary's
+ * counters and the flight recorder start empty. */
+void cg_summary_after_fork_child(void);
+void cg_recorder_after_fork_child(void);
 
 const char *cg_ctx_kind_name(int kind);
 const char *cg_action_name(int action);

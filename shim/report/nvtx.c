@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/guard.h"
 #include "core/core.h"
 #include "report/log.h"
 #include "track/modules.h"
@@ -60,7 +61,7 @@ static void load(void)
 
 void cg_nvtx_mark(const struct cg_event *ev)
 {
-    int saved = cg_tls.depth++; /* a tool's NVTX handler may call CUDA: that passes through */
+    int saved = cg_own_begin(); /* a tool's NVTX handler may call CUDA: that passes through */
     int err = errno;
     pthread_once(&once, load);
     if (domain_mark || mark_a) {
@@ -88,5 +89,5 @@ void cg_nvtx_mark(const struct cg_event *ev)
             mark_a(msg);
     }
     errno = err;
-    cg_tls.depth = saved;
+    cg_own_end(saved);
 }

@@ -18,8 +18,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "decide/attribution.h"
 #include "core/core.h"
+#include "core/open_dest.h"
+#include "core/sink.h"
 #include "report/log.h"
 
 #define CG_REC_LINE 480
@@ -29,6 +30,7 @@ static unsigned short *ring_len;
 static unsigned long rec_n;
 static unsigned long ring_head; /* total lines ever recorded */
 static int notable;             /* something was blocked, denied or aborted */
+static int explained;           /* a failure was explained (an attribution event was recorded) */
 
 void cg_record_event(const struct cg_event *ev)
 {
@@ -47,20 +49,14 @@ void cg_record_event(const struct cg_event *ev)
     __atomic_store_n(&ring_len[i], (unsigned short)(n + 1), __ATOMIC_RELEASE);
     if (ev->action != CG_ALLOW)
         __atomic_store_n(&notable, 1, __ATOMIC_RELEASE);
+    /* the event says what it is: the recorder needs nothing from the layer that made it */
+    if (ev->decided_by && strcmp(ev->decided_by, "attribution") == 0)
+        __atomic_store_n(&explained, 1, __ATOMIC_RELEASE);
 }
 
 static void put(int fd, const char *s)
 {
-    size_t n = strlen(s);
-    while (n) {
-        ssize_t w = write(fd, s, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return;
-        s += w;
-        n -= (size_t)w;
-    }
+    cg_write_all(fd, s, strlen(s));
 }
 
 /* Async-signal-safe: open, write, close, and integer formatting by hand. */
@@ -69,8 +65,14 @@ static void dump(const char *why)
     if (cg_cfg.dump_path[0] == '\0')
         return;
     int saved = errno;
-    int fd = open(cg_cfg.dump_path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) {
+    const char *kind;
+    int fd = cg_open_dest(cg_cfg.dump_path, &kind);
+    if (fd == CG_DEST_NOT_REGULAR) { /* a FIFO would block the host: stderr instead, said once */
+        static int refused;
+        if (!__atomic_exchange_n(&refused, 1, __ATOMIC_ACQ_REL))
+            cg_dest_refused("CTXGUARD_DUMP", cg_cfg.dump_path, kind, "dumping to stderr");
+        fd = 2;
+    } else if (fd < 0) {
         errno = saved;
         return;
     }
@@ -93,11 +95,11 @@ static void dump(const char *why)
         unsigned long slot = i % rec_n;
         unsigned short len = __atomic_load_n(&ring_len[slot], __ATOMIC_ACQUIRE);
         if (len)
-            while (write(fd, ring[slot], len) < 0 && errno == EINTR)
-                ;
+            cg_write_all(fd, ring[slot], len);
     }
     put(fd, "ctxguard dump end\n");
-    close(fd);
+    if (fd != 2)
+        close(fd);
     errno = saved;
 }
 
@@ -160,9 +162,18 @@ void cg_recorder_install(void)
     sigaction(SIGUSR2, &sa, &previous[SIGUSR2]);
 }
 
+void cg_recorder_after_fork_child(void)
+{
+    /* an empty ring: a dump of the child shows the child's events, and only its own blocks make it
+     * dump at exit (slots are read only below ring_head, each rewritten before it is counted) */
+    ring_head = 0;
+    notable = 0;
+    explained = 0;
+}
+
 __attribute__((destructor)) static void dump_at_exit(void)
 {
     if (__atomic_load_n(&cg_ready, __ATOMIC_ACQUIRE) &&
-        (__atomic_load_n(&notable, __ATOMIC_ACQUIRE) || __atomic_load_n(&cg_attributed, __ATOMIC_ACQUIRE)))
+        (__atomic_load_n(&notable, __ATOMIC_ACQUIRE) || __atomic_load_n(&explained, __ATOMIC_ACQUIRE)))
         dump("at exit, because something was blocked, denied or a failure was attributed");
 }

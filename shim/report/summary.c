@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "core/sink.h"
 #include "report/log.h"
 #include "track/modules.h"
 #include "track/state.h"
@@ -15,22 +16,28 @@
 #define CG_SUMMARY_ROWS 128
 
 static struct {
-    int caller;              /* a module slot … */
-    unsigned int caller_gen; /* … and its generation: a slot freed and reused is another module */
-    const char *path;        /* the module's name, interned: still right after it is unloaded */
-    const char *call;        /* a constant: a hook name or a fixed string */
-    long n[4];               /* allow block deny abort */
+    char name[128];   /* the caller's base name when the row was made: rows are per name and call, so a
+                         module slot freed and reused by another module neither adds to nor renames the
+                         first one's row, and a module loaded again adds to its earlier row */
+    const char *call; /* a constant: a hook name or a fixed string */
+    long n[4];        /* allow block deny abort */
 } rows[CG_SUMMARY_ROWS];
 static int nrows, severe;
-pthread_mutex_t cg_summary_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* One line of the summary, formatted like a diagnostic (a JSON object in a JSON log). */
+static void summary_line(const char *text)
+{
+    char line[2048];
+    cg_sink_line(line, cg_format_note(line, sizeof line - 1, "summary", text, cg_cfg.format, (long)getpid()));
+}
 
 /* Rows are appended under the lock and published by nrows (release); a row once published keeps its
  * caller and call, so finding one needs no lock, and its counters are atomics. */
-static int find_row(int caller, unsigned int gen, const char *call, int n, int by_name)
+static int find_row(const char *name, const char *call, int n, int by_name)
 {
     for (int i = 0; i < n; i++)
-        if (rows[i].caller == caller && rows[i].caller_gen == gen &&
-            (rows[i].call == call || (by_name && strcmp(rows[i].call, call) == 0)))
+        if ((rows[i].call == call || (by_name && strcmp(rows[i].call, call) == 0)) &&
+            strncmp(rows[i].name, name, sizeof rows[i].name - 1) == 0)
             return i;
     return -1;
 }
@@ -40,16 +47,14 @@ void cg_summary_note(const struct cg_event *ev)
     if (!(ev->destructive || ev->action != CG_ALLOW || ev->log == 1) || ev->call == NULL)
         return;
     /* call names are constants (the hook tables): the same pointer finds the row without strcmp */
-    unsigned int gen = ev->caller > 0 ? __atomic_load_n(&cg_mod(ev->caller)->gen, __ATOMIC_ACQUIRE) : 0;
-    int i = find_row(ev->caller, gen, ev->call, __atomic_load_n(&nrows, __ATOMIC_ACQUIRE), 0);
+    const char *name = cg_module_base(ev->caller);
+    int i = find_row(name, ev->call, __atomic_load_n(&nrows, __ATOMIC_ACQUIRE), 0);
     if (i < 0) {
         pthread_mutex_lock(&cg_summary_lock);
-        i = find_row(ev->caller, gen, ev->call, nrows, 1);
+        i = find_row(name, ev->call, nrows, 1);
         if (i < 0 && nrows < CG_SUMMARY_ROWS) {
             i = nrows;
-            rows[i].caller = ev->caller;
-            rows[i].caller_gen = gen;
-            rows[i].path = cg_module_path(ev->caller);
+            snprintf(rows[i].name, sizeof rows[i].name, "%s", name);
             rows[i].call = ev->call;
             __atomic_store_n(&nrows, i + 1, __ATOMIC_RELEASE);
         }
@@ -61,6 +66,14 @@ void cg_summary_note(const struct cg_event *ev)
         __atomic_store_n(&severe, 1, __ATOMIC_RELAXED);
 }
 
+void cg_summary_after_fork_child(void)
+{
+    /* the parent's decisions are the parent's to report */
+    memset(rows, 0, sizeof rows);
+    nrows = 0;
+    severe = 0;
+}
+
 __attribute__((destructor)) static void cg_summary_at_exit(void)
 {
     if (!__atomic_load_n(&cg_ready, __ATOMIC_ACQUIRE) || cg_cfg.summary == 0 || (cg_cfg.summary < 0 && !__atomic_load_n(&severe, __ATOMIC_RELAXED)))
@@ -69,15 +82,14 @@ __attribute__((destructor)) static void cg_summary_at_exit(void)
     pthread_mutex_lock(&cg_summary_lock);
     snprintf(line, sizeof line, "summary (pid %ld): %d module/call pair%s decided", (long)getpid(), nrows,
              nrows == 1 ? "" : "s");
-    cg_log_summary_line(line);
+    summary_line(line);
     for (int i = 0; i < nrows; i++) {
         long n[4]; /* other threads may still be counting */
         for (int k = 0; k < 4; k++)
             n[k] = __atomic_load_n(&rows[i].n[k], __ATOMIC_RELAXED);
-        const char *base = strrchr(rows[i].path, '/') ? strrchr(rows[i].path, '/') + 1 : rows[i].path;
-        snprintf(line, sizeof line, "  %-28s %-28s allow %ld  block %ld  deny %ld  abort %ld", base,
+        snprintf(line, sizeof line, "  %-28.127s %-28s allow %ld  block %ld  deny %ld  abort %ld", rows[i].name,
                  rows[i].call, n[0], n[1], n[2], n[3]);
-        cg_log_summary_line(line);
+        summary_line(line);
     }
     pthread_mutex_unlock(&cg_summary_lock);
     for (int d = 0; d < CG_MAX_DEVICES; d++) {
@@ -90,6 +102,6 @@ __attribute__((destructor)) static void cg_summary_at_exit(void)
             n += (size_t)snprintf(line + n, sizeof line - n, " %s", cg_module_base(users[k]));
         if (k < count && n < sizeof line - 32)
             snprintf(line + n, sizeof line - n, " … (%d in all)", count);
-        cg_log_summary_line(line);
+        summary_line(line);
     }
 }

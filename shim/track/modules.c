@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <unwind.h>
 
+#include "core/guard.h"
 #include "track/modules.h"
 #include "track/names.h"
 
@@ -24,7 +25,6 @@ static struct cg_mod_chunk chunk0; /* slots 0..255 need no allocation */
 struct cg_mod_chunk *cg_mod_chunks[CG_MOD_CHUNKS] = {&chunk0};
 struct cg_mod_gen_line cg_mod_gen_line = {1};
 int cg_mod_count = CG_MOD_FIRST; /* slot 0: unknown; 1, 2: anonymous and unnamed users */
-pthread_mutex_t cg_mod_lock = PTHREAD_MUTEX_INITIALIZER;
 static int free_head; /* first free slot (0: none); under mod_lock */
 static int full_reported;
 
@@ -476,7 +476,7 @@ int cg_module_of_slow(uintptr_t a, unsigned int gen)
     find_fast(a, &lm, &lo, &hi);
     int m = lookup(a, lm);
     if (m < 0) {
-        int saved = cg_tls.depth++;
+        int saved = cg_own_begin();
         char path[PATH_MAX];
         struct candidate c = {.path = path};
         int known = learn(a, &c);
@@ -485,7 +485,7 @@ int cg_module_of_slow(uintptr_t a, unsigned int gen)
         if (m < 0)
             m = known ? insert(&c) : 0;
         pthread_mutex_unlock(&cg_mod_lock);
-        cg_tls.depth = saved;
+        cg_own_end(saved);
     }
     if (m > 0)
         cache(m, gen);
@@ -520,9 +520,9 @@ static _Unwind_Reason_Code walk_cb(struct _Unwind_Context *ctx, void *arg)
 static struct walk walk_stack(void)
 {
     struct walk w = {-1, 0};
-    int saved = cg_tls.depth++;
+    int saved = cg_own_begin();
     _Unwind_Backtrace(walk_cb, &w);
-    cg_tls.depth = saved;
+    cg_own_end(saved);
     return w;
 }
 
@@ -552,6 +552,19 @@ int cg_party_of(const void *ra)
     if (w.found > 0)
         return w.found;
     return w.system ? -1 : CG_MOD_UNNAMED;
+}
+
+#define CG_MAX_FREED_LISTENERS 4
+static cg_module_freed_fn freed_listeners[CG_MAX_FREED_LISTENERS];
+
+void cg_modules_on_freed(cg_module_freed_fn f)
+{
+    for (int k = 0; k < CG_MAX_FREED_LISTENERS; k++) {
+        cg_module_freed_fn cur = NULL;
+        if (__atomic_compare_exchange_n(&freed_listeners[k], &cur, f, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) ||
+            cur == f)
+            return; /* registered (once, however often init asks) */
+    }
 }
 
 /* After a dlclose: the objects still loaded are listed (dl_iterate_phdr takes the loader's lock,
@@ -606,7 +619,7 @@ static int still_loaded(const struct loaded_list *l, const struct cg_module *m)
 
 void cg_modules_revalidate(void)
 {
-    int saved = cg_tls.depth++;
+    int saved = cg_own_begin();
     /* what code in no module was resolved to may be what was just unloaded */
     for (int k = 0; k < CG_RT_COUNT; k++)
         __atomic_store_n(&cg_mod(0)->rt_real[k], NULL, __ATOMIC_RELEASE);
@@ -630,7 +643,7 @@ void cg_modules_revalidate(void)
         l.v = NULL;
     }
     if (l.v == NULL) { /* cannot tell: keep every slot rather than free a live one */
-        cg_tls.depth = saved;
+        cg_own_end(saved);
         return;
     }
     qsort(l.v, l.n, sizeof *l.v, by_addr);
@@ -643,9 +656,13 @@ void cg_modules_revalidate(void)
         __atomic_store_n(&m->hi, 0, __ATOMIC_RELEASE);
         m->lo = 0;
         lm_del(m->link_map, i);
-        cg_state_forget_module(i);
-        for (int k = 0; k < CG_RT_COUNT; k++)
-            __atomic_store_n(&m->rt_real[k], NULL, __ATOMIC_RELEASE);
+        /* the tables that keep something per slot forget it (state.c: uses and victims; resolve.c:
+         * the real functions), then the slot is another module's to take */
+        for (int k = 0; k < CG_MAX_FREED_LISTENERS; k++) {
+            cg_module_freed_fn f = __atomic_load_n(&freed_listeners[k], __ATOMIC_ACQUIRE);
+            if (f)
+                f(i);
+        }
         __atomic_add_fetch(&m->gen, 1, __ATOMIC_RELEASE);
         m->next_free = free_head;
         free_head = i;
@@ -657,5 +674,5 @@ void cg_modules_revalidate(void)
     }
     pthread_mutex_unlock(&cg_mod_lock);
     munmap(l.v, l.cap * sizeof *l.v);
-    cg_tls.depth = saved;
+    cg_own_end(saved);
 }

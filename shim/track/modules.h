@@ -133,8 +133,15 @@ int cg_classify_path(const char *path);
 /* After a dlclose: free the slots of objects that are gone. */
 void cg_modules_revalidate(void);
 
-/* Called (under mod_lock) when a slot is freed, so other tables can forget it (state.c). */
+/* Told (under mod_lock) when a slot is freed (its module was unloaded), so that other tables forget
+ * what they keep for it: a registration (made by init.c), because those tables live in files that
+ * use this one. */
+typedef void (*cg_module_freed_fn)(int m);
+void cg_modules_on_freed(cg_module_freed_fn f);
+
+/* The listeners init.c registers. */
 void cg_state_forget_module(int m);
+void cg_resolve_forget_module(int m);
 
 #pragma GCC visibility pop
 

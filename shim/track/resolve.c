@@ -6,14 +6,25 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "report/log.h"
+#include "core/diag.h"
+#include "core/guard.h"
 #include "track/resolve.h"
 
 void *cg_rt_handed[CG_RT_COUNT];
+void *cg_rt_via[CG_HANDED_RUNTIMES][CG_RT_COUNT];
+static int handed_mod[CG_HANDED_RUNTIMES]; /* module index of the runtime in each slot; 0: free */
 void *cg_drv_real[CG_DRV_COUNT];
 
-pthread_mutex_t cg_resolve_lock = PTHREAD_MUTEX_INITIALIZER;
 static char missing_reported[CG_RT_COUNT + CG_DRV_COUNT];
+
+/* glibc's dlopen, not ctxguard's exported entry: the loader is asked as by the caller it acts for. */
+static void *real_dlopen(const char *file, int flags)
+{
+    if (__atomic_load_n(&cg_real_dlopen, __ATOMIC_ACQUIRE) == NULL)
+        cg_resolve_real_dlsym();
+    void *(*o)(const char *, int) = __atomic_load_n(&cg_real_dlopen, __ATOMIC_ACQUIRE);
+    return o ? o(file, flags) : NULL;
+}
 
 /* The definition of `name` visible from module m's own dependency scope, excluding ctxguard. */
 static void *scope_lookup(int m, const char *name)
@@ -24,7 +35,7 @@ static void *scope_lookup(int m, const char *name)
      * costs more for a module loaded after many others (make bench, "scale"). A link map is a handle
      * in glibc, but only once the object has a search list of its own: a dependency never opened by
      * dlopen has none, and looking a name up through it crashes in the loader. */
-    void *h = cg_mod(m)->is_main ? dlopen(NULL, RTLD_LAZY) : dlopen(cg_mod(m)->l_name, RTLD_LAZY | RTLD_NOLOAD);
+    void *h = cg_mod(m)->is_main ? real_dlopen(NULL, RTLD_LAZY) : real_dlopen(cg_mod(m)->l_name, RTLD_LAZY | RTLD_NOLOAD);
     if (h == NULL)
         return NULL;
     void *p = cg_real_dlsym(h, name);
@@ -81,7 +92,7 @@ static void *any_loaded_runtime(const char *name)
     dl_iterate_phdr(runtime_cb, &l);
     void *found = NULL;
     for (int i = 0; i < l.n && found == NULL; i++) {
-        void *h = dlopen(l.path[i], RTLD_LAZY | RTLD_NOLOAD);
+        void *h = real_dlopen(l.path[i], RTLD_LAZY | RTLD_NOLOAD);
         if (h == NULL)
             continue;
         found = cg_real_dlsym(h, name);
@@ -105,15 +116,14 @@ static void report_missing(int slot, const char *name, int m)
  * (the first answer wins, later identical ones are dropped). */
 void *cg_rt_resolve(int m, int id)
 {
-    cg_init();
     void *fn = __atomic_load_n(&cg_mod(m)->rt_real[id], __ATOMIC_ACQUIRE);
     if (fn)
         return fn;
-    int saved = cg_tls.depth++;
+    int saved = cg_own_begin();
     fn = find(m, cg_rt_names[id], __atomic_load_n(&cg_rt_handed[id], __ATOMIC_ACQUIRE));
     if (fn == NULL)
         fn = any_loaded_runtime(cg_rt_names[id]);
-    if (fn && cg_is_wrapper(fn))
+    if (fn && cg_is_own_code(fn))
         fn = NULL;
     /* Cache only real answers. Slot 0 (code in no module: JIT code calls in a loop) is cached too,
      * and forgotten at every dlclose (cg_modules_revalidate), since what it found may be unloaded:
@@ -123,7 +133,7 @@ void *cg_rt_resolve(int m, int id)
         if (!__atomic_compare_exchange_n(&cg_mod(m)->rt_real[id], &expected, fn, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
             fn = expected;
     }
-    cg_tls.depth = saved;
+    cg_own_end(saved);
     if (fn == NULL)
         report_missing(id, cg_rt_names[id], m);
     return fn;
@@ -131,11 +141,10 @@ void *cg_rt_resolve(int m, int id)
 
 void *cg_drv_resolve(int id, const void *ra)
 {
-    cg_init();
     void *fn = __atomic_load_n(&cg_drv_real[id], __ATOMIC_ACQUIRE);
     if (fn)
         return fn;
-    int saved = cg_tls.depth++;
+    int saved = cg_own_begin();
     int m = cg_module_of(ra);
     fn = find(m, cg_drv_info[id].name, NULL);
     if (fn == NULL) {
@@ -146,14 +155,14 @@ void *cg_drv_resolve(int id, const void *ra)
             cg_real_dlclose(h);
         }
     }
-    if (fn && cg_is_wrapper(fn))
+    if (fn && cg_is_own_code(fn))
         fn = NULL;
     if (fn) {
         void *expected = NULL;
         if (!__atomic_compare_exchange_n(&cg_drv_real[id], &expected, fn, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
             fn = expected;
     }
-    cg_tls.depth = saved;
+    cg_own_end(saved);
     if (fn == NULL)
         report_missing(CG_RT_COUNT + id, cg_drv_info[id].name, m);
     return fn;
@@ -161,51 +170,109 @@ void *cg_drv_resolve(int id, const void *ra)
 
 void *cg_resolve_plain(int m, const char *name)
 {
-    int saved = cg_tls.depth++;
+    int saved = cg_own_begin();
     void *p = find(m, name, NULL);
-    cg_tls.depth = saved;
+    cg_own_end(saved);
     return p;
 }
 
-int cg_is_wrapper(const void *p)
+void cg_resolve_forget_module(int m)
 {
     for (int i = 0; i < CG_RT_COUNT; i++)
-        if (cg_rt_wrappers[i] == p)
-            return 1;
-    for (int i = 0; i < CG_DRV_COUNT; i++)
-        if (cg_drv_info[i].wrapper == p)
-            return 1;
-    return 0;
+        __atomic_store_n(&cg_mod(m)->rt_real[i], NULL, __ATOMIC_RELEASE);
+    /* an unloaded runtime's slot is free again; a caller still holding its wrappers gets error 302
+     * (symbol not found) instead of a jump into unmapped code */
+    for (int k = 0; k < CG_HANDED_RUNTIMES; k++)
+        if (__atomic_load_n(&handed_mod[k], __ATOMIC_ACQUIRE) == m) {
+            for (int i = 0; i < CG_RT_COUNT; i++)
+                __atomic_store_n(&cg_rt_via[k][i], NULL, __ATOMIC_RELEASE);
+            __atomic_store_n(&handed_mod[k], 0, __ATOMIC_RELEASE);
+        }
 }
 
-void *cg_wrap_driver_exact(int id, void *real)
+void *cg_rt_via_resolve(int k, int id)
 {
-    if (real == NULL || id < 0 || cg_is_wrapper(real))
-        return real;
+    int saved = cg_own_begin();
+    void *fn = scope_lookup(__atomic_load_n(&handed_mod[k], __ATOMIC_ACQUIRE), cg_rt_names[id]);
+    if (fn && cg_is_own_code(fn))
+        fn = NULL;
+    if (fn) {
+        void *expected = NULL;
+        if (!__atomic_compare_exchange_n(&cg_rt_via[k][id], &expected, fn, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            fn = expected;
+    }
+    cg_own_end(saved);
+    if (fn == NULL)
+        report_missing(id, cg_rt_names[id], __atomic_load_n(&handed_mod[k], __ATOMIC_ACQUIRE));
+    return fn;
+}
+
+void *cg_rt_via_plain(int k, const char *name)
+{
+    int saved = cg_own_begin();
+    void *p = scope_lookup(__atomic_load_n(&handed_mod[k], __ATOMIC_ACQUIRE), name);
+    cg_own_end(saved);
+    return p;
+}
+
+/* The slot of the runtime (the module) defining `real`, taken if new; -1 when none is left or the
+ * pointer lies in no known module. */
+static int handed_slot(void *real)
+{
+    int m = cg_module_of(real);
+    cg_tls.fast_gen = 0; /* the thread's cached module is now the runtime: re-armed by its next call */
+    if (m <= 0)
+        return -1;
+    for (int k = 0; k < CG_HANDED_RUNTIMES; k++)
+        if (__atomic_load_n(&handed_mod[k], __ATOMIC_ACQUIRE) == m)
+            return k;
+    int k = -1;
+    pthread_mutex_lock(&cg_resolve_lock);
+    for (int i = 0; i < CG_HANDED_RUNTIMES && k < 0; i++)
+        if (handed_mod[i] == m)
+            k = i;
+    for (int i = 0; i < CG_HANDED_RUNTIMES && k < 0; i++)
+        if (handed_mod[i] == 0) {
+            k = i;
+            __atomic_store_n(&handed_mod[i], m, __ATOMIC_RELEASE);
+        }
+    pthread_mutex_unlock(&cg_resolve_lock);
+    return k;
+}
+
+int cg_record_driver(int id, void *real)
+{
+    if (real == NULL || id < 0 || cg_is_own_code(real))
+        return 0;
     void *expected = NULL;
-    if (__atomic_compare_exchange_n(&cg_drv_real[id], &expected, real, 0, __ATOMIC_ACQ_REL,
-                                    __ATOMIC_ACQUIRE) ||
+    if (__atomic_compare_exchange_n(&cg_drv_real[id], &expected, real, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) ||
         expected == real)
-        return cg_drv_info[id].wrapper;
+        return 1;
     /* A second, different implementation of the same variant: leave it alone rather than route its
      * callers to the first one. */
     if (cg_log_all)
         cg_log_msg("%s: a second implementation at %p is passed through unguarded", cg_drv_info[id].name, real);
-    return real;
+    return 0;
 }
 
-void *cg_wrap_driver_versioned(const char *base, int version, void *real)
+int cg_record_runtime(int id, void *real)
 {
-    return cg_wrap_driver_exact(cg_drv_variant_for(base, version), real);
-}
-
-void *cg_wrap_runtime_exact(int id, void *real)
-{
-    if (real == NULL || id < 0 || cg_is_wrapper(real))
-        return real;
+    if (real == NULL || id < 0 || cg_is_own_code(real))
+        return CG_RECORD_NOTHING;
     void *expected = NULL;
     __atomic_compare_exchange_n(&cg_rt_handed[id], &expected, real, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
-    return cg_rt_wrappers[id];
+    /* One wrapper per (runtime, function): a wrapper shared by all runtimes can only guess which
+     * runtime its caller meant (it once answered runtime 2's calls from runtime 1). */
+    int k = handed_slot(real);
+    if (k < 0) {
+        static int told;
+        if (!__atomic_exchange_n(&told, 1, __ATOMIC_ACQ_REL))
+            cg_log_msg("%s at %p: more than %d runtimes reached through dlsym, or one outside any loaded "
+                       "module: its functions are passed through unguarded", cg_rt_names[id], real, CG_HANDED_RUNTIMES);
+        return CG_RECORD_NOTHING;
+    }
+    __atomic_store_n(&cg_rt_via[k][id], real, __ATOMIC_RELEASE);
+    return k;
 }
 
 static struct cg_driver_queries queries;
@@ -213,7 +280,7 @@ static int queries_ready;
 
 static void *libcuda_handle(void)
 {
-    void *h = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_NOLOAD);
+    void *h = real_dlopen("libcuda.so.1", RTLD_LAZY | RTLD_NOLOAD);
     if (h)
         return h;
     /* A driver reached under another name: find its file from a pointer we already hold. */
@@ -221,7 +288,7 @@ static void *libcuda_handle(void)
         void *p = __atomic_load_n(&cg_drv_real[i], __ATOMIC_ACQUIRE);
         Dl_info info;
         if (p && dladdr(p, &info) && info.dli_fname)
-            return dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
+            return real_dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
     }
     return NULL;
 }
@@ -230,7 +297,7 @@ const struct cg_driver_queries *cg_driver_queries(void)
 {
     if (CG_LIKELY(__atomic_load_n(&queries_ready, __ATOMIC_ACQUIRE)))
         return &queries;
-    int saved = cg_tls.depth++;
+    int saved = cg_own_begin();
     struct cg_driver_queries q = {0};
     void *h = libcuda_handle(); /* asked unlocked (see cg_rt_resolve); kept open: it is loaded anyway */
     if (h) {
@@ -244,6 +311,6 @@ const struct cg_driver_queries *cg_driver_queries(void)
         }
         pthread_mutex_unlock(&cg_resolve_lock);
     }
-    cg_tls.depth = saved;
+    cg_own_end(saved);
     return __atomic_load_n(&queries_ready, __ATOMIC_ACQUIRE) ? &queries : NULL;
 }

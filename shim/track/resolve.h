@@ -2,7 +2,8 @@
 #ifndef CTXGUARD_RESOLVE_H
 #define CTXGUARD_RESOLVE_H
 
-#include "doors/hooks.h"
+#include "core/hooks.h"
+#include "core/libdl.h"
 #include "track/modules.h"
 
 /* Everything declared here is internal: hidden declarations let hot globals be read with one
@@ -17,6 +18,18 @@ void *cg_rt_resolve(int m, int id); /* kept in cg_mod(m)->rt_real[id] */
 /* Pointers a runtime lookup (dlsym(cudart_handle, "cuda…")) handed out: the fallback for callers
  * whose own scope has no runtime. */
 extern void *cg_rt_handed[CG_RT_COUNT];
+
+/* Per runtime reached through dlsym on its own handle (slot k of CG_HANDED_RUNTIMES, see
+ * cg_wrap_runtime_exact): its real functions, whichever module calls them. */
+extern void *cg_rt_via[CG_HANDED_RUNTIMES][CG_RT_COUNT];
+void *cg_rt_via_resolve(int k, int id);
+static inline void *cg_rt_via_real(int k, int id)
+{
+    void *fn = __atomic_load_n(&cg_rt_via[k][id], __ATOMIC_ACQUIRE);
+    return CG_LIKELY(fn != NULL) ? fn : cg_rt_via_resolve(k, id);
+}
+/* A function ctxguard does not interpose, as runtime slot k defines it; not cached (rare use). */
+void *cg_rt_via_plain(int k, const char *name);
 
 /* Real driver entry point (one driver per process). Set when a lookup hands one out, else resolved
  * from the caller's scope on first use. */
@@ -38,12 +51,16 @@ static inline void *cg_drv_real_for(int id, const void *ra)
 /* A function ctxguard does not interpose, as module m would find it; not cached (rare use). */
 void *cg_resolve_plain(int m, const char *name);
 
-/* Wrapping of pointers handed out by a lookup. Each returns what the caller should receive: a
- * ctxguard wrapper when the name is guarded and the real pointer could be recorded, else `real`. */
-void *cg_wrap_driver_exact(int drv_id, void *real);             /* dlsym(libcuda, "cuX_v2") */
-void *cg_wrap_driver_versioned(const char *base, int version, void *real); /* cuGetProcAddress */
-void *cg_wrap_runtime_exact(int rt_id, void *real);             /* dlsym(libcudart, "cudaX") */
-int cg_is_wrapper(const void *p);
+/* Pointers a lookup is about to hand out (doors/handout.c): records `real` as the function behind
+ * hook `id`. cg_record_driver returns 1 when it is (the door then hands out its wrapper), 0 when the
+ * caller should receive `real` itself (nothing to record, ctxguard's own code, or a second
+ * implementation of a driver variant, which is left alone rather than routed to the first).
+ * cg_record_runtime returns the runtime's slot k (the door hands out that runtime's own wrapper, so
+ * that two runtimes opened through their own handles are never mixed), or CG_RECORD_NOTHING (real
+ * itself: nothing to record, or all CG_HANDED_RUNTIMES slots taken, said once). */
+#define CG_RECORD_NOTHING (-1)
+int cg_record_driver(int drv_id, void *real);
+int cg_record_runtime(int rt_id, void *real);
 
 /* Side-effect-free driver queries, resolved from the already loaded libcuda; NULL when it is not
  * loaded (then no context can exist). Never loads or initialises anything. */

@@ -3,8 +3,10 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "core/guard.h"
 #include "track/resolve.h"
 #include "track/state.h"
 
@@ -21,7 +23,6 @@ static struct {
     CUcontext ctx;
     int dev;
 } created[CG_MAX_CREATED];
-pthread_mutex_t cg_created_lock = PTHREAD_MUTEX_INITIALIZER;
 static int created_hwm; /* slots [0, hwm) have ever been used: lock-free readers scan only those */
 
 /* 8 bytes per module slot, a chunk at a time: with 10,000 modules, 80 KB read per judged call. */
@@ -194,7 +195,14 @@ void cg_note_ctx_switch(int module, CUcontext ctx, int kind, const char *call)
         cg_tls.ctx_switch_mod = 0; /* it put something else back */
 }
 
+/* ctxguard's own driver calls: run as its own work, so a hook reached from them passes through. */
+static void query_current(struct cg_ctxinfo *out);
 void cg_query_current(struct cg_ctxinfo *out)
+{
+    CG_OWN(query_current(out));
+}
+
+static void query_current(struct cg_ctxinfo *out)
 {
     const struct cg_driver_queries *q = cg_driver_queries();
     out->ctx = NULL;
@@ -221,5 +229,7 @@ CUresult cg_sync_current(void)
     const struct cg_driver_queries *q = cg_driver_queries();
     if (q == NULL || q->ctx_synchronize == NULL)
         return CG_ERR_SYMBOL_NOT_FOUND;
-    return q->ctx_synchronize();
+    CUresult r;
+    CG_OWN(r = q->ctx_synchronize());
+    return r;
 }

@@ -127,9 +127,11 @@ void cg_note_current(CUcontext ctx, int module, const void *ra);
 int cg_ctx_kind(CUcontext ctx, int *dev);
 
 /* The calling thread's current context and device, asked of the driver without side effects (no
- * cuInit, no retain); when libcuda is not loaded at all, nothing is current. */
+ * cuInit, no retain); when libcuda is not loaded at all, nothing is current. Runs as ctxguard's own
+ * work (core/guard.h): hooks reached from it pass through. */
 void cg_query_current(struct cg_ctxinfo *out);
-/* cuCtxSynchronize on the current context; used before answering a blocked reset. */
+/* cuCtxSynchronize on the current context, as ctxguard's own work; used before answering a blocked
+ * reset. */
 CUresult cg_sync_current(void);
 
 #pragma GCC visibility pop

@@ -7,7 +7,7 @@
 #include <dlfcn.h>
 #include <stddef.h>
 
-#include "doors/hooks.h"
+#include "core/hooks.h"
 
 void *(*cg_real_dlsym)(void *, const char *);
 void *(*cg_real_dlopen)(const char *, int);
@@ -67,6 +67,6 @@ __attribute__((constructor)) static void early(void)
         return real args;                                                                            \
     }
 #define CG_RT(name, params, args, kind) FORWARD(cudaError_t, name, params, args)
-#include "doors/hooks.def"
-#define CG_DRV(name, base, since, params, args) FORWARD(CUresult, name, params, args)
-#include "doors/hooks.def"
+#include "core/hooks.def"
+#define CG_DRV(name, base, since, kind, group, params, args) FORWARD(CUresult, name, params, args)
+#include "core/hooks.def"

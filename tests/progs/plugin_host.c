@@ -3,7 +3,8 @@
  * Exit status: 0 all checks passed, 1 a check failed, 2 another step failed, 3 usage/load error.
  * ACTION "unload" dlcloses LIB (a later step loads it again).
  * PLUGIN_HOST_DEEPBIND=1 loads plugins with RTLD_DEEPBIND; PLUGIN_HOST_SEGV_HANDLER=1 installs a SIGSEGV
- * handler of the host's own (it exits 42). */
+ * handler of the host's own (it exits 42). A step "fork" forks: the child runs the remaining steps, the
+ * parent waits for it and ends. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define MAXLIBS 16
@@ -64,6 +66,22 @@ int main(int argc, char **argv)
     }
     for (int i = 1; i < argc; i++) {
         char lib[512], fn[128];
+        if (strcmp(argv[i], "fork") == 0) {
+            /* the child runs the remaining steps; the parent waits for it and ends */
+            fflush(stdout);
+            pid_t child = fork();
+            if (child < 0)
+                return 3;
+            if (child == 0) {
+                printf("fork: child %ld\n", (long)getpid());
+                continue;
+            }
+            int st = 0;
+            waitpid(child, &st, 0);
+            printf("fork: parent %ld, child %ld exited %d\n", (long)getpid(), (long)child,
+                   WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+            return status;
+        }
         const char *colon = strrchr(argv[i], ':');
         if (!colon || (size_t)(colon - argv[i]) >= sizeof lib) {
             fprintf(stderr, "plugin_host: bad step %s\n", argv[i]);

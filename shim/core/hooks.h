@@ -12,36 +12,37 @@
 
 enum cg_rt_id {
 #define CG_RT(name, params, args, kind) CG_RT_ID_##name,
-#include "doors/hooks.def"
+#include "core/hooks.def"
     CG_RT_COUNT
 };
 
 enum cg_drv_id {
-#define CG_DRV(name, base, since, params, args) CG_DRV_ID_##name,
-#include "doors/hooks.def"
+#define CG_DRV(name, base, since, kind, group, params, args) CG_DRV_ID_##name,
+#include "core/hooks.def"
     CG_DRV_COUNT
 };
 
 #define CG_RT(name, params, args, kind) typedef cudaError_t (*cg_rt_fn_##name) params;
-#include "doors/hooks.def"
-#define CG_DRV(name, base, since, params, args) typedef CUresult (*cg_drv_fn_##name) params;
-#include "doors/hooks.def"
+#include "core/hooks.def"
+#define CG_DRV(name, base, since, kind, group, params, args) typedef CUresult (*cg_drv_fn_##name) params;
+#include "core/hooks.def"
 
 /* Prototypes of the exported wrappers, so that tables can take their addresses. */
 #define CG_RT(name, params, args, kind) CG_EXPORT cudaError_t name params;
-#include "doors/hooks.def"
-#define CG_DRV(name, base, since, params, args) CG_EXPORT CUresult name params;
-#include "doors/hooks.def"
+#include "core/hooks.def"
+#define CG_DRV(name, base, since, kind, group, params, args) CG_EXPORT CUresult name params;
+#include "core/hooks.def"
 
 struct cg_drv_info {
     const char *name; /* exported variant name */
     const char *base; /* name asked of cuGetProcAddress */
     int since;        /* lowest cudaVersion mapping to this variant */
-    void *wrapper;    /* ctxguard's function for this variant */
 };
 
 extern const char *const cg_rt_names[CG_RT_COUNT];
-extern void *const cg_rt_wrappers[CG_RT_COUNT];
+/* Runtimes reached through dlsym on their own handles (ctypes, TensorFlow): each gets wrappers of its
+ * own (doors/rt_hooks.c), which call that runtime's functions, whoever the caller is. */
+#define CG_HANDED_RUNTIMES 8
 extern const struct cg_drv_info cg_drv_info[CG_DRV_COUNT];
 
 /* Lookup by exact exported name; -1 when not interposed. */
@@ -68,6 +69,11 @@ static inline int cg_maybe_guarded_base(const char *s)
     default: return 0;
     }
 }
+
+/* The rule group of an interposed call (hooks.def's kind and group columns): 0 none, CG_GROUP_RESET
+ * (@reset), CG_GROUP_DESTROY (@destroy); -1 when the name is not an interposed call. */
+enum { CG_GROUP_NONE = 0, CG_GROUP_RESET = 1, CG_GROUP_DESTROY = 2 };
+int cg_hook_group(const char *name);
 
 /* The variant cuGetProcAddress(base, version) maps to; -1 when ctxguard does not wrap it. */
 int cg_drv_variant_for(const char *base, int version);

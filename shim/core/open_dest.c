@@ -1,0 +1,82 @@
+/* Safe opening of the log file and dump destination (see open_dest.h). Only system calls that are
+ * async-signal-safe: open, fstat, lstat, fcntl, close, write. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/open_dest.h"
+
+static const char *kind_of(mode_t m)
+{
+    if (S_ISFIFO(m))
+        return "a FIFO";
+    if (S_ISDIR(m))
+        return "a directory";
+    if (S_ISCHR(m))
+        return "a character device";
+    if (S_ISBLK(m))
+        return "a block device";
+    if (S_ISSOCK(m))
+        return "a socket";
+    return "something else";
+}
+
+int cg_open_dest(const char *path, const char **kind)
+{
+    *kind = NULL;
+    /* O_NONBLOCK: opening a FIFO for writing returns at once (ENXIO without a reader) instead of
+     * waiting for one. It is cleared again once the file is known to be regular. */
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+    struct stat st;
+    if (fd < 0) {
+        int err = errno;
+        /* ENXIO: a FIFO without a reader, a socket, a device without its driver; EISDIR */
+        if ((err == ENXIO || err == EISDIR) && lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+            *kind = kind_of(st.st_mode);
+            return CG_DEST_NOT_REGULAR;
+        }
+        errno = err;
+        return -1;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        *kind = kind_of(st.st_mode);
+        close(fd);
+        return CG_DEST_NOT_REGULAR;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    return fd;
+}
+
+void cg_dest_refused(const char *var, const char *path, const char *kind, const char *fallback)
+{
+    char line[1400];
+    size_t n = 0;
+    int saved = errno;
+    const char *parts[] = {"ctxguard: ", var, " ", path, " is ", kind ? kind : "something else",
+                           ", not a regular file: ", fallback, "\n"};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        size_t k = strlen(parts[i]);
+        if (k > sizeof line - 1 - n)
+            k = sizeof line - 1 - n;
+        memcpy(line + n, parts[i], k);
+        n += k;
+    }
+    if (line[n - 1] != '\n')
+        line[n - 1] = '\n';
+    const char *p = line;
+    while (n > 0) {
+        ssize_t w = write(2, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        p += w;
+        n -= (size_t)w;
+    }
+    errno = saved;
+}
