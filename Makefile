@@ -37,8 +37,10 @@ PLUG := $(B)/plugins
 all: $(B)/libctxguard.so $(B)/libctxguard-noop.so $(B)/ctxguard
 
 # The command shares the library's rule parser (one grammar, one implementation).
-CLI_SRC := cli/ctxguard.c cli/report.c cli/inspect.c cli/jsonl.c cli/textlog.c shim/decide/rules.c shim/core/hooks.c
-$(B)/ctxguard: $(CLI_SRC) cli/jsonl.h shim/decide/rules.h shim/core/hooks.def include/ctxguard.h | $(B)
+# It checks settings with the library's own reader too (shim/core/config.c).
+CLI_SRC := cli/ctxguard.c cli/opts.c cli/run.c cli/check.c cli/report.c cli/report_out.c cli/strmap.c cli/inspect.c \
+           cli/jsonl.c cli/textlog.c shim/decide/rules.c shim/core/config.c shim/core/hooks.c
+$(B)/ctxguard: $(CLI_SRC) $(wildcard cli/*.h) shim/decide/rules.h shim/core/config.h shim/core/hooks.def include/ctxguard.h | $(B)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(CSTD) -D_GNU_SOURCE $(OPT) $(WARN) $(SANFLAGS) -Ishim -o $@ $(CLI_SRC)
 
@@ -205,17 +207,20 @@ bench: all test-progs
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include \
-	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7
+	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 0755 $(B)/libctxguard.so $(DESTDIR)$(PREFIX)/lib/libctxguard.so
 	install -m 0755 $(B)/ctxguard $(DESTDIR)$(PREFIX)/bin/ctxguard
 	install -m 0644 include/ctxguard.h $(DESTDIR)$(PREFIX)/include/ctxguard.h
 	install -m 0644 docs/ctxguard.1 $(DESTDIR)$(PREFIX)/share/man/man1/ctxguard.1
 	install -m 0644 docs/libctxguard.7 $(DESTDIR)$(PREFIX)/share/man/man7/libctxguard.7
+	install -m 0644 completion/ctxguard $(DESTDIR)$(PREFIX)/share/bash-completion/completions/ctxguard
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libctxguard.so $(DESTDIR)$(PREFIX)/bin/ctxguard \
 	  $(DESTDIR)$(PREFIX)/include/ctxguard.h $(DESTDIR)$(PREFIX)/share/man/man1/ctxguard.1 \
-	  $(DESTDIR)$(PREFIX)/share/man/man7/libctxguard.7
+	  $(DESTDIR)$(PREFIX)/share/man/man7/libctxguard.7 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/ctxguard
 
 clean:
 	rm -rf $(B) build-san build-tsan

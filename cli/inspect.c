@@ -1,5 +1,7 @@
 /* ctxguard inspect FILE…: how a binary or library reaches CUDA, and so what ctxguard can see of it.
- * Reads the ELF file itself (section headers, .dynamic, .dynsym, .symtab, string data); runs nothing. */
+ * Reads the ELF file itself; runs nothing. Needed libraries and dynamic symbols come from PT_DYNAMIC
+ * (program headers), as the loader reads them: section headers can be stripped (sstrip, some
+ * packers) and the object still loads. .symtab (a statically carried runtime) needs sections. */
 #include <elf.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -7,6 +9,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "cli.h"
 
 static const char *const hooks[] = {
 #define CG_RT(name, params, args, kind) #name,
@@ -19,6 +23,21 @@ struct elf {
     size_t n;
     const Elf64_Ehdr *eh;
     const Elf64_Shdr *sh;
+    /* from PT_DYNAMIC, as the loader reads it (section headers may be stripped) */
+    const Elf64_Dyn *dyn;
+    size_t ndyn;
+    const char *dstr;
+    size_t dstrsz;
+    const Elf64_Sym *dsym;
+    size_t ndsym;
+};
+
+/* A symbol table: from a section (.dynsym, .symtab) or from the dynamic segment. */
+struct symtab {
+    const Elf64_Sym *sym;
+    size_t n;
+    const char *str;
+    size_t strsz;
 };
 
 static const Elf64_Shdr *section(const struct elf *e, Elf64_Word type)
@@ -34,21 +53,105 @@ static int in_file(const struct elf *e, Elf64_Off off, Elf64_Xword size)
     return off <= e->n && size <= e->n - off;
 }
 
-/* Finds whether `name` is in the symbol table `symtab`: 0 absent, 1 undefined (imported),
- * 2 defined and global/default (exported), 3 defined but local or hidden. */
-static int symbol(const struct elf *e, const Elf64_Shdr *symtab, const char *name)
+static struct symtab from_section(const struct elf *e, const Elf64_Shdr *symtab)
 {
+    struct symtab t = {NULL, 0, NULL, 0};
     if (!symtab || symtab->sh_link >= e->eh->e_shnum)
-        return 0;
+        return t;
     const Elf64_Shdr *str = &e->sh[symtab->sh_link];
     if (!in_file(e, symtab->sh_offset, symtab->sh_size) || !in_file(e, str->sh_offset, str->sh_size))
+        return t;
+    t.sym = (const Elf64_Sym *)(e->p + symtab->sh_offset);
+    t.n = symtab->sh_size / sizeof *t.sym;
+    t.str = (const char *)e->p + str->sh_offset;
+    t.strsz = str->sh_size;
+    return t;
+}
+
+/* The file bytes behind a virtual address range, through the PT_LOAD segments; NULL if not there. */
+static const void *at_vaddr(const struct elf *e, Elf64_Addr va, Elf64_Xword size)
+{
+    const Elf64_Phdr *ph = (const Elf64_Phdr *)(e->p + e->eh->e_phoff);
+    for (int i = 0; i < e->eh->e_phnum; i++)
+        if (ph[i].p_type == PT_LOAD && va >= ph[i].p_vaddr && va - ph[i].p_vaddr <= ph[i].p_filesz &&
+            size <= ph[i].p_filesz - (va - ph[i].p_vaddr) && in_file(e, ph[i].p_offset + (va - ph[i].p_vaddr), size))
+            return e->p + ph[i].p_offset + (va - ph[i].p_vaddr);
+    return NULL;
+}
+
+/* How many dynamic symbols there are: the loader never needs the count, so it comes from the hash
+ * tables (DT_HASH's nchain, or the end of DT_GNU_HASH's longest chain). */
+static size_t dynsym_count(const struct elf *e, Elf64_Addr hash, Elf64_Addr gnu_hash)
+{
+    if (hash) {
+        const Elf64_Word *h = at_vaddr(e, hash, 8);
+        if (h)
+            return h[1];
+    }
+    if (!gnu_hash)
         return 0;
-    const Elf64_Sym *s = (const Elf64_Sym *)(e->p + symtab->sh_offset);
-    size_t n = symtab->sh_size / sizeof *s;
-    const char *strs = (const char *)e->p + str->sh_offset;
+    const Elf64_Word *g = at_vaddr(e, gnu_hash, 16);
+    if (!g)
+        return 0;
+    Elf64_Word nbuckets = g[0], symoffset = g[1], bloom = g[2];
+    const Elf64_Word *buckets = at_vaddr(e, gnu_hash + 16 + (Elf64_Addr)bloom * 8, (Elf64_Xword)nbuckets * 4);
+    if (!buckets)
+        return 0;
+    Elf64_Word last = 0;
+    for (Elf64_Word b = 0; b < nbuckets; b++)
+        if (buckets[b] > last)
+            last = buckets[b];
+    if (last < symoffset)
+        return symoffset;
+    Elf64_Addr chains = gnu_hash + 16 + (Elf64_Addr)bloom * 8 + (Elf64_Addr)nbuckets * 4;
+    for (;; last++) {
+        const Elf64_Word *c = at_vaddr(e, chains + (Elf64_Addr)(last - symoffset) * 4, 4);
+        if (!c || (*c & 1))
+            return c ? (size_t)last + 1 : 0;
+    }
+}
+
+/* PT_DYNAMIC and what it points at: needed libraries, soname, dynamic symbols. */
+static void read_dynamic(struct elf *e)
+{
+    if (e->eh->e_phentsize != sizeof(Elf64_Phdr) ||
+        !in_file(e, e->eh->e_phoff, (Elf64_Xword)e->eh->e_phnum * sizeof(Elf64_Phdr)))
+        return;
+    const Elf64_Phdr *ph = (const Elf64_Phdr *)(e->p + e->eh->e_phoff);
+    for (int i = 0; i < e->eh->e_phnum; i++)
+        if (ph[i].p_type == PT_DYNAMIC && in_file(e, ph[i].p_offset, ph[i].p_filesz)) {
+            e->dyn = (const Elf64_Dyn *)(e->p + ph[i].p_offset);
+            e->ndyn = ph[i].p_filesz / sizeof *e->dyn;
+        }
+    Elf64_Addr strtab = 0, symtab = 0, hash = 0, gnu_hash = 0;
+    for (size_t i = 0; i < e->ndyn && e->dyn[i].d_tag != DT_NULL; i++) {
+        switch (e->dyn[i].d_tag) {
+        case DT_STRTAB: strtab = e->dyn[i].d_un.d_ptr; break;
+        case DT_STRSZ: e->dstrsz = e->dyn[i].d_un.d_val; break;
+        case DT_SYMTAB: symtab = e->dyn[i].d_un.d_ptr; break;
+        case DT_HASH: hash = e->dyn[i].d_un.d_ptr; break;
+        case DT_GNU_HASH: gnu_hash = e->dyn[i].d_un.d_ptr; break;
+        }
+    }
+    e->dstr = strtab && e->dstrsz ? at_vaddr(e, strtab, e->dstrsz) : NULL;
+    if (!e->dstr)
+        e->dstrsz = 0;
+    size_t n = symtab ? dynsym_count(e, hash, gnu_hash) : 0;
+    if (n && at_vaddr(e, symtab, (Elf64_Xword)n * sizeof(Elf64_Sym))) {
+        e->dsym = at_vaddr(e, symtab, (Elf64_Xword)n * sizeof(Elf64_Sym));
+        e->ndsym = n;
+    }
+}
+
+/* Finds whether `name` is in the symbol table: 0 absent, 1 undefined (imported), 2 defined and
+ * global/default (exported), 3 defined but local or hidden. */
+static int symbol(struct symtab t, const char *name)
+{
+    const Elf64_Sym *s = t.sym;
     int best = 0;
-    for (size_t i = 1; i < n; i++) {
-        if (s[i].st_name >= str->sh_size || strcmp(strs + s[i].st_name, name) != 0)
+    for (size_t i = 1; s && i < t.n; i++) {
+        if (s[i].st_name >= t.strsz || strnlen(t.str + s[i].st_name, t.strsz - s[i].st_name) == t.strsz - s[i].st_name ||
+            strcmp(t.str + s[i].st_name, name) != 0)
             continue;
         if (s[i].st_shndx == SHN_UNDEF)
             best = best ? best : 1;
@@ -70,7 +173,7 @@ static int inspect_one(const char *path)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(Elf64_Ehdr)) {
-        printf("%s: cannot read (not a regular file, or too small)\n", path);
+        fprintf(stderr, "ctxguard inspect: %s: cannot read (not a regular file, or too small)\n", path);
         if (fd >= 0)
             close(fd);
         return 1;
@@ -78,30 +181,34 @@ static int inspect_one(const char *path)
     void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (m == MAP_FAILED) {
-        printf("%s: cannot map\n", path);
+        fprintf(stderr, "ctxguard inspect: %s: cannot map\n", path);
         return 1;
     }
-    struct elf e = {m, (size_t)st.st_size, m, NULL};
+    struct elf e = {.p = m, .n = (size_t)st.st_size, .eh = m};
     int rc = 0;
     if (memcmp(e.eh->e_ident, ELFMAG, SELFMAG) != 0 || e.eh->e_ident[EI_CLASS] != ELFCLASS64 ||
         !in_file(&e, e.eh->e_shoff, (Elf64_Xword)e.eh->e_shnum * sizeof(Elf64_Shdr))) {
-        printf("%s: not a 64-bit ELF file ctxguard can read\n", path);
+        fprintf(stderr, "ctxguard inspect: %s: not a 64-bit ELF file ctxguard can read\n", path);
         rc = 1;
         goto out;
     }
     e.sh = (const Elf64_Shdr *)(e.p + e.eh->e_shoff);
-    const Elf64_Shdr *dynsym = section(&e, SHT_DYNSYM), *symtab = section(&e, SHT_SYMTAB), *dyn = section(&e, SHT_DYNAMIC);
+    read_dynamic(&e);
+    /* the dynamic symbols as the loader sees them; .dynsym's section where the segment gives no count */
+    struct symtab dynsym = {e.dsym, e.ndsym, e.dstr, e.dstrsz};
+    if (!dynsym.sym)
+        dynsym = from_section(&e, section(&e, SHT_DYNSYM));
+    struct symtab symtab = from_section(&e, section(&e, SHT_SYMTAB));
     printf("%s:\n", path);
-    /* needed libraries */
+    /* needed libraries, from PT_DYNAMIC (program headers): what the loader reads */
     int needs_cudart = 0, needs_cuda = 0, is_runtime = 0;
-    if (dyn && dyn->sh_link < e.eh->e_shnum && in_file(&e, dyn->sh_offset, dyn->sh_size)) {
-        const Elf64_Shdr *str = &e.sh[dyn->sh_link];
-        const Elf64_Dyn *d = (const Elf64_Dyn *)(e.p + dyn->sh_offset);
-        for (size_t i = 0; i < dyn->sh_size / sizeof *d && d[i].d_tag != DT_NULL; i++) {
-            if ((d[i].d_tag != DT_NEEDED && d[i].d_tag != DT_SONAME) || d[i].d_un.d_val >= str->sh_size ||
-                !in_file(&e, str->sh_offset, str->sh_size))
+    if (e.dyn && e.dstr) {
+        const Elf64_Dyn *d = e.dyn;
+        for (size_t i = 0; i < e.ndyn && d[i].d_tag != DT_NULL; i++) {
+            if ((d[i].d_tag != DT_NEEDED && d[i].d_tag != DT_SONAME) || d[i].d_un.d_val >= e.dstrsz ||
+                strnlen(e.dstr + d[i].d_un.d_val, e.dstrsz - d[i].d_un.d_val) == e.dstrsz - d[i].d_un.d_val)
                 continue;
-            const char *lib = (const char *)e.p + str->sh_offset + d[i].d_un.d_val;
+            const char *lib = e.dstr + d[i].d_un.d_val;
             if (d[i].d_tag == DT_SONAME) {
                 if (!strncmp(lib, "libcudart.so", 12)) {
                     is_runtime = 1;
@@ -120,8 +227,8 @@ static int inspect_one(const char *path)
         }
     }
     /* a runtime carried inside: its entry points are defined here */
-    int rt_dyn = symbol(&e, dynsym, "cudaMalloc"), rt_all = symbol(&e, symtab, "cudaMalloc");
-    int reg = symbol(&e, dynsym, "__cudaRegisterFatBinary") | symbol(&e, symtab, "__cudaRegisterFatBinary");
+    int rt_dyn = symbol(dynsym, "cudaMalloc"), rt_all = symbol(symtab, "cudaMalloc");
+    int reg = symbol(dynsym, "__cudaRegisterFatBinary") | symbol(symtab, "__cudaRegisterFatBinary");
     int static_rt = (!is_runtime && (rt_dyn >= 2 || rt_all >= 2)) || (!is_runtime && !needs_cudart && (reg >= 2 || has_bytes(&e, "cuGetProcAddress_v2")));
     if (static_rt)
         printf("  carries a CUDA runtime statically%s\n",
@@ -130,13 +237,13 @@ static int inspect_one(const char *path)
     /* interposed entry points it references */
     char refs[4096] = "";
     for (int i = 0; hooks[i]; i++)
-        if (symbol(&e, dynsym, hooks[i]) == 1) {
+        if (symbol(dynsym, hooks[i]) == 1) {
             size_t u = strlen(refs);
             snprintf(refs + u, sizeof refs - u, "%s%s", u ? ", " : "", hooks[i]);
         }
     if (refs[0])
         printf("  imports guarded entry points: %s\n", refs);
-    int dlopen_imp = symbol(&e, dynsym, "dlopen") == 1, dlsym_imp = symbol(&e, dynsym, "dlsym") == 1;
+    int dlopen_imp = symbol(dynsym, "dlopen") == 1, dlsym_imp = symbol(dynsym, "dlsym") == 1;
     int gpa = has_bytes(&e, "cuGetProcAddress_v2") || has_bytes(&e, "cuGetProcAddress");
     if (dlopen_imp)
         printf("  loads libraries at run time (imports dlopen); whether with RTLD_DEEPBIND cannot be read from the\n"
@@ -166,14 +273,31 @@ out:
     return rc;
 }
 
+static const char usage[] =
+    "usage: ctxguard inspect BINARY|LIBRARY...\n"
+    "Says how each file reaches CUDA (runtime linked or carried, driver, dlopen) and so what ctxguard\n"
+    "can see of it. Reads the ELF file (program headers, as the loader does, so stripped section headers\n"
+    "do not matter); runs nothing.\n"
+    "Exit status: 0 all read, 1 a file could not be read or is not a 64-bit ELF file, 2 usage error.\n";
+
 int cmd_inspect(int argc, char **argv)
 {
-    if (argc == 0) {
-        fprintf(stderr, "usage: ctxguard inspect BINARY|LIBRARY...\n");
-        return 2;
+    int rc = 0, nfiles = 0;
+    for (int i = 0; i < argc;) {
+        const char *v;
+        int id = cli_next("inspect", NULL, argc, argv, &i, &v);
+        if (id == CLI_HELP) {
+            fputs(usage, stdout);
+            return CLI_OK;
+        }
+        if (id == CLI_BAD)
+            return CLI_USAGE;
+        if (id == CLI_ARG) {
+            rc |= inspect_one(argv[i++]);
+            nfiles++;
+        }
     }
-    int rc = 0;
-    for (int i = 0; i < argc; i++)
-        rc |= inspect_one(argv[i]);
+    if (nfiles == 0)
+        return cli_usage_error("inspect", usage, "no file given");
     return rc;
 }

@@ -1,3 +1,4 @@
+/* ctxguard's JSON log lines (see jsonl.h). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,10 +81,12 @@ static void container(struct p *p, char close, int is_obj, char *out, size_t cap
         char item[1024] = "";
         value(p, out ? item : NULL, sizeof item, depth + 1);
         if (!p->ok) return;
-        if (out && !is_obj && item[0]) { /* arrays of strings are joined with '\n' */
+        if (out && !is_obj && item[0]) { /* arrays of strings are joined with JL_SEP */
             size_t k = strlen(item);
+            for (char *q = item; (q = strchr(q, JL_SEP)) != NULL;)
+                *q = '\x1a';
             if (used + k + 2 < cap) {
-                if (used) out[used++] = '\n';
+                if (used) out[used++] = JL_SEP;
                 memcpy(out + used, item, k);
                 used += k;
                 out[used] = '\0';
@@ -120,6 +123,18 @@ static void value(struct p *p, char *out, size_t cap, int depth)
     }
 }
 
+void jl_classify(struct jl_event *e)
+{
+    if (!strcmp(e->event, "warning") || !strcmp(e->event, "config_error"))
+        e->kind = JL_MESSAGE;
+    else if (!strcmp(e->event, "attribution") || !strcmp(e->event, "explanation") ||
+             !strcmp(e->decided_by, "attribution") || !strcmp(e->decided_by, "device-switch") ||
+             !strcmp(e->decided_by, "context-switch"))
+        e->kind = JL_EXPLANATION;
+    else
+        e->kind = JL_DECISION;
+}
+
 int jl_parse(const char *line, struct jl_event *e)
 {
     memset(e, 0, sizeof *e);
@@ -127,7 +142,7 @@ int jl_parse(const char *line, struct jl_event *e)
     ws(&p);
     if (*p.s != '{') return -1;
     p.s++;
-    int seen = 0;
+    int seen = 0, summary = 0, message = 0, pid_seen = 0;
     ws(&p);
     while (p.ok && *p.s != '}') {
         char key[32] = "", val[2048] = "";
@@ -144,14 +159,29 @@ int jl_parse(const char *line, struct jl_event *e)
         else if (!strcmp(key, "reason")) dst = e->reason, cap = sizeof e->reason;
         else if (!strcmp(key, "decided_by")) dst = e->decided_by, cap = sizeof e->decided_by;
         else if (!strcmp(key, "shared_with")) dst = e->shared, cap = sizeof e->shared;
+        else if (!strcmp(key, "start")) dst = e->start, cap = sizeof e->start;
+        else if (!strcmp(key, "event")) dst = e->event, cap = sizeof e->event;
+        else if (!strcmp(key, "exe")) dst = e->exe, cap = sizeof e->exe;
+        else if (!strcmp(key, "message")) dst = e->message, cap = sizeof e->message;
+        const char *vstart = p.s;
         value(&p, dst, cap, 1);
         if (!p.ok) return -1;
-        if (!strcmp(key, "pid")) e->pid = atol(val);
+        if (!strcmp(key, "left") || !strcmp(key, "reclaimed")) { /* {"allocations":N,"bytes":B,...} */
+            const char *a = strstr(vstart, "\"allocations\":"), *b = strstr(vstart, "\"bytes\":");
+            long n = a && a < p.s ? atol(a + 14) : 0;
+            unsigned long long by = b && b < p.s ? strtoull(b + 8, NULL, 10) : 0;
+            if (key[0] == 'l') e->left_allocs = n, e->left_bytes = by;
+            else e->reclaimed_allocs = n, e->reclaimed_bytes = by;
+        }
+        if (!strcmp(key, "pid")) e->pid = atol(val), pid_seen = 1;
+        if (!strcmp(key, "seq")) e->seq = atol(val);
         if (!strcmp(key, "result")) e->result = atol(val);
         if (!strcmp(key, "ts") || !strcmp(key, "call") || !strcmp(key, "action") || !strcmp(key, "caller"))
             seen++;
-        if (!strcmp(key, "summary") || !strcmp(key, "message"))
-            seen = -100; /* the library's exit summary or a diagnostic: not an event */
+        if (!strcmp(key, "summary"))
+            summary = 1;
+        if (!strcmp(key, "message"))
+            message = 1;
         ws(&p);
         if (*p.s == ',') { p.s++; ws(&p); continue; }
         if (*p.s != '}') return -1;
@@ -160,5 +190,12 @@ int jl_parse(const char *line, struct jl_event *e)
     p.s++;
     ws(&p);
     if (*p.s) return -1;
-    return seen == 4 ? 1 : seen < 0 ? 2 : 0;
+    if (e->seq < 0)
+        e->seq = 0;
+    jl_classify(e);
+    if (summary || !strcmp(e->event, "summary"))
+        return 2; /* the library's exit summary: its events are counted themselves */
+    if (e->kind == JL_MESSAGE || (message && seen < 4))
+        return e->ts[0] && pid_seen ? (e->kind = JL_MESSAGE, 3) : 2; /* a diagnostic */
+    return seen == 4 ? 1 : 0;
 }

@@ -1,8 +1,10 @@
 /* Reading ctxguard's text log lines and dumps in the command (report), so that a dump or a text log
  * reads like a JSON log. A text event line is
- *   ctxguard: TS pid=P tid=T ACTION API CALL device=D ctx=C ctx_kind=K [ctx_gen=G] caller=PATH
- *             shared_with=[PATH,…] result=R decided_by=X reason="…"
+ *   ctxguard: TS pid=P tid=T [seq=N start=TS …] ACTION API CALL device=D ctx=C ctx_kind=K [ctx_gen=G]
+ *             caller=PATH shared_with=[PATH,…] result=R decided_by=X reason="…"
+ * (seq= and start= are looked for anywhere before the reason.)
  * Other lines of ctxguard's own (summaries, messages, dump frames) are recognised and skipped. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +29,24 @@ static const char *word(const char *s, const char *key, char *out, size_t cap)
     return e;
 }
 
+/* A text line of the library's that carries ts and pid but is not a decision: a warning or a
+ * configuration error ("… event=warning MESSAGE") is a message; anything else is not readable. */
+static int tl_message(const char *line, struct jl_event *e)
+{
+    char ev[24];
+    const char *p = word(line, " event=", ev, sizeof ev);
+    if (p == NULL || (strcmp(ev, "warning") != 0 && strcmp(ev, "config_error") != 0))
+        return -1;
+    snprintf(e->event, sizeof e->event, "%s", ev);
+    copy(e->message, sizeof e->message, p + (*p == ' '), p + strcspn(p, "\n"));
+    char num[32];
+    if (word(line, " seq=", num, sizeof num))
+        e->seq = atol(num) > 0 ? atol(num) : 0;
+    word(line, " start=", e->start, sizeof e->start);
+    e->kind = JL_MESSAGE;
+    return 3;
+}
+
 int tl_parse(const char *line, struct jl_event *e)
 {
     memset(e, 0, sizeof *e);
@@ -48,30 +68,34 @@ int tl_parse(const char *line, struct jl_event *e)
     e->pid = atol(num);
     p = word(p, " tid=", num, sizeof num);
     if (p == NULL || *p != ' ')
-        return -1;
-    /* ACTION API CALL */
+        return tl_message(line, e);
+    /* ACTION API CALL, after any other key=value words (seq=, start=) */
     const char *a = p + 1, *ae = strchr(a, ' ');
+    while (ae && memchr(a, '=', (size_t)(ae - a))) {
+        a = ae + 1;
+        ae = strchr(a, ' ');
+    }
     if (ae == NULL)
-        return -1;
+        return tl_message(line, e);
     copy(e->action, sizeof e->action, a, ae);
     const char *b = ae + 1, *be = strchr(b, ' ');
     if (be == NULL)
-        return -1;
+        return tl_message(line, e);
     copy(api, sizeof api, b, be);
     const char *c = be + 1, *ce = strstr(c, " device=");
     if (ce == NULL || (strcmp(api, "runtime") != 0 && strcmp(api, "driver") != 0))
-        return -1;
+        return tl_message(line, e);
     copy(e->call, sizeof e->call, c, ce);
     const char *cal = strstr(ce, " caller="), *sh = cal ? strstr(cal, " shared_with=[") : NULL;
     const char *res = sh ? strstr(sh, "] result=") : NULL, *why = res ? strstr(res, " reason=\"") : NULL;
     if (why == NULL)
-        return -1;
+        return tl_message(line, e);
     copy(e->caller, sizeof e->caller, cal + 8, sh);
-    /* the list, one path per line as jl_parse gives it */
+    /* the list, JL_SEP-separated as jl_parse gives it */
     copy(e->shared, sizeof e->shared, sh + 14, res);
     for (char *q = e->shared; *q; q++)
         if (*q == ',')
-            *q = '\n';
+            *q = JL_SEP;
     e->result = atol(res + 9);
     const char *dec = strstr(res, " decided_by=");
     if (dec && dec < why)
@@ -81,5 +105,12 @@ int tl_parse(const char *line, struct jl_event *e)
     if (re == NULL)
         re = r + strcspn(r, "\n");
     copy(e->reason, sizeof e->reason, r, re);
+    /* seq=N and start=TS: looked for before the reason, whose text is free */
+    char head[4096], num2[32];
+    copy(head, sizeof head, line, why);
+    if (word(head, " seq=", num2, sizeof num2))
+        e->seq = atol(num2) > 0 ? atol(num2) : 0;
+    word(head, " start=", e->start, sizeof e->start);
+    jl_classify(e);
     return 1;
 }

@@ -21,8 +21,10 @@
 #define CTXGUARD_ENV_DUMP_EVENTS "CTXGUARD_DUMP_EVENTS" /* events kept, 16..65536 (default 4096) */
 #define CTXGUARD_ENV_NVTX "CTXGUARD_NVTX"             /* 1: notable events are also NVTX marks */
 #define CTXGUARD_ENV_NVTX_LIB "CTXGUARD_NVTX_LIB"     /* NVTX library to load */
+#define CTXGUARD_ENV_RECLAIM "CTXGUARD_RECLAIM"       /* 1: guard's blocks free the caller's own resources */
 
-/* A blocked call returns success (0) without reaching CUDA; a denied one (policy rules, a later
+/* A blocked call returns success (0) without reaching CUDA; a reclaimed one too, after freeing the
+ * caller's own allocations, streams and events in that context; a denied one (policy rules, a later
  * release) returns cudaErrorNotPermitted / CUDA_ERROR_NOT_PERMITTED. */
 #define CTXGUARD_BLOCKED_RESULT 0
 #define CTXGUARD_DENIED_RESULT 800
@@ -34,8 +36,10 @@
  *   shared_with (array of module paths: the other users of the context, at most 64 and as many as the
  *   line holds; "(anonymous)" is code in no module, "(unnamed)" a use whose module was not found),
  *   shared_with_count (int, only when shared_with was cut: how many there were),
- *   caller (module path), action ("allow"|"block"|"deny"|"abort"),
- *   result (int), decided_by ("preset guard", "FILE:LINE" of a rule, "attribution", "teardown",
+ *   caller (module path), action ("allow"|"block"|"deny"|"abort"|
+ *   "reclaim"), result (int), left (a blocked reset: {"allocations":N,"bytes":B,"streams":S,"events":E},
+ *   what the caller still holds in the context it asked to reset) or reclaimed (a reclaim: the same
+ *   counts, what was freed), decided_by ("preset guard", "FILE:LINE" of a rule, "attribution", "teardown",
  *   "device-switch", …), reason.
  * ctxguard's own lines in a JSON log are objects too: {"pid":N,"message":"…"} for a diagnostic,
  * {"pid":N,"summary":"…"} for the exit summary. */

@@ -38,9 +38,12 @@ else
 fi
 
 ROWS=(); FAILS=0
-# row NAME WANT_BARE WANT_GUARD WANT_LOG [ENV=..] -- CMD...
-#   WANT_BARE / WANT_GUARD: expected exit status of the plugin host (0 data intact, 1 data lost)
-#   WANT_LOG: a regular expression the one-line log summary must match
+make -s build/progs/expect_events >/dev/null || exit 2
+# row NAME WANT_BARE WANT_GUARD EXPECT [ENV=..] -- CMD...
+#   WANT_BARE / WANT_GUARD: expected exit status of the command (0 data intact, 1 data lost)
+#   EXPECT: the events the guarded run must log (tests/scenarios.tab's last column), checked by the
+#   same checker the cmocka suite uses (build/progs/expect_events), which also prints the table's
+#   last column: the notable events, short
 want() { [ -z "${GPU_TEST_ONLY:-}" ] || [[ $1 =~ $GPU_TEST_ONLY ]]; }
 row() {
     local name=$1 wb=$2 wg=$3 wl=$4; shift 4
@@ -48,83 +51,80 @@ row() {
     local envs=()
     while [ "$1" != -- ]; do envs+=("$1"); shift; done; shift
     local log=$LOGDIR/$name.jsonl
-    env "${envs[@]}" "$@" >"$LOGDIR/$name.bare.out" 2>&1; local sb=$?
-    env "${envs[@]}" CTXGUARD_LOG_FORMAT=json CTXGUARD_LOG="$log" LD_PRELOAD="$SHIM" "$@" \
-        >"$LOGDIR/$name.guard.out" 2>&1; local sg=$?
-    local sum; sum=$(python3 scripts/logsum.py "$log")
+    # Some rows crash on purpose (the bare run of a reset scenario): the row's outcome says so
+    # (SIGSEGV, checked against WANT_*), so bash's own "Segmentation fault" line is kept out of the
+    # output ({ …; } 2>/dev/null), where it read like a failure of `make check`.
+    local sb sg
+    { env "${envs[@]}" "$@" >"$LOGDIR/$name.bare.out" 2>&1; sb=$?; } 2>/dev/null
+    { env "${envs[@]}" CTXGUARD_LOG_FORMAT=json CTXGUARD_LOG="$log" LD_PRELOAD="$SHIM" "$@" \
+        >"$LOGDIR/$name.guard.out" 2>&1; sg=$?; } 2>/dev/null
+    local sum se; sum=$("$ROOT/build/progs/expect_events" "$log" "$wl"); se=$?
     local ok=pass
-    [ "$sb" = "$wb" ] && [ "$sg" = "$wg" ] && [[ "$sum" =~ $wl ]] || { ok=FAIL; FAILS=$((FAILS+1)); }
-    ROWS+=("$(printf '%-22s | %-12s | %-12s | %s | %s' "$name" "$(outcome $sb)" "$(outcome $sg)" "$ok" "$sum")")
+    [ "$sb" = "$wb" ] && [ "$sg" = "$wg" ] && [ $se = 0 ] || { ok=FAIL; FAILS=$((FAILS+1)); }
+    ROWS+=("$(printf '%-22s | %-12s | %-12s | %s | %s' "$name" "$(outcome $sb)" "$(outcome $sg)" "$ok" "${sum//$'\n'/ }")")
     if [ $ok = FAIL ] && [ "$QUIET" = 0 ]; then
         echo "--- $name: bare=$sb (want $wb) guard=$sg (want $wg)"; cat "$LOGDIR/$name.bare.out" "$LOGDIR/$name.guard.out"
     fi
 }
 outcome() { case $1 in 0) echo "intact";; 1) echo "data lost";; 139) echo "SIGSEGV";; *) echo "status $1";; esac; }
 
-row shared-cudart 1 0 'block cudaDeviceReset by libplugB.so .*shared_with libplugA.so' -- \
-    "$HOST" "$P/libplugA.so:setup" "$P/libplugB.so:reset" "$P/libplugA.so:check"
-row static-cudart 1 0 'block cuDevicePrimaryCtxReset.* by libplugS2.so .*shared_with libplugS1.so' -- \
-    "$HOST" "$P/libplugS1.so:setup" "$P/libplugS2.so:reset" "$P/libplugS1.so:check"
-row mixed-static-user 1 0 'block cudaDeviceReset by libplugB.so .*libplugS1.so' -- \
-    "$HOST" "$P/libplugS1.so:setup" "$P/libplugB.so:reset" "$P/libplugS1.so:check"
-row mixed-static-reset 1 0 'block cuDevicePrimaryCtxReset.* by libplugS1.so .*libplugA.so' -- \
-    "$HOST" "$P/libplugA.so:setup" "$P/libplugS1.so:reset" "$P/libplugA.so:check"
-row own-context 0 0 'allow cudaDeviceReset by libplugB.so \(created' -- \
-    "$HOST" "$P/libplugA.so:setup" "$P/libplugB.so:ctxreset" "$P/libplugA.so:check"
-row host-only-reset 1 1 'allow cudaDeviceReset by cuda_host \(primary; shared_with -\)' -- \
-    "$CUDA_HOST" self:setup self:reset self:check
-row enforce-host-only 1 0 'block cudaDeviceReset by cuda_host' CTXGUARD_MODE=enforce -- \
-    "$CUDA_HOST" self:setup self:reset self:check
-row tf-style-dlsym 1 0 'block cudaDeviceReset by libplugC.so .*libplugA.so' -- \
-    "$HOST" "$P/libplugA.so:setup" "$P/libplugC.so:dlsymreset" "$P/libplugA.so:check"
-row driver-entry-point 1 0 'block cuDevicePrimaryCtxReset_v2 by libplugB.so' -- \
-    "$HOST" "$P/libplugA.so:setup" "$P/libplugB.so:drvreset" "$P/libplugA.so:check"
-row threads-8-one-resets 1 0 'block cudaDeviceReset by libplugB.so .*libplugA.so' -- \
-    "$ROOT/build/progs/mt_host" "$P/libplugA.so" "$P/libplugB.so" 8
-# A deny rule (with enforce as the preset): B's reset and its driver-level reset both return 800
-# (cudaErrorNotPermitted) to B; the host counts a failed non-check step (status 2), A stays intact.
-row deny-rule 1 2 'deny cudaDeviceReset by libplugB.so .*result 800.*deny cuDevicePrimaryCtxReset_v2 by libplugB.so .*result 800' \
-    CTXGUARD_MODE=enforce 'CTXGUARD_RULES=deny @reset from libplugB.so' -- \
-    "$HOST" "$P/libplugA.so:setup" "$P/libplugB.so:reset" "$P/libplugB.so:drvreset" "$P/libplugA.so:check"
-# A policy that allows the host and blocks one plugin (enforce as the preset, so the host's own reset
-# is allowed only by its rule): B's reset blocked, the host's data intact, then the host's reset allowed.
-row policy-host-vs-plugin 1 0 'block cudaDeviceReset by libplugB.so .*; allow cudaDeviceReset by cuda_host' \
-    CTXGUARD_MODE=enforce 'CTXGUARD_RULES=allow @reset from cuda_host; block @reset from libplugB.so' -- \
-    "$CUDA_HOST" self:setup "$P/libplugB.so:reset" self:check self:reset
-row observe-mode 1 1 'allow cudaDeviceReset by libplugB.so .*libplugA.so' CTXGUARD_MODE=observe -- \
-    "$HOST" "$P/libplugA.so:setup" "$P/libplugB.so:reset" "$P/libplugA.so:check"
-# Post-mortem (issue 7), observe mode: the reset happens and the victim's failure is explained. Shared
-# runtime: A's failing cudaMemcpy names B's reset. Static runtimes: S1's own calls never leave the plugin,
-# but its runtime re-attaching to the primary context after S2's reset is seen and explained.
-row attribution-shared 1 1 'attribution: libplugA.so cuDevicePrimaryCtxRetain .*<- reset by libplugB.so; attribution: libplugA.so cudaMemcpy \(result 1\) <- reset by libplugB.so' \
-    CTXGUARD_MODE=observe -- "$HOST" "$P/libplugA.so:setup" "$P/libplugB.so:reset" "$P/libplugA.so:check"
-row attribution-static 1 1 'attribution: libplugS1.so cuDevicePrimaryCtxRetain .*<- reset by libplugS2.so' \
-    CTXGUARD_MODE=observe -- "$HOST" "$P/libplugS1.so:setup" "$P/libplugS2.so:reset" "$P/libplugS1.so:check"
-# A module that leaves its own context current (cuCtxCreate, no pop): A's next call is reported as running
-# on B's context; A's check (which selects its device again, making the primary current) is intact.
-row context-left 0 0 'allow cudaDeviceSynchronize by libplugA.so \(created; shared_with libplugB.so\)' -- \
-    "$HOST" "$P/libplugA.so:setup" "$P/libplugB.so:ctxleave" "$P/libplugA.so:sync" "$P/libplugA.so:check"
+# Two devices (issue 8): on the fakes FAKE_CUDA_DEVICES=2 presents two.
+NGPU=2
+[ "$MODE" = gpu ] && NGPU=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')
+
+# The scenario table: the same rows the cmocka suite runs on the fakes (tests/test_table.c).
+SKIPPED_2DEV=0
+while IFS= read -r line; do
+    [[ -z $line || $line == \#* ]] && continue
+    IFS=$'\x1f' read -r name where envf cmd wb wg expect <<<"${line// | /$'\x1f'}"
+    envs=()
+    case $where in
+        gpu) [ "$MODE" = gpu ] || continue ;;
+        2dev) if [ "$NGPU" -lt 2 ]; then SKIPPED_2DEV=1; continue; fi
+              [ "$MODE" = fake ] && envs+=(FAKE_CUDA_DEVICES=2) ;;
+    esac
+    if [ "$envf" != - ]; then
+        rest=$envf
+        while [[ $rest == *" && "* ]]; do envs+=("${rest%% && *}"); rest=${rest#* && }; done
+        envs+=("$rest")
+    fi
+    argv=()
+    for w in $cmd; do
+        case $w in
+            @HOST) w=$HOST ;; @CUDA_HOST) w=$CUDA_HOST ;; @MT_HOST) w=$ROOT/build/progs/mt_host ;;
+            @P/*) w=$P/${w#@P/} ;;
+        esac
+        argv+=("$w")
+    done
+    row "$name" "$wb" "$wg" "$expect" "${envs[@]}" -- "${argv[@]}"
+done < tests/scenarios.tab
+if [ "$SKIPPED_2DEV" = 1 ] && want two-gpu; then
+    ROWS+=("$(printf '%-22s | %-12s | %-12s | %s | %s' two-gpu-scenarios - - skipped "only $NGPU GPU(s) here: need 2")")
+fi
+
 # Issue 14, item 1: Python using the runtime through ctypes (libffi makes each call) beside a plugin that
 # resets. Python is a user of the primary context: B's reset is blocked and Python's data kept. The
-# runtime Python loads is the one B uses (its soname on the GPU machine, the fake's path here).
+# runtime Python loads is the one B uses (its soname on the GPU machine, the fake's path here). Not in
+# tests/scenarios.tab: its commands are plugin hosts; tests/test_modtable.c runs the same on the fakes.
 if [ "$MODE" = gpu ]; then
     RT=$(readelf -dW "$P/libplugB.so" 2>/dev/null | sed -n 's/.*Shared library: \[\(libcudart[^]]*\)\].*/\1/p' | head -1)
     RT=${RT:-libcudart.so.13}
 else
     RT=$ROOT/build/fake/libcudart.so.13
 fi
-row ctypes-user 1 0 'block cudaDeviceReset by libplugB.so \(primary; shared_with .*_ctypes' PYTHONMALLOC=malloc -- \
+row ctypes-user 1 0 'block cudaDeviceReset by libplugB.so with _ctypes*' PYTHONMALLOC=malloc -- \
     python3 tests/progs/ctypes_user.py "$RT" "$P/libplugB.so"
 # Issue 14, item 2: the host started through the dynamic loader (ld.so ./cuda_host …): /proc/self/exe is the
 # loader, the host is still the host (a user of its own context, named as itself).
 LDSO=$(readelf -lW "$CUDA_HOST" 2>/dev/null | sed -n 's/.*Requesting program interpreter: \(.*\)\]/\1/p')
 LDSO=${LDSO:-/lib64/ld-linux-x86-64.so.2}
-row loader-started-host 1 0 'block cudaDeviceReset by libplugB.so \(primary; shared_with cuda_host\)' -- \
+row loader-started-host 1 0 'block cudaDeviceReset by libplugB.so with cuda_host' -- \
     "$LDSO" "$CUDA_HOST" self:setup "$P/libplugB.so:reset" self:check
+
 # A crash after a blocked reset, with CTXGUARD_DUMP: the dump holds the block, the host still dies of
 # its own SIGSEGV (status 139 from env), bare and guarded alike.
 DUMPF=$LOGDIR/crash.dump
-row crash-dump 139 139 'block cudaDeviceReset by libplugB.so' CTXGUARD_DUMP="$DUMPF" -- \
+row crash-dump 139 139 'block cudaDeviceReset by libplugB.so with libplugA.so' CTXGUARD_DUMP="$DUMPF" -- \
     "$HOST" "$P/libplugA.so:setup" "$P/libplugB.so:reset" "$P/libplugA.so:crash"
 if ! want crash-dump-file; then :
 elif ! grep -q 'SIGSEGV' "$DUMPF" 2>/dev/null || ! grep -q 'cudaDeviceReset.*libplugB.so' "$DUMPF"; then
@@ -191,29 +191,44 @@ for (t,) in db.execute("select coalesce(e.text, s.value) from NVTX_EVENTS e left
     fi
 }
 want nvtx-marks && nvtx_row
-# RTLD_DEEPBIND: the plugin and its libcudart look symbols up in their own scope before the preload,
-# so ctxguard is bypassed (a known limit): the row passes when the bypass is reported by name.
-row deepbind-plugin 1 1 'allow dlopen\(RTLD_DEEPBIND\) by plugin_host' PLUGIN_HOST_DEEPBIND=1 -- \
-    "$HOST" "$P/libplugA.so:setup" "$P/libplugB.so:reset" "$P/libplugA.so:check"
-
-# Two devices (issue 8): per-device judgement. On the fakes FAKE_CUDA_DEVICES=2 presents two.
-NGPU=2
-[ "$MODE" = gpu ] && NGPU=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')
-if ! want two-gpu; then :
-elif [ "$NGPU" -ge 2 ]; then
-    row two-gpu-reset-other 1 0 'allow cudaDeviceReset by libplugB.so \(primary; shared_with -\); block cudaDeviceReset by libplugB.so \(primary; shared_with libplugA.so\)' FAKE_CUDA_DEVICES=2 -- \
-        "$HOST" "$P/libplugA.so:setup" "$P/libplugB.so:setup1" "$P/libplugB.so:reset1" "$P/libplugB.so:reset0" "$P/libplugA.so:check"
-    row two-gpu-users-named 1 0 'block cudaDeviceReset by libplugB.so \(primary; shared_with libplugC.so\)$' FAKE_CUDA_DEVICES=2 -- \
-        "$HOST" "$P/libplugA.so:setup" "$P/libplugC.so:setup1" "$P/libplugB.so:reset1" "$P/libplugA.so:check" "$P/libplugC.so:check"
-    # two threads on two devices, one resetting its own: only that device's user is named
-    row two-gpu-two-threads 1 0 'block cudaDeviceReset by libplugB.so \(primary; shared_with libplugC.so\)$' FAKE_CUDA_DEVICES=2 -- \
-        "$ROOT/build/progs/mt_host" --two-devices "$P/libplugA.so" "$P/libplugB.so" "$P/libplugC.so"
-    # B moves the thread to device 1 and returns: A's next call runs there, and is reported (once)
-    row two-gpu-switch-left 0 0 '^device-switch: libplugA.so cudaDeviceSynchronize on device 1 <- moved by libplugB.so$' FAKE_CUDA_DEVICES=2 -- \
-        "$HOST" "$P/libplugA.so:setup" "$P/libplugB.so:switch1" "$P/libplugA.so:sync" "$P/libplugA.so:sync"
-else
-    ROWS+=("$(printf '%-22s | %-12s | %-12s | %s | %s' two-gpu-scenarios - - skipped "only $NGPU GPU(s) here: need 2")")
-fi
+# Issue 15, reclaim: a host that reloads plugin B (shared or static runtime) beside plugin A; B
+# allocates RELOAD_MB MiB (1 GiB on the GPU, 64 MiB on the fakes), a stream, an event and resets at
+# each of RELOAD_CYCLES loads. Bare, A's data is lost; under ctxguard with CTXGUARD_RECLAIM=1, A is
+# intact and device memory in use (cudaMemGetInfo, printed by A:meminfo) after the loop is within
+# 256 MiB of before (each static load also loads its kernels into the context, which is never undone).
+# reload-block: the same without reclaim: A intact, B's memory grows and the exit summary says so.
+RELOAD_CYCLES=${RELOAD_CYCLES:-30}
+RELOAD_MB=$([ "$MODE" = gpu ] && echo 1024 || echo 64)
+reload_row() {
+    local name=$1 a=$2 b=$3 reclaim=$4
+    want "$name" || return 0
+    local steps=("$P/$a:setup" "$P/$a:meminfo") i
+    for ((i = 0; i < RELOAD_CYCLES; i++)); do steps+=("$P/$b:alloc" "$P/$b:reset" "$P/$b:unload"); done
+    steps+=("$P/$a:check" "$P/$a:meminfo")
+    local log=$LOGDIR/$name.jsonl out=$LOGDIR/$name.guard.out
+    PLUG_ALLOC_MB=$RELOAD_MB "$HOST" "${steps[@]}" >"$LOGDIR/$name.bare.out" 2>&1; local sb=$?
+    PLUG_ALLOC_MB=$RELOAD_MB CTXGUARD_RECLAIM=$reclaim CTXGUARD_SUMMARY=1 CTXGUARD_LOG_FORMAT=json CTXGUARD_LOG="$log" \
+        LD_PRELOAD="$SHIM" "$HOST" "${steps[@]}" >"$out" 2>&1; local sg=$?
+    local u0 u1 grown n ok=pass
+    u0=$(grep -o 'meminfo used=[0-9]*' "$out" | sed -n 1p | cut -d= -f2)
+    u1=$(grep -o 'meminfo used=[0-9]*' "$out" | sed -n 2p | cut -d= -f2)
+    grown=$(( (${u1:-0} - ${u0:-0}) / 1048576 ))
+    n=$(grep -c "\"action\":\"$([ "$reclaim" = 1 ] && echo reclaim || echo block)\"" "$log" 2>/dev/null)
+    if [ "$reclaim" = 1 ]; then
+        [ "$sb" = 1 ] && [ "$sg" = 0 ] && [ -n "$u0" ] && [ -n "$u1" ] && [ "$grown" -lt 256 ] && [ "$n" = "$RELOAD_CYCLES" ] || ok=FAIL
+    else
+        [ "$sb" = 1 ] && [ "$sg" = 0 ] && [ -n "$u1" ] && [ "$grown" -ge $(( RELOAD_CYCLES * RELOAD_MB * 9 / 10 )) ] &&
+            grep -q "left behind by $b's $RELOAD_CYCLES blocked resets" "$log" || ok=FAIL
+    fi
+    [ $ok = FAIL ] && FAILS=$((FAILS+1))
+    ROWS+=("$(printf '%-22s | %-12s | %-12s | %s | %s' "$name" "$(outcome $sb)" "$(outcome $sg)" "$ok" \
+        "$n $([ "$reclaim" = 1 ] && echo reclaims || echo blocks) of $RELOAD_CYCLES x $RELOAD_MB MiB; in use $((${u0:-0} / 1048576)) -> $((${u1:-0} / 1048576)) MiB (grew $grown)")")
+    if [ $ok = FAIL ] && [ "$QUIET" = 0 ]; then tail -5 "$LOGDIR/$name.bare.out" "$out"; fi
+}
+reload_row reload-reclaim-shared libplugA.so libplugB.so 1
+reload_row reload-reclaim-static libplugS1.so libplugS2.so 1
+reload_row reload-reclaim-mixed libplugA.so libplugS2.so 1
+reload_row reload-block-shared libplugA.so libplugB.so 0
 
 if [ "$MODE" = gpu ] && want torch; then
     # PyTorch: a tensor on the GPU, then cudaDeviceReset through ctypes on torch's own libcudart.
@@ -221,14 +236,12 @@ if [ "$MODE" = gpu ] && want torch; then
     wl() { env "$@" python3 tests/gpu/workloads.py 2>&1 | grep -E '^(torch|cupy)\.'; }
     wb=$(wl X=1); wo=$(wl CTXGUARD_MODE=observe LD_PRELOAD="$SHIM"); wg=$(wl CTXGUARD_LOG_FORMAT=json \
         CTXGUARD_LOG="$LOGDIR/workloads.jsonl" LD_PRELOAD="$SHIM")
-    wsum=$(python3 scripts/logsum.py "$LOGDIR/workloads.jsonl")
-    n=$(printf '%s\n' "$wb" | grep -c .)
-    if [ "$n" = 5 ] && [ "$wb" = "$wo" ] && [ "$wb" = "$wg" ] && { [ "$wsum" = "(nothing logged)" ] || [ "$wsum" = "(no log)" ]; }; then ok=pass; else ok=FAIL; FAILS=$((FAILS+1)); fi
     # no file at all is right here: the sink opens on the first line, and nothing was notable
-    ROWS+=("$(printf '%-22s | %-12s | %-12s | %s | %s' torch-cupy-workloads "$n hashes" "same bits" "$ok" "${wsum/(no log)/(nothing logged)}")")
+    wsum=$("$ROOT/build/progs/expect_events" "$LOGDIR/workloads.jsonl" -); wse=$?
+    n=$(printf '%s\n' "$wb" | grep -c .)
+    if [ "$n" = 5 ] && [ "$wb" = "$wo" ] && [ "$wb" = "$wg" ] && [ $wse = 0 ]; then ok=pass; else ok=FAIL; FAILS=$((FAILS+1)); fi
+    ROWS+=("$(printf '%-22s | %-12s | %-12s | %s | %s' torch-cupy-workloads "$n hashes" "same bits" "$ok" "$wsum")")
     [ $ok = FAIL ] && printf 'bare:\n%s\nobserve:\n%s\nguard:\n%s\n' "$wb" "$wo" "$wg"
-    row pytorch-ctypes 1 0 'block cudaDeviceReset by .*(ctypes|ffi).*shared_with .*(c10_cuda|torch)' -- \
-        python3 tests/gpu/torch_reset.py
 fi
 
 {

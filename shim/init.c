@@ -17,6 +17,7 @@
 #include "report/log.h"
 #include "decide/attribution.h"
 #include "track/modules.h"
+#include "track/resources.h"
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
@@ -68,6 +69,7 @@ static void init_once(void)
     cg_resolve_real_dlsym();
     cg_modules_on_freed(cg_state_forget_module);
     cg_modules_on_freed(cg_resolve_forget_module);
+    cg_modules_on_freed(cg_res_forget_module);
     cg_report_install();
     cg_config_parse(&cg_cfg, env, (long)getpid(), keep_complaint);
     cg_sink_configure();
@@ -94,5 +96,9 @@ __attribute__((constructor)) static void cg_early(void)
      * only the handlers registered before a fork began, and releases its own list lock while it runs
      * them, so one registered by a thread initialising ctxguard during another thread's fork would
      * be skipped, and its locks could reach the child held (seen with the fake runtime's lock). */
+    /* The resource records' spin locks (track/resources.c) are taken after the registry's (prepare
+     * handlers run in reverse order of registration): an unload holds the module lock while it
+     * visits the records. */
+    pthread_atfork(cg_res_fork_prepare, cg_res_fork_release, cg_res_fork_release);
     pthread_atfork(cg_locks_take_all, cg_locks_release_all, fork_child);
 }

@@ -60,9 +60,10 @@ static void check_reports_and_explains(void **s)
     assert_int_equal(R.status, 1);
     char want[128];
     snprintf(want, sizeof want, "%s:2:16: unknown situation 'everywhere'", bad);
-    assert_non_null(strstr(R.out, want));
+    assert_non_null(strstr(R.err, want)); /* problems are errors: stderr, nothing on stdout */
     snprintf(want, sizeof want, "%s:3:6: missing calls", bad);
-    assert_non_null(strstr(R.out, want));
+    assert_non_null(strstr(R.err, want));
+    assert_string_equal(R.out, "");
     run_prog(&R, 0, 0, NULL, (const char *const[]){CLI, "check", good, "--explain", "cuDevicePrimaryCtxReset_v2",
                                                     "--caller", "/opt/x/libplugB.so", "--ctx", "shared", NULL});
     assert_int_equal(R.status, 0);
@@ -77,6 +78,170 @@ static void check_reports_and_explains(void **s)
     assert_non_null(strstr(R.out, "ctxguard 0.1.0"));
     unlink(good);
     unlink(bad);
+}
+
+/* Issue 14 item 8: run must never start PROGRAM unguarded. An LD_PRELOAD entry that merely contains
+ * the library's path is another library; an entry after a space is one the loader reads; a library
+ * path with a space or a colon would be split by the loader, so run refuses it. */
+static void run_preload_whole_entries(void **s)
+{
+    (void)s;
+    const char *show[] = {CLI, "run", "--", "/bin/sh", "-c", "echo \"$LD_PRELOAD\"", NULL};
+    run_prog(&R, 0, 0, (const char *const[]){"LD_PRELOAD=" SHIM ".old", NULL}, show);
+    assert_int_equal(R.status, 0);
+    assert_string_equal(R.out, SHIM ".old:" SHIM "\n");
+    run_prog(&R, 0, 0, (const char *const[]){"LD_PRELOAD=/nonexistent/" "libctxguard.so", NULL}, show);
+    assert_string_equal(R.out, "/nonexistent/libctxguard.so:" SHIM "\n");
+    /* already there as a whole entry, after a space or a colon: left as it is */
+    run_prog(&R, 0, 0, (const char *const[]){"LD_PRELOAD=" BUILD_DIR "/libctxguard-noop.so " SHIM, NULL}, show);
+    assert_string_equal(R.out, BUILD_DIR "/libctxguard-noop.so " SHIM "\n");
+    char dir[] = "/tmp/ctxguard lib XXXXXX", link[128], env[160], cmd[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(link, sizeof link, "%s/libctxguard.so", dir);
+    assert_int_equal(symlink(SHIM, link), 0);
+    snprintf(env, sizeof env, "CTXGUARD_LIBRARY=%s", link);
+    run_prog(&R, 0, 0, (const char *const[]){env, NULL}, show);
+    assert_int_equal(R.status, 2);
+    assert_string_equal(R.out, ""); /* PROGRAM never ran */
+    assert_non_null(strstr(R.err, "contains a space, where the loader splits LD_PRELOAD"));
+    unlink(link);
+    rmdir(dir);
+    /* the same file by another path is the same entry */
+    char same[] = "/tmp/ctxguard-same-XXXXXX";
+    assert_non_null(mkdtemp(same));
+    snprintf(link, sizeof link, "%s/libctxguard.so", same);
+    assert_int_equal(symlink(SHIM, link), 0);
+    snprintf(env, sizeof env, "LD_PRELOAD=%s", link);
+    run_prog(&R, 0, 0, (const char *const[]){env, NULL}, show);
+    assert_int_equal(R.status, 0);
+    snprintf(cmd, sizeof cmd, "%s\n", link);
+    assert_string_equal(R.out, cmd);
+    unlink(link);
+    rmdir(same);
+    run_prog(&R, 0, 0, NULL, (const char *const[]){CLI, "run", "--library=/tmp/a:b/libctxguard.so", "/bin/true", NULL});
+    assert_int_equal(R.status, 2);
+    char colon[] = "/tmp/ctxguard:XXXXXX";
+    assert_non_null(mkdtemp(colon));
+    snprintf(link, sizeof link, "%s/libctxguard.so", colon);
+    assert_int_equal(symlink(SHIM, link), 0);
+    snprintf(env, sizeof env, "--library=%s", link);
+    run_prog(&R, 0, 0, NULL, (const char *const[]){CLI, "run", env, "/bin/true", NULL});
+    assert_int_equal(R.status, 2);
+    assert_non_null(strstr(R.err, "contains a colon"));
+    unlink(link);
+    rmdir(colon);
+}
+
+/* run checks the settings and the policy as the library will read them, before PROGRAM starts. */
+static void run_checks_settings_and_policy(void **s)
+{
+    (void)s;
+    const char *prog[] = {"/bin/sh", "-c", "echo started; exit 5", NULL};
+    run_prog(&R, 0, 0, NULL, (const char *const[]){CLI, "run", "--rules", "block @reset; deny cudaDeviceRest", "--", prog[0], prog[1], prog[2], NULL});
+    assert_int_equal(R.status, 2);
+    assert_string_equal(R.out, "");
+    assert_non_null(strstr(R.err, "CTXGUARD_RULES:1:20: unknown call 'cudaDeviceRest'; expected 'cudaDeviceReset'"));
+    assert_non_null(strstr(R.err, "not starting /bin/sh"));
+    char bad[] = "/tmp/ctxguard-runbad-XXXXXX", env[96], want[128];
+    close(mkstemp(bad));
+    write_file(bad, "allow @reset\ndeny cuCtxCreate\n");
+    snprintf(env, sizeof env, "CTXGUARD_CONFIG=%s", bad);
+    run_prog(&R, 0, 0, (const char *const[]){env, NULL}, (const char *const[]){CLI, "run", prog[0], prog[1], prog[2], NULL});
+    assert_int_equal(R.status, 2);
+    snprintf(want, sizeof want, "%s:2:6: call ctxguard never judges 'cuCtxCreate'", bad);
+    assert_non_null(strstr(R.err, want));
+    run_prog(&R, 0, 0, (const char *const[]){env, NULL}, (const char *const[]){CLI, "run", "--no-check", prog[0], prog[1], prog[2], NULL});
+    assert_int_equal(R.status, 5);
+    assert_string_equal(R.out, "started\n");
+    unlink(bad);
+    run_prog(&R, 0, 0, NULL, (const char *const[]){CLI, "run", "--dump-events=7", "/bin/true", NULL});
+    assert_int_equal(R.status, 2);
+    assert_non_null(strstr(R.err, "CTXGUARD_DUMP_EVENTS=\"7\" is not valid: expected a whole number from 16 to 65536"));
+    run_prog(&R, 0, 0, (const char *const[]){"CTXGUARD_LOG_LEVEL=loud", NULL}, (const char *const[]){CLI, "run", "/bin/true", NULL});
+    assert_int_equal(R.status, 2);
+    /* --opt=value and --opt value alike; each setting reaches PROGRAM */
+    run_prog(&R, 0, 0, NULL, (const char *const[]){CLI, "run", "--mode=enforce", "--log-format", "json", "--log-level=debug",
+                                                    "--strict", "--no-summary", "--dump-events", "64", "--nvtx-lib=libx.so",
+                                                    "--error-exitcode=3", "--", "/bin/sh", "-c",
+                                                    "echo $CTXGUARD_MODE $CTXGUARD_LOG_FORMAT $CTXGUARD_LOG_LEVEL $CTXGUARD_STRICT "
+                                                    "$CTXGUARD_SUMMARY $CTXGUARD_DUMP_EVENTS $CTXGUARD_NVTX_LIB $CTXGUARD_EXIT_CODE", NULL});
+    assert_int_equal(R.status, 0);
+    assert_string_equal(R.out, "enforce json debug 1 0 64 libx.so 3\n");
+    run_prog(&R, 0, 0, NULL, (const char *const[]){CLI, "run", "--error-exitcode", "0", "/bin/true", NULL});
+    assert_int_equal(R.status, 2);
+    assert_non_null(strstr(R.err, "--error-exitcode 0: expected a whole number from 1 to 255"));
+    /* a flag for every variable the library names (every "CTXGUARD_…" string in shim/) */
+    run_prog(&R, 0, 0, NULL, (const char *const[]){"/bin/sh", "-c", "grep -rhoE '\"CTXGUARD_[A-Z_]+\"' "
+                                                    BUILD_DIR "/../shim | tr -d '\"' | sort -u", NULL});
+    assert_int_equal(R.status, 0);
+    static char vars[sizeof R.out];
+    memcpy(vars, R.out, sizeof vars);
+    run_prog(&R, 0, 0, NULL, (const char *const[]){CLI, "run", "--help", NULL});
+    assert_int_equal(R.status, 0);
+    int n = 0;
+    for (char *v = strtok(vars, "\n"); v; v = strtok(NULL, "\n"), n++) {
+        char flag[64];
+        snprintf(flag, sizeof flag, " %s", v);
+        if (!strstr(R.out, flag))
+            fail_msg("ctxguard run has no option for %s", v);
+    }
+    assert_true(n >= 12);
+}
+
+/* Every subcommand: --help on stdout with exit 0; a bad option on stderr with exit 2. */
+static void help_and_usage_errors(void **s)
+{
+    (void)s;
+    const char *const cmds[] = {"run", "check", "report", "inspect"};
+    for (int i = 0; i < 4; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "usage: ctxguard %s", cmds[i]);
+        run_prog(&R, 0, 0, NULL, (const char *const[]){CLI, cmds[i], "--help", NULL});
+        assert_int_equal(R.status, 0);
+        assert_int_equal(strncmp(R.out, want, strlen(want)), 0);
+        assert_string_equal(R.err, "");
+        assert_non_null(strstr(R.out, "Exit status"));
+        run_prog(&R, 0, 0, NULL, (const char *const[]){CLI, "help", cmds[i], NULL});
+        assert_int_equal(R.status, 0);
+        assert_int_equal(strncmp(R.out, want, strlen(want)), 0);
+        run_prog(&R, 0, 0, NULL, (const char *const[]){CLI, cmds[i], "--no-such-option", "x", NULL});
+        assert_int_equal(R.status, 2);
+        assert_string_equal(R.out, "");
+        assert_non_null(strstr(R.err, "unknown option --no-such-option"));
+    }
+    run_prog(&R, 0, 0, NULL, (const char *const[]){CLI, "frobnicate", NULL});
+    assert_int_equal(R.status, 2);
+    assert_string_equal(R.out, "");
+    run_prog(&R, 0, 0, NULL, (const char *const[]){CLI, "inspect", "/etc/hostname", NULL});
+    assert_int_equal(R.status, 1);
+    assert_non_null(strstr(R.err, "ctxguard inspect: /etc/hostname: "));
+}
+
+/* Issue 16: a rule the library never applies is an error in check and in the library alike. */
+static void check_and_library_agree_on_never_judged_calls(void **s)
+{
+    (void)s;
+    run_prog(&R, 0, 0, NULL, (const char *const[]){CLI, "check", "--rules=deny cuCtxCreate; deny cudaDeviceRest", NULL});
+    assert_int_equal(R.status, 1);
+    assert_non_null(strstr(R.err, "--rules:1:6: call ctxguard never judges 'cuCtxCreate'"));
+    assert_non_null(strstr(R.err, "--rules:1:24: unknown call 'cudaDeviceRest'; expected 'cudaDeviceReset'"));
+    run_prog(&R, 1, 0, (const char *const[]){"CTXGUARD_RULES=deny cuCtxCreate from libplugB.so", NULL},
+             (const char *const[]){HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check", NULL});
+    assert_int_equal(R.status, 0); /* the guard preset held */
+    assert_non_null(strstr(R.err, "CTXGUARD_RULES:1:6: call ctxguard never judges 'cuCtxCreate'"));
+    assert_non_null(strstr(R.err, "the policy has errors"));
+    run_prog(&R, 0, 0, NULL, (const char *const[]){CLI, "check", "--list-calls", NULL});
+    assert_int_equal(R.status, 0);
+    assert_int_equal(count_lines_with(R.out, (const char *const[]){"cudaDeviceReset", NULL}), 1);
+    assert_int_equal(count_lines_with(R.out, (const char *const[]){"cuCtxDestroy_v2", NULL}), 1);
+    assert_null(strstr(R.out, "cuCtxCreate"));
+    run_prog(&R, 0, 0, NULL, (const char *const[]){CLI, "check", "--rules", "deny @all", "--explain", "cuCtxCreate_v2",
+                                                    "--caller", "libx.so", NULL});
+    assert_int_equal(R.status, 0);
+    assert_non_null(strstr(R.out, "cuCtxCreate_v2 is never judged"));
+    run_prog(&R, 0, 0, NULL, (const char *const[]){CLI, "check", "--rules", "deny @all", "--explain=cudaMalloc",
+                                                    "--caller=libx.so", "--ctx=created", NULL});
+    assert_non_null(strstr(R.out, "cudaMalloc by libx.so on created: deny, decided by --rules:1"));
 }
 
 /* Another object preloaded before ctxguard that defines dlsym (libc itself, or another interposer
@@ -165,6 +330,32 @@ static void report_reads_dumps_and_text_logs(void **s)
     unlink(text);
 }
 
+/* The benchmark's jmp-only forwarder (tests/bench/jmp_forwarder.c) on the H200 ended every process it
+ * was preloaded into that had no runtime yet: taskset, which bench.py puts in front of the benchmark,
+ * and a host whose plugins bring their runtime in RTLD_LOCAL. Both must run, and the plugin's calls
+ * must reach its runtime through the forwarder. */
+static void jmp_forwarder_without_a_runtime_at_start(void **s)
+{
+    (void)s;
+    const char *const env[] = {"LD_PRELOAD=" BUILD_DIR "/bench/libjmpfwd.so", NULL};
+    run_prog(&R, 0, 0, env, (const char *const[]){"/bin/true", NULL});
+    if (R.status != 0)
+        fail_msg("a program without CUDA under the forwarder: status %d\n%s", R.status, R.err);
+    run_prog(&R, 0, 0, env, (const char *const[]){HOST, PLUG("A") ":setup", PLUG("A") ":getdevice",
+                                                   PLUG("A") ":sync", PLUG("A") ":check", NULL});
+    if (R.status != 0)
+        fail_msg("plugin host under the forwarder: status %d\n%s%s", R.status, R.out, R.err);
+    assert_non_null(strstr(R.out, "libplugA.so:getdevice -> 0 cudaSuccess"));
+    assert_non_null(strstr(R.out, "libplugA.so:sync -> 0 cudaSuccess"));
+    if (access("/usr/bin/taskset", X_OK) == 0) {
+        run_prog(&R, 0, 0, env, (const char *const[]){"/usr/bin/taskset", "-c", "0", BUILD_DIR "/progs/bench_calls", "paired",
+                                                       "getdevice", "3", "100", NULL});
+        if (R.status != 0)
+            fail_msg("taskset bench_calls under the forwarder: status %d\n%s", R.status, R.err);
+        assert_non_null(strstr(R.out, "diff="));
+    }
+}
+
 static void inspect_static_and_dynamic(void **s)
 {
     (void)s;
@@ -177,6 +368,54 @@ static void inspect_static_and_dynamic(void **s)
     assert_non_null(strstr(R.out, "/bin/true:\n  ctxguard sees: nothing"));
     run_prog(&R, 0, 0, NULL, (const char *const[]){CLI, "inspect", "/etc/hostname", NULL});
     assert_int_equal(R.status, 1);
+}
+
+/* inspect reads PT_DYNAMIC from the program headers, as the loader does: an object whose section
+ * headers are stripped (e_shoff, e_shnum, e_shstrndx zeroed; it still loads) reads the same. */
+static void inspect_without_section_headers(void **s)
+{
+    (void)s;
+    char path[] = "/tmp/ctxguard-nosh-XXXXXX", cmd[256];
+    close(mkstemp(path));
+    snprintf(cmd, sizeof cmd, "cp %s %s", PLUG("A"), path);
+    assert_int_equal(system(cmd), 0);
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    unsigned char zero[8] = {0};
+    assert_int_equal(fseek(f, 0x28, SEEK_SET), 0); /* e_shoff */
+    assert_int_equal(fwrite(zero, 1, 8, f), 8);
+    assert_int_equal(fseek(f, 0x3c, SEEK_SET), 0); /* e_shnum, e_shstrndx */
+    assert_int_equal(fwrite(zero, 1, 4, f), 4);
+    fclose(f);
+    run_prog(&R, 0, 0, NULL, (const char *const[]){CLI, "inspect", path, NULL});
+    assert_int_equal(R.status, 0);
+    assert_non_null(strstr(R.out, "links the CUDA runtime dynamically: libcudart.so.13\n  links the CUDA driver directly: libcuda.so.1"));
+    assert_int_equal(count_lines_with(R.out, (const char *const[]){"imports guarded entry points: ", "cudaDeviceReset, ", NULL}), 1);
+    assert_non_null(strstr(R.out, "ctxguard sees: its runtime calls"));
+    /* and the stripped file still loads: the plugin host runs it */
+    snprintf(cmd, sizeof cmd, "%s:setup", path);
+    run_prog(&R, 0, 0, (const char *const[]){"LD_LIBRARY_PATH=" BUILD_DIR "/fake", NULL}, (const char *const[]){HOST, cmd, NULL});
+    assert_int_equal(R.status, 0);
+    unlink(path);
+}
+
+/* completion/ctxguard: valid bash, registered for ctxguard, and completing options, their values
+ * (also after --opt=) and, for --explain, the calls the command lists. */
+static void bash_completion(void **s)
+{
+    (void)s;
+    const char *file = BUILD_DIR "/../completion/ctxguard";
+    run_prog(&R, 0, 0, NULL, (const char *const[]){"/bin/bash", "-n", file, NULL});
+    assert_int_equal(R.status, 0);
+    const char *script =
+        "source \"$1\"; complete -p ctxguard; "
+        "t() { COMP_WORDS=(\"$@\"); COMP_CWORD=$(($# - 1)); COMPREPLY=(); _ctxguard; echo \"[${COMPREPLY[*]}]\"; }; "
+        "t ctxguard rep; t ctxguard run --mo; t ctxguard run --mode = enf; t ctxguard report --format pro; "
+        "t ctxguard report --act; t \"$2\" check --explain cudaDeviceRes; t ctxguard run --json /bin/sh --mo";
+    run_prog(&R, 0, 0, NULL, (const char *const[]){"/bin/bash", "-c", script, "x", file, CLI, NULL});
+    assert_int_equal(R.status, 0);
+    assert_string_equal(R.out, "complete -F _ctxguard ctxguard\n[report]\n[--mode]\n[enforce]\n[prometheus]\n[--action]\n"
+                               "[cudaDeviceReset]\n[]\n");
 }
 
 /* docs/deployment.md's launch script, and its example policy, as shipped. */
@@ -225,8 +464,9 @@ static void install_and_uninstall(void **s)
     snprintf(cmd, sizeof cmd, "make -s -C %s/.. install DESTDIR=%s PREFIX=/opt/cg >/dev/null", BUILD_DIR, dir);
     assert_int_equal(system(cmd), 0);
     const char *files[] = {"lib/libctxguard.so", "bin/ctxguard", "include/ctxguard.h",
-                           "share/man/man1/ctxguard.1", "share/man/man7/libctxguard.7"};
-    for (int i = 0; i < 5; i++) {
+                           "share/man/man1/ctxguard.1", "share/man/man7/libctxguard.7",
+                           "share/bash-completion/completions/ctxguard"};
+    for (int i = 0; i < 6; i++) {
         char p[512];
         snprintf(p, sizeof p, "%s/opt/cg/%s", dir, files[i]);
         if (access(p, R_OK) != 0)
@@ -240,7 +480,7 @@ static void install_and_uninstall(void **s)
     assert_non_null(strstr(R.out, "/opt/cg/lib/libctxguard.so"));
     snprintf(cmd, sizeof cmd, "make -s -C %s/.. uninstall DESTDIR=%s PREFIX=/opt/cg >/dev/null", BUILD_DIR, dir);
     assert_int_equal(system(cmd), 0);
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         char p[512];
         snprintf(p, sizeof p, "%s/opt/cg/%s", dir, files[i]);
         assert_int_not_equal(access(p, F_OK), 0);
@@ -254,13 +494,20 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(run_appends_preload_and_passes_status),
         cmocka_unit_test(check_reports_and_explains),
+        cmocka_unit_test(run_preload_whole_entries),
+        cmocka_unit_test(run_checks_settings_and_policy),
+        cmocka_unit_test(help_and_usage_errors),
+        cmocka_unit_test(check_and_library_agree_on_never_judged_calls),
         cmocka_unit_test(behind_another_preload),
         cmocka_unit_test(report_summarises_logs),
         cmocka_unit_test(report_reads_dumps_and_text_logs),
         cmocka_unit_test(inspect_static_and_dynamic),
+        cmocka_unit_test(inspect_without_section_headers),
         cmocka_unit_test(launch_script_recipe),
         cmocka_unit_test(man_pages_render),
         cmocka_unit_test(install_and_uninstall),
+        cmocka_unit_test(bash_completion),
+        cmocka_unit_test(jmp_forwarder_without_a_runtime_at_start),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -118,6 +118,19 @@ static void nvtx_settings(void **s)
     assert_non_null(strstr(complaints[0], "CTXGUARD_NVTX_LIB="));
 }
 
+static void reclaim_setting(void **s)
+{
+    (void)s;
+    struct cg_config c;
+    assert_int_equal(parse(&c, KV("CTXGUARD_MODE", "guard")), 0);
+    assert_int_equal(c.reclaim, 0);
+    assert_int_equal(parse(&c, KV("CTXGUARD_RECLAIM", "1")), 0);
+    assert_int_equal(c.reclaim, 1);
+    assert_int_equal(parse(&c, KV("CTXGUARD_RECLAIM", "yes")), 1);
+    assert_int_equal(c.reclaim, 0);
+    assert_non_null(strstr(complaints[0], "CTXGUARD_RECLAIM=\"yes\" is not valid: expected 0 or 1"));
+}
+
 static void dump_events_range(void **s)
 {
     (void)s;
@@ -163,6 +176,7 @@ int main(void)
         cmocka_unit_test(bad_log_paths),
         cmocka_unit_test(nvtx_settings),
         cmocka_unit_test(dump_events_range),
+        cmocka_unit_test(reclaim_setting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -134,6 +134,37 @@ static void oversized_fields_still_close_the_object(void **s)
     assert_string_equal(v, "\"block\""); /* the facts that matter survive the cut */
 }
 
+/* A blocked reset says what it left, a reclaim what it freed: an object of four counts, in JSON and
+ * in words. */
+static void left_and_reclaimed_counts(void **s)
+{
+    (void)s;
+    snprintf(paths[1], sizeof paths[1], "/opt/plug.so");
+    struct cg_event ev = {.api = CG_API_RUNTIME, .call = "cudaDeviceReset", .device = 0, .ctx_kind = CG_CTX_PRIMARY,
+                          .caller = 1, .action = CG_RECLAIM, .destructive = 1, .reason = "r",
+                          .res_report = CG_RES_RECLAIMED, .res = {3, 69206016ull, 1, 2}};
+    char buf[4096], v[256];
+    size_t n = cg_format_event(buf, sizeof buf, &ev, CG_FORMAT_JSON, &ts, 1, 2);
+    assert_true(json_valid(buf, n));
+    assert_true(json_get(buf, "action", v, sizeof v));
+    assert_string_equal(v, "\"reclaim\"");
+    assert_true(json_get(buf, "reclaimed", v, sizeof v));
+    assert_string_equal(v, "{\"allocations\":3,\"bytes\":69206016,\"streams\":1,\"events\":2}");
+    assert_false(json_get(buf, "left", v, sizeof v));
+    cg_format_event(buf, sizeof buf, &ev, CG_FORMAT_TEXT, &ts, 1, 2);
+    assert_non_null(strstr(buf, " reclaim runtime cudaDeviceReset "));
+    assert_non_null(strstr(buf, " reclaimed=\"3 allocations (69206016 bytes), 1 stream, 2 events\""));
+    ev.action = CG_BLOCK;
+    ev.res_report = CG_RES_LEFT;
+    n = cg_format_event(buf, sizeof buf, &ev, CG_FORMAT_JSON, &ts, 1, 2);
+    assert_true(json_valid(buf, n));
+    assert_true(json_get(buf, "left", v, sizeof v));
+    assert_false(json_get(buf, "reclaimed", v, sizeof v));
+    ev.res_report = CG_RES_NONE; /* other events carry neither */
+    cg_format_event(buf, sizeof buf, &ev, CG_FORMAT_JSON, &ts, 1, 2);
+    assert_false(json_get(buf, "left", v, sizeof v));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -141,6 +172,7 @@ int main(void)
         cmocka_unit_test(long_lists_are_cut_not_broken),
         cmocka_unit_test(cut_list_says_how_many),
         cmocka_unit_test(oversized_fields_still_close_the_object),
+        cmocka_unit_test(left_and_reclaimed_counts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -84,7 +84,7 @@ static void decision_table(void **s)
         memset(&rs, 0, sizeof rs);
         if (r->rules)
             assert_int_equal(cg_rules_parse(&rs, r->rules, strlen(r->rules), "CTXGUARD_RULES", 1, complain), 0);
-        struct cg_policy_view pv = {r->mode, r->strict_deny, r->broken, &rs};
+        struct cg_policy_view pv = {r->mode, r->strict_deny, r->broken, &rs, 0};
         struct cg_event ev;
         event_for(&ev, r->sit, r->call);
         char reason[512];
@@ -104,7 +104,7 @@ static void ordinary_calls(void **s)
     static struct cg_ruleset rs;
     const char *text = "block cudaMalloc from libplugA.so; allow log cudaMemcpy";
     assert_int_equal(cg_rules_parse(&rs, text, strlen(text), "CTXGUARD_RULES", 1, complain), 0);
-    struct cg_policy_view guard = {CG_MODE_GUARD, 0, 0, &rs}, observe = {CG_MODE_OBSERVE, 0, 0, &rs};
+    struct cg_policy_view guard = {CG_MODE_GUARD, 0, 0, &rs, 0}, observe = {CG_MODE_OBSERVE, 0, 0, &rs, 0};
     struct cg_event ev;
     char reason[512];
     event_for(&ev, PRIMARY_ALONE, "cudaMalloc");
@@ -141,12 +141,60 @@ static void groups_from_the_table(void **s)
     assert_int_equal(cg_hook_group("cuDevicePrimaryCtxResetX"), -1); /* no prefix match */
 }
 
+/* CTXGUARD_RECLAIM=1 turns guard's blocks into reclaims, and nothing else; a rule may say reclaim;
+ * on an ordinary call reclaim acts as deny; observe says it would have reclaimed. */
+static void reclaim_decisions(void **s)
+{
+    (void)s;
+    static struct cg_ruleset rs, none;
+    const char *text = "reclaim @reset from *plugB*";
+    assert_int_equal(cg_rules_parse(&rs, text, strlen(text), "CTXGUARD_RULES", 1, complain), 0);
+    struct {
+        int mode, reclaim, sit;
+        const struct cg_ruleset *rules;
+        const char *caller;
+        int action, would;
+    } t[] = {
+        {CG_MODE_GUARD, 1, PRIMARY_SHARED, &none, A, CG_RECLAIM, 0},
+        {CG_MODE_GUARD, 1, PRIMARY_ALONE, &none, A, CG_ALLOW, 0},
+        {CG_MODE_GUARD, 1, CREATED, &none, A, CG_ALLOW, 0},
+        {CG_MODE_ENFORCE, 1, PRIMARY_ALONE, &none, A, CG_BLOCK, 0}, /* only guard's blocks */
+        {CG_MODE_GUARD, 0, PRIMARY_SHARED, &rs, B, CG_RECLAIM, 0},
+        {CG_MODE_GUARD, 0, PRIMARY_SHARED, &rs, A, CG_BLOCK, 0},
+        {CG_MODE_OBSERVE, 0, PRIMARY_SHARED, &rs, B, CG_ALLOW, 1 + CG_RECLAIM},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        struct cg_policy_view pv = {t[i].mode, 0, 0, t[i].rules, t[i].reclaim};
+        struct cg_event ev;
+        event_for(&ev, t[i].sit, "cudaDeviceReset");
+        char reason[512];
+        cg_decide_with(&ev, &pv, t[i].caller, reason, sizeof reason);
+        if (ev.action != t[i].action || ev.would != t[i].would)
+            fail_msg("case %zu: action %d would %d; expected %d %d", i, ev.action, ev.would, t[i].action, t[i].would);
+    }
+    struct cg_policy_view guard = {CG_MODE_GUARD, 0, 0, &rs, 0};
+    struct cg_event ev;
+    char reason[512];
+    event_for(&ev, PRIMARY_ALONE, "cudaDeviceReset");
+    ev.destructive = 0;
+    ev.call = "cudaDeviceReset";
+    static struct cg_ruleset plain;
+    const char *p = "reclaim cudaMalloc from *plugB*";
+    assert_int_equal(cg_rules_parse(&plain, p, strlen(p), "CTXGUARD_RULES", 1, complain), 0);
+    guard.rules = &plain;
+    event_for(&ev, PRIMARY_ALONE, "cudaMalloc");
+    ev.destructive = 0;
+    assert_int_equal(cg_decide_plain_with(&ev, &guard, B, reason, sizeof reason), CG_DENY);
+    assert_non_null(strstr(ev.reason, "reclaim acts as deny"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(decision_table),
         cmocka_unit_test(ordinary_calls),
         cmocka_unit_test(groups_from_the_table),
+        cmocka_unit_test(reclaim_decisions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -47,6 +47,9 @@ static void valid_rules(void **s)
     assert_string_equal(rs.rules[1].calls[1], "cuDevicePrimaryCtxReset*");
     assert_int_equal(rs.rules[2].log, 0);
     assert_int_equal(rs.rules[3].situation, CG_SIT_ANY);
+    assert_int_equal(parse("reclaim @reset from *optflow*", 0), 0);
+    assert_int_equal(rs.rules[0].action, CG_RULE_RECLAIM);
+    assert_string_equal(cg_rule_action_name(rs.rules[0].action), "reclaim");
     assert_int_equal(parse("allow @reset; deny @all from x.so", 1), 0);
     assert_int_equal(rs.n, 2);
     assert_string_equal(rs.rules[1].where, "p.rules:1");
@@ -58,7 +61,7 @@ static void errors_name_line_and_column(void **s)
     struct {
         const char *text, *want;
     } cases[] = {
-        {"alow @reset", "p.rules:1:1: unknown action 'alow'; expected allow, block, deny or abort"},
+        {"alow @reset", "p.rules:1:1: unknown action 'alow'; expected allow, block, deny, abort or reclaim"},
         {"\n  block", "p.rules:2:8: missing calls; expected"},
         {"deny @rest", "p.rules:1:6: bad call '@rest'; expected"},
         {"deny cuda-Reset", "p.rules:1:6: bad call 'cuda-Reset'"},
@@ -66,7 +69,17 @@ static void errors_name_line_and_column(void **s)
         {"deny @reset on sharred", "p.rules:1:16: unknown situation 'sharred'"},
         {"deny @reset frm x", "p.rules:1:13: unexpected 'frm'"},
         {"deny @reset from a from b", "p.rules:1:20: unexpected 'from'"},
-        {"deny a,b,c,d,e,f,g,h,i", "p.rules:1:22: too many calls in one rule 'i'"},
+        {"deny cudaMalloc,cudaFree,cudaMemcpy,cudaMemset,cudaSetDevice,cudaGetDevice,cudaDeviceReset,"
+         "cudaThreadExit,cudaEventCreate", "p.rules:1:107: too many calls in one rule 'cudaEventCreate'"},
+        /* rules the library would never apply: a call it passes through unjudged, a misspelling, a
+         * glob that matches nothing judged */
+        {"deny cuCtxCreate", "p.rules:1:6: call ctxguard never judges 'cuCtxCreate'; expected a call it decides"},
+        {"block @reset,cuCtxSetCurrent from x", "p.rules:1:14: call ctxguard never judges 'cuCtxSetCurrent'"},
+        {"deny cudaGetDriverEntryPoint", "p.rules:1:6: call ctxguard never judges 'cudaGetDriverEntryPoint'"},
+        {"deny cuCtxCreate*", "p.rules:1:6: call ctxguard never judges 'cuCtxCreate*'"},
+        {"deny cudaDeviceRest", "p.rules:1:6: unknown call 'cudaDeviceRest'; expected 'cudaDeviceReset' or a call"},
+        {"allow cuMemAlloc", "p.rules:1:7: unknown call 'cuMemAlloc'; expected a call ctxguard judges"},
+        {"deny cudaGraph*", "p.rules:1:6: pattern matches no judged call 'cudaGraph*'"},
         {"deny @reset on \x01", "p.rules:1:16: unknown situation '\\x01'"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -80,6 +93,34 @@ static void errors_name_line_and_column(void **s)
     assert_int_equal(rs.n, 1);
     assert_non_null(strstr(msgs[0], "p.rules:2:1:"));
     assert_non_null(strstr(msgs[1], "p.rules:3:14:"));
+}
+
+/* What the library judges: every runtime call but the entry-point lookups; of the driver calls, the
+ * ones that can end a context. @all matches each of them; the list is what check --list-calls shows. */
+static void judged_calls(void **s)
+{
+    (void)s;
+    assert_true(cg_rules_judged("cudaDeviceReset"));
+    assert_true(cg_rules_judged("cudaMalloc"));
+    assert_true(cg_rules_judged("cuDevicePrimaryCtxReset_v2"));
+    assert_true(cg_rules_judged("cuDevicePrimaryCtxRelease"));
+    assert_true(cg_rules_judged("cuCtxDestroy_v2"));
+    assert_false(cg_rules_judged("cuCtxCreate_v2"));
+    assert_false(cg_rules_judged("cuDevicePrimaryCtxRetain"));
+    assert_false(cg_rules_judged("cudaGetDriverEntryPoint"));
+    assert_false(cg_rules_judged("cuGetProcAddress_v2"));
+    assert_false(cg_rules_judged("cudaDeviceRest"));
+    assert_int_equal(parse("deny @all", 0), 0);
+    int n = 0;
+    for (const char *c; (c = cg_rules_judged_name(n)) != NULL; n++) {
+        assert_true(cg_rules_judged(c));
+        assert_non_null(cg_rules_match(&rs, c, "/x/liba.so", CG_SIT_SHARED));
+        char one[80];
+        snprintf(one, sizeof one, "deny %s", c); /* each judged call is a valid rule on its own */
+        assert_int_equal(parse(one, 0), 0);
+        parse("deny @all", 0);
+    }
+    assert_true(n >= 20);
 }
 
 static void limits(void **s)
@@ -187,6 +228,7 @@ int main(void)
         cmocka_unit_test(valid_rules),          cmocka_unit_test(errors_name_line_and_column),
         cmocka_unit_test(limits),               cmocka_unit_test(files),
         cmocka_unit_test(first_match_semantics), cmocka_unit_test(random_inputs_do_not_crash),
+        cmocka_unit_test(judged_calls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

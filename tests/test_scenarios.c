@@ -656,6 +656,33 @@ static void broken_policy_falls_back_or_denies(void **s)
     assert_int_equal(count_lines_with(R.err, (const char *const[]){"CTXGUARD_STRICT=1: every guarded call is denied", NULL}), 2);
 }
 
+/* A rule names plugins by the directory the host loads them from, which is a symlink (a versioned
+ * release directory behind a stable name): it matches by the path the module was loaded by as well
+ * as by its real path (it once matched the real path only, and the rule never applied). */
+static void rule_matches_the_path_loaded_by(void **s)
+{
+    (void)s;
+    char dir[] = "/tmp/ctxguard-link-XXXXXX", link[64], rule[512], plugB[192], plugA[192];
+    assert_non_null(mkdtemp(dir));
+    snprintf(link, sizeof link, "%s/current", dir);
+    assert_int_equal(symlink(BUILD_DIR "/plugins", link), 0);
+    snprintf(rule, sizeof rule, "CTXGUARD_RULES=deny @reset from %s/*; deny cudaMalloc from %s/libplugC.so", link, link);
+    snprintf(plugA, sizeof plugA, "%s/libplugA.so:setup", link);
+    snprintf(plugB, sizeof plugB, "%s/libplugB.so:reset", link);
+    char plugC[192];
+    snprintf(plugC, sizeof plugC, "%s/libplugC.so:setup", link);
+    run_prog(&R, 1, 1, ENV(rule), STEPS(HOST, plugA, plugB, plugC));
+    unlink(link);
+    rmdir(dir);
+    assert_non_null(strstr(R.out, "libplugB.so:reset -> 800"));
+    assert_non_null(strstr(R.out, "libplugC.so:setup -> 800"));
+    const char *ev = event(R.log, "cudaDeviceReset");
+    expect_field(ev, "action", "\"deny\"");
+    expect_field(ev, "decided_by", "\"CTXGUARD_RULES:1\"");
+    /* the log still names the real path */
+    expect_field(ev, "caller", "\"" BUILD_DIR "/plugins/libplugB.so\"");
+}
+
 /* ---- output and configuration ---- */
 
 static void json_lines_parse_with_all_keys(void **s)
@@ -768,8 +795,10 @@ static void quiet_level_logs_nothing(void **s)
 static void non_cuda_process_unchanged(void **s)
 {
     (void)s;
-    run_prog(&R, 0, 0, ENV("CTXGUARD_MODE=bogus"), STEPS("/bin/ls", "-la", "/usr/bin/env", "/etc/passwd"));
-    run_prog(&R2, 1, 0, ENV("CTXGUARD_MODE=bogus"), STEPS("/bin/ls", "-la", "/usr/bin/env", "/etc/passwd"));
+    /* /usr, not /: the link count of /proc in a listing of / follows the number of processes on
+     * the machine, so two listings differ whenever anything else starts or ends in between */
+    run_prog(&R, 0, 0, ENV("CTXGUARD_MODE=bogus"), STEPS("/bin/ls", "-la", "/usr"));
+    run_prog(&R2, 1, 0, ENV("CTXGUARD_MODE=bogus"), STEPS("/bin/ls", "-la", "/usr"));
     assert_int_equal(R.status, 0);
     assert_int_equal(R2.status, 0);
     assert_string_equal(R.out, R2.out);
@@ -820,6 +849,7 @@ int main(void)
         cmocka_unit_test(rules_on_ordinary_calls),
         cmocka_unit_test(abort_rule_ends_process),
         cmocka_unit_test(broken_policy_falls_back_or_denies),
+        cmocka_unit_test(rule_matches_the_path_loaded_by),
         cmocka_unit_test(json_lines_parse_with_all_keys),
         cmocka_unit_test(bad_mode_value_warns_once_and_guards),
         cmocka_unit_test(quiet_level_logs_nothing),

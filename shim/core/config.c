@@ -172,6 +172,7 @@ int cg_config_parse(struct cg_config *cfg, cg_getenv_fn get, long pid, cg_compla
     } else if (dump && strstr(dump, "%p"))
         snprintf(cfg->dump_tmpl, sizeof cfg->dump_tmpl, "%s", dump);
     bad += flag(get, "CTXGUARD_NVTX", &cfg->nvtx, "0 (no NVTX marks)", fn);
+    bad += flag(get, "CTXGUARD_RECLAIM", &cfg->reclaim, "0 (a blocked reset frees nothing)", fn);
     const char *nvtx_lib = get("CTXGUARD_NVTX_LIB");
     if (nvtx_lib && expand_path(cfg->nvtx_lib, nvtx_lib, pid) != 0) {
         cfg->nvtx_lib[0] = '\0';

@@ -29,6 +29,8 @@ struct cg_config {
     const char *config;         /* CTXGUARD_CONFIG (policy file path), or NULL */
     int nvtx;                   /* CTXGUARD_NVTX=1: each guarded event is also an NVTX mark */
     char nvtx_lib[CG_PATH_MAX]; /* CTXGUARD_NVTX_LIB: the NVTX library to load; "" = the usual names */
+    int reclaim;                /* CTXGUARD_RECLAIM=1: the guard preset's blocks also free the caller's
+                                   own allocations, streams and events in that context (reclaim) */
     char log_tmpl[CG_PATH_MAX];  /* CTXGUARD_LOG as given when it has %p (a forked child expands it */
     char dump_tmpl[CG_PATH_MAX]; /* again with its own pid), else ""; the same for CTXGUARD_DUMP */
 };

@@ -17,6 +17,8 @@
 #define CG_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define CG_HIDDEN __attribute__((visibility("hidden")))
 
+struct cg_res_rec;
+
 /* Per-thread record. initial-exec TLS: a preloaded object gets static TLS, so each access is one
  * %fs-relative load, with no __tls_get_addr call on the hot path. */
 struct cg_tls {
@@ -33,6 +35,7 @@ struct cg_tls {
     void *rt_tab[CG_RT_COUNT];
     unsigned int mod_gen;           /* module-table generation the cached range belongs to */
     int mod;                        /* its index */
+    int mod_user;                   /* its class is CG_MOD_USER (resource records need no lookup) */
     const void *slow_ra;            /* return address handed from a wrapper to its slow path */
     int switch_mod, switch_from;    /* the module that last moved this thread to another device, and from where */
     int ctx_switch_mod;             /* the module that made one of its own (created) contexts current … */
@@ -45,6 +48,11 @@ struct cg_tls {
     int depth;                      /* >0 while ctxguard itself is working: hooks pass through */
     int judged;                     /* a runtime reset was judged: its driver calls are not judged again */
     int via;                        /* a runtime's own wrapper (k+1) hands its call to the slow path */
+    int res_depth;                  /* >0 inside a tracked runtime call (cudaMalloc…): the driver calls
+                                       it makes underneath are the same object, not recorded again */
+    struct cg_res_rec *res_spare;   /* the record of this thread's last free, for its next allocation
+                                       (track/resources.h): a pair takes no free-list step */
+    int res_keyed;                  /* the thread-exit hook that returns the spare is registered */
 };
 extern __thread struct cg_tls cg_tls __attribute__((tls_model("initial-exec"), aligned(64)));
 

@@ -21,6 +21,16 @@ typedef int cudaDriverEntryPointQueryResult;
 typedef struct CUexecAffinityParam_st CUexecAffinityParam;
 typedef struct CUctxCreateParams_st CUctxCreateParams;
 typedef struct { unsigned int x, y, z; } cg_dim3;
+/* Resource tracking (track/resources.c): what allocation, stream and event calls pass. */
+typedef unsigned long long CUdeviceptr;
+typedef struct CUstream_st *CUstream;
+typedef struct CUevent_st *CUevent;
+typedef struct CUmemPoolHandle_st *CUmemoryPool;
+typedef struct CUmemPoolHandle_st *cudaMemPool_t;
+typedef struct cudaArray *cudaArray_t;
+struct cudaChannelFormatDesc { int x, y, z, w; int f; };
+struct cudaPitchedPtr { void *ptr; size_t pitch, xsize, ysize; };
+struct cudaExtent { size_t width, height, depth; };
 
 enum {
     CG_SUCCESS = 0,

@@ -14,6 +14,12 @@ const struct cg_drv_info cg_drv_info[CG_DRV_COUNT] = {
 #include "core/hooks.def"
 };
 
+const unsigned char cg_drv_tracked[CG_DRV_COUNT] = {
+#define CG_DRV(name, base, since, kind, group, params, args) 0,
+#define CG_DRVT(name, base, since, params, args, kind, res, handle, bytes) 1,
+#include "core/hooks.def"
+};
+
 int cg_rt_id_of(const char *name)
 {
     for (int i = 0; i < CG_RT_COUNT; i++)
@@ -49,6 +55,10 @@ int cg_drv_variant_for(const char *base, int version)
 #define CG_GROUP_OF_RT_ENTRY 0
 #define CG_GROUP_OF_RT_ENTRYV 0
 #define CG_GROUP_OF_RT_RESET CG_GROUP_RESET
+#define CG_GROUP_OF_RT_ALLOC 0
+#define CG_GROUP_OF_RT_FREE 0
+#define CG_GROUP_OF_RT_CREATE 0
+#define CG_GROUP_OF_RT_DESTROY 0
 #define CG_GROUP_OF_DRV_NONE 0
 #define CG_GROUP_OF_DRV_RESET CG_GROUP_RESET
 #define CG_GROUP_OF_DRV_DESTROY CG_GROUP_DESTROY

@@ -2,6 +2,8 @@
 #ifndef CTXGUARD_HOOKS_H
 #define CTXGUARD_HOOKS_H
 
+#include <string.h>
+
 #include "core/cuda_abi.h"
 
 /* Everything declared here is internal: hidden declarations let hot globals be read with one
@@ -44,30 +46,52 @@ extern const char *const cg_rt_names[CG_RT_COUNT];
  * own (doors/rt_hooks.c), which call that runtime's functions, whoever the caller is. */
 #define CG_HANDED_RUNTIMES 8
 extern const struct cg_drv_info cg_drv_info[CG_DRV_COUNT];
+/* 1 for the CG_DRVT rows (allocations, streams, events): handed out wrapped to modules, but as they
+ * are to NVIDIA's libraries, whose own objects are not a module's and whose runtime calls are
+ * tracked at the runtime door already (and a shared runtime's cudaMalloc then crosses one wrapper,
+ * not two). */
+extern const unsigned char cg_drv_tracked[CG_DRV_COUNT];
+/* Whether a driver lookup by module class `cls` of variant `id` gets the real pointer back. */
+#define CG_DRV_UNWRAPPED_FOR(id, cls) ((id) >= 0 && cg_drv_tracked[(id)] && (cls) == CG_MOD_NVIDIA)
 
 /* Lookup by exact exported name; -1 when not interposed. */
 int cg_rt_id_of(const char *name);
 int cg_drv_id_of(const char *name);
 /* A cheap first filter for lookups by name: 0 means the name is certainly not one ctxguard wraps
- * (most lookups: cuMemAlloc, cuLaunchKernel, …), so the caller may skip the table search. The
- * guarded bases are cuCtx*, cuDevicePrimaryCtx*, cuGetProcAddress. */
-static inline int cg_maybe_guarded_base(const char *s)
+ * (most lookups: cuLaunchKernel, cuModule…, cuMemcpy…), so the caller may skip the table search. The
+ * guarded bases are cuCtx*, cuDevicePrimaryCtx*, cuGetProcAddress; the tracked ones cuMemAlloc*,
+ * cuMemFree*, cuMemHostAlloc, cuStreamCreate*, cuStreamDestroy, cuEventCreate, cuEventDestroy. */
+static inline __attribute__((always_inline)) int cg_maybe_guarded_base(const char *s)
 {
     if (s[0] != 'c' || s[1] != 'u')
         return 0;
-    /* One range test rejects most names (cuMem…, cuLaunch…, cuStream…, cuModule…): the guarded ones
-     * have 'C', 'D' or 'G' third. */
-    unsigned int c = (unsigned char)s[2] - (unsigned char)'C';
-    if (c > 'G' - 'C')
+    /* One bit test rejects most names: the wrapped ones have 'C', 'D', 'E', 'G', 'M' or 'S' third;
+     * the bit is picked by the character's low six bits (bytes that alias one, such as 0xC3, are
+     * rejected by the characters after). */
+    unsigned char c = (unsigned char)s[2];
+#define CG_GUARDED_THIRD(ch) (1ull << ((ch) & 63))
+    if (!((CG_GUARDED_THIRD('C') | CG_GUARDED_THIRD('D') | CG_GUARDED_THIRD('E') | CG_GUARDED_THIRD('G') |
+           CG_GUARDED_THIRD('M') | CG_GUARDED_THIRD('S')) >> (c & 63) & 1))
         return 0;
-    /* switch on the offset already computed (no second copy of s[2]); character by character
-     * (&& stops at the terminator): no call, so wrappers need no frame */
+    /* character by character (&& stops at the terminator): no call, so wrappers need no frame */
     switch (c) {
-    case 'C' - 'C': return s[3] == 't' && s[4] == 'x';
-    case 'D' - 'C': return s[3] == 'e' && s[4] == 'v' && s[5] == 'i' && s[6] == 'c' && s[7] == 'e' && s[8] == 'P';
-    case 'G' - 'C': return s[3] == 'e' && s[4] == 't' && s[5] == 'P';
+    case 'C': return s[3] == 't' && s[4] == 'x';
+    case 'D': return s[3] == 'e' && s[4] == 'v' && s[5] == 'i' && s[6] == 'c' && s[7] == 'e' && s[8] == 'P';
+    case 'G': return s[3] == 'e' && s[4] == 't' && s[5] == 'P';
+    case 'M': return s[3] == 'e' && s[4] == 'm' && (s[5] == 'A' || s[5] == 'F' || s[5] == 'H');
+    case 'S': return s[3] == 't' && s[4] == 'r' && s[5] == 'e' && s[6] == 'a' && s[7] == 'm' && (s[8] == 'C' || s[8] == 'D');
+    case 'E': return s[3] == 'v' && s[4] == 'e' && s[5] == 'n' && s[6] == 't' && (s[7] == 'C' || s[7] == 'D');
     default: return 0;
     }
+#undef CG_GUARDED_THIRD
+}
+
+/* Tracked bases whose per-thread-default-stream variants (_ptsz) cuGetProcAddress hands out under
+ * CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM: ctxguard wraps only the legacy-stream variant. */
+static inline int cg_has_ptsz_variant(const char *s)
+{
+    return s[0] == 'c' && s[1] == 'u' && s[2] == 'M' && s[3] == 'e' && s[4] == 'm' &&
+           (s[5] == 'A' || s[5] == 'F') && s[6] != 0 && strstr(s, "Async") != NULL;
 }
 
 /* The rule group of an interposed call (hooks.def's kind and group columns): 0 none, CG_GROUP_RESET

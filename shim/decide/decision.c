@@ -16,10 +16,15 @@
     "streams and modules; returned success without resetting. The resetting module should use a "    \
     "driver-API context of its own (cuCtxCreate) if it needs a clean device"
 
+#define GUARD_RECLAIM                                                                                \
+    "guard mode with CTXGUARD_RECLAIM=1: the modules in shared_with use this primary context, so it was " \
+    "not reset; instead the caller's own allocations, streams and events in it were freed (reclaimed) " \
+    "and success returned"
+
 static const char *const preset_names[] = {"preset observe", "preset guard", "preset enforce"};
 static const char *const fallback_names[] = {"preset observe (policy has errors)", "preset guard (policy has errors)",
                                              "preset enforce (policy has errors)"};
-static const int rule_action[] = {CG_ALLOW, CG_BLOCK, CG_DENY, CG_ABORT};
+static const int rule_action[] = {CG_ALLOW, CG_BLOCK, CG_DENY, CG_ABORT, CG_RECLAIM};
 
 static int situation_of(const struct cg_event *ev)
 {
@@ -44,7 +49,7 @@ static void dry_run(struct cg_event *ev, const struct cg_policy_view *pv)
     ev->action = CG_ALLOW;
 }
 
-static void preset(struct cg_event *ev, int mode, int primary, int unsure, int shared)
+static void preset(struct cg_event *ev, int mode, int reclaim, int primary, int unsure, int shared)
 {
     switch (mode) {
     case CG_MODE_OBSERVE:
@@ -74,8 +79,13 @@ static void preset(struct cg_event *ev, int mode, int primary, int unsure, int s
                                 : "guard mode: no other module was seen using this primary context";
             return;
         }
-        ev->action = CG_BLOCK;
-        ev->reason = unsure ? GUARD_BLOCK UNSURE : GUARD_BLOCK;
+        if (reclaim) {
+            ev->action = CG_RECLAIM;
+            ev->reason = unsure ? GUARD_RECLAIM UNSURE : GUARD_RECLAIM;
+        } else {
+            ev->action = CG_BLOCK;
+            ev->reason = unsure ? GUARD_BLOCK UNSURE : GUARD_BLOCK;
+        }
         return;
     }
     ev->reason = ev->ctx_kind == CG_CTX_CREATED
@@ -88,7 +98,10 @@ static void rule_reason(const struct cg_event *ev, const struct cg_rule *r, int 
 {
     snprintf(reason, cap, "%srule %s (%s%s%s, on %s)%s", observe ? "observe mode (dry run), would apply " : "", r->where,
              cg_rule_action_name(r->action), r->from[0] ? " from " : "", r->from, cg_situation_name(situation_of(ev)),
-             plain && r->action == CG_RULE_BLOCK ? "; block acts as deny on a call that is not a reset or destroy" : "");
+             !plain                             ? ""
+             : r->action == CG_RULE_BLOCK     ? "; block acts as deny on a call that is not a reset or destroy"
+             : r->action == CG_RULE_RECLAIM   ? "; reclaim acts as deny on a call that is not a reset or destroy"
+                                              : "");
 }
 
 void cg_decide_with(struct cg_event *ev, const struct cg_policy_view *pv, const char *caller_path, char *reason,
@@ -116,7 +129,7 @@ void cg_decide_with(struct cg_event *ev, const struct cg_policy_view *pv, const 
         return;
     }
     if (pv->rules && pv->rules->n) {
-        const struct cg_rule *r = cg_rules_match(pv->rules, ev->call, caller_path ? caller_path : "", situation_of(ev));
+        const struct cg_rule *r = cg_rules_match_as(pv->rules, ev->call, caller_path ? caller_path : "", ev->caller_loaded_as, situation_of(ev));
         if (r) {
             ev->action = rule_action[r->action];
             ev->log = r->log;
@@ -127,7 +140,7 @@ void cg_decide_with(struct cg_event *ev, const struct cg_policy_view *pv, const 
             return;
         }
     }
-    preset(ev, mode, primary, unsure, shared);
+    preset(ev, mode, pv->reclaim, primary, unsure, shared);
 }
 
 int cg_decide_plain_with(struct cg_event *ev, const struct cg_policy_view *pv, const char *caller_path,
@@ -136,10 +149,10 @@ int cg_decide_plain_with(struct cg_event *ev, const struct cg_policy_view *pv, c
     ev->would = 0;
     if (!pv->rules || pv->rules->n == 0)
         return -1;
-    const struct cg_rule *r = cg_rules_match(pv->rules, ev->call, caller_path ? caller_path : "", situation_of(ev));
+    const struct cg_rule *r = cg_rules_match_as(pv->rules, ev->call, caller_path ? caller_path : "", ev->caller_loaded_as, situation_of(ev));
     if (r == NULL)
         return -1;
-    static const int plain_action[] = {CG_ALLOW, CG_DENY, CG_DENY, CG_ABORT};
+    static const int plain_action[] = {CG_ALLOW, CG_DENY, CG_DENY, CG_ABORT, CG_DENY};
     ev->action = plain_action[r->action];
     ev->log = r->log;
     ev->decided_by = r->where;

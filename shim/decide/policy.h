@@ -18,6 +18,7 @@ struct cg_policy_view {
     int strict_deny;                /* the policy is broken and CTXGUARD_STRICT=1 */
     int broken;                     /* the policy had errors (its rules were dropped) */
     const struct cg_ruleset *rules; /* NULL or empty: presets only */
+    int reclaim;                    /* CTXGUARD_RECLAIM=1: guard's blocks are reclaims */
 };
 
 /* Pure. Sets ev->action, ev->would, ev->log, ev->decided_by and ev->reason (a constant, or `reason`
@@ -46,8 +47,9 @@ void cg_decide(struct cg_event *ev, char *reason, size_t cap);
 int cg_decide_plain(struct cg_event *ev, char *reason, size_t cap);
 int cg_module_watched(int m);
 
-/* The tail every judged call shares once decided. cg_verdict_stops: for block, deny and abort, sets
- * ev->result (block: success, after `settle` when given; deny and abort: error 800) and returns 1,
+/* The tail every judged call shares once decided. cg_verdict_stops: for block, reclaim, deny and
+ * abort, sets ev->result (block and reclaim: success, after `settle` when given and what the caller
+ * leaves behind or (reclaim) frees, decide/reclaim.c; deny and abort: error 800) and returns 1,
  * the real call is not made; for allow returns 0. cg_verdict_done: logs the event, and ends the
  * process when the action was abort. */
 int cg_verdict_stops(struct cg_event *ev, void (*settle)(void *), void *arg);

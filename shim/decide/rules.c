@@ -1,5 +1,6 @@
 /* The rule parser and matcher. Pure and bounded: fixed-size storage, no allocation; the only I/O is
- * cg_rules_load_file's read of the policy file. */
+ * cg_rules_load_file's read of the policy file. A rule that names a call the library never judges is
+ * an error (see `interposed` below). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -14,12 +15,12 @@
 #include "core/hooks.h"
 #include "decide/rules.h"
 
-static const char *const actions[] = {"allow", "block", "deny", "abort", NULL};
+static const char *const actions[] = {"allow", "block", "deny", "abort", "reclaim", NULL};
 static const char *const situations[] = {"any", "primary", "shared", "created", "none", NULL};
 static const char *const groups[] = {"@reset", "@destroy", "@destructive", "@all", NULL};
 
 const char *cg_situation_name(int s) { return s >= 0 && s <= CG_SIT_NONE ? situations[s] : "any"; }
-const char *cg_rule_action_name(int a) { return a >= 0 && a <= CG_RULE_ABORT ? actions[a] : "allow"; }
+const char *cg_rule_action_name(int a) { return a >= 0 && a <= CG_RULE_RECLAIM ? actions[a] : "allow"; }
 
 struct lexer {
     const char *s, *end, *line_start;
@@ -81,6 +82,120 @@ static int valid_item(const char *s, size_t n)
     return 1;
 }
 
+/* Every entry point ctxguard interposes (hooks.def), and which of them a rule can decide: the library
+ * judges every runtime call but the driver entry-point lookups (passed through, their pointers
+ * wrapped), and of the driver calls only those that can end a context (primary reset and last
+ * release, context destroy). Creating a context, retaining, making one current and cuGetProcAddress
+ * are watched, never judged: a rule naming only them would never apply, so it is an error here, in
+ * the library at startup and in `ctxguard check` alike. */
+#define CG_JUDGED_RT_USE 1
+#define CG_JUDGED_RT_PASS 1
+#define CG_JUDGED_RT_SETDEV 1
+#define CG_JUDGED_RT_RESET 1
+#define CG_JUDGED_RT_ENTRY 0
+#define CG_JUDGED_RT_ENTRYV 0
+#define CG_JUDGED_RT_ALLOC 1 /* tracked calls: USE calls that also keep resource records */
+#define CG_JUDGED_RT_FREE 1
+#define CG_JUDGED_RT_CREATE 1
+#define CG_JUDGED_RT_DESTROY 1
+static const struct {
+    const char *name;
+    int judged;
+} interposed_calls[] = {
+#define CG_RT(name, params, args, kind) {#name, CG_JUDGED_RT_##kind},
+#define CG_DRV(name, base, since, kind, group, params, args) {#name, CG_GROUP_##group != CG_GROUP_NONE},
+#include "core/hooks.def"
+    {NULL, 0}};
+#define interposed(i) (interposed_calls[i].name)
+
+static int destructive_call(const char *call, int *reset)
+{
+    int g = cg_hook_group(call);
+    *reset = g == CG_GROUP_RESET;
+    return g == CG_GROUP_RESET || g == CG_GROUP_DESTROY;
+}
+
+/* For a name from `interposed_calls`. */
+static int judged_kind(const char *call)
+{
+    for (int i = 0; interposed(i); i++)
+        if (strcmp(interposed(i), call) == 0)
+            return interposed_calls[i].judged;
+    return 0;
+}
+
+int cg_rules_judged(const char *call)
+{
+    return judged_kind(call);
+}
+
+const char *cg_rules_judged_name(int i)
+{
+    for (int k = 0; interposed(k); k++)
+        if (interposed_calls[k].judged && i-- == 0)
+            return interposed(k);
+    return NULL;
+}
+
+/* Edit distance, capped: enough to suggest the call a misspelling meant. */
+static int distance(const char *a, size_t n, const char *b)
+{
+    size_t m = strlen(b);
+    if (n > 63 || m > 63)
+        return 99;
+    int row[64];
+    for (size_t j = 0; j <= m; j++)
+        row[j] = (int)j;
+    for (size_t i = 1; i <= n; i++) {
+        int diag = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= m; j++) {
+            int up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            diag = up;
+            row[j] = best;
+        }
+    }
+    return row[m];
+}
+
+/* A call item (not a group) that no judged call matches: a misspelling, or a call ctxguard passes
+ * through. Reports it and returns 1. */
+static int never_applies(struct lexer *lx, const char *s, size_t n)
+{
+    char item[64];
+    memcpy(item, s, n);
+    item[n] = '\0';
+    int known = 0;
+    for (int i = 0; interposed(i); i++)
+        if (fnmatch(item, interposed(i), 0) == 0) {
+            if (judged_kind(interposed(i)))
+                return 0;
+            known = 1;
+        }
+    if (known) {
+        problem(lx, s, n, "call ctxguard never judges",
+                "a call it decides (creating a context, retaining, making one current and entry-point lookups "
+                "pass through unjudged; ctxguard check --list-calls)");
+        return 1;
+    }
+    const char *best = NULL;
+    int bd = 4;
+    for (int i = 0; interposed(i); i++) {
+        int d = judged_kind(interposed(i)) ? distance(item, n, interposed(i)) : 99;
+        if (d < bd)
+            bd = d, best = interposed(i);
+    }
+    char expected[160];
+    snprintf(expected, sizeof expected, "%s%s%sa call ctxguard judges (ctxguard check --list-calls)",
+             best ? "'" : "", best ? best : "", best ? "' or " : "");
+    problem(lx, s, n, strpbrk(item, "*?[") ? "pattern matches no judged call" : "unknown call", expected);
+    return 1;
+}
+
 /* Parses one rule in [b, e). */
 static void parse_rule(struct lexer *lx, struct cg_ruleset *rs, const char *b, const char *e)
 {
@@ -94,7 +209,7 @@ static void parse_rule(struct lexer *lx, struct cg_ruleset *rs, const char *b, c
     n = token(&p, e);
     t = p - n;
     if ((r.action = lookup(actions, t, n)) < 0) {
-        problem(lx, t, n, "unknown action", "allow, block, deny or abort");
+        problem(lx, t, n, "unknown action", "allow, block, deny, abort or reclaim");
         return;
     }
     n = token(&p, e);
@@ -116,6 +231,8 @@ static void parse_rule(struct lexer *lx, struct cg_ruleset *rs, const char *b, c
             problem(lx, c, (size_t)(q - c), "bad call", "a call name, a glob or @reset, @destroy, @destructive, @all");
             return;
         }
+        if (c[0] != '@' && never_applies(lx, c, (size_t)(q - c)))
+            return;
         if (r.ncalls == CG_RULE_MAX_CALLS) {
             problem(lx, c, (size_t)(q - c), "too many calls in one rule", "at most 8; split the rule");
             return;
@@ -272,25 +389,39 @@ int cg_rules_load_file(struct cg_ruleset *rs, const char *path, cg_rule_complain
     return cg_rules_parse(rs, buf, n, shown, 0, complain);
 }
 
-/* Groups come from hooks.def (its kind and group columns), not from name prefixes. */
+/* Groups come from hooks.def (its kind and group columns), not from name prefixes. @all: every
+ * judged call (a call the library never judges never reaches a rule). */
 static int call_in_group(const char *group, const char *call)
 {
-    int g = cg_hook_group(call);
-    int reset = g == CG_GROUP_RESET, destroy = g == CG_GROUP_DESTROY;
+    int reset, destructive = destructive_call(call, &reset);
     if (strcmp(group, "@reset") == 0)
         return reset;
     if (strcmp(group, "@destroy") == 0)
-        return destroy;
+        return destructive && !reset;
     if (strcmp(group, "@destructive") == 0)
-        return reset || destroy;
+        return destructive;
     return strcmp(group, "@all") == 0;
+}
+
+/* A rule's caller glob against one path: the whole path when the glob has a '/', else its file name. */
+static int from_matches(const struct cg_rule *r, const char *path)
+{
+    if (path == NULL || path[0] == '\0')
+        return 0;
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    return fnmatch(r->from, strchr(r->from, '/') ? path : base, 0) == 0;
 }
 
 const struct cg_rule *cg_rules_match(const struct cg_ruleset *rs, const char *call, const char *caller,
                                      int situation)
 {
-    const char *base = strrchr(caller ? caller : "", '/');
-    base = base ? base + 1 : (caller ? caller : "");
+    return cg_rules_match_as(rs, call, caller, NULL, situation);
+}
+
+const struct cg_rule *cg_rules_match_as(const struct cg_ruleset *rs, const char *call, const char *caller,
+                                        const char *loaded_as, int situation)
+{
     for (int i = 0; i < rs->n; i++) {
         const struct cg_rule *r = &rs->rules[i];
         int hit = 0;
@@ -298,7 +429,7 @@ const struct cg_rule *cg_rules_match(const struct cg_ruleset *rs, const char *ca
             hit = r->calls[k][0] == '@' ? call_in_group(r->calls[k], call) : fnmatch(r->calls[k], call, 0) == 0;
         if (!hit)
             continue;
-        if (r->from[0] && fnmatch(r->from, strchr(r->from, '/') ? (caller ? caller : "") : base, 0) != 0)
+        if (r->from[0] && !from_matches(r, caller ? caller : "") && !from_matches(r, loaded_as))
             continue;
         if (r->situation != CG_SIT_ANY && r->situation != situation &&
             !(r->situation == CG_SIT_PRIMARY && situation == CG_SIT_SHARED))

@@ -2,7 +2,7 @@
  * ctxguard command (check, --explain) from this same code, so both agree on every file.
  *
  *   rule      := ACTION [log|nolog] CALLS [from GLOB] [on SITUATION]
- *   ACTION    := allow | block | deny | abort
+ *   ACTION    := allow | block | deny | abort | reclaim
  *   CALLS     := ITEM[,ITEM…]   ITEM: a call name or glob (cuDevicePrimaryCtxReset*) or a group:
  *                @reset @destroy @destructive @all
  *   GLOB      := glob on the caller's path if it contains '/', else on its file name
@@ -25,7 +25,7 @@
 #define CG_RULE_MAX_REPORTED 10 /* problems reported one by one; the rest are counted */
 
 enum cg_situation { CG_SIT_ANY, CG_SIT_PRIMARY, CG_SIT_SHARED, CG_SIT_CREATED, CG_SIT_NONE };
-enum cg_rule_action { CG_RULE_ALLOW, CG_RULE_BLOCK, CG_RULE_DENY, CG_RULE_ABORT };
+enum cg_rule_action { CG_RULE_ALLOW, CG_RULE_BLOCK, CG_RULE_DENY, CG_RULE_ABORT, CG_RULE_RECLAIM };
 
 struct cg_rule {
     int action;                          /* enum cg_rule_action */
@@ -53,9 +53,18 @@ int cg_rules_parse(struct cg_ruleset *rs, const char *text, size_t len, const ch
 /* Reads and parses a file, with the limits above; problems reported as in cg_rules_parse. */
 int cg_rules_load_file(struct cg_ruleset *rs, const char *path, cg_rule_complain_fn complain);
 
-/* The first rule matching (call, caller path, situation), or NULL. */
+/* The first rule matching (call, caller, situation), or NULL. cg_rules_match_as: a rule's caller glob
+ * matches either the module's real path (`caller`) or the path it was loaded by (`loaded_as`, NULL
+ * when the same): a rule written for a symlinked plugin directory matches the plugins in it. */
+const struct cg_rule *cg_rules_match_as(const struct cg_ruleset *rs, const char *call, const char *caller,
+                                        const char *loaded_as, int situation);
 const struct cg_rule *cg_rules_match(const struct cg_ruleset *rs, const char *call, const char *caller,
                                      int situation);
+
+/* Whether the library ever decides `call` by a rule (a judged call; see rules.c), and the i-th such
+ * call (NULL past the last): what `ctxguard check --list-calls` prints and completion offers. */
+int cg_rules_judged(const char *call);
+const char *cg_rules_judged_name(int i);
 
 const char *cg_situation_name(int s);
 const char *cg_rule_action_name(int a);

@@ -42,7 +42,10 @@ void *cg_dlsym_handle(void *handle, const char *name)
         return r; /* the driver's own lookups stay untouched */
     if (name[2] == 'd')
         return cg_wrap_runtime_exact(cg_rt_id_of(name), r);
-    return cg_wrap_driver_exact(cg_drv_id_of(name), r);
+    int id = cg_drv_id_of(name);
+    if (m > 0 && CG_DRV_UNWRAPPED_FOR(id, cg_mod(m)->cls))
+        return r;
+    return cg_wrap_driver_exact(id, r);
 }
 
 /* Called by the dlopen entry (dlsym_entry.S) before an RTLD_DEEPBIND load: such a module and its

@@ -41,13 +41,17 @@ static void __attribute__((noinline)) drv_debug_(int id, const void *ra, int dev
 
 /* ---- cuGetProcAddress: every driver function a runtime uses comes through here ---- */
 
-static void *proc_result(const char *symbol, int version, void *p, const void *ra)
+static void *proc_result(const char *symbol, int version, cuuint64_t flags, void *p, const void *ra)
 {
     if (p == NULL || symbol == NULL || CG_LIKELY(!cg_maybe_guarded_base(symbol)) || cg_own_active())
         return p;
+    if ((flags & 2) && cg_has_ptsz_variant(symbol))
+        return p; /* CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM: a _ptsz variant, not wrapped */
     int m = cg_module_of(ra);
     if (m > 0 && cg_mod(m)->cls == CG_MOD_DRIVER)
         return p; /* the driver's own lookups stay untouched */
+    if (m > 0 && CG_DRV_UNWRAPPED_FOR(cg_drv_variant_for(symbol, version), cg_mod(m)->cls))
+        return p;
     return cg_wrap_driver_versioned(symbol, version, p);
 }
 
@@ -286,7 +290,7 @@ static CUresult pop_current(int id, CUcontext *pctx, const void *ra)
         }                                                                                            \
         CUresult r = real args;                                                                      \
         if (r == CG_SUCCESS && pfn)                                                                  \
-            *pfn = proc_result(symbol, cudaVersion, *pfn, ra);                                       \
+            *pfn = proc_result(symbol, cudaVersion, flags, *pfn, ra);                                       \
         return r;                                                                                    \
     }                                                                                                \
     CUresult name params                                                                             \
@@ -323,5 +327,6 @@ static CUresult pop_current(int id, CUcontext *pctx, const void *ra)
 #define CG_DRV_WRAP_DESTROY(name, params, args) CG_DRV_WRAP_HANDLER(name, params, ctx_destroy, ctx)
 #define CG_DRV_WRAP_CURRENT(name, params, args) CG_DRV_WRAP_HANDLER(name, params, make_current, ctx)
 #define CG_DRV_WRAP_POP(name, params, args) CG_DRV_WRAP_HANDLER(name, params, pop_current, pctx)
+#define CG_DRV_WRAP_TRACKED(name, params, args) /* doors/res_hooks.c */
 #define CG_DRV(name, base, since, kind, group, params, args) CG_DRV_WRAP_##kind(name, params, args)
 #include "core/hooks.def"

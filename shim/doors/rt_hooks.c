@@ -12,6 +12,7 @@
 #include "decide/policy.h"
 #include "doors/handout.h"
 #include "track/resolve.h"
+#include "track/resources.h"
 #include "track/state.h"
 
 /* Fast path of every pass-through runtime call: the caller is the module this thread last called
@@ -36,6 +37,10 @@ static inline int rt_armed(const void *ra)
 #define CG_RT_LAZY_DECL_ENTRY(name, params) static cudaError_t name##_lazy params;
 #define CG_RT_LAZY_DECL_ENTRYV(name, params) static cudaError_t name##_lazy params;
 #define CG_RT_LAZY_DECL_RESET(name, params)
+#define CG_RT_LAZY_DECL_ALLOC(name, params)
+#define CG_RT_LAZY_DECL_FREE(name, params)
+#define CG_RT_LAZY_DECL_CREATE(name, params)
+#define CG_RT_LAZY_DECL_DESTROY(name, params)
 #define CG_RT(name, params, args, kind) CG_RT_LAZY_DECL_##kind(name, params)
 #include "core/hooks.def"
 /* a call that checks its result has no lazy entry (it tests its slot for NULL); the resets are never
@@ -46,6 +51,10 @@ static inline int rt_armed(const void *ra)
 #define CG_RT_LAZY_ENTRY(name) (void *)name##_lazy
 #define CG_RT_LAZY_ENTRYV(name) (void *)name##_lazy
 #define CG_RT_LAZY_RESET(name) (void *)name
+#define CG_RT_LAZY_ALLOC(name) NULL /* tracked calls call and record: like USE, no lazy entry */
+#define CG_RT_LAZY_FREE(name) NULL
+#define CG_RT_LAZY_CREATE(name) NULL
+#define CG_RT_LAZY_DESTROY(name) NULL
 static void *const rt_lazy[CG_RT_COUNT] = {
 #define CG_RT(name, params, args, kind) [CG_RT_ID_##name] = CG_RT_LAZY_##kind(name),
 #include "core/hooks.def"
@@ -370,11 +379,13 @@ static cudaError_t rt_reset(int id, const void *ra)
 
 /* Driver pointers handed out by the runtime: normally already ctxguard's (the runtime asks the
  * driver through the wrapped cuGetProcAddress); if not, wrap them here by the version asked. */
-static void wrap_entry(int m, int via, const char *symbol, void **fp, int version)
+static void wrap_entry(int m, int via, const char *symbol, void **fp, int version, unsigned long long flags)
 {
     if (symbol == NULL || fp == NULL || *fp == NULL || CG_LIKELY(!cg_maybe_guarded_base(symbol)) ||
         cg_own_active() || cg_is_own_code(*fp))
         return;
+    if ((flags & 2) && cg_has_ptsz_variant(symbol))
+        return; /* cudaEnablePerThreadDefaultStream: a _ptsz variant, not wrapped */
     if (version <= 0) {
         /* No version given: the runtime answers for its own CUDA version, which it tells us.
          * cudaRuntimeGetVersion is not interposed, so it is looked up like any plain function. */
@@ -403,7 +414,7 @@ static void wrap_entry(int m, int via, const char *symbol, void **fp, int versio
             return CG_ERR_SYMBOL_NOT_FOUND;                                                          \
         cudaError_t r = real args;                                                                   \
         if (r == CG_SUCCESS)                                                                         \
-            wrap_entry(m, via, symbol, funcPtr, version);                                            \
+            wrap_entry(m, via, symbol, funcPtr, version, flags);                                     \
         if (CG_UNLIKELY(cg_log_all))                                                                 \
             log_call(CG_RT_ID_##name, m, r);                                                         \
         return r;                                                                                    \
@@ -442,8 +453,78 @@ static void wrap_entry(int m, int via, const char *symbol, void **fp, int versio
 #define CG_RT_WRAP_ENTRY(name, params, args) ENTRY_POINT(name, params, args, 0)
 #define CG_RT_WRAP_ENTRYV(name, params, args) ENTRY_POINT(name, params, args, (int)cudaVersion)
 
+/* Tracked calls (CG_RTT rows): USE calls that also keep the module's resource records. `pre` runs
+ * before the real call, `post` after it. The real call runs with res_depth raised: driver calls the
+ * runtime makes underneath through a pointer ctxguard handed out (cuMemAlloc for cudaMalloc) are the
+ * same object and are not recorded again. */
+#define CG_RTT_PRE_ALLOC(res, handle)
+#define CG_RTT_POST_ALLOC(res, handle, bytes)                                                        \
+    if (CG_LIKELY(r_ == CG_SUCCESS))                                                                 \
+        cg_res_add(m_, user_, CG_RES_##res, CG_RES_RUNTIME, (uintptr_t)(handle), (bytes), ra_);
+#define CG_RTT_PRE_FREE(res, handle)                                                                 \
+    struct cg_res_rec *had_ = cg_res_take((uintptr_t)(handle), CG_RES_##res);
+#define CG_RTT_POST_FREE(res, handle, bytes)                                                         \
+    if (had_)                                                                                        \
+        cg_res_done(had_, r_ == CG_SUCCESS);
+#define CG_RTT_PRE_CREATE CG_RTT_PRE_ALLOC
+#define CG_RTT_POST_CREATE CG_RTT_POST_ALLOC
+#define CG_RTT_PRE_DESTROY CG_RTT_PRE_FREE
+#define CG_RTT_POST_DESTROY CG_RTT_POST_FREE
+#define CG_RTT_WRAP(name, params, args, kind, res, handle, bytes)                                    \
+    static __attribute__((noinline)) cudaError_t name##_slow params                                  \
+    {                                                                                                \
+        int m_;                                                                                      \
+        cg_rt_fn_##name real_ = (cg_rt_fn_##name)rt_enter(CG_RT_ID_##name, cg_tls.slow_ra, &m_, 1);  \
+        if (CG_UNLIKELY(real_ == NULL))                                                              \
+            return CG_ERR_SYMBOL_NOT_FOUND;                                                          \
+        struct cg_event ev_;                                                                         \
+        char why_[512];                                                                              \
+        ev_.call = NULL;                                                                             \
+        if (CG_UNLIKELY(m_ > 0 && cg_watched(m_) == 1)) {                                            \
+            int v_ = plain_verdict(CG_RT_ID_##name, m_, &ev_, why_, sizeof why_);                    \
+            if (v_ >= 0)                                                                             \
+                return v_;                                                                           \
+        }                                                                                            \
+        const void *ra_ = cg_tls.slow_ra;                                                            \
+        int user_ = m_ > 0 && cg_mod(m_)->cls == CG_MOD_USER;                                     \
+        (void)user_;                                                                                 \
+        CG_RTT_PRE_##kind(res, handle)                                                               \
+        cg_tls.res_depth++;                                                                          \
+        cudaError_t r_ = real_ args;                                                                 \
+        cg_tls.res_depth--;                                                                          \
+        CG_RTT_POST_##kind(res, handle, bytes)                                                       \
+        if (ev_.call)                                                                                \
+            plain_logged(&ev_, r_);                                                                  \
+        if (CG_UNLIKELY(cg_log_all))                                                                 \
+            log_call(CG_RT_ID_##name, m_, r_);                                                       \
+        return r_ ? cg_rt_failed(CG_RT_ID_##name, r_, ra_) : r_;                                     \
+    }                                                                                                \
+    cudaError_t name params                                                                          \
+    {                                                                                                \
+        const void *ra_ = __builtin_return_address(0);                                               \
+        cg_rt_fn_##name real_;                                                                       \
+        if (CG_LIKELY(rt_armed(ra_) && (real_ = RT_TAB(name)) != NULL)) {                            \
+            CG_RTT_PRE_##kind(res, handle)                                                           \
+            cg_tls.res_depth++;                                                                      \
+            cudaError_t r_ = real_ args;                                                             \
+            cg_tls.res_depth--;                                                                      \
+            /* read after the call: fewer values live across it. Had the runtime's own calls moved  \
+             * the cache to another module, user_ is 0 and the slow half attributes by ra_. */      \
+            int m_ = cg_tls.mod, user_ = cg_tls.mod_user;                                            \
+            (void)m_;                                                                                \
+            (void)user_;                                                                             \
+            CG_RTT_POST_##kind(res, handle, bytes)                                                   \
+            if (CG_UNLIKELY(r_ != CG_SUCCESS))                                                       \
+                return cg_rt_failed(CG_RT_ID_##name, r_, ra_);                                       \
+            return r_;                                                                               \
+        }                                                                                            \
+        cg_tls.slow_ra = ra_;                                                                        \
+        return name##_slow args;                                                                     \
+    }
+
 /* ---- the exported entry points, one per hooks.def runtime row, generated by kind ---- */
 #define CG_RT(name, params, args, kind) CG_RT_WRAP_##kind(name, params, args)
+#define CG_RTT(name, params, args, kind, res, handle, bytes) CG_RTT_WRAP(name, params, args, kind, res, handle, bytes)
 #include "core/hooks.def"
 
 /* Wrappers of a runtime reached through dlsym on its own handle (runtime slot K, see
@@ -501,22 +582,57 @@ static void wrap_entry(int m, int via, const char *symbol, void **fp, int versio
         HANDED_SLOW(name, args, k)                                                                   \
     }
 #define CG_RT_HANDED_ENTRYV CG_RT_HANDED_ENTRY
+/* Tracked calls through a handed runtime: the same records as the exported wrappers keep. */
+#define CG_RT_HANDED_TRACKED(name, params, args, k, kind, res, handle, bytes)                        \
+    static cudaError_t name##_h##k params                                                            \
+    {                                                                                                \
+        const void *ra_ = __builtin_return_address(0);                                               \
+        cg_rt_fn_##name real_ = HANDED_REAL(name, k);                                                \
+        if (CG_LIKELY(rt_armed(ra_) && real_ != NULL)) {                                             \
+            CG_RTT_PRE_##kind(res, handle)                                                           \
+            cg_tls.res_depth++;                                                                      \
+            cudaError_t r_ = real_ args;                                                             \
+            cg_tls.res_depth--;                                                                      \
+            int m_ = cg_tls.mod, user_ = cg_tls.mod_user;                                            \
+            (void)m_;                                                                                \
+            (void)user_;                                                                             \
+            CG_RTT_POST_##kind(res, handle, bytes)                                                   \
+            return CG_UNLIKELY(r_ != CG_SUCCESS) ? cg_rt_failed(CG_RT_ID_##name, r_, ra_) : r_;      \
+        }                                                                                            \
+        HANDED_SLOW(name, args, k)                                                                   \
+    }
 
 #define CG_RT(name, params, args, kind) CG_RT_HANDED_##kind(name, params, args, 0)
+#define CG_RTT(name, params, args, kind, res, handle, bytes) \
+    CG_RT_HANDED_TRACKED(name, params, args, 0, kind, res, handle, bytes)
 #include "core/hooks.def"
 #define CG_RT(name, params, args, kind) CG_RT_HANDED_##kind(name, params, args, 1)
+#define CG_RTT(name, params, args, kind, res, handle, bytes) \
+    CG_RT_HANDED_TRACKED(name, params, args, 1, kind, res, handle, bytes)
 #include "core/hooks.def"
 #define CG_RT(name, params, args, kind) CG_RT_HANDED_##kind(name, params, args, 2)
+#define CG_RTT(name, params, args, kind, res, handle, bytes) \
+    CG_RT_HANDED_TRACKED(name, params, args, 2, kind, res, handle, bytes)
 #include "core/hooks.def"
 #define CG_RT(name, params, args, kind) CG_RT_HANDED_##kind(name, params, args, 3)
+#define CG_RTT(name, params, args, kind, res, handle, bytes) \
+    CG_RT_HANDED_TRACKED(name, params, args, 3, kind, res, handle, bytes)
 #include "core/hooks.def"
 #define CG_RT(name, params, args, kind) CG_RT_HANDED_##kind(name, params, args, 4)
+#define CG_RTT(name, params, args, kind, res, handle, bytes) \
+    CG_RT_HANDED_TRACKED(name, params, args, 4, kind, res, handle, bytes)
 #include "core/hooks.def"
 #define CG_RT(name, params, args, kind) CG_RT_HANDED_##kind(name, params, args, 5)
+#define CG_RTT(name, params, args, kind, res, handle, bytes) \
+    CG_RT_HANDED_TRACKED(name, params, args, 5, kind, res, handle, bytes)
 #include "core/hooks.def"
 #define CG_RT(name, params, args, kind) CG_RT_HANDED_##kind(name, params, args, 6)
+#define CG_RTT(name, params, args, kind, res, handle, bytes) \
+    CG_RT_HANDED_TRACKED(name, params, args, 6, kind, res, handle, bytes)
 #include "core/hooks.def"
 #define CG_RT(name, params, args, kind) CG_RT_HANDED_##kind(name, params, args, 7)
+#define CG_RTT(name, params, args, kind, res, handle, bytes) \
+    CG_RT_HANDED_TRACKED(name, params, args, 7, kind, res, handle, bytes)
 #include "core/hooks.def"
 
 #define CG_RT(name, params, args, kind) [CG_RT_ID_##name] = (void *)name##_h0,

@@ -137,8 +137,8 @@ const char *cg_ctx_kind_name(int kind)
 
 const char *cg_action_name(int action)
 {
-    static const char *const n[] = {"allow", "block", "deny", "abort"};
-    return action >= 0 && action <= CG_ABORT ? n[action] : "allow";
+    static const char *const n[] = {"allow", "block", "deny", "abort", "reclaim"};
+    return action >= 0 && action <= CG_RECLAIM ? n[action] : "allow";
 }
 
 static void format_json(struct out *o, const struct cg_event *ev, const char *when, const char *api, long pid,
@@ -178,7 +178,12 @@ static void format_json(struct out *o, const struct cg_event *ev, const char *wh
     putf(o, ",\"action\":\"%s\",", cg_action_name(ev->action));
     if (ev->would > 0)
         putf(o, "\"would\":\"%s\",", cg_action_name(ev->would - 1));
-    putf(o, "\"result\":%d,\"decided_by\":", ev->result);
+    putf(o, "\"result\":%d,", ev->result);
+    if (ev->res_report)
+        putf(o, "\"%s\":{\"allocations\":%ld,\"bytes\":%llu,\"streams\":%ld,\"events\":%ld},",
+             ev->res_report == CG_RES_RECLAIMED ? "reclaimed" : "left", ev->res.allocations, ev->res.bytes,
+             ev->res.streams, ev->res.events);
+    puts_(o, "\"decided_by\":");
     put_json_str_max(o, ev->decided_by ? ev->decided_by : "", field_max);
     puts_(o, ",\"reason\":");
     put_json_str_max(o, ev->reason ? ev->reason : "", field_max);
@@ -243,6 +248,11 @@ size_t cg_format_event(char *buf, size_t cap, const struct cg_event *ev, int for
         putf(&o, "] result=%d", ev->result);
         if (ev->would > 0)
             putf(&o, " would=%s", cg_action_name(ev->would - 1));
+        if (ev->res_report)
+            putf(&o, " %s=\"%ld allocation%s (%llu bytes), %ld stream%s, %ld event%s\"",
+                 ev->res_report == CG_RES_RECLAIMED ? "reclaimed" : "left", ev->res.allocations,
+                 ev->res.allocations == 1 ? "" : "s", ev->res.bytes, ev->res.streams, ev->res.streams == 1 ? "" : "s",
+                 ev->res.events, ev->res.events == 1 ? "" : "s");
         puts_(&o, " decided_by=");
         put_text_str(&o, ev->decided_by ? ev->decided_by : "-");
         puts_(&o, " reason=\"");

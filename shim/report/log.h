@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "core/diag.h"
+#include "track/resources.h"
 
 /* Everything declared here is internal: hidden declarations let hot globals be read with one
  * rip-relative load instead of a GOT load first. */
@@ -15,7 +16,10 @@
 enum cg_api { CG_API_RUNTIME, CG_API_DRIVER };
 /* Modules an event lists by name; the count says how many there were (a line holds ~100 paths). */
 #define CG_SHARED_LIST 64
-enum cg_action { CG_ALLOW, CG_BLOCK, CG_DENY, CG_ABORT };
+/* reclaim: a block that also frees what the caller allocated in the context it asked to reset */
+enum cg_action { CG_ALLOW, CG_BLOCK, CG_DENY, CG_ABORT, CG_RECLAIM };
+/* What an event's resource counts (cg_event.res) say. */
+enum cg_res_report { CG_RES_NONE, CG_RES_LEFT, CG_RES_RECLAIMED };
 
 struct cg_event {
     int api;               /* enum cg_api */
@@ -26,6 +30,8 @@ struct cg_event {
     int shared_count;      /* how many other modules use the context (0: not shared) … */
     int shared_with[CG_SHARED_LIST]; /* … and the first CG_SHARED_LIST of them (module slots) */
     int caller;            /* module index */
+    const char *caller_loaded_as; /* the path the caller was loaded by, when not its real path (rules
+                                     match either); NULL otherwise */
     int action;            /* enum cg_action */
     int result;            /* value returned to the caller */
     int destructive;       /* a reset/destroy: logged at info level */
@@ -36,6 +42,9 @@ struct cg_event {
     unsigned int ctx_gen;    /* which incarnation of a primary context (1 = the first; each reset or
                                 destroy starts the next): tells apart the contexts behind a reused
                                 handle. 0: filled in when logged (the incarnation current then) */
+    int res_report;          /* enum cg_res_report: whether `res` is what a block left behind or
+                                what a reclaim freed */
+    struct cg_res_counts res;
 };
 
 /* The line for one event, without newline; returns its length (always < cap). */

@@ -11,6 +11,7 @@
 #include "core/sink.h"
 #include "report/log.h"
 #include "track/modules.h"
+#include "track/resources.h"
 #include "track/state.h"
 
 #define CG_SUMMARY_ROWS 128
@@ -20,7 +21,7 @@ static struct {
                          module slot freed and reused by another module neither adds to nor renames the
                          first one's row, and a module loaded again adds to its earlier row */
     const char *call; /* a constant: a hook name or a fixed string */
-    long n[4];        /* allow block deny abort */
+    long n[5];        /* allow block deny abort reclaim */
 } rows[CG_SUMMARY_ROWS];
 static int nrows, severe;
 
@@ -60,10 +61,25 @@ void cg_summary_note(const struct cg_event *ev)
         }
         pthread_mutex_unlock(&cg_summary_lock);
     }
-    if (i >= 0 && ev->action >= 0 && ev->action <= CG_ABORT)
+    if (i >= 0 && ev->action >= 0 && ev->action <= CG_RECLAIM)
         __atomic_fetch_add(&rows[i].n[ev->action], 1, __ATOMIC_RELAXED);
     if (ev->action != CG_ALLOW && !__atomic_load_n(&severe, __ATOMIC_RELAXED))
         __atomic_store_n(&severe, 1, __ATOMIC_RELAXED);
+}
+
+/* What blocked resets left behind and the module still held at exit (or at its unload). */
+static void left_line(const char *module, const struct cg_res_counts *c, long resets, void *arg)
+{
+    char *line = arg;
+    if (c->allocations == 0 && c->streams == 0 && c->events == 0)
+        return;
+    snprintf(line, 1024,
+             "  left behind by %s's %ld blocked reset%s: %ld allocation%s (%.1f MiB), %ld stream%s, %ld event%s "
+             "still allocated; CTXGUARD_RECLAIM=1 frees them at the reset",
+             module, resets, resets == 1 ? "" : "s", c->allocations, c->allocations == 1 ? "" : "s",
+             (double)c->bytes / (1024.0 * 1024.0), c->streams, c->streams == 1 ? "" : "s", c->events,
+             c->events == 1 ? "" : "s");
+    summary_line(line);
 }
 
 void cg_summary_after_fork_child(void)
@@ -84,14 +100,17 @@ __attribute__((destructor)) static void cg_summary_at_exit(void)
              nrows == 1 ? "" : "s");
     summary_line(line);
     for (int i = 0; i < nrows; i++) {
-        long n[4]; /* other threads may still be counting */
-        for (int k = 0; k < 4; k++)
+        long n[5]; /* other threads may still be counting */
+        for (int k = 0; k < 5; k++)
             n[k] = __atomic_load_n(&rows[i].n[k], __ATOMIC_RELAXED);
         snprintf(line, sizeof line, "  %-28.127s %-28s allow %ld  block %ld  deny %ld  abort %ld", rows[i].name,
                  rows[i].call, n[0], n[1], n[2], n[3]);
+        if (n[4])
+            snprintf(line + strlen(line), sizeof line - strlen(line), "  reclaim %ld", n[4]);
         summary_line(line);
     }
     pthread_mutex_unlock(&cg_summary_lock);
+    cg_res_left_totals(left_line, line);
     for (int d = 0; d < CG_MAX_DEVICES; d++) {
         int users[CG_SHARED_LIST];
         int count = cg_other_users(d, -1, users, CG_SHARED_LIST), listed = count < CG_SHARED_LIST ? count : CG_SHARED_LIST, k = 0;

@@ -18,6 +18,7 @@
 #include <unwind.h>
 
 #include "core/guard.h"
+#include "track/resources.h"
 #include "track/modules.h"
 #include "track/names.h"
 
@@ -132,6 +133,7 @@ static void cache(int m, unsigned int gen)
      * (a call from a carrier, a frame of a stack walk) re-arms through the slow path, which arms only
      * for a user module. */
     cg_tls.fast_gen = 0;
+    cg_tls.mod_user = cg_mod(m)->cls == CG_MOD_USER;
 }
 
 static int contains(int m, uintptr_t a)
@@ -490,6 +492,15 @@ int cg_module_of_slow(uintptr_t a, unsigned int gen)
     if (m > 0)
         cache(m, gen);
     return m;
+}
+
+int cg_module_peek_slow(uintptr_t a, unsigned int gen)
+{
+    int m = scan(a);
+    if (m >= 0)
+        return m;
+    /* first sight: learnt as any module is (and cached, once) */
+    return cg_module_of_slow(a, gen);
 }
 
 struct walk {

@@ -111,6 +111,18 @@ static inline int cg_module_of(const void *addr)
     return cg_module_of_slow(a, g);
 }
 
+/* The module an address lies in, leaving the thread's cached module (the runtime fast path's) as it
+ * is: for doors the runtime itself calls through, whose callers alternate with the module's own. */
+int cg_module_peek_slow(uintptr_t addr, unsigned int gen);
+static inline int cg_module_peek(const void *addr)
+{
+    uintptr_t a = (uintptr_t)addr;
+    unsigned int g = __atomic_load_n(&cg_mod_gen, __ATOMIC_ACQUIRE);
+    if (CG_LIKELY(a - cg_tls.mod_lo < cg_tls.mod_span && cg_tls.mod_gen == g))
+        return cg_tls.mod;
+    return cg_module_peek_slow(a, g);
+}
+
 /* The module on whose behalf a call runs: the first stack frame in a user module, starting from
  * `ra`. Walks the stack only when `ra` itself is not in a user module. When no user module is on
  * the stack (a runtime tearing itself down at exit), returns the immediate module and sets

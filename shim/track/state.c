@@ -8,10 +8,12 @@
 
 #include "core/guard.h"
 #include "track/resolve.h"
+#include "track/resources.h"
 #include "track/state.h"
 
 struct cg_device cg_devices[CG_MAX_DEVICES];
 unsigned int cg_ctx_gen = 1;
+unsigned int cg_created_live;
 
 static void ctx_tables_changed(void)
 {
@@ -85,6 +87,7 @@ int cg_retains(int dev)
 void cg_note_primary_reset(int dev)
 {
     __atomic_add_fetch(&cg_devices[cg_dev_index(dev)].resets, 1, __ATOMIC_ACQ_REL);
+    cg_res_retire(dev); /* what lived in the incarnation that ended is gone: forget its records */
 }
 
 void cg_note_reset_done(int dev, int caller, const char *call)
@@ -127,6 +130,8 @@ void cg_note_created(CUcontext ctx, int dev)
             free_slot = i;
     }
     if (free_slot >= 0) {
+        if (created[free_slot].ctx != ctx)
+            __atomic_add_fetch(&cg_created_live, 1, __ATOMIC_RELAXED);
         if (free_slot >= created_hwm)
             __atomic_store_n(&created_hwm, free_slot + 1, __ATOMIC_RELEASE);
         created[free_slot].dev = dev;
@@ -142,8 +147,10 @@ void cg_note_destroyed(CUcontext ctx)
         cg_tls.ctx_switch_mod = 0; /* destroying it also made it no longer current */
     pthread_mutex_lock(&cg_created_lock);
     for (int i = 0; i < CG_MAX_CREATED; i++)
-        if (created[i].ctx == ctx)
+        if (created[i].ctx == ctx) {
             __atomic_store_n(&created[i].ctx, NULL, __ATOMIC_RELEASE);
+            __atomic_sub_fetch(&cg_created_live, 1, __ATOMIC_RELAXED);
+        }
     pthread_mutex_unlock(&cg_created_lock);
     ctx_tables_changed();
 }

@@ -34,6 +34,7 @@ struct cg_device {
     struct timespec last_ts;
 };
 extern struct cg_device cg_devices[CG_MAX_DEVICES];
+extern unsigned int cg_created_live; /* created contexts alive now (0: every context is a primary one) */
 extern unsigned int cg_ctx_gen; /* bumped when a context is created/destroyed or a primary is learnt */
 
 struct cg_ctxinfo {

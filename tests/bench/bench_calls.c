@@ -12,7 +12,8 @@
  *   bench_calls resetpair BLOCKS K     the same for a blocked cudaDeviceReset against the runtime's
  *                                  own cudaDeviceSynchronize (what a blocked reset waits with): the
  *                                  decision and logging alone. Only under CTXGUARD_MODE=enforce.
- * CALL: setdevice | getdevice | sync | entrypoint | drvsetcurrent | reset | dlsym | none
+ * CALL: setdevice | getdevice | sync | entrypoint | drvsetcurrent | reset | dlsym | allocfree | none
+ *   (allocfree: one cudaMalloc of 256 bytes and its cudaFree, a tracked pair)
  * stderr gets "first_ns=…" (the process's first CUDA call, where one-time set-up lands) and
  * "rss_kb=…" (VmRSS at the end).
  * Built against the fake runtime (CI) or the real one (scripts/gpu-bench.sh). */
@@ -40,7 +41,8 @@ static int one(void)
     if (!strcmp(call, "sync")) return cudaDeviceSynchronize();
     if (!strcmp(call, "entrypoint")) {
         enum cudaDriverEntryPointQueryResult st;
-        return cudaGetDriverEntryPoint("cuMemAlloc", &p, 0, &st);
+        /* a name ctxguard passes through (cuMemAlloc is tracked since issue 15: its lookup wraps) */
+        return cudaGetDriverEntryPoint("cuLaunchKernel", &p, 0, &st);
     }
     if (!strcmp(call, "drvsetcurrent")) return set_current(ctx);
     if (!strcmp(call, "reset")) return cudaDeviceReset();
@@ -49,6 +51,10 @@ static int one(void)
         if (!libc)
             libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
         return dlsym(libc, "strlen") == NULL;
+    }
+    if (!strcmp(call, "allocfree")) { /* an allocate+free pair: what resource tracking costs */
+        int r = cudaMalloc(&p, 256);
+        return r ? r : cudaFree(p);
     }
     if (!strcmp(call, "none")) return 0;
     return -1;

@@ -38,8 +38,22 @@ struct alloc {
     size_t n;
     struct fctx *ctx;
     unsigned int gen;
+    int host; /* pinned host memory (cuMemAllocHost, cuMemHostAlloc) */
+    int dead; /* its context was reset or destroyed: gone, but the block is never handed out again */
 };
 static struct alloc allocs[4096];
+/* What is in use per device, as cuMemGetInfo and fakeResourcesInUse report it: device memory, pinned
+ * host memory, streams, events. A reset or the last release frees the context's share of each. */
+static size_t dev_used[MAXDEV], host_used[MAXDEV];
+static int streams_live[MAXDEV], events_live[MAXDEV];
+#define FAKE_TOTAL_MEM (80ull << 30)
+struct fobj { /* a stream or an event: a handle of its own, tied to its context's generation */
+    struct fctx *ctx;
+    unsigned int gen;
+    int is_event, live;
+};
+static struct fobj objs[1024];
+static void drop_context_state(struct fctx *c); /* under lock */
 
 static struct fctx *cur(void) { return depth ? stack[depth - 1] : NULL; }
 static int usable(const struct fctx *c) { return c && c->alive && (!c->primary || c->active); }
@@ -153,8 +167,11 @@ static CUresult destroy(CUcontext c)
     if (!c) return INVALID_VALUE;
     if (c->primary) return INVALID_CONTEXT; /* primary contexts go through Release/Reset */
     if (!c->alive) return DESTROYED;
+    pthread_mutex_lock(&lock);
     c->alive = 0;
     c->gen++;
+    drop_context_state(c);
+    pthread_mutex_unlock(&lock);
     if (depth && stack[depth - 1] == c) depth--; /* a current context is also popped */
     return OK;
 }
@@ -213,6 +230,7 @@ static CUresult release(CUdevice dev)
     else if (--c->refcount == 0) {
         c->active = 0;
         c->gen++;
+        drop_context_state(c);
     }
     pthread_mutex_unlock(&lock);
     return r;
@@ -230,6 +248,7 @@ static CUresult reset(CUdevice dev)
     if (c->active) {
         c->active = 0;
         c->gen++;
+        drop_context_state(c);
     }
     c->refcount = 0;
     pthread_mutex_unlock(&lock);
@@ -265,7 +284,7 @@ API CUresult cuDevicePrimaryCtxSetFlags_v2(CUdevice d, unsigned int f) { return 
 API int fakeCtxIsPrimary(CUcontext c) { return c && c->primary; }
 
 /* ---- memory ---- */
-API CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t n)
+static CUresult alloc_in(CUdeviceptr *p, size_t n, int host)
 {
     NEED_INIT();
     struct fctx *c = cur();
@@ -276,15 +295,50 @@ API CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t n)
     for (int i = 0; i < 4096 && !a; i++)
         if (!allocs[i].mem) a = &allocs[i];
     if (a) {
-        a->mem = calloc(1, n);
+        a->mem = calloc(1, n); /* untouched pages: a large fake allocation costs no memory */
         a->n = n;
         a->ctx = c;
         a->gen = c->gen;
+        a->host = host;
+        a->dead = 0;
+        if (a->mem)
+            *(host ? &host_used[c->dev] : &dev_used[c->dev]) += n;
     }
     pthread_mutex_unlock(&lock);
     if (!a || !a->mem) return INVALID_VALUE;
     *p = (CUdeviceptr)(uintptr_t)a->mem;
     return OK;
+}
+API CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t n) { return alloc_in(p, n, 0); }
+API CUresult cuMemAllocManaged(CUdeviceptr *p, size_t n, unsigned int flags) { (void)flags; return alloc_in(p, n, 0); }
+API CUresult cuMemAllocAsync(CUdeviceptr *p, size_t n, void *stream) { (void)stream; return alloc_in(p, n, 0); }
+API CUresult cuMemAllocFromPoolAsync(CUdeviceptr *p, size_t n, void *pool, void *stream)
+{ (void)pool; (void)stream; return alloc_in(p, n, 0); }
+API CUresult cuMemAllocPitch_v2(CUdeviceptr *p, size_t *pitch, size_t w, size_t h, unsigned int elem)
+{
+    (void)elem;
+    if (!pitch) return INVALID_VALUE;
+    *pitch = (w + 511) / 512 * 512;
+    return alloc_in(p, *pitch * (h ? h : 1), 0);
+}
+API CUresult cuMemAllocHost_v2(void **p, size_t n) { return alloc_in((CUdeviceptr *)p, n, 1); }
+API CUresult cuMemHostAlloc(void **p, size_t n, unsigned int flags) { (void)flags; return alloc_in((CUdeviceptr *)p, n, 1); }
+
+/* Under lock: the context's memory, streams and events are gone (a reset, the last release, a destroy). */
+static void drop_context_state(struct fctx *c)
+{
+    /* The memory no longer counts as in use, but its block is kept (as before this accounting
+     * existed): a stale pointer must not land in a later allocation at the same address. */
+    for (int i = 0; i < 4096; i++)
+        if (allocs[i].mem && allocs[i].ctx == c && !allocs[i].dead) {
+            *(allocs[i].host ? &host_used[c->dev] : &dev_used[c->dev]) -= allocs[i].n;
+            allocs[i].dead = 1;
+        }
+    for (int i = 0; i < 1024; i++)
+        if (objs[i].live && objs[i].ctx == c) {
+            objs[i].live = 0;
+            (objs[i].is_event ? events_live : streams_live)[c->dev]--;
+        }
 }
 
 /* The allocation holding [p, p+n), if it is still valid: its context alive and not reset since. */
@@ -299,12 +353,13 @@ static struct alloc *find(CUdeviceptr p, size_t n)
     return NULL;
 }
 
-API CUresult cuMemFree_v2(CUdeviceptr p)
+static CUresult free_in(CUdeviceptr p, int host)
 {
     NEED_INIT();
     pthread_mutex_lock(&lock);
     struct alloc *a = find(p, 0);
-    if (a && a->mem == (char *)(uintptr_t)p) {
+    if (a && a->mem == (char *)(uintptr_t)p && a->host == host) {
+        *(host ? &host_used[a->ctx->dev] : &dev_used[a->ctx->dev]) -= a->n;
         free(a->mem);
         a->mem = NULL;
     } else
@@ -312,6 +367,76 @@ API CUresult cuMemFree_v2(CUdeviceptr p)
     pthread_mutex_unlock(&lock);
     return a ? OK : INVALID_VALUE;
 }
+API CUresult cuMemFree_v2(CUdeviceptr p) { return free_in(p, 0); }
+API CUresult cuMemFreeAsync(CUdeviceptr p, void *stream) { (void)stream; return free_in(p, 0); }
+API CUresult cuMemFreeHost(void *p) { return free_in((CUdeviceptr)(uintptr_t)p, 1); }
+API CUresult cuMemGetInfo_v2(size_t *freeb, size_t *total)
+{
+    NEED_INIT();
+    struct fctx *c = cur();
+    if (!usable(c)) return ctx_error(c);
+    if (!freeb || !total) return INVALID_VALUE;
+    pthread_mutex_lock(&lock);
+    *total = FAKE_TOTAL_MEM;
+    *freeb = FAKE_TOTAL_MEM - dev_used[c->dev];
+    pthread_mutex_unlock(&lock);
+    return OK;
+}
+/* Fake-only: everything in use on a device, for tests. */
+API void fakeResourcesInUse(int dev, size_t *dmem, size_t *hmem, int *streams, int *events)
+{
+    pthread_mutex_lock(&lock);
+    int d = dev >= 0 && dev < MAXDEV ? dev : 0;
+    *dmem = dev_used[d];
+    *hmem = host_used[d];
+    *streams = streams_live[d];
+    *events = events_live[d];
+    pthread_mutex_unlock(&lock);
+}
+
+/* ---- streams and events: handles into objs[] ---- */
+static CUresult obj_create(void **h, int is_event)
+{
+    NEED_INIT();
+    struct fctx *c = cur();
+    if (!usable(c)) return ctx_error(c);
+    if (!h) return INVALID_VALUE;
+    pthread_mutex_lock(&lock);
+    struct fobj *o = NULL;
+    for (int i = 0; i < 1024 && !o; i++)
+        if (!objs[i].live) o = &objs[i];
+    if (o) {
+        o->ctx = c;
+        o->gen = c->gen;
+        o->is_event = is_event;
+        o->live = 1;
+        (is_event ? events_live : streams_live)[c->dev]++;
+    }
+    pthread_mutex_unlock(&lock);
+    if (!o) return INVALID_VALUE;
+    *h = o;
+    return OK;
+}
+static CUresult obj_destroy(void *h, int is_event)
+{
+    NEED_INIT();
+    struct fobj *o = h;
+    if (!o || o < objs || o >= objs + 1024) return INVALID_VALUE;
+    pthread_mutex_lock(&lock);
+    CUresult r = INVALID_VALUE;
+    if (o->live && o->is_event == is_event && o->gen == o->ctx->gen) {
+        o->live = 0;
+        (is_event ? events_live : streams_live)[o->ctx->dev]--;
+        r = OK;
+    }
+    pthread_mutex_unlock(&lock);
+    return r;
+}
+API CUresult cuStreamCreate(void **s, unsigned int flags) { (void)flags; return obj_create(s, 0); }
+API CUresult cuStreamCreateWithPriority(void **s, unsigned int flags, int prio) { (void)flags; (void)prio; return obj_create(s, 0); }
+API CUresult cuStreamDestroy_v2(void *s) { return obj_destroy(s, 0); }
+API CUresult cuEventCreate(void **e, unsigned int flags) { (void)flags; return obj_create(e, 1); }
+API CUresult cuEventDestroy_v2(void *e) { return obj_destroy(e, 1); }
 API CUresult cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src, size_t n)
 {
     NEED_INIT();
@@ -383,6 +508,14 @@ static const struct entry table[] = {
     {"cuDevicePrimaryCtxSetFlags", 11000, (void *)cuDevicePrimaryCtxSetFlags_v2},
     {"cuDevicePrimaryCtxGetState", 7000, (void *)cuDevicePrimaryCtxGetState},
     {"cuMemAlloc", 3020, (void *)cuMemAlloc_v2}, {"cuMemFree", 3020, (void *)cuMemFree_v2},
+    {"cuMemAllocManaged", 6000, (void *)cuMemAllocManaged}, {"cuMemAllocPitch", 3020, (void *)cuMemAllocPitch_v2},
+    {"cuMemAllocAsync", 11020, (void *)cuMemAllocAsync}, {"cuMemAllocFromPoolAsync", 11020, (void *)cuMemAllocFromPoolAsync},
+    {"cuMemFreeAsync", 11020, (void *)cuMemFreeAsync}, {"cuMemAllocHost", 3020, (void *)cuMemAllocHost_v2},
+    {"cuMemHostAlloc", 2020, (void *)cuMemHostAlloc}, {"cuMemFreeHost", 2000, (void *)cuMemFreeHost},
+    {"cuMemGetInfo", 3020, (void *)cuMemGetInfo_v2},
+    {"cuStreamCreate", 2000, (void *)cuStreamCreate}, {"cuStreamCreateWithPriority", 5050, (void *)cuStreamCreateWithPriority},
+    {"cuStreamDestroy", 4000, (void *)cuStreamDestroy_v2},
+    {"cuEventCreate", 2000, (void *)cuEventCreate}, {"cuEventDestroy", 4000, (void *)cuEventDestroy_v2},
     {"cuMemcpyHtoD", 3020, (void *)cuMemcpyHtoD_v2}, {"cuMemcpyDtoH", 3020, (void *)cuMemcpyDtoH_v2},
     {"cuMemsetD8", 3020, (void *)cuMemsetD8_v2}, {"cuLaunchKernel", 4000, (void *)cuLaunchKernel},
     {"cuGetProcAddress", 11030, (void *)cuGetProcAddress}, {"cuGetProcAddress", 12000, (void *)cuGetProcAddress_v2},

@@ -45,6 +45,20 @@ static struct {
     CUresult (*MemsetD8)(CUdeviceptr, unsigned char, size_t);
     CUresult (*LaunchKernel)(const void *, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
                              unsigned, void *, void **, void **);
+    CUresult (*MemAllocManaged)(CUdeviceptr *, size_t, unsigned int);
+    CUresult (*MemAllocPitch)(CUdeviceptr *, size_t *, size_t, size_t, unsigned int);
+    CUresult (*MemAllocAsync)(CUdeviceptr *, size_t, void *);
+    CUresult (*MemAllocFromPoolAsync)(CUdeviceptr *, size_t, void *, void *);
+    CUresult (*MemFreeAsync)(CUdeviceptr, void *);
+    CUresult (*MemAllocHost)(void **, size_t);
+    CUresult (*MemHostAlloc)(void **, size_t, unsigned int);
+    CUresult (*MemFreeHost)(void *);
+    CUresult (*MemGetInfo)(size_t *, size_t *);
+    CUresult (*StreamCreate)(void **, unsigned int);
+    CUresult (*StreamCreateWithPriority)(void **, unsigned int, int);
+    CUresult (*StreamDestroy)(void *);
+    CUresult (*EventCreate)(void **, unsigned int);
+    CUresult (*EventDestroy)(void *);
     int (*IsPrimary)(CUcontext); /* fake-only, found by dlsym: see fake_cuda.c */
 } drv;
 
@@ -106,6 +120,20 @@ static void init(void)
     bad |= get("cuMemcpyDtoH", 3020, (void **)&drv.MemcpyDtoH);
     bad |= get("cuMemsetD8", 3020, (void **)&drv.MemsetD8);
     bad |= get("cuLaunchKernel", 4000, (void **)&drv.LaunchKernel);
+    bad |= get("cuMemAllocManaged", 6000, (void **)&drv.MemAllocManaged);
+    bad |= get("cuMemAllocPitch", 3020, (void **)&drv.MemAllocPitch);
+    bad |= get("cuMemAllocAsync", 11020, (void **)&drv.MemAllocAsync);
+    bad |= get("cuMemAllocFromPoolAsync", 11020, (void **)&drv.MemAllocFromPoolAsync);
+    bad |= get("cuMemFreeAsync", 11020, (void **)&drv.MemFreeAsync);
+    bad |= get("cuMemAllocHost", 3020, (void **)&drv.MemAllocHost);
+    bad |= get("cuMemHostAlloc", 2020, (void **)&drv.MemHostAlloc);
+    bad |= get("cuMemFreeHost", 2000, (void **)&drv.MemFreeHost);
+    bad |= get("cuMemGetInfo", 3020, (void **)&drv.MemGetInfo);
+    bad |= get("cuStreamCreate", 2000, (void **)&drv.StreamCreate);
+    bad |= get("cuStreamCreateWithPriority", 5050, (void **)&drv.StreamCreateWithPriority);
+    bad |= get("cuStreamDestroy", 4000, (void **)&drv.StreamDestroy);
+    bad |= get("cuEventCreate", 2000, (void **)&drv.EventCreate);
+    bad |= get("cuEventDestroy", 4000, (void **)&drv.EventDestroy);
     if (bad || drv.Init(0) != 0 || drv.DeviceGetCount(&ndev) != 0)
         init_error = INSUFFICIENT_DRIVER;
     /* After cuInit registered the driver's handlers: prepare handlers run in reverse order, so this
@@ -239,9 +267,46 @@ API cudaError_t cudaLaunchKernel(const void *f, dim3 g, dim3 b, void **args, siz
     ENSURE();
     return drv.LaunchKernel(f, g.x, g.y, g.z, b.x, b.y, b.z, (unsigned)shmem, s, args, NULL);
 }
-API cudaError_t cudaStreamCreate(cudaStream_t *s) { ENSURE(); *s = (cudaStream_t)(uintptr_t)1; return 0; }
+API cudaError_t cudaStreamCreate(cudaStream_t *s) { ENSURE(); return drv.StreamCreate((void **)s, 0); }
+API cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned int f) { ENSURE(); return drv.StreamCreate((void **)s, f); }
+API cudaError_t cudaStreamCreateWithPriority(cudaStream_t *s, unsigned int f, int prio)
+{
+    ENSURE();
+    return drv.StreamCreateWithPriority((void **)s, f, prio);
+}
+API cudaError_t cudaStreamDestroy(cudaStream_t s) { ENSURE(); return drv.StreamDestroy(s); }
+API cudaError_t cudaEventCreateWithFlags(cudaEvent_t *e, unsigned int f) { ENSURE(); return drv.EventCreate((void **)e, f); }
+API cudaError_t cudaEventDestroy(cudaEvent_t e) { ENSURE(); return drv.EventDestroy(e); }
+static cudaError_t to_ptr(void **p, CUresult r, const CUdeviceptr *q) /* q read after the call */
+{
+    if (!r) *p = (void *)(uintptr_t)*q;
+    return r;
+}
+API cudaError_t cudaMallocManaged(void **p, size_t n, unsigned int f)
+{
+    ENSURE();
+    CUdeviceptr q = 0;
+    return to_ptr(p, drv.MemAllocManaged(&q, n, f), &q);
+}
+API cudaError_t cudaMallocPitch(void **p, size_t *pitch, size_t w, size_t h)
+{
+    ENSURE();
+    CUdeviceptr q = 0;
+    return to_ptr(p, drv.MemAllocPitch(&q, pitch, w, h, 4), &q);
+}
+API cudaError_t cudaMallocAsync(void **p, size_t n, cudaStream_t s)
+{
+    ENSURE();
+    CUdeviceptr q = 0;
+    return to_ptr(p, drv.MemAllocAsync(&q, n, s), &q);
+}
+API cudaError_t cudaFreeAsync(void *p, cudaStream_t s) { ENSURE(); return drv.MemFreeAsync((CUdeviceptr)(uintptr_t)p, s); }
+API cudaError_t cudaMallocHost(void **p, size_t n) { ENSURE(); return drv.MemAllocHost(p, n); }
+API cudaError_t cudaHostAlloc(void **p, size_t n, unsigned int f) { ENSURE(); return drv.MemHostAlloc(p, n, f); }
+API cudaError_t cudaFreeHost(void *p) { ENSURE(); return drv.MemFreeHost(p); }
+API cudaError_t cudaMemGetInfo(size_t *f, size_t *t) { ENSURE(); return drv.MemGetInfo(f, t); }
 API cudaError_t cudaStreamSynchronize(cudaStream_t s) { (void)s; ENSURE(); return drv.CtxSynchronize(); }
-API cudaError_t cudaEventCreate(cudaEvent_t *e) { ENSURE(); *e = (cudaEvent_t)(uintptr_t)1; return 0; }
+API cudaError_t cudaEventCreate(cudaEvent_t *e) { ENSURE(); return drv.EventCreate((void **)e, 0); }
 API cudaError_t cudaRuntimeGetVersion(int *v) { *v = 13000; return 0; }
 API cudaError_t cudaGetDriverEntryPoint(const char *sym, void **fp, unsigned long long flags, int *status)
 {

@@ -93,6 +93,69 @@ EXPORT int plug_check(void)
 }
 
 EXPORT int plug_reset(void) { return cudaDeviceReset(); }
+
+/* A plugin that allocates at each load (reload cycles of issue 15): PLUG_ALLOC_MB of device memory
+ * (64 by default), 1 MiB of managed memory, 1 MiB of pinned host memory, a stream and an event, all
+ * through the runtime (a static runtime reaches the driver's cuMemAlloc… through cuGetProcAddress). */
+EXPORT int plug_alloc(void)
+{
+    const char *mb = getenv("PLUG_ALLOC_MB");
+    size_t n = (size_t)(mb ? atoi(mb) : 64) << 20;
+    void *d = NULL, *m = NULL, *h = NULL;
+    cudaStream_t st;
+    cudaEvent_t ev;
+    int r;
+    if ((r = cudaMalloc(&d, n)) || (r = cudaMemset(d, 1, 4096))) return r;
+    if ((r = cudaMallocManaged(&m, 1 << 20, cudaMemAttachGlobal))) return r;
+    if ((r = cudaMallocHost(&h, 1 << 20))) return r;
+    if ((r = cudaStreamCreate(&st)) || (r = cudaEventCreate(&ev))) return r;
+    return 0;
+}
+/* The same, freed again before returning: nothing is left for a reset. */
+EXPORT int plug_allocfree(void)
+{
+    void *d = NULL, *h = NULL;
+    cudaStream_t st;
+    cudaEvent_t ev;
+    int r;
+    if ((r = cudaMalloc(&d, 1 << 20)) || (r = cudaMallocHost(&h, 1 << 20))) return r;
+    if ((r = cudaStreamCreate(&st)) || (r = cudaEventCreate(&ev))) return r;
+    if ((r = cudaEventDestroy(ev)) || (r = cudaStreamDestroy(st))) return r;
+    if ((r = cudaFreeHost(h))) return r;
+    return cudaFree(d);
+}
+/* Driver-API allocations of the module's own (the driver door from a user module). */
+EXPORT int plug_drvalloc(void)
+{
+    CUdeviceptr p;
+    CUstream st;
+    int r = cudaSetDevice(0); /* makes the primary context current */
+    if (r || (r = cuMemAlloc(&p, 1 << 20))) return r;
+    return cuStreamCreate(&st, 0);
+}
+/* Prints the device memory in use (cudaMemGetInfo: total - free); on the fakes also pinned host
+ * memory, streams and events in use (fakeResourcesInUse). */
+EXPORT int plug_meminfo(void)
+{
+    size_t fr = 0, total = 0;
+    int r = cudaMemGetInfo(&fr, &total);
+    if (r) return r;
+    printf("meminfo used=%zu", total - fr);
+#ifndef __CUDACC__
+    void *h = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_NOLOAD);
+    void (*in_use)(int, size_t *, size_t *, int *, int *) =
+        h ? (void (*)(int, size_t *, size_t *, int *, int *))dlsym(h, "fakeResourcesInUse") : NULL;
+    if (in_use) {
+        size_t dm, hm;
+        int ns, ne;
+        in_use(0, &dm, &hm, &ns, &ne);
+        printf(" host=%zu streams=%d events=%d", hm, ns, ne);
+    }
+    if (h) dlclose(h);
+#endif
+    printf("\n");
+    return 0;
+}
 #if defined(CUDART_VERSION) && CUDART_VERSION >= 13000
 EXPORT int plug_threadexit(void) { return -5; } /* cudaThreadExit left the CUDA 13 runtime */
 #else

@@ -1,7 +1,7 @@
 /* A plugin host: loads plugins RTLD_LOCAL (as real hosts do) and runs steps LIB:ACTION in order,
  * printing each result. LIB "self" means the host's own copy of the plugin code (cuda_host).
  * Exit status: 0 all checks passed, 1 a check failed, 2 another step failed, 3 usage/load error.
- * ACTION "unload" dlcloses LIB (a later step loads it again).
+ * ACTION "unload" closes LIB (dlclose); a later step loads it again (reload cycles).
  * PLUGIN_HOST_DEEPBIND=1 loads plugins with RTLD_DEEPBIND; PLUGIN_HOST_SEGV_HANDLER=1 installs a SIGSEGV
  * handler of the host's own (it exits 42). A step "fork" forks: the child runs the remaining steps, the
  * parent waits for it and ends. */
@@ -89,6 +89,16 @@ int main(int argc, char **argv)
         }
         memcpy(lib, argv[i], (size_t)(colon - argv[i]));
         lib[colon - argv[i]] = '\0';
+        if (strcmp(colon + 1, "unload") == 0) {
+            for (int k = 0; k < MAXLIBS; k++)
+                if (libs[k].h && strcmp(libs[k].name, lib) == 0) {
+                    if (dlclose(libs[k].h) != 0)
+                        fprintf(stderr, "plugin_host: dlclose %s: %s\n", lib, dlerror());
+                    libs[k].h = NULL;
+                    libs[k].name[0] = '\0';
+                }
+            continue;
+        }
         snprintf(fn, sizeof fn, "plug_%s", colon + 1);
         if (strcmp(colon + 1, "unload") == 0) {
             int k = 0;

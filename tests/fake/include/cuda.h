@@ -14,6 +14,8 @@ typedef unsigned long long CUdeviceptr;
 typedef unsigned long long cuuint64_t;
 typedef struct CUexecAffinityParam_st CUexecAffinityParam;
 typedef struct CUctxCreateParams_st CUctxCreateParams;
+typedef struct CUstream_st *CUstream;
+typedef struct CUevent_st *CUevent;
 typedef enum { CU_GET_PROC_ADDRESS_SUCCESS = 0, CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND = 1,
                CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT = 2 } CUdriverProcAddressQueryResult;
 
@@ -38,6 +40,9 @@ typedef enum { CU_GET_PROC_ADDRESS_SUCCESS = 0, CU_GET_PROC_ADDRESS_SYMBOL_NOT_F
 #define cuMemcpyHtoD cuMemcpyHtoD_v2
 #define cuMemcpyDtoH cuMemcpyDtoH_v2
 #define cuGetProcAddress cuGetProcAddress_v2
+#define cuMemAllocHost cuMemAllocHost_v2
+#define cuStreamDestroy cuStreamDestroy_v2
+#define cuEventDestroy cuEventDestroy_v2
 
 CUresult cuInit(unsigned int flags);
 CUresult cuDriverGetVersion(int *v);
@@ -59,6 +64,12 @@ CUresult cuMemAlloc(CUdeviceptr *p, size_t n);
 CUresult cuMemFree(CUdeviceptr p);
 CUresult cuMemcpyHtoD(CUdeviceptr dst, const void *src, size_t n);
 CUresult cuMemcpyDtoH(void *dst, CUdeviceptr src, size_t n);
+CUresult cuMemAllocHost(void **p, size_t n);
+CUresult cuMemFreeHost(void *p);
+CUresult cuStreamCreate(CUstream *s, unsigned int flags);
+CUresult cuStreamDestroy(CUstream s);
+CUresult cuEventCreate(CUevent *e, unsigned int flags);
+CUresult cuEventDestroy(CUevent e);
 CUresult cuGetProcAddress(const char *symbol, void **pfn, int cudaVersion, cuuint64_t flags,
                           CUdriverProcAddressQueryResult *status);
 #ifdef __cplusplus

@@ -1,0 +1,97 @@
+/* The reclaim action: a blocked reset gives the resetting module the clean slate it asked for (its
+ * own memory, streams and events gone) without touching anything another module made. Modules and
+ * kernels are never unloaded: the caller's runtime would not load them again. */
+#include "decide/reclaim.h"
+
+#include "core/hooks.h"
+#include "track/modules.h"
+#include "track/resolve.h"
+#include "track/resources.h"
+#include "track/state.h"
+
+typedef int (*free_fn)(void *); /* every free and destroy takes one handle, returns an error code */
+
+/* The function that frees a record: the door it came through, and for the runtime, the runtime of
+ * the module that made it (its own dependency scope), so that runtime's bookkeeping stays right. */
+static free_fn free_function(const struct cg_res_rec *r, int m)
+{
+    static const int rt[CG_RES_NTYPES] = {CG_RT_ID_cudaFree, CG_RT_ID_cudaFreeArray, CG_RT_ID_cudaFreeHost,
+                                          CG_RT_ID_cudaStreamDestroy, CG_RT_ID_cudaEventDestroy};
+    static const int drv[CG_RES_NTYPES] = {CG_DRV_ID_cuMemFree_v2, -1, CG_DRV_ID_cuMemFreeHost,
+                                           CG_DRV_ID_cuStreamDestroy_v2, CG_DRV_ID_cuEventDestroy_v2};
+    if (r->type >= CG_RES_NTYPES)
+        return NULL;
+    if (r->door == CG_RES_RUNTIME)
+        return (free_fn)cg_rt_real_for(m, rt[r->type]);
+    return drv[r->type] < 0 ? NULL : (free_fn)cg_drv_real_for(drv[r->type], NULL);
+}
+
+static void count(struct cg_res_counts *c, const struct cg_res_rec *r)
+{
+    if (r->type == CG_RES_STREAM)
+        c->streams++;
+    else if (r->type == CG_RES_EVENT)
+        c->events++;
+    else {
+        c->allocations++;
+        c->bytes += r->bytes;
+    }
+}
+
+#define CANNOT_FREE                                                                                  \
+    "reclaim carried out as a block: the context is not current on this thread, and ctxguard never "    \
+    "makes a context current of its own accord; nothing was freed"
+
+static void reclaim(struct cg_event *ev, int dev, unsigned int gen)
+{
+    struct cg_res_rec *list = cg_res_detach(ev->caller, dev, gen);
+    cg_tls.depth++; /* ctxguard's own calls: every wrapper they cross passes them through */
+    /* streams and events first: nothing the module queued may still refer to its memory */
+    for (int pass = 0; pass < 2; pass++)
+        for (struct cg_res_rec *r = list; r; r = r->next) {
+            int handle_kind = r->type == CG_RES_STREAM || r->type == CG_RES_EVENT;
+            if (handle_kind != (pass == 0))
+                continue;
+            free_fn f = free_function(r, ev->caller);
+            /* a failure means the object was already gone (freed through a door ctxguard does not
+             * see): it is not counted as reclaimed */
+            if (f && f((void *)r->key) == CG_SUCCESS)
+                count(&ev->res, r);
+        }
+    cg_tls.depth--;
+    cg_res_free_list(list);
+}
+
+static int context_current(const struct cg_event *ev)
+{
+    if (ev->api == CG_API_RUNTIME)
+        return 1;
+    struct cg_ctxinfo ci;
+    cg_tls.depth++;
+    cg_query_current(&ci);
+    cg_tls.depth--;
+    return ci.ctx != NULL && ci.ctx == ev->ctx;
+}
+
+void cg_block_resources(struct cg_event *ev)
+{
+    if (ev->ctx_kind == CG_CTX_CREATED || ev->device < 0 || ev->caller <= 0) {
+        if (ev->action == CG_RECLAIM)
+            ev->action = CG_BLOCK; /* only a primary context's records are kept per incarnation */
+        return;
+    }
+    int dev = cg_dev_index(ev->device);
+    unsigned int gen = cg_ctx_gen_of(dev);
+    if (ev->action == CG_RECLAIM && !context_current(ev)) {
+        ev->action = CG_BLOCK;
+        ev->reason = CANNOT_FREE; /* the rule's or preset's reason gives way to why nothing was freed */
+    }
+    if (ev->action == CG_RECLAIM) {
+        reclaim(ev, dev, gen);
+        ev->res_report = CG_RES_RECLAIMED;
+        return;
+    }
+    cg_res_count(ev->caller, dev, gen, &ev->res, 1);
+    ev->res_report = CG_RES_LEFT;
+    cg_res_note_blocked(ev->caller);
+}

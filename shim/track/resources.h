@@ -1,0 +1,174 @@
+/* Per-module resource records: the memory, streams and events each module allocated or created
+ * and has not freed or destroyed yet, keyed by handle. Fed by the tracked wrappers (CG_RTT/CG_DRVT
+ * rows of hooks.def), read by the reclaim action and by blocked resets ("left").
+ *
+ * The table is a hash split into 256 stripes, each with its own spin lock and free list: an
+ * allocation and its free touch the one stripe its handle hashes to, so threads rarely meet. The
+ * common case is inline in the wrappers (an allocate+free pair is budgeted at 100 instructions, see
+ * docs/performance.md): a thread keeps the record of its last free as a spare for its next
+ * allocation, so a pair takes no free-list step. Everything else is out of line in resources.c. */
+#ifndef CTXGUARD_RESOURCES_H
+#define CTXGUARD_RESOURCES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/core.h"
+#include "core/cuda_abi.h"
+#include "track/modules.h"
+#include "track/state.h"
+
+/* Everything declared here is internal: hidden declarations let hot globals be read with one
+ * rip-relative load instead of a GOT load first. */
+#pragma GCC visibility push(hidden)
+
+enum cg_res_type { CG_RES_MEM, CG_RES_ARRAY, CG_RES_HOST, CG_RES_STREAM, CG_RES_EVENT, CG_RES_NTYPES };
+/* The door an object came through decides the function that frees it: the runtime's for runtime
+ * allocations (its bookkeeping stays right), the driver's for driver ones. */
+enum cg_res_door { CG_RES_RUNTIME, CG_RES_DRIVER };
+
+/* One live object. Records come from heap chunks and are recycled, never freed. */
+struct cg_res_rec {
+    struct cg_res_rec *next;
+    uintptr_t key;          /* the handle: device/host pointer, array, stream or event */
+    size_t bytes;           /* 0 for streams and events */
+    void *ctx;              /* the created context current at allocation; NULL: a primary context */
+    unsigned int gen;       /* the primary context's incarnation then (cg_ctx_gen_of) */
+    short mod;              /* module index; 0: its module was unloaded */
+    unsigned char dev;
+    unsigned char type;     /* enum cg_res_type */
+    unsigned char door;     /* enum cg_res_door */
+    unsigned char left;     /* a blocked reset of its module left it behind (counted at exit) */
+};
+
+struct cg_res_counts {
+    long allocations;       /* device, managed, array and pinned host allocations */
+    unsigned long long bytes;
+    long streams, events;
+};
+
+/* 2^15 buckets (256 KiB of .bss, touched as used). Each bucket head is its own lock: bit 0 set
+ * while a thread works on the chain (a bit lock, the finest striping there is), and the store that
+ * links or unlinks at the head also releases it. A fixed table: no resizing, so no count to keep on
+ * the fast path; chains stay short up to ~10^5 live objects. */
+#define CG_RES_BUCKET_BITS 15
+#define CG_RES_BUCKETS (1u << CG_RES_BUCKET_BITS)
+extern uintptr_t cg_res_buckets[CG_RES_BUCKETS];
+
+void cg_res_lock_slow(uintptr_t *b);
+/* Takes bucket b's lock; returns its chain. */
+static inline struct cg_res_rec *cg_res_lock(uintptr_t *b)
+{
+    if (CG_UNLIKELY(__atomic_fetch_or(b, 1, __ATOMIC_ACQUIRE) & 1))
+        cg_res_lock_slow(b);
+    /* an atomic read: threads waiting for the lock keep setting bit 0 of this word */
+    return (struct cg_res_rec *)(__atomic_load_n(b, __ATOMIC_RELAXED) & ~(uintptr_t)1);
+}
+/* Releases it, with `head` as its chain. */
+static inline void cg_res_unlock(uintptr_t *b, struct cg_res_rec *head)
+{
+    __atomic_store_n(b, (uintptr_t)head, __ATOMIC_RELEASE);
+}
+/* Fibonacci hashing: the top bits of key * 2^64/phi are well mixed. */
+static inline unsigned int cg_res_index(uintptr_t key)
+{
+    return (unsigned int)(((uint64_t)key * 0x9E3779B97F4A7C15ull) >> (64 - CG_RES_BUCKET_BITS));
+}
+
+/* Out of line: attribution through the stack, a created context current, no spare record. */
+void cg_res_add_slow(int m, int type, int door, uintptr_t key, size_t bytes, const void *ra);
+/* Records an object module m (the immediate caller; attributed from `ra` when that is not a user
+ * module; ra NULL: never attributed) just allocated or created, on the thread's current device and
+ * context. `user`: m is known to be a user module (the runtime fast path's cached class). */
+static inline __attribute__((always_inline)) void cg_res_add(int m, int user, int type, int door, uintptr_t key,
+                                                             size_t bytes, const void *ra)
+{
+    struct cg_res_rec *r = cg_tls.res_spare;
+    unsigned int dev = (unsigned int)cg_tls.dev;
+    if (CG_UNLIKELY(r == NULL || !user || key == 0 || dev >= CG_MAX_DEVICES ||
+                    __atomic_load_n(&cg_created_live, __ATOMIC_RELAXED))) {
+        cg_res_add_slow(m, type, door, key, bytes, ra);
+        return;
+    }
+    cg_tls.res_spare = NULL;
+    uintptr_t *b = &cg_res_buckets[cg_res_index(key)];
+    r->key = key;
+    r->bytes = bytes;
+    r->ctx = NULL;
+    r->gen = cg_ctx_gen_of((int)dev);
+    r->mod = (short)m;
+    r->dev = (unsigned char)dev;
+    r->type = (unsigned char)type;
+    r->door = (unsigned char)door;
+    r->left = 0;
+    r->next = cg_res_lock(b);
+    cg_res_unlock(b, r);
+}
+
+/* Unlinks the record of (key, type) before the object is freed and returns it (NULL: none).
+ * Unlinking first means an address the driver hands out again at once is never confused with the
+ * old one. Then cg_res_done. */
+static inline __attribute__((always_inline)) struct cg_res_rec *cg_res_take(uintptr_t key, int type)
+{
+    uintptr_t *b = &cg_res_buckets[cg_res_index(key)];
+    if (__atomic_load_n(b, __ATOMIC_RELAXED) == 0)
+        return NULL; /* an object this thread frees was recorded before this thread learnt its handle */
+    struct cg_res_rec *head = cg_res_lock(b), **p = &head, *r;
+    for (; (r = *p) != NULL; p = &r->next)
+        if (r->key == key && r->type == type) {
+            *p = r->next;
+            break;
+        }
+    cg_res_unlock(b, head);
+    return r;
+}
+
+/* `freed`: the record becomes the thread's spare (or goes to a free list); else the object lives on,
+ * and so does its record. */
+void cg_res_done_slow(struct cg_res_rec *r, int freed);
+static inline void cg_res_done(struct cg_res_rec *r, int freed)
+{
+    if (CG_LIKELY(freed && cg_tls.res_spare == NULL && cg_tls.res_keyed)) {
+        cg_tls.res_spare = r;
+        return;
+    }
+    cg_res_done_slow(r, freed);
+}
+
+/* Live records of module m on dev's primary context, incarnation gen. `mark_left`: they were left
+ * behind by a blocked reset (the exit summary counts them). */
+void cg_res_count(int m, int dev, unsigned int gen, struct cg_res_counts *out, int mark_left);
+/* Detaches them all and returns them as a list (next-linked), so they can be freed through CUDA
+ * with no ctxguard lock held; cg_res_free_list recycles the records. */
+struct cg_res_rec *cg_res_detach(int m, int dev, unsigned int gen);
+void cg_res_free_list(struct cg_res_rec *list);
+
+/* Module m's reset was blocked (counted for the exit summary). */
+void cg_res_note_blocked(int m);
+/* A reset of dev's primary context really happened: its records describe nothing any more. */
+void cg_res_retire(int dev);
+/* Module slot m is being freed (dlclose): its records stay (the memory is still allocated) but
+ * belong to no module; what it left behind is totalled under its name for the exit summary. */
+void cg_res_forget_module(int m);
+/* Exit summary: one call per module (live or unloaded) that had a blocked reset. */
+void cg_res_left_totals(void (*fn)(const char *module, const struct cg_res_counts *c, long resets, void *arg),
+                        void *arg);
+
+/* fork: every stripe lock taken before, released after (init.c). */
+void cg_res_fork_prepare(void);
+void cg_res_fork_release(void);
+
+/* Sizes for the rows whose size is not one argument. */
+static inline size_t cg_res_3d_bytes(const struct cudaPitchedPtr *p, struct cudaExtent e)
+{
+    return p->pitch * (e.height ? e.height : 1) * (e.depth ? e.depth : 1);
+}
+static inline size_t cg_res_array_bytes(const struct cudaChannelFormatDesc *d, size_t w, size_t h)
+{
+    size_t bits = d ? (size_t)(d->x + d->y + d->z + d->w) : 0;
+    return (bits + 7) / 8 * w * (h ? h : 1);
+}
+
+#pragma GCC visibility pop
+
+#endif

@@ -1,0 +1,259 @@
+/* Issue 15 on the fake CUDA libraries: a plugin that allocates and resets at every load of a
+ * reloading host. A block keeps the other plugin's data and says what the resetter left behind; a
+ * reclaim also frees the resetter's own memory, streams and events, and nothing of anyone else's. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+static struct run R;
+#define ENV(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define CYCLES 20
+#define MIB (1024ull * 1024ull)
+/* what libplug*:alloc makes: 64 MiB + 1 MiB managed (device), 1 MiB pinned host, a stream, an event */
+#define ALLOC_DEV (65 * MIB)
+#define ALLOC_HOST MIB
+
+struct usage {
+    unsigned long long dev, host;
+    int streams, events;
+};
+
+/* The n-th (0-based) "meminfo" line of the host's output. */
+static struct usage meminfo(const char *out, int n)
+{
+    struct usage u = {0, 0, -1, -1};
+    const char *p = out;
+    for (int i = 0; i <= n; i++) {
+        p = strstr(p, "meminfo used=");
+        if (p == NULL)
+            fail_msg("no meminfo line %d in:\n%s", n, out);
+        if (i < n)
+            p++;
+    }
+    if (sscanf(p, "meminfo used=%llu host=%llu streams=%d events=%d", &u.dev, &u.host, &u.streams, &u.events) != 4)
+        fail_msg("unreadable meminfo line: %.120s", p);
+    return u;
+}
+
+/* HOST A:setup A:meminfo, CYCLES x (B:alloc B:reset B:unload), A:check A:meminfo */
+static void run_cycles(const char *a, const char *b, const char *const env[])
+{
+    static char bufs[4 + 3 * CYCLES][600];
+    const char *argv[8 + 3 * CYCLES];
+    int k = 0, n = 0;
+    argv[k++] = HOST;
+#define STEP(lib, act) (snprintf(bufs[n], sizeof bufs[n], "%s:%s", lib, act), argv[k++] = bufs[n++])
+    STEP(a, "setup");
+    STEP(a, "meminfo");
+    for (int i = 0; i < CYCLES; i++) {
+        STEP(b, "alloc");
+        STEP(b, "reset");
+        STEP(b, "unload");
+    }
+    STEP(a, "check");
+    STEP(a, "meminfo");
+    argv[k] = NULL;
+    run_prog(&R, 1, 1, env, argv);
+}
+
+static int count_events(const char *action, const char *counts)
+{
+    char a[64];
+    snprintf(a, sizeof a, "\"action\":\"%s\"", action);
+    return count_lines_with(R.log, (const char *const[]){a, counts, NULL});
+}
+
+/* With reclaim: A intact, and what is in use after the loop equals what was before it. */
+static void reclaim_cycles(const char *a, const char *b, const char *call)
+{
+    run_cycles(a, b, ENV("CTXGUARD_RECLAIM=1"));
+    if (R.status != 0)
+        fail_msg("status %d:\n%s\n%s", R.status, R.out, R.err);
+    assert_non_null(strstr(R.out, "libplugA.so:check -> 0") ? R.out : strstr(R.out, "libplugS1.so:check -> 0"));
+    struct usage before = meminfo(R.out, 0), after = meminfo(R.out, 1);
+    if (before.dev != after.dev || before.host != after.host || before.streams != after.streams ||
+        before.events != after.events)
+        fail_msg("in use before %llu/%llu/%d/%d, after %llu/%llu/%d/%d\n%s", before.dev, before.host, before.streams,
+                 before.events, after.dev, after.host, after.streams, after.events, R.log);
+    char counts[160];
+    snprintf(counts, sizeof counts, "\"reclaimed\":{\"allocations\":3,\"bytes\":%llu,\"streams\":1,\"events\":1}",
+             ALLOC_DEV + ALLOC_HOST);
+    char c[80];
+    snprintf(c, sizeof c, "\"call\":\"%s\"", call);
+    int n = count_lines_with(R.log, (const char *const[]){"\"action\":\"reclaim\"", counts, c, NULL});
+    if (n != CYCLES)
+        fail_msg("%d reclaim events with %s, want %d:\n%s", n, counts, CYCLES, R.log);
+}
+
+/* Without: A intact too, the growth is in use, each block says what it left, the summary totals it. */
+static void block_cycles(const char *a, const char *b, const char *bname)
+{
+    run_cycles(a, b, ENV("CTXGUARD_SUMMARY=1"));
+    if (R.status != 0)
+        fail_msg("status %d:\n%s\n%s", R.status, R.out, R.err);
+    struct usage before = meminfo(R.out, 0), after = meminfo(R.out, 1);
+    assert_int_equal(after.dev - before.dev, CYCLES * ALLOC_DEV);
+    assert_int_equal(after.host - before.host, CYCLES * ALLOC_HOST);
+    assert_int_equal(after.streams - before.streams, CYCLES);
+    char counts[160];
+    snprintf(counts, sizeof counts, "\"left\":{\"allocations\":3,\"bytes\":%llu,\"streams\":1,\"events\":1}",
+             ALLOC_DEV + ALLOC_HOST);
+    int n = count_events("block", counts);
+    if (n != CYCLES)
+        fail_msg("%d block events with %s, want %d:\n%s", n, counts, CYCLES, R.log);
+    char want[200];
+    snprintf(want, sizeof want, "left behind by %s's %d blocked resets: %d allocations (%.1f MiB), %d streams, %d events",
+             bname, CYCLES, 3 * CYCLES, (double)(CYCLES * (ALLOC_DEV + ALLOC_HOST)) / MIB, CYCLES, CYCLES);
+    if (!strstr(R.log, want))
+        fail_msg("summary line \"%s\" missing:\n%s", want, R.log);
+}
+
+static void reclaim_shared_shared(void **s) { (void)s; reclaim_cycles(PLUG("A"), PLUG("B"), "cudaDeviceReset"); }
+static void reclaim_shared_static(void **s) { (void)s; reclaim_cycles(PLUG("A"), PLUG("S2"), "cuDevicePrimaryCtxReset"); }
+static void reclaim_static_shared(void **s) { (void)s; reclaim_cycles(PLUG("S1"), PLUG("B"), "cudaDeviceReset"); }
+static void reclaim_static_static(void **s) { (void)s; reclaim_cycles(PLUG("S1"), PLUG("S2"), "cuDevicePrimaryCtxReset"); }
+static void block_shared_shared(void **s) { (void)s; block_cycles(PLUG("A"), PLUG("B"), "libplugB.so"); }
+static void block_static_static(void **s) { (void)s; block_cycles(PLUG("S1"), PLUG("S2"), "libplugS2.so"); }
+static void block_shared_static(void **s) { (void)s; block_cycles(PLUG("A"), PLUG("S2"), "libplugS2.so"); }
+
+/* The same object counted once: the runtime's cudaMalloc calls the driver's cuMemAlloc underneath,
+ * through a pointer ctxguard handed out; and what another module allocated is never freed. */
+static void reclaim_frees_only_the_callers(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 1, ENV("CTXGUARD_RECLAIM=1"),
+             (const char *const[]){HOST, PLUG("A") ":setup", PLUG("A") ":alloc", PLUG("A") ":meminfo",
+                                   PLUG("B") ":alloc", PLUG("B") ":reset", PLUG("A") ":check", PLUG("A") ":meminfo", NULL});
+    assert_int_equal(R.status, 0);
+    struct usage before = meminfo(R.out, 0), after = meminfo(R.out, 1);
+    assert_int_equal(after.dev, before.dev);   /* A's 65 MiB still there, B's gone */
+    assert_int_equal(after.streams, 1);        /* A's stream */
+    assert_int_equal(after.events, 1);
+    char counts[160];
+    snprintf(counts, sizeof counts, "\"reclaimed\":{\"allocations\":3,\"bytes\":%llu,\"streams\":1,\"events\":1}",
+             ALLOC_DEV + ALLOC_HOST);
+    assert_int_equal(count_events("reclaim", counts), 1);
+}
+
+/* Freed objects leave the records: a module that cleaned up has nothing left or reclaimed. */
+static void freed_objects_are_forgotten(void **s)
+{
+    (void)s;
+    const char *const steps[] = {HOST, PLUG("A") ":setup", PLUG("B") ":allocfree", PLUG("B") ":reset",
+                                 PLUG("A") ":check", NULL};
+    run_prog(&R, 1, 1, NULL, steps);
+    assert_int_equal(R.status, 0);
+    assert_int_equal(count_events("block", "\"left\":{\"allocations\":0,\"bytes\":0,\"streams\":0,\"events\":0}"), 1);
+    run_prog(&R, 1, 1, ENV("CTXGUARD_RECLAIM=1"), steps);
+    assert_int_equal(R.status, 0);
+    assert_int_equal(count_events("reclaim", "\"reclaimed\":{\"allocations\":0,\"bytes\":0,\"streams\":0,\"events\":0}"), 1);
+}
+
+/* The driver door from a user module (cuMemAlloc, cuStreamCreate called by the plugin itself). */
+static void driver_api_allocations_reclaimed(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 1, ENV("CTXGUARD_RECLAIM=1"),
+             (const char *const[]){HOST, PLUG("A") ":setup", PLUG("A") ":meminfo", PLUG("B") ":drvalloc",
+                                   PLUG("B") ":reset", PLUG("A") ":check", PLUG("A") ":meminfo", NULL});
+    assert_int_equal(R.status, 0);
+    assert_int_equal(count_events("reclaim", "\"reclaimed\":{\"allocations\":1,\"bytes\":1048576,\"streams\":1,\"events\":0}"), 1);
+    struct usage before = meminfo(R.out, 0), after = meminfo(R.out, 1);
+    assert_int_equal(after.dev, before.dev);
+    assert_int_equal(after.streams, before.streams);
+}
+
+/* A rule may say reclaim for one module; the others' blocks stay plain blocks. */
+static void reclaim_rule(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 1, ENV("CTXGUARD_RULES=reclaim @reset from *plugB*"),
+             (const char *const[]){HOST, PLUG("A") ":setup", PLUG("B") ":alloc", PLUG("B") ":reset",
+                                   PLUG("C") ":alloc", PLUG("C") ":reset", PLUG("A") ":check", NULL});
+    assert_int_equal(R.status, 0);
+    assert_int_equal(count_lines_with(R.log, (const char *const[]){"\"action\":\"reclaim\"", "libplugB.so\",\"action",
+                                                                   "\"decided_by\":\"CTXGUARD_RULES:1\"", NULL}), 1);
+    assert_int_equal(count_lines_with(R.log, (const char *const[]){"\"action\":\"block\"", "libplugC.so\",\"action",
+                                                                   "\"left\":{\"allocations\":3", NULL}), 1);
+}
+
+/* A reset that really happens retires the records of that incarnation: a later block counts only
+ * what was allocated since, and so does the summary. */
+static void real_reset_retires_records(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 1, ENV("CTXGUARD_SUMMARY=1"),
+             (const char *const[]){HOST, PLUG("B") ":alloc", PLUG("B") ":reset", PLUG("A") ":setup", PLUG("B") ":alloc",
+                                   PLUG("B") ":reset", PLUG("A") ":check", NULL});
+    assert_int_equal(R.status, 0);
+    assert_int_equal(count_events("allow", "\"call\":\"cudaDeviceReset\""), 1);
+    char counts[160];
+    snprintf(counts, sizeof counts, "\"left\":{\"allocations\":3,\"bytes\":%llu,\"streams\":1,\"events\":1}",
+             ALLOC_DEV + ALLOC_HOST);
+    assert_int_equal(count_events("block", counts), 1);
+    if (!strstr(R.log, "left behind by libplugB.so's 1 blocked reset: 3 allocations (66.0 MiB), 1 stream, 1 event"))
+        fail_msg("summary:\n%s", R.log);
+}
+
+/* The text line says the same in words. */
+static void text_line_says_reclaimed(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 0, ENV("CTXGUARD_RECLAIM=1"),
+             (const char *const[]){HOST, PLUG("A") ":setup", PLUG("B") ":alloc", PLUG("B") ":reset", NULL});
+    assert_int_equal(R.status, 0);
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){" reclaim runtime cudaDeviceReset",
+                                                                   "reclaimed=\"3 allocations (69206016 bytes), 1 stream, 1 event\"",
+                                                                   NULL}), 1);
+}
+
+/* ctxguard report shows what blocks left and reclaims freed, per module and call. */
+static void report_shows_left_and_reclaimed(void **s)
+{
+    (void)s;
+    char path[] = "/tmp/ctxguard-reclaim-report-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    run_prog(&R, 1, 1, NULL, (const char *const[]){HOST, PLUG("A") ":setup", PLUG("B") ":alloc", PLUG("B") ":reset", NULL});
+    assert_int_equal(write(fd, R.log, strlen(R.log)), (ssize_t)strlen(R.log));
+    run_prog(&R, 1, 1, ENV("CTXGUARD_RECLAIM=1"),
+             (const char *const[]){HOST, PLUG("A") ":setup", PLUG("C") ":alloc", PLUG("C") ":reset", NULL});
+    assert_int_equal(write(fd, R.log, strlen(R.log)), (ssize_t)strlen(R.log));
+    close(fd);
+    run_prog(&R, 0, 0, NULL, (const char *const[]){BUILD_DIR "/ctxguard", "report", path, NULL});
+    unlink(path);
+    assert_int_equal(R.status, 0);
+    assert_non_null(strstr(R.out, "left/recl MiB"));
+    assert_int_equal(count_lines_with(R.out, (const char *const[]){"libplugB.so", "cudaDeviceReset", " 66/0 ", NULL}), 1);
+    assert_int_equal(count_lines_with(R.out, (const char *const[]){"libplugC.so", "cudaDeviceReset", " 0/66 ", NULL}), 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(reclaim_shared_shared),
+        cmocka_unit_test(reclaim_shared_static),
+        cmocka_unit_test(reclaim_static_shared),
+        cmocka_unit_test(reclaim_static_static),
+        cmocka_unit_test(block_shared_shared),
+        cmocka_unit_test(block_shared_static),
+        cmocka_unit_test(block_static_static),
+        cmocka_unit_test(reclaim_frees_only_the_callers),
+        cmocka_unit_test(freed_objects_are_forgotten),
+        cmocka_unit_test(driver_api_allocations_reclaimed),
+        cmocka_unit_test(reclaim_rule),
+        cmocka_unit_test(real_reset_retires_records),
+        cmocka_unit_test(text_line_says_reclaimed),
+        cmocka_unit_test(report_shows_left_and_reclaimed),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
