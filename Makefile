@@ -15,7 +15,9 @@ CSTD     := -std=gnu11
 # _FORTIFY_SOURCE=2 as Ubuntu's gcc applies by default (the GPU machine): catch its aborts here too.
 OPT      ?= -O2 -g -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2
 SANFLAGS := $(if $(SAN),-fsanitize=$(SAN) $(if $(findstring thread,$(SAN)),,-fno-sanitize-recover=all) -fno-omit-frame-pointer,)
-CFLAGS_SHIM := $(CSTD) $(OPT) $(WARN) -fPIC -fvisibility=hidden $(SANFLAGS)
+# ctxguard's version, in every log line ("version"): the VERSION file unless given (make VERSION=…).
+VERSION  ?= $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+CFLAGS_SHIM := $(CSTD) $(OPT) $(WARN) -fPIC -fvisibility=hidden $(SANFLAGS) -DCG_VERSION='"$(VERSION)"'
 CFLAGS_TEST := $(CSTD) $(OPT) $(WARN) -fPIC $(SANFLAGS)
 
 # The library, one folder per layer (docs/architecture.md): a file may include headers of its own
@@ -40,7 +42,7 @@ all: $(B)/libctxguard.so $(B)/libctxguard-noop.so $(B)/ctxguard
 # It checks settings with the library's own reader too (shim/core/config.c).
 CLI_SRC := cli/ctxguard.c cli/opts.c cli/run.c cli/check.c cli/report.c cli/report_out.c cli/strmap.c cli/inspect.c \
            cli/jsonl.c cli/textlog.c shim/decide/rules.c shim/core/config.c shim/core/hooks.c
-$(B)/ctxguard: $(CLI_SRC) $(wildcard cli/*.h) shim/decide/rules.h shim/core/config.h shim/core/hooks.def include/ctxguard.h | $(B)
+$(B)/ctxguard: $(CLI_SRC) $(wildcard cli/*.h) $(SHIM_HDR) include/ctxguard.h | $(B)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(CSTD) -D_GNU_SOURCE $(OPT) $(WARN) $(SANFLAGS) -Ishim -o $@ $(CLI_SRC)
 
@@ -78,7 +80,7 @@ layers: $(SHIM_OBJ)
 # The code hooks.def generates, preprocessed, to read and step through: build/gen/<file>.i
 expand:
 	$(Q)mkdir -p $(B)/gen
-	$(Q)for f in shim/doors/rt_hooks.c shim/doors/drv_hooks.c shim/doors/handout.c shim/core/hooks.c; do \
+	$(Q)for f in shim/doors/rt_hooks.c shim/doors/drv_hooks.c shim/doors/res_hooks.c shim/doors/handout.c shim/core/hooks.c; do \
 	  $(CC) $(CSTD) -D_GNU_SOURCE -E -P -Ishim $$f | sed -e 's/; /;\n/g' > $(B)/gen/$$(basename $$f .c).i || exit 1; \
 	  echo "  GEN     $(B)/gen/$$(basename $$f .c).i"; done
 

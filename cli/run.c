@@ -33,6 +33,9 @@ static const char usage[] =
     "  --nvtx-lib LIB                    CTXGUARD_NVTX_LIB\n"
     "  --reclaim                         CTXGUARD_RECLAIM=1 (guard's blocked resets free the caller's own\n"
     "                                    allocations, streams and events)\n"
+    "  --log-mode MODE                   CTXGUARD_LOG_MODE (octal mode of a log or dump file created; 0600)\n"
+    "  --syslog-facility user|daemon|local0..local7   CTXGUARD_SYSLOG_FACILITY (with --log syslog)\n"
+    "  --syslog-socket PATH              CTXGUARD_SYSLOG_SOCKET (for tests: a socket instead of /dev/log)\n"
     "  --error-exitcode N                CTXGUARD_EXIT_CODE=N (1..255): PROGRAM exits with N if any of\n"
     "                                    its calls was blocked or denied\n"
     "  --library PATH                    the libctxguard.so to preload (CTXGUARD_LIBRARY; default: beside\n"
@@ -57,6 +60,8 @@ static const struct setting {
     {"--dump", "CTXGUARD_DUMP", NULL},          {"--dump-events", "CTXGUARD_DUMP_EVENTS", NULL},
     {"--nvtx", "CTXGUARD_NVTX", "1"},           {"--nvtx-lib", "CTXGUARD_NVTX_LIB", NULL},
     {"--reclaim", "CTXGUARD_RECLAIM", "1"},
+    {"--log-mode", "CTXGUARD_LOG_MODE", NULL},  {"--syslog-facility", "CTXGUARD_SYSLOG_FACILITY", NULL},
+    {"--syslog-socket", "CTXGUARD_SYSLOG_SOCKET", NULL},
 };
 #define NSETTINGS (int)(sizeof settings / sizeof settings[0])
 

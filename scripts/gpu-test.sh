@@ -218,12 +218,12 @@ reload_row() {
         [ "$sb" = 1 ] && [ "$sg" = 0 ] && [ -n "$u0" ] && [ -n "$u1" ] && [ "$grown" -lt 256 ] && [ "$n" = "$RELOAD_CYCLES" ] || ok=FAIL
     else
         [ "$sb" = 1 ] && [ "$sg" = 0 ] && [ -n "$u1" ] && [ "$grown" -ge $(( RELOAD_CYCLES * RELOAD_MB * 9 / 10 )) ] &&
-            grep -q "left behind by $b's $RELOAD_CYCLES blocked resets" "$log" || ok=FAIL
+            grep '"event":"summary"' "$log" | grep "\"module\":\"$b\"" | grep -q "\"left_by_blocked_resets\":$RELOAD_CYCLES" || ok=FAIL
     fi
     [ $ok = FAIL ] && FAILS=$((FAILS+1))
     ROWS+=("$(printf '%-22s | %-12s | %-12s | %s | %s' "$name" "$(outcome $sb)" "$(outcome $sg)" "$ok" \
         "$n $([ "$reclaim" = 1 ] && echo reclaims || echo blocks) of $RELOAD_CYCLES x $RELOAD_MB MiB; in use $((${u0:-0} / 1048576)) -> $((${u1:-0} / 1048576)) MiB (grew $grown)")")
-    if [ $ok = FAIL ] && [ "$QUIET" = 0 ]; then tail -5 "$LOGDIR/$name.bare.out" "$out"; fi
+    if [ $ok = FAIL ] && [ "$QUIET" = 0 ]; then tail -n 5 "$LOGDIR/$name.bare.out" "$out"; fi
 }
 reload_row reload-reclaim-shared libplugA.so libplugB.so 1
 reload_row reload-reclaim-static libplugS1.so libplugS2.so 1

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "../include/ctxguard.h"
 #include "harness.h"
 
 #define CLI BUILD_DIR "/ctxguard"
@@ -75,7 +76,7 @@ static void check_reports_and_explains(void **s)
     run_prog(&R, 0, 0, NULL, (const char *const[]){CLI, "check", NULL});
     assert_int_equal(R.status, 2);
     run_prog(&R, 0, 0, NULL, (const char *const[]){CLI, "--version", NULL});
-    assert_non_null(strstr(R.out, "ctxguard 0.1.0"));
+    assert_non_null(strstr(R.out, "ctxguard " CTXGUARD_VERSION "\n"));
     unlink(good);
     unlink(bad);
 }
