@@ -102,6 +102,25 @@ if [ "$SKIPPED_2DEV" = 1 ] && want two-gpu; then
     ROWS+=("$(printf '%-22s | %-12s | %-12s | %s | %s' two-gpu-scenarios - - skipped "only $NGPU GPU(s) here: need 2")")
 fi
 
+# Issue 14, item 1: Python using the runtime through ctypes (libffi makes each call) beside a plugin that
+# resets. Python is a user of the primary context: B's reset is blocked and Python's data kept. The
+# runtime Python loads is the one B uses (its soname on the GPU machine, the fake's path here). Not in
+# tests/scenarios.tab: its commands are plugin hosts; tests/test_modtable.c runs the same on the fakes.
+if [ "$MODE" = gpu ]; then
+    RT=$(readelf -dW "$P/libplugB.so" 2>/dev/null | sed -n 's/.*Shared library: \[\(libcudart[^]]*\)\].*/\1/p' | head -1)
+    RT=${RT:-libcudart.so.13}
+else
+    RT=$ROOT/build/fake/libcudart.so.13
+fi
+row ctypes-user 1 0 'block cudaDeviceReset by libplugB.so with _ctypes*' PYTHONMALLOC=malloc -- \
+    python3 tests/progs/ctypes_user.py "$RT" "$P/libplugB.so"
+# Issue 14, item 2: the host started through the dynamic loader (ld.so ./cuda_host …): /proc/self/exe is the
+# loader, the host is still the host (a user of its own context, named as itself).
+LDSO=$(readelf -lW "$CUDA_HOST" 2>/dev/null | sed -n 's/.*Requesting program interpreter: \(.*\)\]/\1/p')
+LDSO=${LDSO:-/lib64/ld-linux-x86-64.so.2}
+row loader-started-host 1 0 'block cudaDeviceReset by libplugB.so with cuda_host' -- \
+    "$LDSO" "$CUDA_HOST" self:setup "$P/libplugB.so:reset" self:check
+
 # A crash after a blocked reset, with CTXGUARD_DUMP: the dump holds the block, the host still dies of
 # its own SIGSEGV (status 139 from env), bare and guarded alike.
 DUMPF=$LOGDIR/crash.dump
