@@ -263,6 +263,24 @@ static void utc_text_matches_gmtime(void **s)
     }
 }
 
+/* A diagnostic formatted into a small buffer, from a program whose path is all control bytes (each
+ * escapes to six): the capped pass narrows the path too, and the line stays one JSON object (the
+ * path's 300-byte allowance once pushed the rest past a 256-byte buffer: found by fuzz_json). */
+static void small_note_with_hostile_exe(void **s)
+{
+    (void)s;
+    static char exe[400];
+    memset(exe, 0x1c, sizeof exe - 1);
+    struct cg_head h = H;
+    h.exe = exe;
+    h.event = "message";
+    char buf[256];
+    size_t n = cg_format_note(buf, sizeof buf, &h, "\x1c\x1c\x1c hello", CG_FORMAT_JSON);
+    assert_true(n < sizeof buf);
+    if (!json_valid(buf, n))
+        fail_msg("invalid JSON: %s", buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -271,6 +289,7 @@ int main(void)
         cmocka_unit_test(cut_list_says_how_many),
         cmocka_unit_test(oversized_fields_still_close_the_object),
         cmocka_unit_test(left_and_reclaimed_counts),
+        cmocka_unit_test(small_note_with_hostile_exe),
         cmocka_unit_test(lines_describe_themselves),
         cmocka_unit_test(recorder_sized_lines_stay_valid),
         cmocka_unit_test(utc_text_matches_gmtime),

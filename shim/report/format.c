@@ -148,13 +148,15 @@ static void put_text_val(struct out *o, const char *s)
         put_text_quoted(o, s);
 }
 
-static void head_json(struct out *o, const struct cg_head *h, const char *event, int sev)
+/* exe_max: the most escaped bytes of the program's path; a second, capped pass narrows it too, so the
+ * head of a short line (a note formatted into a small buffer) cannot push the rest out. */
+static void head_json(struct out *o, const struct cg_head *h, const char *event, int sev, size_t exe_max)
 {
     char when[40];
     cg_utc_text(h->ts, when, sizeof when);
     putf(o, "{\"ts\":\"%s\",\"event\":\"%s\",\"level\":\"%s\",\"pid\":%ld,\"seq\":%lu,\"start\":\"%s\",\"exe\":", when,
          event, cg_sev_name(sev), h->pid, h->seq, h->start ? h->start : "");
-    put_json_str_max(o, h->exe ? h->exe : "", 300);
+    put_json_str_max(o, h->exe ? h->exe : "", exe_max < 300 ? exe_max : 300);
     puts_(o, ",\"version\":");
     put_json_str_max(o, h->version ? h->version : "", 40);
 }
@@ -215,7 +217,7 @@ const char *cg_action_name(int action)
 static void format_json(struct out *o, const struct cg_event *ev, const struct cg_head *h, const char *api,
                         long tid, size_t list_cap, size_t field_max, int list_max)
 {
-    head_json(o, h, cg_event_kind(ev), cg_event_sev(ev));
+    head_json(o, h, cg_event_kind(ev), cg_event_sev(ev), field_max);
     putf(o, ",\"tid\":%ld,\"api\":\"%s\",\"call\":", tid, api);
     put_json_str_max(o, ev->call ? ev->call : "", field_max);
     if (ev->device >= 0)
@@ -347,7 +349,7 @@ size_t cg_format_fields(char *buf, size_t cap, const struct cg_head *h, const st
         o.n = 0;
         o.overflow = 0;
         if (json)
-            head_json(&o, h, h->event, h->sev);
+            head_json(&o, h, h->event, h->sev, max);
         else
             head_text(&o, h, h->event, h->sev);
         for (int i = 0; i < nf; i++) {
