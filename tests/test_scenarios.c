@@ -514,6 +514,19 @@ static void nvtx_marks_for_notable_events(void **s)
 
 /* The driver hands the same primary context handle back after a reset: attribution goes by the
  * reset generation, so a later failure names the later reset, and a success in between stays quiet. */
+/* A module loaded after a reset, whose call fails for a reason of its own (here a copy from a buffer it
+ * never allocated), is not told the reset destroyed its memory: it held nothing then (found in review:
+ * the explanation once only asked whether some reset had happened on the device). */
+static void no_attribution_for_a_module_that_came_later(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 1, ENV("CTXGUARD_MODE=observe"), STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("C") ":check", PLUG("A") ":check"));
+    assert_int_equal(count_lines_with(R.log, (const char *const[]){"\"decided_by\":\"attribution\"", "libplugC.so", NULL}), 0);
+    /* A, which did hold memory, is still told */
+    assert_int_equal(count_lines_with(R.log, (const char *const[]){"\"decided_by\":\"attribution\"", "\"call\":\"cudaMemcpy\"",
+                                                                   "\"caller\":\"" BUILD_DIR "/plugins/libplugA.so\"", NULL}), 1);
+}
+
 static void attribution_survives_handle_reuse(void **s)
 {
     (void)s;
@@ -951,6 +964,7 @@ int main(void)
         cmocka_unit_test(enforce_blocks_even_unshared),
         cmocka_unit_test(failure_attributed_to_the_reset),
         cmocka_unit_test(attribution_survives_handle_reuse),
+        cmocka_unit_test(no_attribution_for_a_module_that_came_later),
         cmocka_unit_test(static_runtime_reattach_attributed),
         cmocka_unit_test(static_runtime_failure_explained_at_the_call),
         cmocka_unit_test(context_left_current),

@@ -148,6 +148,14 @@ static void explain(int api, int key, const char *call, const char *ename, int r
     unsigned int gen = __atomic_load_n(&d->last_gen, __ATOMIC_ACQUIRE);
     if (gen == 0)
         return; /* no reset happened here: not ctxguard's to explain */
+    /* Only a module that held something in the context when it was reset (a user then, or the
+     * resetter itself) can have lost it: a module that came later fails for reasons of its own. */
+    if (m > 0 && m < __atomic_load_n(&cg_mod_count, __ATOMIC_ACQUIRE) &&
+        !(__atomic_load_n(cg_mod_lost(m), __ATOMIC_RELAXED) & (1ull << cg_dev_index(dev)))) {
+        struct last_reset r = last_reset_of(d);
+        if (r.caller != m)
+            return;
+    }
     pthread_mutex_lock(&cg_attribution_lock);
     int seen = told_before(m, key, cg_dev_index(dev), gen);
     pthread_mutex_unlock(&cg_attribution_lock);

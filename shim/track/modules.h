@@ -56,6 +56,8 @@ struct cg_mod_chunk {
     uint64_t uses[CG_MOD_CHUNK];    /* the module used device d's primary context */
     uint64_t victims[CG_MOD_CHUNK]; /* it used it when another module last reset it: told once when it
                                        attaches again (decide/attribution.c) */
+    uint64_t lost[CG_MOD_CHUNK];    /* the same, kept until the next reset of that device: only a module
+                                       that held something in the context explains a failure by it */
     struct cg_module rec[CG_MOD_CHUNK];
 };
 extern struct cg_mod_chunk *cg_mod_chunks[CG_MOD_CHUNKS];
@@ -72,6 +74,10 @@ static inline struct cg_module *cg_mod(int m)
 static inline uint64_t *cg_mod_uses(int m)
 {
     return &cg_mod_chunk_of(m)->uses[m & (CG_MOD_CHUNK - 1)];
+}
+static inline uint64_t *cg_mod_lost(int m)
+{
+    return &cg_mod_chunk_of(m)->lost[m & (CG_MOD_CHUNK - 1)];
 }
 static inline uint64_t *cg_mod_victims(int m)
 {

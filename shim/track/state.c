@@ -60,6 +60,7 @@ void cg_state_forget_module(int m)
 {
     __atomic_store_n(cg_mod_uses(m), 0, __ATOMIC_RELAXED);
     __atomic_store_n(cg_mod_victims(m), 0, __ATOMIC_RELAXED);
+    __atomic_store_n(cg_mod_lost(m), 0, __ATOMIC_RELAXED);
 }
 
 void cg_note_retain(int dev, CUcontext ctx, int module, const void *ra)
@@ -107,10 +108,15 @@ void cg_note_reset_done(int dev, int caller, const char *call)
         int end = n - c * CG_MOD_CHUNK < CG_MOD_CHUNK ? n - c * CG_MOD_CHUNK : CG_MOD_CHUNK;
         for (int i = 0; ch && i < end; i++) {
             int user = (__atomic_load_n(&ch->uses[i], __ATOMIC_RELAXED) & bit) && c * CG_MOD_CHUNK + i != caller;
-            if (user)
+            if (user) {
                 __atomic_fetch_or(&ch->victims[i], bit, __ATOMIC_RELAXED);
-            else if (__atomic_load_n(&ch->victims[i], __ATOMIC_RELAXED) & bit)
-                __atomic_fetch_and(&ch->victims[i], ~bit, __ATOMIC_RELAXED);
+                __atomic_fetch_or(&ch->lost[i], bit, __ATOMIC_RELAXED);
+            } else {
+                if (__atomic_load_n(&ch->victims[i], __ATOMIC_RELAXED) & bit)
+                    __atomic_fetch_and(&ch->victims[i], ~bit, __ATOMIC_RELAXED);
+                if (__atomic_load_n(&ch->lost[i], __ATOMIC_RELAXED) & bit)
+                    __atomic_fetch_and(&ch->lost[i], ~bit, __ATOMIC_RELAXED);
+            }
         }
     }
     __atomic_store_n(&d->last_gen, __atomic_load_n(&d->last_gen, __ATOMIC_RELAXED) + 1, __ATOMIC_RELEASE);
