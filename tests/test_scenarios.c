@@ -14,52 +14,10 @@
 
 #include "../include/ctxguard.h"
 #include "harness.h"
+#include "events.h"
 
 static struct run R, R2;
 
-#define STEPS(...) ((const char *const[]){__VA_ARGS__, NULL})
-#define ENV(...) ((const char *const[]){__VA_ARGS__, NULL})
-
-/* The single JSON event line of `log` whose "call" is `call`; fails the test if not exactly one. The
- * exit summary's rows name calls too: they say "event":"summary" and are not events. */
-static const char *event(const char *log, const char *call)
-{
-    static char line[8192];
-    char want[128];
-    snprintf(want, sizeof want, "\"call\":\"%s\"", call);
-    int found = 0;
-    for (const char *p = log; *p;) {
-        const char *nl = strchr(p, '\n');
-        size_t n = nl ? (size_t)(nl - p) : strlen(p);
-        if (memmem(p, n, want, strlen(want)) && !memmem(p, n, "\"event\":\"summary\"", 17) && n < sizeof line) {
-            memcpy(line, p, n);
-            line[n] = '\0';
-            found++;
-        }
-        if (!nl)
-            break;
-        p = nl + 1;
-    }
-    if (found != 1)
-        fail_msg("expected exactly one %s event, found %d in log:\n%s", call, found, log);
-    return line;
-}
-
-static void expect_field(const char *line, const char *key, const char *want)
-{
-    char v[4096];
-    assert_true(json_get(line, key, v, sizeof v));
-    if (strcmp(v, want) != 0)
-        fail_msg("%s: got %s, want %s (line: %s)", key, v, want, line);
-}
-
-static void expect_field_contains(const char *line, const char *key, const char *part)
-{
-    char v[4096];
-    assert_true(json_get(line, key, v, sizeof v));
-    if (!strstr(v, part))
-        fail_msg("%s: %s does not contain %s", key, v, part);
-}
 
 /* Runs the steps bare (another module's data must be lost: status 1) and under ctxguard (kept:
  * status 0), and returns the one `call` event of the guarded run, which must be a block. */
