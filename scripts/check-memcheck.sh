@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# The plugin-host scenarios under valgrind memcheck, with ctxguard preloaded: any invalid read or
-# write, use of uninitialised memory, bad free or fd leak into the program fails the check.
+# make check-memcheck: the plugin-host scenarios under valgrind memcheck, with ctxguard preloaded (any
+# invalid read or write, use of uninitialised memory, bad free or fd leak into the program fails the
+# check), then the cmocka suites given as arguments: the in-process ones run under valgrind
+# themselves, the others run every program they start under valgrind (CTXGUARD_TEST_MEMCHECK, see
+# tests/harness.c; an error fails that test).
+# usage: scripts/check-memcheck.sh [TEST_BIN...]
 set -u
 cd "$(dirname "$0")/.."
 B=$PWD/build; P=$B/plugins; H=$B/progs/plugin_host
@@ -22,4 +26,14 @@ run json-debug LD_PRELOAD=$B/libctxguard.so CTXGUARD_LOG_FORMAT=json CTXGUARD_LO
 run rules LD_PRELOAD=$B/libctxguard.so "CTXGUARD_RULES=allow log cudaSetDevice from libplugA.so; deny @reset from libplugB.so" "${VG[@]}" $H $P/libplugA.so:setup $P/libplugB.so:reset
 run threads LD_PRELOAD=$B/libctxguard.so "${VG[@]}" $B/progs/mt_host $P/libplugA.so $P/libplugB.so 8
 run cli-report "${VG[@]}" $B/ctxguard inspect $P/libplugA.so $P/libplugS1.so
+supp=$PWD/tests/valgrind.supp
+for t in "$@"; do
+    echo "== memcheck: $t"
+    case $t in
+        */test_config|*/test_format|*/test_rules|*/test_policy|*/test_exports|*/test_package)
+            valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions="$supp" "$t" || fail=1 ;;
+        *) CTXGUARD_TEST_MEMCHECK=$supp "$t" || fail=1 ;;
+    esac
+done
+if [ $fail = 0 ]; then echo "check-memcheck: all suites clean"; else echo "check-memcheck: FAILED"; fi
 exit $fail

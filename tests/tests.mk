@@ -54,13 +54,7 @@ cmocka:
 
 check: cmocka all test-progs
 	$(Q)$(MAKE) --no-print-directory $(TEST_BINS)
-	$(Q)fail=0; for t in $(TEST_BINS); do echo "== $$t"; $$t || fail=1; done; \
-	  bash scripts/gpu-test.sh --self-check || fail=1; \
-	  echo "== layers (scripts/layer-check.py)"; python3 scripts/layer-check.py $(B)/obj $(SHIM_OBJ) || fail=1; \
-	  B=$(B) bash tests/layers/upward_call_refused.sh >/dev/null || { echo "layer-check let an upward call through"; fail=1; }; \
-	  echo "== instruction budget (callgrind, 40 per pass-through call, $(PAIR_BUDGET) per tracked allocate+free pair)"; \
-	  if [ -z "$(SAN)" ]; then python3 scripts/bench.py --callgrind-only --budget 40 --pair-budget $(PAIR_BUDGET) || fail=1; fi; \
-	  if [ $$fail = 0 ]; then echo "make check: all suites passed"; else echo "make check: FAILED"; fi; exit $$fail
+	$(Q)bash scripts/run-suites.sh $(B) $(PAIR_BUDGET) '$(SAN)' $(TEST_BINS) -- $(SHIM_OBJ)
 
 # The same suite built with sanitizers (their runtime preloaded before ctxguard; any report is fatal),
 # and the plugin-host scenarios under valgrind memcheck. CI runs both after `make check`.
@@ -77,12 +71,7 @@ check-san:
 # the packaging, not the library). test_reclaim runs fewer reload cycles there (tests/test_reclaim.c).
 MEMCHECK_BINS := $(filter-out %/test_table %/test_modtable %/test_report %/test_package,$(TEST_BINS))
 check-memcheck: all test-progs $(TEST_BINS)
-	$(Q)bash scripts/check-memcheck.sh
-	$(Q)fail=0; supp=$(abspath tests/valgrind.supp); for t in $(MEMCHECK_BINS); do echo "== memcheck: $$t"; \
-	  case $$t in */test_config|*/test_format|*/test_rules|*/test_policy|*/test_exports|*/test_package) \
-	    valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=$$supp $$t || fail=1 ;; \
-	  *) CTXGUARD_TEST_MEMCHECK=$$supp $$t || fail=1 ;; esac; done; \
-	  if [ $$fail = 0 ]; then echo "check-memcheck: all suites clean"; else echo "check-memcheck: FAILED"; exit 1; fi
+	$(Q)bash scripts/check-memcheck.sh $(MEMCHECK_BINS)
 
 # libFuzzer targets (clang): the policy parser, the event writer, the environment parser.
 # check-fuzz: a short run of each (FUZZ_SECONDS, default 60); the long runs are in docs/reliability.md.
@@ -99,24 +88,14 @@ $(B)/fuzz/fuzz_json: tests/fuzz/fuzz_json.c shim/report/format.c shim/core/stamp
 $(B)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c shim/core/config.c shim/core/config.h $(SHIM_HDR) | $(B)/fuzz
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_config.c shim/core/config.c
 .PHONY: check-fuzz check-random
-check-fuzz: $(FUZZERS) check-random
-	$(Q)for f in $(FUZZERS); do echo "== $$f ($(FUZZ_SECONDS) s)"; mkdir -p $(B)/fuzz/corpus-$$(basename $$f); \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 $(B)/fuzz/corpus-$$(basename $$f) \
-	  > $(B)/fuzz/last.log 2>&1; rc=$$?; \
-	  grep -E "stat::number_of_executed_units|ERROR|SUMMARY" $(B)/fuzz/last.log; \
-	  [ $$rc = 0 ] || { tail -40 $(B)/fuzz/last.log; exit 1; }; done
+check-fuzz: $(FUZZERS) all test-progs $(B)/tests/test_random
+	$(Q)bash scripts/check-fuzz.sh $(B) $(FUZZ_SECONDS) $(RANDOM_FUZZ_SEEDS) $(FUZZERS)
 
 # 10,000 randomized plugin-host sequences (tests/test_random.c), in two shards run side by side, each
 # stopped after 2 x FUZZ_SECONDS if it has not finished (it says how many seeds ran).
 RANDOM_FUZZ_SEEDS ?= 10000
 check-random: all test-progs $(B)/tests/test_random
-	$(Q)half=$$(( $(RANDOM_FUZZ_SEEDS) / 2 )); secs=$$(( 2 * $(FUZZ_SECONDS) )); \
-	  RANDOM_SEEDS=$$half RANDOM_FIRST_SEED=1 RANDOM_SECONDS=$$secs $(B)/tests/test_random > $(B)/random-1.log 2>&1 & p1=$$!; \
-	  RANDOM_SEEDS=$$(( $(RANDOM_FUZZ_SEEDS) - half )) RANDOM_FIRST_SEED=$$(( half + 1 )) RANDOM_SECONDS=$$secs \
-	    $(B)/tests/test_random > $(B)/random-2.log 2>&1; r2=$$?; wait $$p1; r1=$$?; \
-	  echo "== $(B)/tests/test_random ($(RANDOM_FUZZ_SEEDS) seeds, two shards, at most $$secs s each)"; \
-	  grep -h "random sequences:" $(B)/random-1.log $(B)/random-2.log; \
-	  [ $$r1 = 0 ] && [ $$r2 = 0 ] || { tail -60 $(B)/random-1.log $(B)/random-2.log; exit 1; }
+	$(Q)bash scripts/check-fuzz.sh $(B) $(FUZZ_SECONDS) $(RANDOM_FUZZ_SEEDS)
 
 # ThreadSanitizer over the threaded scenarios (the dlsym entry path is built uninstrumented: the TSan
 # runtime reaches it before it is initialised). fork is left out: TSan's own runtime does not
@@ -124,19 +103,4 @@ check-random: all test-progs $(B)/tests/test_random
 .PHONY: check-tsan
 check-tsan:
 	$(Q)$(MAKE) --no-print-directory B=build-tsan SAN=thread all test-progs
-	$(Q)ts=$$($(CC) -print-file-name=libtsan.so); d=$(abspath build-tsan); fail=0; \
-	  for args in "stress_host threads 64 100000 $$d/plugins/libplugA.so $$d/plugins/libplugB.so" \
-	              "stress_host jit $$d/plugins/libplugA.so $$d/plugins/libplugB.so" \
-	              "stress_host signals $$d/plugins/libplugA.so $$d/plugins/libplugB.so" \
-	              "mt_host $$d/plugins/libplugA.so $$d/plugins/libplugB.so 8" \
-	              "bench_calls allocfree 2000 64" \
-	              "plugin_host $$d/plugins/libplugA.so:setup $$d/plugins/libplugS1.so:reset $$d/plugins/libplugA.so:check"; do \
-	    set -- $$args; prog=$$1; shift; \
-	    TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$(abspath tests/tsan.supp)" LD_PRELOAD=$$ts:$$d/libctxguard.so $$d/progs/$$prog "$$@" \
-	      > $$d/tsan.log 2>&1; rc=$$?; \
-	    if [ $$rc = 66 ]; then echo "tsan: $$prog: DATA RACE"; grep -A20 WARNING $$d/tsan.log | head -40; fail=1; \
-	    elif [ $$rc = 142 ]; then echo "tsan: $$prog: HUNG (the program's alarm fired)"; tail -5 $$d/tsan.log; fail=1; \
-	    elif [ $$rc -ge 128 ]; then echo "tsan: $$prog: died of signal $$((rc - 128))"; tail -5 $$d/tsan.log; fail=1; \
-	    elif grep -E "^ctxguard: .* (block|deny) " $$d/tsan.log | grep -q "caller=[^ ]*libtsan"; then \
-	      echo "tsan: $$prog: ctxguard blamed the TSan runtime (a carrier) for a call"; fail=1; \
-	    else echo "tsan: $$prog: clean (exit $$rc)"; fi; done; exit $$fail
+	$(Q)CC=$(CC) bash scripts/check-tsan.sh

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/open_dest.h"
+#include "core/sink.h"
 
 static const char *kind_of(mode_t m)
 {
@@ -77,15 +78,6 @@ void cg_dest_refused(const char *var, const char *path, const char *kind, const 
     }
     if (line[n - 1] != '\n')
         line[n - 1] = '\n';
-    const char *p = line;
-    while (n > 0) {
-        ssize_t w = write(2, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        p += w;
-        n -= (size_t)w;
-    }
+    cg_write_all(2, line, n);
     errno = saved;
 }

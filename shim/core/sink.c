@@ -23,19 +23,6 @@ static unsigned long sink_dev; /* the log file as opened: a rename by logrotate 
 static unsigned long sink_ino; /* at the path (atomics: read and written by whichever thread checks) */
 static long next_check; /* CLOCK_MONOTONIC_COARSE second of the next look at the path (rotation) */
 
-int cg_write_all(int fd, const char *s, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, s, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return w < 0 ? errno : EIO;
-        s += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
 
 void cg_log_raw(const char *line)
 {

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/util.h"
 #include "core/guard.h"
 #include "decide/attribution.h"
 #include "core/hooks.h"
@@ -51,7 +52,7 @@ struct last_reset {
 static struct last_reset last_reset_of(struct cg_device *d)
 {
     pthread_mutex_lock(&cg_created_lock);
-    const char *path = d->last_caller_path ? d->last_caller_path : "(unknown)", *slash = strrchr(path, '/');
+    const char *path = d->last_caller_path ? d->last_caller_path : "(unknown)";
     int caller = d->last_caller;
     /* the resetter unloaded (its slot's generation moved on): named, never by its slot, which may
      * hold another module now */
@@ -60,7 +61,7 @@ static struct last_reset last_reset_of(struct cg_device *d)
         caller = 0;
     struct last_reset r = {caller, "", d->last_call ? d->last_call : "a reset", d->last_ts,
                            __atomic_load_n(&d->last_gen, __ATOMIC_ACQUIRE)};
-    snprintf(r.name, sizeof r.name, "%s", slash ? slash + 1 : path);
+    snprintf(r.name, sizeof r.name, "%s", cg_basename(path));
     pthread_mutex_unlock(&cg_created_lock);
     return r;
 }

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/util.h"
 #include "core/hooks.h"
 #include "decide/rules.h"
 
@@ -408,9 +409,7 @@ static int from_matches(const struct cg_rule *r, const char *path)
 {
     if (path == NULL || path[0] == '\0')
         return 0;
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    return fnmatch(r->from, strchr(r->from, '/') ? path : base, 0) == 0;
+    return fnmatch(r->from, strchr(r->from, '/') ? path : cg_basename(path), 0) == 0;
 }
 
 const struct cg_rule *cg_rules_match(const struct cg_ruleset *rs, const char *call, const char *caller,

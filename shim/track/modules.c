@@ -19,6 +19,7 @@
 
 #include "core/guard.h"
 #include "track/resources.h"
+#include "core/util.h"
 #include "track/modules.h"
 #include "track/names.h"
 
@@ -37,12 +38,6 @@ __attribute__((constructor)) static void pseudo_modules(void)
     chunk0.rec[CG_MOD_ANON].cls = chunk0.rec[CG_MOD_UNNAMED].cls = CG_MOD_USER;
 }
 
-static const char *base_name(const char *p)
-{
-    const char *s = strrchr(p, '/');
-    return s ? s + 1 : p;
-}
-
 const char *cg_module_path(int m)
 {
     if (m <= 0 || m >= __atomic_load_n(&cg_mod_count, __ATOMIC_ACQUIRE))
@@ -53,7 +48,7 @@ const char *cg_module_path(int m)
 
 const char *cg_module_base(int m)
 {
-    return base_name(cg_module_path(m));
+    return cg_basename(cg_module_path(m));
 }
 
 static int starts(const char *s, const char *prefix)
@@ -63,7 +58,7 @@ static int starts(const char *s, const char *prefix)
 
 int cg_classify_path(const char *path)
 {
-    const char *b = base_name(path);
+    const char *b = cg_basename(path);
     /* The driver and its helpers: their internal dlsym lookups must never see a wrapper. */
     if (starts(b, "libcuda.so") || starts(b, "libnvidia-") || starts(b, "libcudadebugger.so"))
         return CG_MOD_DRIVER;

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "core/util.h"
 #include "core/diag.h"
 #include "core/guard.h"
 #include "track/resolve.h"
@@ -77,8 +78,7 @@ static int runtime_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
     (void)size;
     struct runtime_list *l = arg;
-    const char *n = info->dlpi_name, *b = n ? strrchr(n, '/') : NULL;
-    b = b ? b + 1 : n;
+    const char *n = info->dlpi_name, *b = n ? cg_basename(n) : NULL;
     if (b == NULL || strncmp(b, "libcudart.so", 12) != 0 || strlen(n) >= CG_RUNTIME_PATH)
         return 0;
     memcpy(l->path[l->n], n, strlen(n) + 1);
