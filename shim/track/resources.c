@@ -153,8 +153,8 @@ static void give_back_spare(void *unused)
 {
     (void)unused;
     struct cg_res_rec *r = cg_tls.res_spare;
-    cg_tls.res_spare = NULL;
-    if (r)
+    cg_tls.res_spare = NULL; /* an allocation in a later destructor takes the slow path */
+    if (r > CG_RES_NO_SPARE)
         push_free(r);
 }
 static void make_spare_key(void)
@@ -170,9 +170,9 @@ void cg_res_done_slow(struct cg_res_rec *r, int freed)
         return;
     }
     if (cg_tls.res_spare == NULL && !cg_tls.res_keyed) {
+        cg_tls.res_keyed = 1; /* tried once: after a failure, or once the hook ran, no spare */
         pthread_once(&spare_once, make_spare_key);
         if (spare_key != (pthread_key_t)-1 && pthread_setspecific(spare_key, (void *)1) == 0) {
-            cg_tls.res_keyed = 1;
             cg_tls.res_spare = r;
             return;
         }
