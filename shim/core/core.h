@@ -35,7 +35,8 @@ struct cg_tls {
     void *rt_tab[CG_RT_COUNT];
     unsigned int mod_gen;           /* module-table generation the cached range belongs to */
     int mod;                        /* its index */
-    int mod_user;                   /* its class is CG_MOD_USER (resource records need no lookup) */
+    int mod_user;                   /* its index when its class is CG_MOD_USER, else 0 (resource
+                                       records need no lookup: one load gives both) */
     const void *slow_ra;            /* return address handed from a wrapper to its slow path */
     int switch_mod, switch_from;    /* the module that last moved this thread to another device, and from where */
     int ctx_switch_mod;             /* the module that made one of its own (created) contexts current … */

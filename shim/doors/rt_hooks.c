@@ -534,7 +534,7 @@ static void wrap_entry(int m, int via, const char *symbol, void **fp, int versio
              * the cache to another module, user_ is 0 and the slow half attributes by ra_. */      \
             if (CG_UNLIKELY(r_ != CG_SUCCESS))                                                       \
                 return CG_RTT_FAIL_##kind(name, r_, ra_);                                            \
-            int m_ = cg_tls.mod, user_ = cg_tls.mod_user;                                            \
+            int m_ = cg_tls.mod_user, user_ = m_ != 0; /* a module of another class: 0, attributed */ \
             (void)m_;                                                                                \
             (void)user_;                                                                             \
             CG_RTT_FPOST_##kind(res, handle, bytes)                                                  \
@@ -618,7 +618,7 @@ static void wrap_entry(int m, int via, const char *symbol, void **fp, int versio
             cg_tls.res_depth--;                                                                      \
             if (CG_UNLIKELY(r_ != CG_SUCCESS))                                                       \
                 return CG_RTT_FAIL_##kind(name, r_, ra_);                                            \
-            int m_ = cg_tls.mod, user_ = cg_tls.mod_user;                                            \
+            int m_ = cg_tls.mod_user, user_ = m_ != 0; /* a module of another class: 0, attributed */ \
             (void)m_;                                                                                \
             (void)user_;                                                                             \
             CG_RTT_FPOST_##kind(res, handle, bytes)                                                  \

@@ -105,7 +105,7 @@ static void cache(int m, unsigned int gen)
     cg_tls.mod_span = span < (1UL << 32) ? span : 0;
     cg_tls.mod_gen = gen;
     cg_tls.mod = m;
-    cg_tls.mod_user = cg_modules[m].cls == CG_MOD_USER;
+    cg_tls.mod_user = cg_modules[m].cls == CG_MOD_USER ? m : 0;
 }
 
 static int scan(uintptr_t a)

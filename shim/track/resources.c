@@ -138,7 +138,7 @@ void cg_res_add_slow(int m, int type, int door, uintptr_t key, size_t bytes, con
         v.ctx = created_current(&dev);
     v.key = key;
     v.bytes = bytes;
-    v.gen = cg_ctx_gen_of(dev);
+    v.resets = cg_ctx_gen_of(dev) - 1;
     v.mod = (short)m;
     v.dev = (unsigned char)dev;
     v.type = (unsigned char)type;
@@ -182,7 +182,7 @@ void cg_res_done_slow(struct cg_res_rec *r, int freed)
 
 static inline int matches(const struct cg_res_rec *r, int m, int dev, unsigned int gen)
 {
-    return r->mod == m && r->dev == dev && r->ctx == NULL && r->gen == gen;
+    return r->mod == m && r->dev == dev && r->ctx == NULL && r->resets + 1 == gen;
 }
 
 static void add_to(struct cg_res_counts *c, const struct cg_res_rec *r)
@@ -284,7 +284,7 @@ struct retire {
 static int retire_one(struct cg_res_rec *r, void *arg)
 {
     struct retire *t = arg;
-    if (r->dev != t->dev || r->ctx != NULL || r->gen >= t->gen)
+    if (r->dev != t->dev || r->ctx != NULL || r->resets + 1 >= t->gen)
         return 0;
     if (r->mod > 0 && r->left) {
         add_to(&t->left[r->mod], r);

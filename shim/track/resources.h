@@ -33,7 +33,8 @@ struct cg_res_rec {
     uintptr_t key;          /* the handle: device/host pointer, array, stream or event */
     size_t bytes;           /* 0 for streams and events */
     void *ctx;              /* the created context current at allocation; NULL: a primary context */
-    unsigned int gen;       /* the primary context's incarnation then (cg_ctx_gen_of) */
+    unsigned int resets;    /* the device's reset count then: the primary context's incarnation
+                               (cg_ctx_gen_of) is resets + 1, stored without the + 1 */
     /* the four bytes a wrapper knows at compile time, together: one 32-bit constant store */
     unsigned char type;     /* enum cg_res_type */
     unsigned char door;     /* enum cg_res_door */
@@ -63,20 +64,21 @@ static inline struct cg_res_rec *cg_res_lock(uintptr_t *b)
 {
     if (CG_UNLIKELY(__atomic_fetch_or(b, 1, __ATOMIC_ACQUIRE) & 1))
         cg_res_lock_slow(b);
-    /* an atomic read: threads waiting for the lock keep setting bit 0 of this word */
-    return (struct cg_res_rec *)(__atomic_load_n(b, __ATOMIC_RELAXED) & ~(uintptr_t)1);
+    /* an atomic read: threads waiting for the lock keep setting bit 0 of this word. Bit 0 is set
+     * (ours), so the chain is the word minus 1: one subtraction, whose zero flag says "empty". */
+    return (struct cg_res_rec *)(__atomic_load_n(b, __ATOMIC_RELAXED) - 1);
 }
 /* Releases it, with `head` as its chain. */
 static inline void cg_res_unlock(uintptr_t *b, struct cg_res_rec *head)
 {
     __atomic_store_n(b, (uintptr_t)head, __ATOMIC_RELEASE);
 }
-/* Fibonacci hashing of the handle's low 32 bits: the top bits of key * 2^32/phi are well mixed, and
- * a 32-bit multiply takes its constant as an immediate (the 64-bit one needs a movabs first). Handles
- * that differ only above bit 32 (allocations exactly 4 GiB apart) share a chain. */
+/* Fibonacci hashing: the top bits of key * 2^64/phi are well mixed, whichever bits of the handle
+ * vary. (A 32-bit multiply would save the movabs of the constant, one instruction per call, but
+ * hash the low 32 bits alone: 2 MiB-aligned device allocations would share 2048 buckets.) */
 static inline unsigned int cg_res_index(uintptr_t key)
 {
-    return ((uint32_t)key * 0x9E3779B1u) >> (32 - CG_RES_BUCKET_BITS);
+    return (unsigned int)(((uint64_t)key * 0x9E3779B97F4A7C15ull) >> (64 - CG_RES_BUCKET_BITS));
 }
 
 /* cg_tls.res_spare: NULL until the thread-exit hook that gives a spare back is registered (and
@@ -106,8 +108,8 @@ static inline __attribute__((always_inline)) void cg_res_add(int m, int user, in
     __atomic_store_n(&r->key, key, __ATOMIC_RELAXED);
     r->bytes = bytes;
     r->ctx = NULL;
-    /* cg_ctx_gen_of with dev known to be in range: an unsigned index, no clamping */
-    r->gen = 1 + __atomic_load_n(&cg_devices[dev].resets, __ATOMIC_ACQUIRE);
+    /* dev is in range: an unsigned index, no clamping */
+    r->resets = __atomic_load_n(&cg_devices[dev].resets, __ATOMIC_ACQUIRE);
     r->type = (unsigned char)type;
     r->door = (unsigned char)door;
     r->left = 0;
@@ -136,8 +138,9 @@ static inline __attribute__((always_inline)) struct cg_res_rec *cg_res_take_in(u
         }
         cg_res_lock_slow(b);
     }
-    /* no pointer to `head` (a `**p` walk): its address taken, it would live on the stack */
-    struct cg_res_rec *head = (struct cg_res_rec *)(__atomic_load_n(b, __ATOMIC_RELAXED) & ~(uintptr_t)1);
+    /* no pointer to `head` (a `**p` walk): its address taken, it would live on the stack. Bit 0 is
+     * ours: see cg_res_lock. */
+    struct cg_res_rec *head = (struct cg_res_rec *)(__atomic_load_n(b, __ATOMIC_RELAXED) - 1);
     struct cg_res_rec *r = head;
     if (CG_LIKELY(r != NULL && r->key == key && r->type == type)) {
         head = r->next; /* the commonest case: the newest record of its bucket */
