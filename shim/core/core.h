@@ -52,8 +52,9 @@ struct cg_tls {
     int res_depth;                  /* >0 inside a tracked runtime call (cudaMalloc…): the driver calls
                                        it makes underneath are the same object, not recorded again */
     struct cg_res_rec *res_spare;   /* the record of this thread's last free, for its next allocation
-                                       (track/resources.h): a pair takes no free-list step */
-    int res_keyed;                  /* the thread-exit hook that returns the spare is registered */
+                                       (track/resources.h): a pair takes no free-list step. NULL until
+                                       the exit hook is registered, then a record or CG_RES_NO_SPARE */
+    int res_keyed;                  /* registering the thread-exit hook that returns the spare was tried */
 };
 extern __thread struct cg_tls cg_tls __attribute__((tls_model("initial-exec"), aligned(64)));
 
