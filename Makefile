@@ -1,10 +1,18 @@
 SHELL := /bin/bash
 # ctxguard. `make` builds build/libctxguard.so; `make check` runs the cmocka suite on the fake CUDA
 # libraries; `make demo` shows a plugin host surviving a reset (real GPU if present, else fakes).
-# Options: V=1 (show commands), SAN=address,undefined (sanitizers), PREFIX, DESTDIR.
+# Options: V=1 (show commands), SAN=address,undefined (sanitizers); install locations PREFIX, LIBDIR,
+# BINDIR, INCLUDEDIR, MANDIR, DOCDIR, DESTDIR; a packager's CPPFLAGS, CFLAGS, LDFLAGS (added after the
+# library's own flags).
 
 CC       ?= cc
 PREFIX   ?= /usr/local
+LIBDIR   ?= $(PREFIX)/lib
+BINDIR   ?= $(PREFIX)/bin
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR   ?= $(PREFIX)/share/man
+DOCDIR   ?= $(PREFIX)/share/doc/ctxguard
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 DESTDIR  ?=
 B        ?= build
 V        ?= 0
@@ -13,15 +21,32 @@ Q        := $(if $(filter 1,$(V)),,@)
 WARN     := -Wall -Wextra -Werror
 CSTD     := -std=gnu11
 # _FORTIFY_SOURCE=2 as Ubuntu's gcc applies by default (the GPU machine): catch its aborts here too.
-OPT      ?= -O2 -g -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2
+# A packager's own _FORTIFY_SOURCE (dpkg-buildflags) replaces it: two definitions would be an error.
+FORTIFY  := $(if $(findstring _FORTIFY_SOURCE,$(CPPFLAGS) $(CFLAGS)),,-U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2)
+OPT      ?= -O2 -g $(FORTIFY)
 SANFLAGS := $(if $(SAN),-fsanitize=$(SAN) $(if $(findstring thread,$(SAN)),,-fno-sanitize-recover=all) -fno-omit-frame-pointer,)
-CFLAGS_SHIM := $(CSTD) $(OPT) $(WARN) -fPIC -fvisibility=hidden $(SANFLAGS)
+# ctxguard's version, in every log line ("version"): the VERSION file unless given (make VERSION=…).
+VERSION  ?= $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+# The glibc built against (major*100+minor): shim/compat/glibc_symver.h, forced into the library's
+# objects, binds the references whose default version is newer than the library's floor
+# to the old version, so the library built here loads on an older glibc (README, "Requirements").
+CG_BUILD_GLIBC := $(shell printf '\043include <features.h>\nCG __GLIBC__ __GLIBC_MINOR__\n' | $(CC) -E -P -x c - 2>/dev/null | \
+                    awk '$$1 == "CG" && $$2 ~ /^[0-9]+$$/ { print $$2 * 100 + $$3 }')
+COMPAT   := $(if $(CG_BUILD_GLIBC),-DCG_BUILD_GLIBC=$(CG_BUILD_GLIBC) -include shim/compat/glibc_symver.h)
+# Full RELRO: the GOT is bound at load and made read-only (the library sits in every guarded process).
+LDFLAGS_HARDEN := -Wl,-z,relro,-z,now
+# On glibc < 2.34 the dl* and pthread functions live in libdl.so.2 and libpthread.so.0 (since 2.34 in
+# libc, those two are stubs): name them, as-needed or not, so an old loader finds the functions there.
+LIBS_SHIM := -Wl,--push-state,--no-as-needed -l:libdl.so.2 -l:libpthread.so.0 -Wl,--pop-state -lgcc_s
+CFLAGS_SHIM := $(CSTD) $(OPT) $(WARN) -fPIC -fvisibility=hidden $(SANFLAGS) -DCG_VERSION='"$(VERSION)"' $(COMPAT) \
+               $(CPPFLAGS) $(CFLAGS)
 CFLAGS_TEST := $(CSTD) $(OPT) $(WARN) -fPIC $(SANFLAGS)
 
 # The library, one folder per layer (docs/architecture.md): a file may include headers of its own
 # layer and of the layers below it only (scripts/layer-check.py checks both the includes and the symbols).
+# version_main.c: the library run as a program (its version and settings), wiring like init.c.
 SHIM_LAYERS := core track report decide doors
-SHIM_SRC := $(foreach l,$(SHIM_LAYERS),$(sort $(wildcard shim/$(l)/*.c))) shim/init.c
+SHIM_SRC := $(foreach l,$(SHIM_LAYERS),$(sort $(wildcard shim/$(l)/*.c))) shim/init.c shim/version_main.c
 SHIM_OBJ := $(patsubst shim/%.c,$(B)/obj/%.o,$(SHIM_SRC)) $(B)/obj/arch/x86_64/dlsym_entry.o
 SHIM_HDR := $(wildcard shim/*/*.h) shim/core/hooks.def
 # Per-object header dependencies (-MMD -MP): an edited header rebuilds exactly its includers.
@@ -33,18 +58,27 @@ FAKE := $(B)/fake
 FAKEINC := -Itests/fake/include
 PLUG := $(B)/plugins
 
-.PHONY: all check bench demo install uninstall clean test-progs layers expand
+.PHONY: all check bench demo install uninstall clean test-progs layers expand deb
 all: $(B)/libctxguard.so $(B)/libctxguard-noop.so $(B)/ctxguard
 
 # The command shares the library's rule parser (one grammar, one implementation).
 # It checks settings with the library's own reader too (shim/core/config.c).
 CLI_SRC := cli/ctxguard.c cli/opts.c cli/run.c cli/check.c cli/report.c cli/report_out.c cli/strmap.c cli/inspect.c \
            cli/jsonl.c cli/textlog.c shim/decide/rules.c shim/core/config.c shim/core/hooks.c
-$(B)/ctxguard: $(CLI_SRC) $(wildcard cli/*.h) shim/decide/rules.h shim/core/config.h shim/core/hooks.def include/ctxguard.h | $(B)
+# It finds the library at CTXGUARD_LIBDIR (LIBDIR, built in: the command is rebuilt when LIBDIR changes),
+# else beside itself (the build tree).
+$(B)/ctxguard: $(CLI_SRC) $(wildcard cli/*.h) $(SHIM_HDR) include/ctxguard.h $(B)/libdir.stamp | $(B)
 	@$(if $(Q),echo "  CC      $@")
-	$(Q)$(CC) $(CSTD) -D_GNU_SOURCE $(OPT) $(WARN) $(SANFLAGS) -Ishim -o $@ $(CLI_SRC)
+	$(Q)$(CC) $(CSTD) -D_GNU_SOURCE $(OPT) $(WARN) $(SANFLAGS) -Ishim -DCTXGUARD_LIBDIR='"$(LIBDIR)"' \
+	  $(CPPFLAGS) $(CFLAGS) $(LDFLAGS_HARDEN) $(LDFLAGS) -o $@ $(CLI_SRC)
 
-$(B)/obj/%.o: shim/%.c
+# Holds the LIBDIR the command was built with; rewritten (and the command rebuilt) only when it differs.
+$(B)/libdir.stamp: FORCE | $(B)
+	$(Q)printf '%s\n' '$(LIBDIR)' | cmp -s - $@ || printf '%s\n' '$(LIBDIR)' > $@
+.PHONY: FORCE
+FORCE:
+
+$(B)/obj/%.o: shim/%.c shim/compat/glibc_symver.h
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS_SHIM) $(DEPFLAGS) -Ishim -c $< -o $@
@@ -69,7 +103,8 @@ $(B)/exports.map: shim/doors/exports.map.in shim/core/hooks.def | $(B)
 $(B)/libctxguard.so: $(SHIM_OBJ) $(B)/exports.map
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -shared -o $@ $(SHIM_OBJ) $(SANFLAGS) -Wl,--no-undefined -Wl,-z,defs \
-	  -Wl,--version-script=$(B)/exports.map -Wl,-soname,libctxguard.so -ldl -lpthread -lgcc_s
+	  -Wl,--version-script=$(B)/exports.map -Wl,-soname,libctxguard.so $(CFLAGS) $(LDFLAGS_HARDEN) $(LDFLAGS) \
+	  -Wl,-e,cg_version_main $(LIBS_SHIM)
 
 # The layering: includes only downwards, and no knot of objects beyond the entry points.
 layers: $(SHIM_OBJ)
@@ -78,7 +113,7 @@ layers: $(SHIM_OBJ)
 # The code hooks.def generates, preprocessed, to read and step through: build/gen/<file>.i
 expand:
 	$(Q)mkdir -p $(B)/gen
-	$(Q)for f in shim/doors/rt_hooks.c shim/doors/drv_hooks.c shim/doors/handout.c shim/core/hooks.c; do \
+	$(Q)for f in shim/doors/rt_hooks.c shim/doors/drv_hooks.c shim/doors/res_hooks.c shim/doors/handout.c shim/core/hooks.c; do \
 	  $(CC) $(CSTD) -D_GNU_SOURCE -E -P -Ishim $$f | sed -e 's/; /;\n/g' > $(B)/gen/$$(basename $$f .c).i || exit 1; \
 	  echo "  GEN     $(B)/gen/$$(basename $$f .c).i"; done
 
@@ -86,7 +121,7 @@ expand:
 $(B)/libctxguard-noop.so: tests/bench/noop_twin.c $(SHIM_HDR) $(B)/obj/arch/x86_64/dlsym_entry.o $(B)/exports.map
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS_SHIM) -Ishim -shared -o $@ tests/bench/noop_twin.c $(B)/obj/arch/x86_64/dlsym_entry.o -Wl,--no-undefined \
-	  -Wl,--version-script=$(B)/exports.map -ldl
+	  -Wl,--version-script=$(B)/exports.map $(LDFLAGS_HARDEN) $(LDFLAGS) $(LIBS_SHIM)
 
 $(B) $(B)/obj $(FAKE) $(PLUG) $(B)/progs $(B)/tests $(B)/bench:
 	$(Q)mkdir -p $@
@@ -184,22 +219,36 @@ demo: all test-progs
 bench: all test-progs
 	$(Q)scripts/bench.sh
 
+# Every path quoted: DESTDIR or PREFIX may hold a space. The command is built with this LIBDIR.
+DOCS := README.md docs/architecture.md docs/deployment.md docs/policy.md docs/troubleshooting.md \
+        docs/reliability.md docs/performance.md docs/gpu-results.md
+EXAMPLES := docs/examples/ctxguard.rules docs/examples/guarded-launch.sh docs/examples/ctxguard.logrotate
 install: all
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include \
-	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7 \
-	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions
-	install -m 0755 $(B)/libctxguard.so $(DESTDIR)$(PREFIX)/lib/libctxguard.so
-	install -m 0755 $(B)/ctxguard $(DESTDIR)$(PREFIX)/bin/ctxguard
-	install -m 0644 include/ctxguard.h $(DESTDIR)$(PREFIX)/include/ctxguard.h
-	install -m 0644 docs/ctxguard.1 $(DESTDIR)$(PREFIX)/share/man/man1/ctxguard.1
-	install -m 0644 docs/libctxguard.7 $(DESTDIR)$(PREFIX)/share/man/man7/libctxguard.7
-	install -m 0644 completion/ctxguard $(DESTDIR)$(PREFIX)/share/bash-completion/completions/ctxguard
+	install -d '$(DESTDIR)$(LIBDIR)' '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(INCLUDEDIR)' \
+	  '$(DESTDIR)$(MANDIR)/man1' '$(DESTDIR)$(MANDIR)/man7' '$(DESTDIR)$(DOCDIR)/examples' \
+	  '$(DESTDIR)$(COMPLETIONDIR)'
+	install -m 0755 $(B)/libctxguard.so '$(DESTDIR)$(LIBDIR)/libctxguard.so'
+	install -m 0755 $(B)/ctxguard '$(DESTDIR)$(BINDIR)/ctxguard'
+	install -m 0644 include/ctxguard.h '$(DESTDIR)$(INCLUDEDIR)/ctxguard.h'
+	install -m 0644 docs/ctxguard.1 '$(DESTDIR)$(MANDIR)/man1/ctxguard.1'
+	install -m 0644 docs/libctxguard.7 '$(DESTDIR)$(MANDIR)/man7/libctxguard.7'
+	install -m 0644 completion/ctxguard '$(DESTDIR)$(COMPLETIONDIR)/ctxguard'
+	install -m 0644 $(DOCS) '$(DESTDIR)$(DOCDIR)/'
+	install -m 0644 $(EXAMPLES) '$(DESTDIR)$(DOCDIR)/examples/'
+	sed 's|@LIBDIR@|$(LIBDIR)|g' docs/examples/systemd-ctxguard.conf > '$(DESTDIR)$(DOCDIR)/examples/systemd-ctxguard.conf'
+	chmod 0644 '$(DESTDIR)$(DOCDIR)/examples/systemd-ctxguard.conf'
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/lib/libctxguard.so $(DESTDIR)$(PREFIX)/bin/ctxguard \
-	  $(DESTDIR)$(PREFIX)/include/ctxguard.h $(DESTDIR)$(PREFIX)/share/man/man1/ctxguard.1 \
-	  $(DESTDIR)$(PREFIX)/share/man/man7/libctxguard.7 \
-	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/ctxguard
+	rm -f '$(DESTDIR)$(LIBDIR)/libctxguard.so' '$(DESTDIR)$(BINDIR)/ctxguard' \
+	  '$(DESTDIR)$(INCLUDEDIR)/ctxguard.h' '$(DESTDIR)$(MANDIR)/man1/ctxguard.1' \
+	  '$(DESTDIR)$(MANDIR)/man7/libctxguard.7' '$(DESTDIR)$(COMPLETIONDIR)/ctxguard'
+	rm -f $(foreach f,$(DOCS),'$(DESTDIR)$(DOCDIR)/$(notdir $(f))') \
+	  $(foreach f,$(EXAMPLES) systemd-ctxguard.conf,'$(DESTDIR)$(DOCDIR)/examples/$(notdir $(f))')
+	-rmdir '$(DESTDIR)$(DOCDIR)/examples' '$(DESTDIR)$(DOCDIR)' 2>/dev/null
+
+# The Debian packages, built on a copy in build/deb and checked by lintian (scripts/build-deb.sh).
+deb:
+	$(Q)scripts/build-deb.sh
 
 clean:
 	rm -rf $(B) build-san build-tsan

@@ -125,7 +125,7 @@ static void value(struct p *p, char *out, size_t cap, int depth)
 
 void jl_classify(struct jl_event *e)
 {
-    if (!strcmp(e->event, "warning") || !strcmp(e->event, "config_error"))
+    if (!strcmp(e->event, "warning") || !strcmp(e->event, "config_error") || !strcmp(e->event, "message"))
         e->kind = JL_MESSAGE;
     else if (!strcmp(e->event, "attribution") || !strcmp(e->event, "explanation") ||
              !strcmp(e->decided_by, "attribution") || !strcmp(e->decided_by, "device-switch") ||
@@ -193,7 +193,7 @@ int jl_parse(const char *line, struct jl_event *e)
     if (e->seq < 0)
         e->seq = 0;
     jl_classify(e);
-    if (summary || !strcmp(e->event, "summary"))
+    if (summary || !strcmp(e->event, "summary") || !strcmp(e->event, "dump"))
         return 2; /* the library's exit summary: its events are counted themselves */
     if (e->kind == JL_MESSAGE || (message && seen < 4))
         return e->ts[0] && pid_seen ? (e->kind = JL_MESSAGE, 3) : 2; /* a diagnostic */

@@ -33,6 +33,9 @@ static const char usage[] =
     "  --nvtx-lib LIB                    CTXGUARD_NVTX_LIB\n"
     "  --reclaim                         CTXGUARD_RECLAIM=1 (guard's blocked resets free the caller's own\n"
     "                                    allocations, streams and events)\n"
+    "  --log-mode MODE                   CTXGUARD_LOG_MODE (octal mode of a log or dump file created; 0600)\n"
+    "  --syslog-facility user|daemon|local0..local7   CTXGUARD_SYSLOG_FACILITY (with --log syslog)\n"
+    "  --syslog-socket PATH              CTXGUARD_SYSLOG_SOCKET (for tests: a socket instead of /dev/log)\n"
     "  --error-exitcode N                CTXGUARD_EXIT_CODE=N (1..255): PROGRAM exits with N if any of\n"
     "                                    its calls was blocked or denied\n"
     "  --library PATH                    the libctxguard.so to preload (CTXGUARD_LIBRARY; default: beside\n"
@@ -57,6 +60,8 @@ static const struct setting {
     {"--dump", "CTXGUARD_DUMP", NULL},          {"--dump-events", "CTXGUARD_DUMP_EVENTS", NULL},
     {"--nvtx", "CTXGUARD_NVTX", "1"},           {"--nvtx-lib", "CTXGUARD_NVTX_LIB", NULL},
     {"--reclaim", "CTXGUARD_RECLAIM", "1"},
+    {"--log-mode", "CTXGUARD_LOG_MODE", NULL},  {"--syslog-facility", "CTXGUARD_SYSLOG_FACILITY", NULL},
+    {"--syslog-socket", "CTXGUARD_SYSLOG_SOCKET", NULL},
 };
 #define NSETTINGS (int)(sizeof settings / sizeof settings[0])
 
@@ -64,6 +69,10 @@ static const struct cli_opt extra_opts[] = {
     {"--no-check", 0, O_NO_CHECK}, {"--error-exitcode", 1, O_EXIT_CODE}, {"--library", 1, O_LIBRARY}};
 
 /* libctxguard.so: $CTXGUARD_LIBRARY, else beside the command (build/) or in ../lib (installed). */
+#ifndef CTXGUARD_LIBDIR
+#define CTXGUARD_LIBDIR "/usr/local/lib"
+#endif
+
 static int find_library(char *out, size_t cap, const char *self_name)
 {
     const char *env = getenv("CTXGUARD_LIBRARY");
@@ -79,7 +88,11 @@ static int find_library(char *out, size_t cap, const char *self_name)
     if (n > 0) {
         self[n] = '\0';
         char *dir = dirname(self);
-        const char *cands[] = {"%s/libctxguard.so", "%s/../lib/libctxguard.so", "%s/../lib64/libctxguard.so"};
+        /* beside the command first (a build tree's command never picks up an older installed library),
+         * then the LIBDIR it was installed with (built in: a multiarch /usr/lib/x86_64-linux-gnu too),
+         * then ../lib and ../lib64 (a prefix moved after installing) */
+        const char *cands[] = {"%s/libctxguard.so", CTXGUARD_LIBDIR "/libctxguard.so%.0s", "%s/../lib/libctxguard.so",
+                               "%s/../lib64/libctxguard.so"};
         for (size_t i = 0; i < sizeof cands / sizeof cands[0]; i++) {
             snprintf(out, cap, cands[i], dir);
             if (access(out, R_OK) == 0) {
@@ -90,8 +103,8 @@ static int find_library(char *out, size_t cap, const char *self_name)
             }
         }
     }
-    fprintf(stderr, "ctxguard run: cannot find libctxguard.so beside %s or in ../lib (use --library or "
-                    "CTXGUARD_LIBRARY)\n", self_name);
+    fprintf(stderr, "ctxguard run: cannot find libctxguard.so beside %s, in " CTXGUARD_LIBDIR " or in ../lib "
+                    "(use --library or CTXGUARD_LIBRARY)\n", self_name);
     return 0;
 }
 

@@ -2,7 +2,9 @@
  * reads like a JSON log. A text event line is
  *   ctxguard: TS pid=P tid=T [seq=N start=TS …] ACTION API CALL device=D ctx=C ctx_kind=K [ctx_gen=G]
  *             caller=PATH shared_with=[PATH,…] result=R decided_by=X reason="…"
- * (seq= and start= are looked for anywhere before the reason.)
+ * (seq= and start= are looked for anywhere before the reason.) Since 0.2 the library writes
+ * "ctxguard: TS event=E level=L pid=P seq=N start=S exe=X version=V tid=T …", and a value with spaces or
+ * quotes is quoted, with \" and \\ inside: decided_by="preset guard", caller="/opt/my dir/lib.so".
  * Other lines of ctxguard's own (summaries, messages, dump frames) are recognised and skipped. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,26 @@ static void copy(char *dst, size_t cap, const char *b, const char *e)
     size_t n = (size_t)(e - b) < cap - 1 ? (size_t)(e - b) : cap - 1;
     memcpy(dst, b, n);
     dst[n] = '\0';
+}
+
+/* A value as the library writes it: bare up to the next space, or "quoted" with \" and \\ inside
+ * (decided_by="preset guard"). Returns the end of the value. */
+static const char *value_at(const char *p, char *out, size_t cap)
+{
+    if (*p != '"') {
+        const char *e = p + strcspn(p, " \n");
+        copy(out, cap, p, e);
+        return e;
+    }
+    size_t o = 0;
+    for (p++; *p && *p != '"'; p++) {
+        if (*p == '\\' && p[1])
+            p++;
+        if (o + 1 < cap)
+            out[o++] = *p;
+    }
+    out[o] = '\0';
+    return *p ? p + 1 : p;
 }
 
 /* The word after `key` up to the next space (or the end). */
@@ -35,10 +57,14 @@ static int tl_message(const char *line, struct jl_event *e)
 {
     char ev[24];
     const char *p = word(line, " event=", ev, sizeof ev);
-    if (p == NULL || (strcmp(ev, "warning") != 0 && strcmp(ev, "config_error") != 0))
+    if (p == NULL || (strcmp(ev, "warning") != 0 && strcmp(ev, "config_error") != 0 && strcmp(ev, "message") != 0))
         return -1;
     snprintf(e->event, sizeof e->event, "%s", ev);
-    copy(e->message, sizeof e->message, p + (*p == ' '), p + strcspn(p, "\n"));
+    const char *m = strstr(p, " message=\"");
+    if (m)
+        value_at(m + 9, e->message, sizeof e->message);
+    else
+        copy(e->message, sizeof e->message, p + (*p == ' '), p + strcspn(p, "\n"));
     char num[32];
     if (word(line, " seq=", num, sizeof num))
         e->seq = atol(num) > 0 ? atol(num) : 0;
@@ -61,7 +87,10 @@ int tl_parse(const char *line, struct jl_event *e)
     if (ts_end == NULL)
         return -1;
     copy(e->ts, sizeof e->ts, s, ts_end);
-    char num[32], api[16];
+    char num[32], api[16], kind[24];
+    if (strncmp(ts_end, " event=", 7) == 0 && word(ts_end, " event=", kind, sizeof kind) &&
+        (strcmp(kind, "summary") == 0 || strcmp(kind, "dump") == 0))
+        return 2; /* the exit summary, a dump's first or last line */
     const char *p = word(ts_end, " pid=", num, sizeof num);
     if (p == NULL)
         return -1;
@@ -90,7 +119,10 @@ int tl_parse(const char *line, struct jl_event *e)
     const char *res = sh ? strstr(sh, "] result=") : NULL, *why = res ? strstr(res, " reason=\"") : NULL;
     if (why == NULL)
         return tl_message(line, e);
-    copy(e->caller, sizeof e->caller, cal + 8, sh);
+    if (cal[8] == '"') /* a quoted value: a path with spaces */
+        value_at(cal + 8, e->caller, sizeof e->caller);
+    else
+        copy(e->caller, sizeof e->caller, cal + 8, sh);
     /* the list, JL_SEP-separated as jl_parse gives it */
     copy(e->shared, sizeof e->shared, sh + 14, res);
     for (char *q = e->shared; *q; q++)
@@ -98,13 +130,12 @@ int tl_parse(const char *line, struct jl_event *e)
             *q = JL_SEP;
     e->result = atol(res + 9);
     const char *dec = strstr(res, " decided_by=");
-    if (dec && dec < why)
+    if (dec && dec < why && dec[12] == '"')
+        value_at(dec + 12, e->decided_by, sizeof e->decided_by);
+    else if (dec && dec < why)
         copy(e->decided_by, sizeof e->decided_by, dec + 12, why);
-    /* the reason runs to the closing quote; a dump keeps lines of 480 bytes, so there it may be cut */
-    const char *r = why + 9, *re = strrchr(r, '"');
-    if (re == NULL)
-        re = r + strcspn(r, "\n");
-    copy(e->reason, sizeof e->reason, r, re);
+    /* the reason runs to its closing quote (\" inside is a quote; a dump may have cut it) */
+    value_at(why + 8, e->reason, sizeof e->reason);
     /* seq=N and start=TS: looked for before the reason, whose text is free */
     char head[4096], num2[32];
     copy(head, sizeof head, line, why);

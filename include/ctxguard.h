@@ -6,7 +6,7 @@
 #ifndef CTXGUARD_H
 #define CTXGUARD_H
 
-#define CTXGUARD_VERSION "0.1.0"
+#define CTXGUARD_VERSION "0.2.0"
 
 /* Environment, read once per process (secure_getenv: ignored by setuid programs). */
 #define CTXGUARD_ENV_MODE "CTXGUARD_MODE"             /* observe | guard (default) | enforce */
@@ -29,16 +29,29 @@
 #define CTXGUARD_BLOCKED_RESULT 0
 #define CTXGUARD_DENIED_RESULT 800
 
-/* Keys of every JSON event line (CTXGUARD_LOG_FORMAT=json), one object per line:
- *   ts (RFC 3339 UTC, microseconds), pid, tid, api ("runtime"|"driver"), call, device (int|null),
- *   ctx (hex string|null), ctx_kind ("primary"|"created"|"none"|"unknown"), ctx_gen (int, only for a
- *   primary context: its incarnation, 1 = first, +1 per reset or destroy; the handle is reused),
- *   shared_with (array of module paths), caller (module path), action ("allow"|"block"|"deny"|"abort"|
- *   "reclaim"), result (int), left (a blocked reset: {"allocations":N,"bytes":B,"streams":S,"events":E},
- *   what the caller still holds in the context it asked to reset) or reclaimed (a reclaim: the same
- *   counts, what was freed), decided_by ("preset guard", "FILE:LINE" of a rule, "attribution", "teardown",
- *   "device-switch", …), reason.
- * ctxguard's own lines in a JSON log are objects too: {"pid":N,"message":"…"} for a diagnostic,
- * {"pid":N,"summary":"…"} for the exit summary. */
+/* Every line ctxguard writes (CTXGUARD_LOG_FORMAT=json: one JSON object per line) starts with:
+ *   ts (RFC 3339 UTC, microseconds), event ("decision" | "attribution" | "warning" | "config_error" |
+ *   "message" | "summary" | "dump"), level (syslog's severity: "error" | "warning" | "notice" | "info" |
+ *   "debug"; block and deny warning, abort error, an attribution or a dry run's "would" notice), pid,
+ *   seq (per process, from 1; a forked child starts again at 1), start (RFC 3339 UTC: when ctxguard
+ *   initialised in this process, or the child forked), exe (the program's path), version (ctxguard's).
+ * (pid, start, seq) names one line wherever it is read: a dump (CTXGUARD_DUMP) holds the same lines as
+ * the log, in the log's format, with the same seq; seq values of events kept by the recorder but below
+ * the log level are missing from the log.
+ * A decision or attribution then has:
+ *   tid, api ("runtime"|"driver"), call, device (int|null), ctx (hex string|null), ctx_kind
+ *   ("primary"|"created"|"none"|"unknown"), ctx_gen (int, only for a primary context: its incarnation,
+ *   1 = first, +1 per reset or destroy; the handle is reused), shared_with (array of module paths),
+ *   caller (module path), action ("allow"|"block"|"deny"|"abort"|"reclaim"), would (observe's dry
+ *   run: the action not taken), result (int), left (a blocked reset: {"allocations":N,"bytes":B,
+ *   "streams":S,"events":E}, what the caller still holds in the context it asked to reset) or
+ *   reclaimed (a reclaim: the same counts, what was freed), decided_by ("preset guard", "preset guard (policy has errors)",
+ *   "FILE:LINE" of a rule, "attribution", "teardown", "device-switch", …), reason.
+ * warning, config_error, message: message (the text). dump: why, part.
+ * summary (at exit): one line {rows, allow, block, deny, abort} with the totals, one per module and
+ *   call {module, call, allow, block, deny, abort}, one per device {device, users: [module, …]}.
+ * Text lines carry the same as key=value pairs after "ctxguard: TS": event=… level=… pid=… seq=…
+ * start=… exe=… version=…; a value with spaces or quotes is quoted, with \" and \\ inside
+ * (decided_by="preset guard"); reason is always quoted. */
 
 #endif

@@ -18,7 +18,7 @@ JMP = os.path.join(B, "bench", "libjmpfwd.so")  # one jmp per call: the least an
 
 # (call, wrapper layers crossed): cudaGetDriverEntryPoint crosses two, its own and the runtime's
 # cuGetProcAddress, which ctxguard handed to the runtime.
-PASS = [("getdevice", 1), ("setdevice", 1), ("sync", 1), ("drvsetcurrent", 1), ("entrypoint", 2),
+PASS = [("getdevice", 1), ("setdevice", 1), ("sync", 1), ("drvsetcurrent", 1), ("drvcheck", 1), ("entrypoint", 2),
         ("dlsym", 1)]  # dlsym(libc, "strlen"): a lookup ctxguard only glances at
 LOOKUP_EXTRA = 6
 # Tracked calls (issue 15): one cudaMalloc + its cudaFree per iteration, what resource records cost.

@@ -199,17 +199,55 @@ reload_row() {
         [ "$sb" = 1 ] && [ "$sg" = 0 ] && [ -n "$u0" ] && [ -n "$u1" ] && [ "$grown" -lt 256 ] && [ "$n" = "$RELOAD_CYCLES" ] || ok=FAIL
     else
         [ "$sb" = 1 ] && [ "$sg" = 0 ] && [ -n "$u1" ] && [ "$grown" -ge $(( RELOAD_CYCLES * RELOAD_MB * 9 / 10 )) ] &&
-            grep -q "left behind by $b's $RELOAD_CYCLES blocked resets" "$log" || ok=FAIL
+            grep '"event":"summary"' "$log" | grep "\"module\":\"$b\"" | grep -q "\"left_by_blocked_resets\":$RELOAD_CYCLES" || ok=FAIL
     fi
     [ $ok = FAIL ] && FAILS=$((FAILS+1))
     ROWS+=("$(printf '%-22s | %-12s | %-12s | %s | %s' "$name" "$(outcome $sb)" "$(outcome $sg)" "$ok" \
         "$n $([ "$reclaim" = 1 ] && echo reclaims || echo blocks) of $RELOAD_CYCLES x $RELOAD_MB MiB; in use $((${u0:-0} / 1048576)) -> $((${u1:-0} / 1048576)) MiB (grew $grown)")")
-    if [ $ok = FAIL ] && [ "$QUIET" = 0 ]; then tail -5 "$LOGDIR/$name.bare.out" "$out"; fi
+    if [ $ok = FAIL ] && [ "$QUIET" = 0 ]; then tail -n 5 "$LOGDIR/$name.bare.out" "$out"; fi
 }
 reload_row reload-reclaim-shared libplugA.so libplugB.so 1
 reload_row reload-reclaim-static libplugS1.so libplugS2.so 1
 reload_row reload-reclaim-mixed libplugA.so libplugS2.so 1
 reload_row reload-block-shared libplugA.so libplugB.so 0
+
+# Older runtimes (issue 17): CUDA 11.8 and 12.4 plugins beside the 13.0 ones, in one host: built with gcc
+# (host code only) against Debian's runtimes by scripts/fetch-old-cuda.sh, which leaves them in
+# .cudadeb/gpu (carried to the GPU machine). The 11.8 runtime reaches the driver through the 4-argument
+# cuGetProcAddress. <v>: A/B the runtime shared (libcudart.so.11.0 / .so.12), S static.
+OLD=$ROOT/.cudadeb/gpu
+if [ "$MODE" = gpu ]; then
+    if [ -d "$OLD/11.8/plugins" ] && [ -d "$OLD/12.4/plugins" ]; then
+        ENVLINE="$ENVLINE; old runtimes: $(for d in "$OLD"/*/; do printf '%s ' "$(basename "$d")"; done)(Debian non-free)"
+        for v in 118 124; do
+            O=$OLD/${v:0:2}.${v:2}/plugins
+            # an old runtime's shared reset, an old static runtime's reset, with a 13.0 user
+            row cuda$v-shared-reset 1 0 "block cudaDeviceReset by libplugB$v.so .*shared_with libplugA.so" -- \
+                "$HOST" "$P/libplugA.so:setup" "$O/libplugB$v.so:reset" "$P/libplugA.so:check"
+            row cuda$v-static-reset 1 0 "block cuDevicePrimaryCtxReset.* by libplugS$v.so .*shared_with libplugS1.so" -- \
+                "$HOST" "$P/libplugS1.so:setup" "$O/libplugS$v.so:reset" "$P/libplugS1.so:check"
+            # the old runtime's user protected from a 13.0 plugin's reset
+            row cuda$v-victim 1 0 "block cudaDeviceReset by libplugB.so .*shared_with libplugA$v.so" -- \
+                "$HOST" "$O/libplugA$v.so:setup" "$P/libplugB.so:reset" "$O/libplugA$v.so:check"
+            # the driver's reset through the old runtime's entry-point lookup (cuGetProcAddress v1 for 11.8)
+            row cuda$v-entry-point 1 0 "block cuDevicePrimaryCtxReset.* by libplugB$v.so" -- \
+                "$HOST" "$P/libplugA.so:setup" "$O/libplugB$v.so:drvreset" "$P/libplugA.so:check"
+            # a reset on the old plugin's own context is allowed
+            row cuda$v-own-context 0 0 "allow cudaDeviceReset by libplugB$v.so \(created" -- \
+                "$HOST" "$P/libplugA.so:setup" "$O/libplugB$v.so:ctxreset" "$P/libplugA.so:check"
+        done
+        O8=$OLD/11.8/plugins; O4=$OLD/12.4/plugins
+        # all three runtimes, shared and static, in one host: 12.4 shared resets, then 11.8 static resets
+        row old-cuda-mixed-shared 1 0 'block cudaDeviceReset by libplugB124.so \(primary; shared_with [^)]*libplugA118.so' -- \
+            "$HOST" "$P/libplugA.so:setup" "$O8/libplugA118.so:setup" "$O4/libplugS124.so:setup" "$P/libplugS1.so:setup" \
+            "$O4/libplugB124.so:reset" "$P/libplugA.so:check" "$O8/libplugA118.so:check" "$O4/libplugS124.so:check" "$P/libplugS1.so:check"
+        row old-cuda-mixed-static 1 0 'block cuDevicePrimaryCtxReset.* by libplugS118.so \(primary; shared_with [^)]*libplugA124.so' -- \
+            "$HOST" "$O4/libplugA124.so:setup" "$P/libplugS1.so:setup" "$P/libplugA.so:setup" "$O8/libplugS118.so:setup" \
+            "$O8/libplugS118.so:reset" "$O4/libplugA124.so:check" "$P/libplugS1.so:check" "$P/libplugA.so:check"
+    elif want old-cuda-runtimes; then
+        ROWS+=("$(printf '%-22s | %-12s | %-12s | %s | %s' old-cuda-runtimes - - SKIP "no .cudadeb/gpu: run scripts/fetch-old-cuda.sh, carry .cudadeb/gpu")")
+    fi
+fi
 
 if [ "$MODE" = gpu ] && want torch; then
     # PyTorch: a tensor on the GPU, then cudaDeviceReset through ctypes on torch's own libcudart.

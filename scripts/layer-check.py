@@ -2,10 +2,15 @@
 """The library's layering, checked two ways.
 
 1. Includes: a file in shim/<layer>/ includes headers of its own layer and of layers below it only
-   (core < track < report < decide < doors; arch/ and init.c may include anything).
+   (core < track < report < decide < doors; arch/ and init.c may include anything), never by a
+   relative path ("../").
 2. Symbols: from `nm` on the objects the library is linked from, object A "reaches" object B when A uses
-   a symbol B defines. The largest set of objects that all reach each other (a strongly connected
-   component) must have at most --max-knot objects: only the entry points may stay one knot.
+   a symbol B defines.
+   a. No object uses a symbol of a higher layer (core < track < report < decide < doors = arch <
+      init.c). The one exception: the entry points (doors/, arch/) start initialisation through
+      cg_init_slow (init.c); nothing below them may (a lower layer that did once hung the host).
+   b. The largest set of objects that all reach each other (a strongly connected component) has at
+      most --max-knot objects: only the entry points may stay one knot.
 
 usage: layer-check.py OBJDIR OBJECT.o... [--max-knot N] [--print]
 (the objects the library is linked from; OBJDIR only shortens their names)
@@ -17,6 +22,20 @@ import subprocess
 import sys
 
 LAYERS = ["core", "track", "report", "decide", "doors"]
+RANK = {"core": 0, "track": 1, "report": 2, "decide": 3, "doors": 4, "arch": 4, "init": 5}
+# upward uses that are the design: the entry points start initialisation
+ALLOWED_UP = {("doors", "init", "cg_init_slow"), ("arch", "init", "cg_init_slow")}
+
+
+def layer_of(obj, objdir):
+    """The layer an object belongs to, from the folder it was built in (obj/<layer>/x.o, obj/init.o)."""
+    parts = os.path.normpath(obj).split(os.sep)
+    if parts[-1] in ("init.o", "version_main.o"):  # the wiring, and the library run as a program
+        return "init"
+    for p in reversed(parts[:-1]):
+        if p in RANK:
+            return p
+    return None
 
 
 def check_includes(root):
@@ -27,6 +46,8 @@ def check_includes(root):
             if not f.endswith((".c", ".h", ".def", ".in")):
                 continue
             for n, line in enumerate(open(os.path.join(d, f), encoding="utf-8"), 1):
+                if re.match(r'\s*#\s*include\s+"\.\./', line):
+                    bad.append(f"shim/{layer}/{f}:{n}: a relative include hides the layer it reaches")
                 m = re.match(r'\s*#\s*include\s+"([a-z0-9_]+)/', line)
                 if m and m.group(1) in LAYERS and LAYERS.index(m.group(1)) > LAYERS.index(layer):
                     bad.append(f"shim/{layer}/{f}:{n}: {layer} includes {m.group(1)}/ (a higher layer)")
@@ -55,6 +76,11 @@ def knots(objs):
         for s in defs[o]:
             owner.setdefault(s, o)
     edges = {o: sorted({owner[s] for s in uses[o] if s in owner and owner[s] != o}) for o in objs}
+    via = {}
+    for o in objs:
+        for s in sorted(uses[o]):
+            if s in owner and owner[s] != o:
+                via.setdefault((o, owner[s]), []).append(s)
     # Tarjan's strongly connected components
     index, low, stack, on, comps, counter = {}, {}, [], set(), [], [0]
 
@@ -83,7 +109,22 @@ def knots(objs):
     for o in objs:
         if o not in index:
             visit(o)
-    return sorted(comps, key=len, reverse=True), edges
+    return sorted(comps, key=len, reverse=True), edges, via
+
+
+def upward(edges, via, objdir):
+    bad = []
+    for o, targets in edges.items():
+        lo = layer_of(o, objdir)
+        for t in targets:
+            lt = layer_of(t, objdir)
+            if lo not in RANK or lt not in RANK or RANK[lt] <= RANK[lo]:
+                continue
+            syms = [s for s in via[(o, t)] if (lo, lt, s) not in ALLOWED_UP]
+            if syms:
+                bad.append(f"{os.path.relpath(o, objdir)} ({lo}) uses {', '.join(syms)} of "
+                           f"{os.path.relpath(t, objdir)} ({lt}): an upward call")
+    return bad
 
 
 def main():
@@ -96,7 +137,8 @@ def main():
     objs = [a for a in args[1:] if a.endswith(".o")]
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     bad = check_includes(root)
-    comps, edges = knots(objs)
+    comps, edges, via = knots(objs)
+    bad += upward(edges, via, objdir)
     rel = lambda o: os.path.relpath(o, objdir)
     largest = comps[0] if comps else []
     if "--print" in args:

@@ -13,6 +13,7 @@
 #include "core/guard.h"
 #include "core/locks.h"
 #include "core/sink.h"
+#include "core/stamp.h"
 #include "decide/policy.h"
 #include "report/log.h"
 #include "decide/attribution.h"
@@ -45,9 +46,9 @@ static void say_kept_complaints(void)
 {
     for (int i = 0; i < nearly; i++)
         /* lines arrive as "ctxguard: …"; the diagnostic adds its own prefix */
-        cg_log_msg("%s", strncmp(early[i], "ctxguard: ", 10) == 0 ? early[i] + 10 : early[i]);
+        cg_log_note("config_error", CG_SEV_ERR, "%s", strncmp(early[i], "ctxguard: ", 10) == 0 ? early[i] + 10 : early[i]);
     if (early_dropped)
-        cg_log_msg("%d more problems with the CTXGUARD_ settings were not listed", early_dropped);
+        cg_log_note("config_error", CG_SEV_ERR, "%d more problems with the CTXGUARD_ settings were not listed", early_dropped);
 }
 
 /* The child of a fork is a process of its own: it reports its own decisions only (the parent's
@@ -57,6 +58,7 @@ static void fork_child(void)
     cg_locks_release_all();
     if (!__atomic_load_n(&cg_ready, __ATOMIC_ACQUIRE))
         return; /* not configured yet: the child reads the environment with its own pid */
+    cg_stamp_init(); /* the child's own lines: seq from 1, its own start */
     int moved = cg_config_repid(&cg_cfg, (long)getpid());
     cg_sink_after_fork_child(moved & 1);
     cg_summary_after_fork_child();
@@ -70,6 +72,7 @@ static void init_once(void)
     cg_modules_on_freed(cg_state_forget_module);
     cg_modules_on_freed(cg_resolve_forget_module);
     cg_modules_on_freed(cg_res_forget_module);
+    cg_stamp_init();
     cg_report_install();
     cg_config_parse(&cg_cfg, env, (long)getpid(), keep_complaint);
     cg_sink_configure();

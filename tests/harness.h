@@ -12,6 +12,13 @@
 #define HOST BUILD_DIR "/progs/plugin_host"
 #define CUDA_HOST BUILD_DIR "/progs/cuda_host"
 
+/* make, run by a test, without what a make around the test suite passes down (its command-line
+ * variables reach the test through MAKEFLAGS and the environment: B=, SAN=, LIBDIR= of a package
+ * build); the test names what it wants */
+#define MAKE_CLEAN                                                                                        \
+    "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u B -u SAN -u PREFIX -u LIBDIR -u BINDIR -u INCLUDEDIR "    \
+    "-u MANDIR -u DOCDIR -u DESTDIR make"
+
 struct run {
     int status;        /* exit status, or 128+signal */
     char out[1 << 16]; /* stdout */

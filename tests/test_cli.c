@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "../include/ctxguard.h"
 #include "harness.h"
 
 #define CLI BUILD_DIR "/ctxguard"
@@ -75,7 +76,7 @@ static void check_reports_and_explains(void **s)
     run_prog(&R, 0, 0, NULL, (const char *const[]){CLI, "check", NULL});
     assert_int_equal(R.status, 2);
     run_prog(&R, 0, 0, NULL, (const char *const[]){CLI, "--version", NULL});
-    assert_non_null(strstr(R.out, "ctxguard 0.1.0"));
+    assert_non_null(strstr(R.out, "ctxguard " CTXGUARD_VERSION "\n"));
     unlink(good);
     unlink(bad);
 }
@@ -461,7 +462,7 @@ static void install_and_uninstall(void **s)
     (void)s;
     char dir[] = "/tmp/ctxguard-install-XXXXXX", cmd[512];
     assert_non_null(mkdtemp(dir));
-    snprintf(cmd, sizeof cmd, "make -s -C %s/.. install DESTDIR=%s PREFIX=/opt/cg >/dev/null", BUILD_DIR, dir);
+    snprintf(cmd, sizeof cmd, MAKE_CLEAN " -s -C %s/.. install DESTDIR=%s PREFIX=/opt/cg >/dev/null", BUILD_DIR, dir);
     assert_int_equal(system(cmd), 0);
     const char *files[] = {"lib/libctxguard.so", "bin/ctxguard", "include/ctxguard.h",
                            "share/man/man1/ctxguard.1", "share/man/man7/libctxguard.7",
@@ -478,7 +479,7 @@ static void install_and_uninstall(void **s)
     run_prog(&R, 0, 0, NULL, (const char *const[]){bin, "run", "/bin/sh", "-c", "echo $LD_PRELOAD", NULL});
     assert_int_equal(R.status, 0);
     assert_non_null(strstr(R.out, "/opt/cg/lib/libctxguard.so"));
-    snprintf(cmd, sizeof cmd, "make -s -C %s/.. uninstall DESTDIR=%s PREFIX=/opt/cg >/dev/null", BUILD_DIR, dir);
+    snprintf(cmd, sizeof cmd, MAKE_CLEAN " -s -C %s/.. uninstall DESTDIR=%s PREFIX=/opt/cg >/dev/null", BUILD_DIR, dir);
     assert_int_equal(system(cmd), 0);
     for (int i = 0; i < 6; i++) {
         char p[512];

@@ -166,10 +166,47 @@ static void bad_log_paths(void **s)
     }
 }
 
+/* Issue 16's settings: facility, log mode and exit code, strictly parsed; one complaint each. */
+static void operator_settings(void **s)
+{
+    (void)s;
+    struct cg_config c;
+    assert_int_equal(parse(&c, NULL), 0);
+    assert_int_equal(c.syslog_facility, 1 << 3); /* user */
+    assert_int_equal(c.log_mode, 0600);
+    assert_int_equal(c.exit_code, 0);
+    assert_int_equal(parse(&c, KV("CTXGUARD_SYSLOG_FACILITY", "local7", "CTXGUARD_LOG_MODE", "0640", "CTXGUARD_EXIT_CODE", "255",
+                                  "CTXGUARD_SYSLOG_SOCKET", "/tmp/t.sock")), 0);
+    assert_int_equal(c.syslog_facility, 23 << 3);
+    assert_int_equal(c.log_mode, 0640);
+    assert_int_equal(c.exit_code, 255);
+    assert_string_equal(c.syslog_socket, "/tmp/t.sock");
+    assert_int_equal(parse(&c, KV("CTXGUARD_SYSLOG_FACILITY", "daemon", "CTXGUARD_LOG_MODE", "644", "CTXGUARD_EXIT_CODE", "1")), 0);
+    assert_int_equal(c.syslog_facility, 3 << 3);
+    assert_int_equal(c.log_mode, 0644);
+    assert_int_equal(c.exit_code, 1);
+    static const char *const bad[][2] = {
+        {"CTXGUARD_SYSLOG_FACILITY", "local8"}, {"CTXGUARD_SYSLOG_FACILITY", "LOCAL0"}, {"CTXGUARD_SYSLOG_FACILITY", ""},
+        {"CTXGUARD_LOG_MODE", "0800"}, {"CTXGUARD_LOG_MODE", "1777"}, {"CTXGUARD_LOG_MODE", "0o640"},
+        {"CTXGUARD_LOG_MODE", " 0640"}, {"CTXGUARD_LOG_MODE", ""}, {"CTXGUARD_LOG_MODE", "0640 "},
+        {"CTXGUARD_EXIT_CODE", "0"}, {"CTXGUARD_EXIT_CODE", "256"}, {"CTXGUARD_EXIT_CODE", "-1"},
+        {"CTXGUARD_EXIT_CODE", "3x"}, {"CTXGUARD_EXIT_CODE", ""}, {"CTXGUARD_EXIT_CODE", "99999999999999999999"},
+        {"CTXGUARD_SYSLOG_SOCKET", "relative/path"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (parse(&c, KV(bad[i][0], bad[i][1])) != 1 || ncomplaints != 1 || !strstr(complaints[0], bad[i][0]))
+            fail_msg("%s=\"%s\": %d complaints", bad[i][0], bad[i][1], ncomplaints);
+        assert_int_equal(c.syslog_facility, 1 << 3); /* defaults kept */
+        assert_int_equal(c.log_mode, 0600);
+        assert_int_equal(c.exit_code, 0);
+        assert_string_equal(c.syslog_socket, "");
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults),
+        cmocka_unit_test(operator_settings),
         cmocka_unit_test(accepted_values),
         cmocka_unit_test(log_path_expands_pid),
         cmocka_unit_test(bad_values_named_and_defaulted),

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/un.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -80,8 +82,8 @@ static void fifo_destination_refused(void **s)
         fail_msg("CTXGUARD_DUMP=FIFO: status %d (137: hung and killed)\n%s", R.status, R.err);
     assert_int_equal(count_lines_with(R.err, (const char *const[]){"ctxguard: CTXGUARD_DUMP", fifo,
                                                                    "not a regular file", "stderr", NULL}), 1);
-    assert_int_equal(count_lines_with(R.err, (const char *const[]){"ctxguard dump (pid", NULL}), 1);
-    assert_int_equal(count_lines_with(R.err, (const char *const[]){"ctxguard dump end", NULL}), 1);
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"event=dump", "part=\"the last events", NULL}), 1);
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"event=dump", "part=\"end of dump\"", NULL}), 1);
     /* a directory is not a regular file either (open fails with EISDIR): the same message */
     snprintf(log_env, sizeof log_env, "CTXGUARD_LOG=%s", dir);
     run_prog(&R, 1, 0, (const char *const[]){log_env, NULL}, argv);
@@ -148,7 +150,7 @@ static void fork_child_reports_only_its_own(void **s)
         snprintf(path, sizeof path, "%s/dump.%ld", dir, child);
         char *cdump = slurp_file(path);
         /* the parent's files hold the parent's lines only: one block, one summary, one dump */
-        if (count_in(plog, cpid) != 0 || count_in(plog, "summary (pid") != 1 || count_in(pdump, "ctxguard dump (pid") != 1)
+        if (count_in(plog, cpid) != 0 || count_in(plog, " rows=") != 1 || count_in(pdump, "part=\"the last events") != 1)
             fail_msg("child %ld wrote into its parent's files:\n--- log.%ld\n%s--- dump.%ld\n%s", child, parent,
                      plog, parent, pdump);
         assert_int_equal(count_in(plog, "block runtime cudaDeviceReset"), 1);
@@ -163,8 +165,9 @@ static void fork_child_reports_only_its_own(void **s)
                 fail_msg("child %ld: no log (%p) or no dump (%p) of its own", child, (void *)clog, (void *)cdump);
             assert_int_equal(count_in(clog, ppid), 0);
             assert_int_equal(count_in(clog, "block runtime cudaDeviceReset"), 1);
-            assert_int_equal(count_in(clog, "block 1 "), 1);
-            assert_int_equal(count_in(clog, "block 2 "), 0);
+            assert_int_equal(count_in(clog, "call=cudaDeviceReset allow=0 block=1 "), 1);
+            assert_int_equal(count_in(clog, "block=2 "), 0);
+            assert_int_equal(count_in(clog, " seq=1 "), 1); /* a process of its own: its lines count from 1 */
             assert_int_equal(count_in(cdump, ppid), 0);
             assert_int_equal(count_in(cdump, "block runtime cudaDeviceReset"), 1);
         }
@@ -205,6 +208,155 @@ static void two_runtimes_through_their_handles(void **s)
     }
 }
 
+
+/* CTXGUARD_LOG=syslog (issue 16): ctxguard writes to the syslog socket itself, RFC 3164 style, with
+ * its own identity and CTXGUARD_SYSLOG_FACILITY, a severity per line; the host's own openlog() stays
+ * the host's (the old openlog("ctxguard", LOG_PID, LOG_USER) replaced it, LOG_PERROR included: the
+ * host's later message vanished from stderr). glibc's syslog connects through an internal symbol, so
+ * the host's facility cannot be caught here; its identity and options can. */
+static void syslog_socket_leaves_the_host_alone(void **s)
+{
+    (void)s;
+    char dir[] = "/tmp/ctxguard-syslog-XXXXXX", sock_env[160], path[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/log", dir);
+    snprintf(sock_env, sizeof sock_env, "CTXGUARD_SYSLOG_SOCKET=%s", path);
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    run_prog(&R, 1, 0, (const char *const[]){"CTXGUARD_LOG=syslog", sock_env, "CTXGUARD_SYSLOG_FACILITY=local3", NULL},
+             (const char *const[]){HOST, "host-openlog", PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check",
+                                   "host-syslog", NULL});
+    assert_int_equal(R.status, 0);
+    /* the host's message, with the host's identity and its LOG_PERROR option */
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"myhost", "the host's own message", NULL}), 1);
+    assert_null(strstr(R.err, "block runtime")); /* ctxguard's lines went to the socket */
+    char msg[8192];
+    int blocks = 0, summaries = 0, others = 0;
+    ssize_t n;
+    while ((n = recv(fd, msg, sizeof msg - 1, 0)) > 0) {
+        msg[n] = '\0';
+        /* local3 is 19 << 3 = 152: a block is a warning (4), the summary info (6) */
+        if (strncmp(msg, "<156>", 5) == 0 && strstr(msg, " block runtime cudaDeviceReset"))
+            blocks++;
+        else if (strncmp(msg, "<158>", 5) == 0 && strstr(msg, "event=summary"))
+            summaries++;
+        else
+            others++;
+        /* "<PRI>Mmm dd hh:mm:ss ctxguard[PID]: " and no repeated "ctxguard: " */
+        const char *id = strstr(msg, " ctxguard[");
+        assert_non_null(id);
+        assert_int_equal(id - msg, (ptrdiff_t)strlen("<156>Jan  1 00:00:00"));
+        assert_non_null(strstr(id, "]: 20"));
+        assert_null(strstr(msg, "ctxguard: "));
+    }
+    assert_int_equal(blocks, 1);
+    assert_true(summaries >= 2);
+    assert_int_equal(others, 0);
+    close(fd);
+    unlink(path);
+    /* no socket (as in most containers): stderr, after one message */
+    run_prog(&R, 1, 0, (const char *const[]){"CTXGUARD_LOG=syslog", sock_env, NULL},
+             (const char *const[]){HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check", NULL});
+    assert_int_equal(R.status, 0);
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"CTXGUARD_LOG=syslog but", path, "cannot be reached", "stderr", NULL}), 1);
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"block runtime cudaDeviceReset", NULL}), 1);
+    rmdir(dir);
+}
+
+/* Rotation and mode (issue 16): a log file moved away by logrotate is replaced by a new one at the
+ * path (looked for at most once a second: the host sleeps 1.2 s), created with CTXGUARD_LOG_MODE
+ * exactly, whatever the umask. */
+static void rotated_log_is_reopened_with_its_mode(void **s)
+{
+    (void)s;
+    char dir[] = "/tmp/ctxguard-rotate-XXXXXX", env[160], path[128], old[128], ren[300];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/cg.log", dir);
+    snprintf(old, sizeof old, "%s/cg.log.1", dir);
+    snprintf(env, sizeof env, "CTXGUARD_LOG=%s", path);
+    snprintf(ren, sizeof ren, "host-rename=%s=%s", path, old);
+    mode_t um = umask(077);
+    run_prog(&R, 1, 0, (const char *const[]){env, "CTXGUARD_LOG_MODE=0640", NULL},
+             (const char *const[]){HOST, PLUG("A") ":setup", PLUG("B") ":reset", ren, "host-sleep=1200",
+                                   PLUG("B") ":reset", PLUG("A") ":check", NULL});
+    umask(um);
+    assert_int_equal(R.status, 0);
+    char *before = slurp_file(old), *after = slurp_file(path);
+    assert_non_null(before);
+    if (after == NULL)
+        fail_msg("the rotated log was not reopened; %s holds:\n%s", old, before);
+    assert_int_equal(count_in(before, "block runtime cudaDeviceReset"), 1);
+    assert_int_equal(count_in(after, "block runtime cudaDeviceReset"), 1);
+    assert_int_equal(count_in(after, " rows=1 "), 1); /* the summary in the new file */
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0640);
+    assert_int_equal(stat(old, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0640);
+    free(before);
+    free(after);
+    unlink(path);
+    unlink(old);
+    rmdir(dir);
+}
+
+/* CTXGUARD_EXIT_CODE (issue 16): a process whose calls were blocked, that would exit 0, exits N; its
+ * buffered stdout is still written; a nonzero status and a process with nothing blocked keep theirs. */
+static void exit_code_when_blocked(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 0, (const char *const[]){"CTXGUARD_EXIT_CODE=7", NULL},
+             (const char *const[]){HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check", "host-print", NULL});
+    assert_int_equal(R.status, 7);
+    assert_non_null(strstr(R.out, "host: buffered output\n"));
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"event=warning", "exit status 0 becomes 7", NULL}), 1);
+    assert_non_null(strstr(R.err, " rows=1 ")); /* the summary came first */
+    run_prog(&R, 1, 0, (const char *const[]){"CTXGUARD_EXIT_CODE=7", NULL},
+             (const char *const[]){HOST, PLUG("A") ":setup", PLUG("B") ":reset", "host-exit=5", NULL});
+    assert_int_equal(R.status, 5);
+    run_prog(&R, 1, 0, (const char *const[]){"CTXGUARD_EXIT_CODE=7", NULL},
+             (const char *const[]){HOST, PLUG("A") ":setup", PLUG("A") ":check", NULL});
+    assert_int_equal(R.status, 0);
+    run_prog(&R, 1, 0, (const char *const[]){"CTXGUARD_EXIT_CODE=256", NULL},
+             (const char *const[]){HOST, PLUG("A") ":setup", PLUG("B") ":reset", NULL});
+    assert_int_equal(R.status, 0);
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"event=config_error", "CTXGUARD_EXIT_CODE", "1 to 255", NULL}), 1);
+}
+
+/* Dumps in a JSON log are JSON (issue 16), and a dump's event lines are the log's lines, seq and all. */
+static void json_dump_lines_are_the_log_lines(void **s)
+{
+    (void)s;
+    const char *path = "/tmp/ctxguard-json-dump.txt";
+    unlink(path);
+    run_prog(&R, 1, 1, (const char *const[]){"CTXGUARD_DUMP=/tmp/ctxguard-json-dump.txt", NULL},
+             (const char *const[]){HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("B") ":reset", PLUG("A") ":check", NULL});
+    assert_int_equal(R.status, 0);
+    char *dump = slurp_file(path);
+    assert_non_null(dump);
+    int events = 0, frames = 0;
+    for (char *l = strtok(dump, "\n"); l; l = strtok(NULL, "\n")) {
+        if (!json_valid(l, strlen(l)))
+            fail_msg("a dump line is not JSON: %s", l);
+        char v[64];
+        assert_true(json_get(l, "seq", v, sizeof v));
+        assert_true(json_get(l, "event", v, sizeof v));
+        if (!strcmp(v, "\"dump\"")) {
+            frames++;
+            continue;
+        }
+        if (strstr(l, "\"action\":\"block\"") && !strstr(R.log, l))
+            fail_msg("a dump line is not in the log:\n%s\nlog:\n%s", l, R.log);
+        events += strstr(l, "\"action\":\"block\"") != NULL;
+    }
+    assert_int_equal(events, 2);
+    assert_int_equal(frames, 2);
+    free(dump);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -212,6 +364,10 @@ int main(void)
         cmocka_unit_test(attribution_once_per_reset_over_many_cycles),
         cmocka_unit_test(fifo_destination_refused),
         cmocka_unit_test(fork_child_reports_only_its_own),
+        cmocka_unit_test(syslog_socket_leaves_the_host_alone),
+        cmocka_unit_test(rotated_log_is_reopened_with_its_mode),
+        cmocka_unit_test(exit_code_when_blocked),
+        cmocka_unit_test(json_dump_lines_are_the_log_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,10 +5,12 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
 #include "core/config.h"
+#include "core/stamp.h"
 #include "harness.h"
 #include "report/log.h"
 #include "track/modules.h"
@@ -17,6 +19,7 @@
 struct cg_module cg_modules[CG_MAX_MODULES]; /* format.c reads paths from here */
 
 static const struct timespec ts = {1764072003, 114123456};
+static const struct cg_head H = {&ts, NULL, -1, 1, 7, "2025-11-25T12:00:00.000001Z", "/usr/bin/my host", "0.2.0"};
 
 static void hostile_paths_stay_valid_json(void **s)
 {
@@ -31,18 +34,18 @@ static void hostile_paths_stay_valid_json(void **s)
                               .caller = 1, .action = CG_BLOCK, .result = 0, .destructive = 1,
                               .reason = "quote \" and newline \n inside"};
         char buf[8192];
-        size_t n = cg_format_event(buf, sizeof buf, &ev, CG_FORMAT_JSON, &ts, 1, 2);
+        size_t n = cg_format_event(buf, sizeof buf, &ev, CG_FORMAT_JSON, &H, 2);
         assert_int_equal(n, strlen(buf));
         if (!json_valid(buf, n))
             fail_msg("invalid JSON for path %d: %s", i, buf);
-        n = cg_format_event(buf, sizeof buf, &ev, CG_FORMAT_TEXT, &ts, 1, 2);
+        n = cg_format_event(buf, sizeof buf, &ev, CG_FORMAT_TEXT, &H, 2);
         assert_null(strchr(buf, '\n'));
     }
     char v[256];
     snprintf(cg_modules[1].path, sizeof cg_modules[1].path, "/opt/caf\xc3\xa9.so");
     struct cg_event ev = {.call = "x", .device = -1, .caller = 1};
     char buf[4096];
-    cg_format_event(buf, sizeof buf, &ev, CG_FORMAT_JSON, &ts, 1, 2);
+    cg_format_event(buf, sizeof buf, &ev, CG_FORMAT_JSON, &H, 2);
     assert_true(json_get(buf, "caller", v, sizeof v));
     assert_string_equal(v, "\"/opt/caf\xc3\xa9.so\""); /* valid UTF-8 kept as is */
     assert_true(json_get(buf, "device", v, sizeof v));
@@ -64,7 +67,7 @@ static void long_lists_are_cut_not_broken(void **s)
                           .reason = "r"};
     for (size_t cap = 64; cap <= 8192; cap *= 2) {
         char buf[8192];
-        size_t n = cg_format_event(buf, cap, &ev, CG_FORMAT_JSON, &ts, 1, 2);
+        size_t n = cg_format_event(buf, cap, &ev, CG_FORMAT_JSON, &H, 2);
         assert_true(n < cap);
         if (cap >= 2048 && !json_valid(buf, n))
             fail_msg("invalid JSON at cap %zu: %s", cap, buf);
@@ -84,7 +87,7 @@ static void oversized_fields_still_close_the_object(void **s)
     struct cg_event ev = {.call = ctl, .device = 0, .shared_with = ~1ull, .caller = 1, .reason = ctl,
                           .decided_by = ctl, .action = CG_BLOCK};
     char buf[8192];
-    size_t n = cg_format_event(buf, sizeof buf, &ev, CG_FORMAT_JSON, &ts, 1, 2);
+    size_t n = cg_format_event(buf, sizeof buf, &ev, CG_FORMAT_JSON, &H, 2);
     if (!json_valid(buf, n))
         fail_msg("invalid JSON: %.300s...", buf);
     char v[64];
@@ -102,25 +105,119 @@ static void left_and_reclaimed_counts(void **s)
                           .caller = 1, .action = CG_RECLAIM, .destructive = 1, .reason = "r",
                           .res_report = CG_RES_RECLAIMED, .res = {3, 69206016ull, 1, 2}};
     char buf[4096], v[256];
-    size_t n = cg_format_event(buf, sizeof buf, &ev, CG_FORMAT_JSON, &ts, 1, 2);
+    size_t n = cg_format_event(buf, sizeof buf, &ev, CG_FORMAT_JSON, &H, 2);
     assert_true(json_valid(buf, n));
     assert_true(json_get(buf, "action", v, sizeof v));
     assert_string_equal(v, "\"reclaim\"");
     assert_true(json_get(buf, "reclaimed", v, sizeof v));
     assert_string_equal(v, "{\"allocations\":3,\"bytes\":69206016,\"streams\":1,\"events\":2}");
     assert_false(json_get(buf, "left", v, sizeof v));
-    cg_format_event(buf, sizeof buf, &ev, CG_FORMAT_TEXT, &ts, 1, 2);
+    cg_format_event(buf, sizeof buf, &ev, CG_FORMAT_TEXT, &H, 2);
     assert_non_null(strstr(buf, " reclaim runtime cudaDeviceReset "));
     assert_non_null(strstr(buf, " reclaimed=\"3 allocations (69206016 bytes), 1 stream, 2 events\""));
     ev.action = CG_BLOCK;
     ev.res_report = CG_RES_LEFT;
-    n = cg_format_event(buf, sizeof buf, &ev, CG_FORMAT_JSON, &ts, 1, 2);
+    n = cg_format_event(buf, sizeof buf, &ev, CG_FORMAT_JSON, &H, 2);
     assert_true(json_valid(buf, n));
     assert_true(json_get(buf, "left", v, sizeof v));
     assert_false(json_get(buf, "reclaimed", v, sizeof v));
     ev.res_report = CG_RES_NONE; /* other events carry neither */
-    cg_format_event(buf, sizeof buf, &ev, CG_FORMAT_JSON, &ts, 1, 2);
+    cg_format_event(buf, sizeof buf, &ev, CG_FORMAT_JSON, &H, 2);
     assert_false(json_get(buf, "left", v, sizeof v));
+}
+
+/* Issue 16: every line says what it is and where it comes from, in JSON and as key=value text. */
+static void lines_describe_themselves(void **s)
+{
+    (void)s;
+    snprintf(cg_modules[1].path, sizeof cg_modules[1].path, "/opt/my plugins/libA.so");
+    struct cg_event ev = {.call = "cudaDeviceReset", .device = 0, .caller = 1, .action = CG_BLOCK, .destructive = 1,
+                          .decided_by = "preset guard", .reason = "a \"quoted\" reason"};
+    char buf[8192], v[256];
+    static const char *const keys[] = {"ts", "event", "level", "pid", "seq", "start", "exe", "version", NULL};
+    size_t n = cg_format_event(buf, sizeof buf, &ev, CG_FORMAT_JSON, &H, 2);
+    assert_true(json_valid(buf, n));
+    for (int k = 0; keys[k]; k++)
+        if (!json_get(buf, keys[k], v, sizeof v))
+            fail_msg("no \"%s\" in %s", keys[k], buf);
+    assert_true(json_get(buf, "event", v, sizeof v));
+    assert_string_equal(v, "\"decision\"");
+    assert_true(json_get(buf, "level", v, sizeof v));
+    assert_string_equal(v, "\"warning\"");
+    assert_true(json_get(buf, "seq", v, sizeof v));
+    assert_string_equal(v, "7");
+    /* text: key=value, values with spaces quoted */
+    n = cg_format_event(buf, sizeof buf, &ev, CG_FORMAT_TEXT, &H, 2);
+    assert_non_null(strstr(buf, " event=decision level=warning pid=1 seq=7 start=2025-11-25T12:00:00.000001Z "
+                                "exe=\"/usr/bin/my host\" version=0.2.0 tid=2 block "));
+    assert_non_null(strstr(buf, " caller=\"/opt/my plugins/libA.so\" "));
+    assert_non_null(strstr(buf, " decided_by=\"preset guard\" "));
+    assert_non_null(strstr(buf, " reason=\"a \\\"quoted\\\" reason\""));
+    /* an attribution explains a failure: its own event, level notice */
+    ev.action = CG_ALLOW;
+    ev.decided_by = "attribution";
+    n = cg_format_event(buf, sizeof buf, &ev, CG_FORMAT_JSON, &H, 2);
+    assert_true(json_get(buf, "event", v, sizeof v));
+    assert_string_equal(v, "\"attribution\"");
+    assert_true(json_get(buf, "level", v, sizeof v));
+    assert_string_equal(v, "\"notice\"");
+    /* structured summary rows */
+    const char *users[] = {"libA.so", "lib\"B\".so"};
+    struct cg_field f[] = {{.key = "device", .kind = CG_FIELD_NUM, .n = 0},
+                           {.key = "users", .kind = CG_FIELD_LIST, .n = 2, .list = users}};
+    struct cg_head h = H;
+    h.event = "summary";
+    h.sev = 6;
+    n = cg_format_fields(buf, sizeof buf, &h, f, 2, CG_FORMAT_JSON);
+    assert_true(json_valid(buf, n));
+    assert_true(json_get(buf, "users", v, sizeof v));
+    assert_string_equal(v, "[\"libA.so\",\"lib\\\"B\\\".so\"]");
+    assert_true(json_get(buf, "level", v, sizeof v));
+    assert_string_equal(v, "\"info\"");
+}
+
+/* A flight-recorder slot holds 1023 bytes: a long event still fits there as one valid object. */
+static void recorder_sized_lines_stay_valid(void **s)
+{
+    (void)s;
+    for (int m = 1; m < CG_MAX_MODULES; m++) {
+        memset(cg_modules[m].path, 'p', 700);
+        cg_modules[m].path[0] = '/';
+        cg_modules[m].path[700] = '\0';
+    }
+    static char reason[600], where[300];
+    memset(reason, 'r', sizeof reason - 1);
+    memset(where, 'w', sizeof where - 1);
+    struct cg_event ev = {.call = "cudaDeviceReset", .device = 0, .shared_with = ~1ull, .caller = 1, .action = CG_DENY,
+                          .decided_by = where, .reason = reason};
+    struct cg_head h = H;
+    char exe[400];
+    memset(exe, 'e', sizeof exe - 1);
+    exe[sizeof exe - 1] = '\0';
+    h.exe = exe;
+    char buf[1023];
+    size_t n = cg_format_event(buf, sizeof buf, &ev, CG_FORMAT_JSON, &h, 2);
+    if (!json_valid(buf, n))
+        fail_msg("invalid JSON in %zu bytes: %s", n, buf);
+    char v[64];
+    assert_true(json_get(buf, "seq", v, sizeof v));
+    assert_string_equal(v, "7");
+}
+
+/* The clock text every line carries, without gmtime_r (core/stamp.c). */
+static void utc_text_matches_gmtime(void **s)
+{
+    (void)s;
+    for (long t = 0; t < 4102444800L; t += 86399L * 37 + 13) {
+        struct timespec x = {t, 123456789};
+        char mine[40], ref[64];
+        cg_utc_text(&x, mine, sizeof mine);
+        struct tm tm;
+        time_t tt = t;
+        gmtime_r(&tt, &tm);
+        strftime(ref, sizeof ref, "%Y-%m-%dT%H:%M:%S.123456Z", &tm);
+        assert_string_equal(mine, ref);
+    }
 }
 
 int main(void)
@@ -130,6 +227,9 @@ int main(void)
         cmocka_unit_test(long_lists_are_cut_not_broken),
         cmocka_unit_test(oversized_fields_still_close_the_object),
         cmocka_unit_test(left_and_reclaimed_counts),
+        cmocka_unit_test(lines_describe_themselves),
+        cmocka_unit_test(recorder_sized_lines_stay_valid),
+        cmocka_unit_test(utc_text_matches_gmtime),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -110,11 +110,17 @@ static void block_cycles(const char *a, const char *b, const char *bname)
     int n = count_events("block", counts);
     if (n != CYCLES)
         fail_msg("%d block events with %s, want %d:\n%s", n, counts, CYCLES, R.log);
-    char want[200];
-    snprintf(want, sizeof want, "left behind by %s's %d blocked resets: %d allocations (%.1f MiB), %d streams, %d events",
-             bname, CYCLES, 3 * CYCLES, (double)(CYCLES * (ALLOC_DEV + ALLOC_HOST)) / MIB, CYCLES, CYCLES);
-    if (!strstr(R.log, want))
-        fail_msg("summary line \"%s\" missing:\n%s", want, R.log);
+    /* the exit summary's structured line for the module: what its blocked resets left behind */
+    char mod[96], resets[64], allocs[64], bytes[64], streams[64], events[64];
+    snprintf(mod, sizeof mod, "\"module\":\"%s\"", bname);
+    snprintf(resets, sizeof resets, "\"left_by_blocked_resets\":%d", CYCLES);
+    snprintf(allocs, sizeof allocs, "\"allocations\":%d", 3 * CYCLES);
+    snprintf(bytes, sizeof bytes, "\"bytes\":%llu", CYCLES * (ALLOC_DEV + ALLOC_HOST));
+    snprintf(streams, sizeof streams, "\"streams\":%d", CYCLES);
+    snprintf(events, sizeof events, "\"events\":%d", CYCLES);
+    if (count_lines_with(R.log, (const char *const[]){"\"event\":\"summary\"", mod, resets, allocs, bytes, streams, events,
+                                                      "CTXGUARD_RECLAIM=1 frees them", NULL}) != 1)
+        fail_msg("summary line for %s's left-behind resources missing:\n%s", bname, R.log);
 }
 
 static void reclaim_shared_shared(void **s) { (void)s; reclaim_cycles(PLUG("A"), PLUG("B"), "cudaDeviceReset"); }
@@ -200,7 +206,9 @@ static void real_reset_retires_records(void **s)
     snprintf(counts, sizeof counts, "\"left\":{\"allocations\":3,\"bytes\":%llu,\"streams\":1,\"events\":1}",
              ALLOC_DEV + ALLOC_HOST);
     assert_int_equal(count_events("block", counts), 1);
-    if (!strstr(R.log, "left behind by libplugB.so's 1 blocked reset: 3 allocations (66.0 MiB), 1 stream, 1 event"))
+    if (count_lines_with(R.log, (const char *const[]){"\"event\":\"summary\"", "\"module\":\"libplugB.so\"",
+                                                      "\"left_by_blocked_resets\":1", "\"allocations\":3",
+                                                      "\"bytes\":69206016", "\"streams\":1", "\"events\":1", NULL}) != 1)
         fail_msg("summary:\n%s", R.log);
 }
 

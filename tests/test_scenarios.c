@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "../include/ctxguard.h"
 #include "harness.h"
 
 static struct run R, R2;
@@ -19,7 +20,8 @@ static struct run R, R2;
 #define STEPS(...) ((const char *const[]){__VA_ARGS__, NULL})
 #define ENV(...) ((const char *const[]){__VA_ARGS__, NULL})
 
-/* The single JSON event line of `log` whose "call" is `call`; fails the test if not exactly one. */
+/* The single JSON event line of `log` whose "call" is `call`; fails the test if not exactly one. The
+ * exit summary's rows name calls too: they say "event":"summary" and are not events. */
 static const char *event(const char *log, const char *call)
 {
     static char line[8192];
@@ -29,7 +31,7 @@ static const char *event(const char *log, const char *call)
     for (const char *p = log; *p;) {
         const char *nl = strchr(p, '\n');
         size_t n = nl ? (size_t)(nl - p) : strlen(p);
-        if (memmem(p, n, want, strlen(want)) && n < sizeof line) {
+        if (memmem(p, n, want, strlen(want)) && !memmem(p, n, "\"event\":\"summary\"", 17) && n < sizeof line) {
             memcpy(line, p, n);
             line[n] = '\0';
             found++;
@@ -268,7 +270,7 @@ static void two_devices_reset_judged_per_device(void **s)
     assert_non_null(strstr(R.out, "libplugB.so:reset1 -> 0"));
     int allowed = 0, blocked = 0;
     for (char *line = strtok(R.log, "\n"); line; line = strtok(NULL, "\n")) {
-        if (!strstr(line, "\"call\":\"cudaDeviceReset\""))
+        if (!strstr(line, "\"call\":\"cudaDeviceReset\"") || strstr(line, "\"event\":\"summary\""))
             continue;
         char dev[16], act[32], shared[4096];
         assert_true(json_get(line, "device", dev, sizeof dev));
@@ -391,7 +393,7 @@ static void failure_attributed_to_the_reset(void **s)
     assert_null(strstr(R.log, "attribution"));
 }
 
-/* A static runtime's own failing calls never leave its plugin; its re-attach to the primary context
+/* A static runtime's own runtime calls never leave its plugin; its re-attach to the primary context
  * after another module's reset does, and is explained once (not on later retains, not for the resetter). */
 static void static_runtime_reattach_attributed(void **s)
 {
@@ -412,6 +414,40 @@ static void static_runtime_reattach_attributed(void **s)
     assert_null(strstr(R.log, "attached again"));
     /* guard: the reset is blocked, nobody loses anything, nothing to explain */
     run_prog(&R, 1, 1, NULL, STEPS(HOST, PLUG("S1") ":setup", PLUG("S2") ":reset", PLUG("S1") ":check"));
+    assert_int_equal(R.status, 0);
+    assert_null(strstr(R.log, "attribution"));
+}
+
+/* A static runtime's failing cudaMemcpy is its driver call cuMemcpyDtoH_v2, made through the pointer
+ * ctxguard's cuGetProcAddress handed out: explained at that call, once however often it fails. A
+ * shared runtime's failure is explained at the runtime door only, never again at its driver call. */
+static void static_runtime_failure_explained_at_the_call(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 1, ENV("CTXGUARD_MODE=observe"),
+             STEPS(HOST, PLUG("S1") ":setup", PLUG("S2") ":reset", PLUG("S1") ":check", PLUG("S1") ":check"));
+    assert_int_equal(R.status, 1);
+    const char *ev = event(R.log, "cuMemcpyDtoH_v2"); /* exactly one, although S1 failed twice */
+    expect_field(ev, "api", "\"driver\"");
+    expect_field(ev, "decided_by", "\"attribution\"");
+    expect_field(ev, "caller", "\"" BUILD_DIR "/plugins/libplugS1.so\"");
+    expect_field(ev, "shared_with", "[\"" BUILD_DIR "/plugins/libplugS2.so\"]");
+    expect_field(ev, "result", "1");
+    expect_field_contains(ev, "reason", "libplugS1.so's cuMemcpyDtoH_v2 failed with CUDA_ERROR_INVALID_VALUE (1) "
+                                        "on device 0 after the primary context of device 0 was reset at ");
+    expect_field_contains(ev, "reason", "by libplugS2.so (cuDevicePrimaryCtxReset; reset 1 of that context");
+    /* the re-attach is still told, before the failing copy */
+    const char *retain = strstr(R.log, "\"call\":\"cuDevicePrimaryCtxRetain\"");
+    assert_non_null(retain);
+    assert_true(retain < strstr(R.log, "\"call\":\"cuMemcpyDtoH_v2\""));
+    /* a shared runtime: one explanation of the failing copy, at the runtime door */
+    run_prog(&R, 1, 1, ENV("CTXGUARD_MODE=observe"), STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check"));
+    assert_int_equal(R.status, 1);
+    expect_field(event(R.log, "cudaMemcpy"), "decided_by", "\"attribution\"");
+    assert_int_equal(count_lines_with(R.log, (const char *const[]){"\"call\":\"cuMemcpy", NULL}), 0);
+    assert_int_equal(count_lines_with(R.log, (const char *const[]){"\"decided_by\":\"attribution\"", NULL}), 2);
+    /* the same static plugin whose copy succeeds (nothing reset): nothing explained */
+    run_prog(&R, 1, 1, ENV("CTXGUARD_MODE=observe"), STEPS(HOST, PLUG("S1") ":setup", PLUG("S1") ":check"));
     assert_int_equal(R.status, 0);
     assert_null(strstr(R.log, "attribution"));
 }
@@ -467,8 +503,8 @@ static void nvtx_marks_for_notable_events(void **s)
     run_prog(&R, 1, 1, ENV("CTXGUARD_NVTX=1", "CTXGUARD_NVTX_LIB=/nonexistent/libnvToolsExt.so.1"),
              STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("B") ":reset", PLUG("A") ":check"));
     assert_int_equal(R.status, 0);
-    /* the message is a JSON object in a JSON log: {"pid":…,"message":"CTXGUARD_NVTX=1 but …"} */
-    assert_int_equal(count_lines_with(R.log, (const char *const[]){"\"message\":\"CTXGUARD_NVTX=1 but /nonexistent/libnvToolsExt.so.1 could not be loaded", NULL}), 1);
+    /* the message is a JSON object in a JSON log: {…,"event":"warning",…,"message":"CTXGUARD_NVTX=1 but …"} */
+    assert_int_equal(count_lines_with(R.log, (const char *const[]){"\"event\":\"warning\"", "\"message\":\"CTXGUARD_NVTX=1 but /nonexistent/libnvToolsExt.so.1 could not be loaded", NULL}), 1);
     for (char *l = R.log, *e; l && *l; l = e + 1) { /* the log stays valid JSON lines */
         e = strchr(l, '\n');
         assert_non_null(e);
@@ -608,7 +644,7 @@ static void rules_on_ordinary_calls(void **s)
     assert_non_null(strstr(R.out, "libplugC.so:setup -> 800 cudaErrorNotPermitted"));
     assert_non_null(strstr(R.out, "libplugA.so:check -> 0"));
     /* A's setup and check each call cudaSetDevice once: two logged allows, nothing from B */
-    assert_int_equal(count_lines_with(R.log, (const char *const[]){"\"call\":\"cudaSetDevice\"", "libplugA.so", "\"allow\"", NULL}), 2);
+    assert_int_equal(count_lines_with(R.log, (const char *const[]){"\"call\":\"cudaSetDevice\"", "libplugA.so", "\"action\":\"allow\"", NULL}), 2);
     assert_int_equal(count_lines_with(R.log, (const char *const[]){"\"caller\":\"" BUILD_DIR "/plugins/libplugB.so\"", NULL}), 0);
     const char *ev = event(R.log, "cudaMalloc");
     expect_field(ev, "action", "\"deny\"");
@@ -635,8 +671,8 @@ static void broken_policy_falls_back_or_denies(void **s)
     const char *const steps[] = {HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check", NULL};
     run_prog(&R, 1, 0, ENV("CTXGUARD_RULES=allow @reset; alow @reset; deny cudaDeviceReset on sharred"), steps);
     assert_int_equal(R.status, 0);
-    assert_int_equal(count_lines_with(R.err, (const char *const[]){"ctxguard: CTXGUARD_RULES:1:15: unknown action 'alow'", NULL}), 1);
-    assert_int_equal(count_lines_with(R.err, (const char *const[]){"ctxguard: CTXGUARD_RULES:1:52: unknown situation 'sharred'", NULL}), 1);
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"ctxguard: ", "event=config_error level=error", "message=\"CTXGUARD_RULES:1:15: unknown action 'alow'", NULL}), 1);
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"ctxguard: ", "event=config_error", "message=\"CTXGUARD_RULES:1:52: unknown situation 'sharred'", NULL}), 1);
     assert_int_equal(count_lines_with(R.err, (const char *const[]){"no rule is used; the guard preset decides", NULL}), 1);
     assert_int_equal(count_lines_with(R.err, (const char *const[]){"block runtime cudaDeviceReset", "preset guard (policy has errors)", NULL}), 1);
     /* observe: a dry run even with a broken policy */
@@ -644,8 +680,10 @@ static void broken_policy_falls_back_or_denies(void **s)
     run_prog(&R, 1, 1, ENV("CTXGUARD_MODE=observe", "CTXGUARD_RULES=alow @reset"), steps);
     assert_string_equal(R.out, R2.out);
     assert_int_equal(R.status, 1); /* as bare: A lost its data */
-    assert_int_equal(count_lines_with(R.log, (const char *const[]){"unknown action 'alow'", NULL}), 1);
-    assert_int_equal(count_lines_with(R.log, (const char *const[]){"observe mode stays a dry run", NULL}), 1);
+    /* issue 16: configuration errors reach the configured log as what they are */
+    assert_int_equal(count_lines_with(R.log, (const char *const[]){"\"event\":\"config_error\"", "\"level\":\"error\"", "unknown action 'alow'", NULL}), 1);
+    assert_int_equal(count_lines_with(R.log, (const char *const[]){"\"event\":\"config_error\"", "observe mode stays a dry run", NULL}), 1);
+    assert_null(strstr(R.err, "alow"));
     const char *ev = event(R.log, "cudaDeviceReset");
     expect_field(ev, "action", "\"allow\"");
     expect_field(ev, "would", "\"block\"");
@@ -688,25 +726,54 @@ static void rule_matches_the_path_loaded_by(void **s)
 static void json_lines_parse_with_all_keys(void **s)
 {
     (void)s;
-    run_prog(&R, 1, 1, ENV("CTXGUARD_LOG_LEVEL=debug"),
+    /* CTXGUARD_SUMMARY=1 and a bad setting: summary and config_error lines too */
+    run_prog(&R, 1, 1, ENV("CTXGUARD_LOG_LEVEL=debug", "CTXGUARD_SUMMARY=1", "CTXGUARD_STRICT=maybe"),
              STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":ctxreset", PLUG("B") ":reset", PLUG("A") ":check"));
     assert_int_equal(R.status, 0);
-    static const char *const keys[] = {"ts", "pid", "tid", "api", "call", "device", "ctx", "ctx_kind",
+    static const char *const keys[] = {"tid", "api", "call", "device", "ctx", "ctx_kind",
                                        "shared_with", "caller", "action", "result", "decided_by", "reason", NULL};
-    int lines = 0;
+    /* issue 16: every line describes itself */
+    static const char *const head[] = {"ts", "event", "level", "pid", "seq", "start", "exe", "version", NULL};
+    int lines = 0, all = 0, kinds = 0;
+    char seen[1024] = "", start[4096] = "";
     for (char *line = strtok(R.log, "\n"); line; line = strtok(NULL, "\n")) {
         if (!json_valid(line, strlen(line)))
             fail_msg("not valid JSON: %s", line);
         assert_int_equal(line[0], '{');
-        if (strncmp(line, "{\"pid\":", 7) == 0 && strstr(line, "\"summary\":"))
-            continue; /* exit summary lines */
         char v[4096];
-        for (int k = 0; keys[k]; k++)
-            if (!json_get(line, keys[k], v, sizeof v))
-                fail_msg("key %s missing: %s", keys[k], line);
+        for (int k = 0; head[k]; k++)
+            if (!json_get(line, head[k], v, sizeof v))
+                fail_msg("key %s missing: %s", head[k], line);
+        all++;
+        json_get(line, "seq", v, sizeof v); /* 1, 2, … once each (threads may write out of order) */
+        long seq = atol(v);
+        if (seq < 1 || seq >= (long)sizeof seen || seen[seq])
+            fail_msg("seq %ld out of range or seen twice: %s", seq, line);
+        seen[seq] = 1;
+        expect_field(line, "exe", "\"" HOST "\"");
+        expect_field(line, "version", "\"" CTXGUARD_VERSION "\"");
+        json_get(line, "start", v, sizeof v);
+        if (start[0] == '\0')
+            snprintf(start, sizeof start, "%s", v);
+        assert_string_equal(v, start); /* one process, one start */
+        assert_int_equal(strlen(v), 29);
         json_get(line, "ts", v, sizeof v); /* "2026-11-25T12:00:03.114123Z" */
         assert_int_equal(strlen(v), 29);
         assert_true(v[11] == 'T' && v[20] == '.' && v[27] == 'Z');
+        assert_true(strcmp(v, start) >= 0);
+        json_get(line, "event", v, sizeof v);
+        if (!strcmp(v, "\"summary\""))
+            kinds |= 1;
+        else if (!strcmp(v, "\"config_error\"")) {
+            kinds |= 2;
+            expect_field(line, "level", "\"error\"");
+            expect_field_contains(line, "message", "CTXGUARD_STRICT");
+        }
+        if (strcmp(v, "\"decision\"") && strcmp(v, "\"attribution\""))
+            continue;
+        for (int k = 0; keys[k]; k++)
+            if (!json_get(line, keys[k], v, sizeof v))
+                fail_msg("key %s missing: %s", keys[k], line);
         json_get(line, "api", v, sizeof v);
         assert_true(strcmp(v, "\"runtime\"") == 0 || strcmp(v, "\"driver\"") == 0);
         json_get(line, "shared_with", v, sizeof v);
@@ -716,6 +783,10 @@ static void json_lines_parse_with_all_keys(void **s)
         lines++;
     }
     assert_true(lines > 10); /* debug: every intercepted call */
+    assert_int_equal(kinds, 3);
+    for (int k = 1; k <= all; k++)
+        if (!seen[k])
+            fail_msg("seq %d missing among %d lines", k, all);
     assert_string_equal(R.err, ""); /* the file sink took everything */
 }
 
@@ -724,13 +795,31 @@ static void bad_mode_value_warns_once_and_guards(void **s)
     (void)s;
     run_prog(&R, 1, 0, ENV("CTXGUARD_MODE=gaurd"), STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check"));
     assert_int_equal(R.status, 0); /* the default, guard, still holds */
-    assert_int_equal(count_lines_with(R.err, (const char *const[]){"ctxguard:", "CTXGUARD_MODE", "\"gaurd\"",
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"ctxguard:", "event=config_error level=error", "CTXGUARD_MODE", "\\\"gaurd\\\"",
                                                                    "observe, guard or enforce", "using guard", NULL}), 1);
     assert_int_equal(count_lines_with(R.err, (const char *const[]){"CTXGUARD_MODE", NULL}), 1);
     assert_int_equal(count_lines_with(R.err, (const char *const[]){"block runtime cudaDeviceReset", NULL}), 1);
 }
 
 /* A log file: created 0600, appended to by the next process (never clobbered), %p expanded. */
+/* Operators silence the log with CTXGUARD_LOG=/dev/null and send it to stderr with /dev/stderr: both
+ * do what they say (the first once went to stderr with a complaint, the second with "Too many levels
+ * of symbolic links"). */
+static void log_to_dev_null_and_dev_stderr(void **s)
+{
+    (void)s;
+    const char *const steps[] = {HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check", NULL};
+    run_prog(&R, 1, 0, ENV("CTXGUARD_LOG=/dev/null", "CTXGUARD_SUMMARY=1"), steps);
+    assert_int_equal(R.status, 0);
+    if (strstr(R.err, "ctxguard"))
+        fail_msg("CTXGUARD_LOG=/dev/null wrote to stderr:\n%s", R.err);
+    run_prog(&R, 1, 0, ENV("CTXGUARD_LOG=/dev/stderr"), steps);
+    assert_int_equal(R.status, 0);
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"block runtime cudaDeviceReset", NULL}), 1);
+    assert_null(strstr(R.err, "cannot open"));
+    assert_null(strstr(R.err, "not a regular file"));
+}
+
 static void log_file_created_0600_and_appended(void **s)
 {
     (void)s;
@@ -753,7 +842,7 @@ static void log_file_created_0600_and_appended(void **s)
     buf[n] = '\0';
     fclose(f);
     assert_int_equal(count_lines_with(buf, (const char *const[]){"block runtime cudaDeviceReset", NULL}), 2);
-    assert_int_equal(count_lines_with(buf, (const char *const[]){"ctxguard: summary (pid", NULL}), 2);
+    assert_int_equal(count_lines_with(buf, (const char *const[]){"event=summary", " rows=", NULL}), 2);
     unlink(path);
     /* a symlink planted at the path is refused, and the line goes to stderr instead */
     assert_int_equal(symlink("/tmp/ctxguard-not-a-target", path), 0);
@@ -771,9 +860,31 @@ static void exit_summary(void **s)
 {
     (void)s;
     run_prog(&R, 1, 0, NULL, STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check"));
-    assert_int_equal(count_lines_with(R.err, (const char *const[]){"ctxguard: summary (pid", "1 module/call pair decided", NULL}), 1);
-    assert_int_equal(count_lines_with(R.err, (const char *const[]){"libplugB.so", "cudaDeviceReset", "block 1", NULL}), 1);
-    assert_int_equal(count_lines_with(R.err, (const char *const[]){"device 0 primary context used by: libplugA.so", NULL}), 1);
+    /* structured (issue 16): totals, one row per module and call, one per device */
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"event=summary level=info", " rows=1 allow=0 block=1 deny=0 abort=0", NULL}), 1);
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"event=summary", " module=libplugB.so call=cudaDeviceReset allow=0 block=1 deny=0 abort=0", NULL}), 1);
+    assert_int_equal(count_lines_with(R.err, (const char *const[]){"event=summary", " device=0 users=[libplugA.so]", NULL}), 1);
+    run_prog(&R, 1, 1, NULL, STEPS(HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check"));
+    char v[256];
+    int rows = 0;
+    for (char *line = strtok(R.log, "\n"); line; line = strtok(NULL, "\n")) {
+        if (!strstr(line, "\"event\":\"summary\""))
+            continue;
+        rows++;
+        if (json_get(line, "module", v, sizeof v)) {
+            assert_string_equal(v, "\"libplugB.so\"");
+            expect_field(line, "call", "\"cudaDeviceReset\"");
+            expect_field(line, "allow", "0");
+            expect_field(line, "block", "1");
+            expect_field(line, "deny", "0");
+            expect_field(line, "abort", "0");
+        } else if (json_get(line, "device", v, sizeof v)) {
+            assert_string_equal(v, "0");
+            expect_field(line, "users", "[\"libplugA.so\"]");
+        } else
+            expect_field(line, "rows", "1");
+    }
+    assert_int_equal(rows, 3);
     run_prog(&R, 1, 0, NULL, STEPS(CUDA_HOST, "self:setup", "self:reset", "self:check"));
     assert_null(strstr(R.err, "summary")); /* nothing blocked: no summary */
     run_prog(&R, 1, 0, ENV("CTXGUARD_SUMMARY=1"), STEPS(CUDA_HOST, "self:setup", "self:reset", "self:check"));
@@ -841,6 +952,7 @@ int main(void)
         cmocka_unit_test(failure_attributed_to_the_reset),
         cmocka_unit_test(attribution_survives_handle_reuse),
         cmocka_unit_test(static_runtime_reattach_attributed),
+        cmocka_unit_test(static_runtime_failure_explained_at_the_call),
         cmocka_unit_test(context_left_current),
         cmocka_unit_test(nvtx_marks_for_notable_events),
         cmocka_unit_test(device_switch_left_behind),
@@ -854,6 +966,7 @@ int main(void)
         cmocka_unit_test(bad_mode_value_warns_once_and_guards),
         cmocka_unit_test(quiet_level_logs_nothing),
         cmocka_unit_test(exit_summary),
+        cmocka_unit_test(log_to_dev_null_and_dev_stderr),
         cmocka_unit_test(log_file_created_0600_and_appended),
         cmocka_unit_test(non_cuda_process_unchanged),
         cmocka_unit_test(missing_cuda_library_unchanged),

@@ -438,9 +438,10 @@ static void dumps(void **s)
     run_prog(&R, 1, 0, env, (const char *const[]){HOST, PLUG("A") ":setup", PLUG("B") ":reset", PLUG("A") ":check", NULL});
     assert_int_equal(R.status, 0);
     assert_true(read_file(path, buf, sizeof buf));
-    assert_non_null(strstr(buf, "): at exit, because something was blocked"));
+    assert_non_null(strstr(buf, " event=dump level=notice pid="));
+    assert_non_null(strstr(buf, " why=\"at exit, because something was blocked"));
     assert_int_equal(count_lines_with(buf, (const char *const[]){"block runtime cudaDeviceReset", "libplugB.so", NULL}), 1);
-    assert_non_null(strstr(buf, "ctxguard dump end"));
+    assert_non_null(strstr(buf, " part=\"end of dump\""));
     unlink(path);
     /* CTXGUARD_DUMP_EVENTS=16 keeps the last 16 events: of 20 blocked resets and the runtime's release
      * at exit, the dump holds 16 lines, the last 15 resets among them */
@@ -450,7 +451,7 @@ static void dumps(void **s)
     run_prog(&R, 1, 0, (const char *const[]){"CTXGUARD_DUMP=/tmp/ctxguard-dump-test.txt", "CTXGUARD_DUMP_EVENTS=16", NULL}, many);
     assert_int_equal(R.status, 0);
     assert_true(read_file(path, buf, sizeof buf));
-    assert_int_equal(count_lines_with(buf, (const char *const[]){"ctxguard: 20", " pid=", NULL}), 16);
+    assert_int_equal(count_lines_with(buf, (const char *const[]){"ctxguard: 20", " event=decision ", " pid=", NULL}), 16);
     assert_int_equal(count_lines_with(buf, (const char *const[]){"block runtime cudaDeviceReset", NULL}), 15);
     unlink(path);
     if (getenv("CTXGUARD_TEST_PRELOAD_FIRST") || getenv("CTXGUARD_TEST_MEMCHECK"))

@@ -16,6 +16,11 @@ static const struct choice modes[] = {
 static const struct choice levels[] = {
     {"quiet", CG_LEVEL_QUIET}, {"info", CG_LEVEL_INFO}, {"debug", CG_LEVEL_DEBUG}, {NULL, 0}};
 static const struct choice formats[] = {{"text", CG_FORMAT_TEXT}, {"json", CG_FORMAT_JSON}, {NULL, 0}};
+/* syslog's facility codes (<syslog.h>: LOG_USER = 1<<3, LOG_DAEMON = 3<<3, LOG_LOCAL0 = 16<<3) */
+static const struct choice facilities[] = {
+    {"user", 1 << 3},    {"daemon", 3 << 3},  {"local0", 16 << 3}, {"local1", 17 << 3}, {"local2", 18 << 3},
+    {"local3", 19 << 3}, {"local4", 20 << 3}, {"local5", 21 << 3}, {"local6", 22 << 3}, {"local7", 23 << 3},
+    {NULL, 0}};
 
 const char *cg_mode_name(enum cg_mode m)
 {
@@ -100,7 +105,8 @@ static int parse_log(struct cg_config *cfg, const char *v, long pid, cg_complain
 {
     if (v == NULL)
         return 0;
-    if (strcmp(v, "stderr") == 0) {
+    /* /dev/stderr is a symlink (to /proc/self/fd/2), which a log path may not be: it means stderr */
+    if (strcmp(v, "stderr") == 0 || strcmp(v, "/dev/stderr") == 0 || strcmp(v, "/dev/fd/2") == 0) {
         cfg->sink = CG_SINK_STDERR;
         return 0;
     }
@@ -190,6 +196,36 @@ int cg_config_parse(struct cg_config *cfg, cg_getenv_fn get, long pid, cg_compla
             bad += complain(fn, "CTXGUARD_DUMP_EVENTS", events, "a whole number from 16 to 65536", "4096");
         else
             cfg->dump_events = (int)n;
+    }
+    v = 1 << 3;
+    bad += pick(facilities, "CTXGUARD_SYSLOG_FACILITY", get("CTXGUARD_SYSLOG_FACILITY"), &v,
+                "user, daemon or local0 to local7", fn);
+    cfg->syslog_facility = v;
+    const char *sock = get("CTXGUARD_SYSLOG_SOCKET");
+    if (sock && (sock[0] != '/' || strlen(sock) >= sizeof cfg->syslog_socket))
+        bad += complain(fn, "CTXGUARD_SYSLOG_SOCKET", sock, "an absolute socket path shorter than 108 bytes (for tests)",
+                        "/dev/log");
+    else if (sock)
+        snprintf(cfg->syslog_socket, sizeof cfg->syslog_socket, "%s", sock);
+    cfg->log_mode = 0600;
+    const char *lm = get("CTXGUARD_LOG_MODE");
+    if (lm) {
+        /* octal digits only (no sign, no spaces, no 0o or 0x), at most 0777: no setuid or sticky bits */
+        size_t k = strspn(lm, "01234567");
+        unsigned long m = k ? strtoul(lm, NULL, 8) : 0;
+        if (k == 0 || lm[k] != '\0' || k > 4 || m > 0777)
+            bad += complain(fn, "CTXGUARD_LOG_MODE", lm, "an octal file mode from 0 to 0777, such as 0640", "0600");
+        else
+            cfg->log_mode = (unsigned int)m;
+    }
+    const char *ec = get("CTXGUARD_EXIT_CODE");
+    if (ec) {
+        size_t k = strspn(ec, "0123456789");
+        long n = k && k <= 3 ? strtol(ec, NULL, 10) : 0;
+        if (k == 0 || ec[k] != '\0' || k > 3 || n < 1 || n > 255)
+            bad += complain(fn, "CTXGUARD_EXIT_CODE", ec, "a whole number from 1 to 255", "the program's own exit status");
+        else
+            cfg->exit_code = (int)n;
     }
     cfg->rules = get("CTXGUARD_RULES");
     const char *conf = get("CTXGUARD_CONFIG");

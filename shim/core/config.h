@@ -33,6 +33,11 @@ struct cg_config {
                                    own allocations, streams and events in that context (reclaim) */
     char log_tmpl[CG_PATH_MAX];  /* CTXGUARD_LOG as given when it has %p (a forked child expands it */
     char dump_tmpl[CG_PATH_MAX]; /* again with its own pid), else ""; the same for CTXGUARD_DUMP */
+    int syslog_facility;        /* CTXGUARD_SYSLOG_FACILITY as syslog's code (LOG_USER = 8, …) */
+    char syslog_socket[108];    /* CTXGUARD_SYSLOG_SOCKET (for tests): the socket instead of /dev/log */
+    unsigned int log_mode;      /* CTXGUARD_LOG_MODE: mode of a log or dump file ctxguard creates */
+    int exit_code;              /* CTXGUARD_EXIT_CODE: 1..255, the exit status of a process that would
+                                   have exited 0 with calls blocked or denied; 0 = off */
 };
 
 typedef const char *(*cg_getenv_fn)(const char *name);

@@ -31,6 +31,9 @@ typedef struct cudaArray *cudaArray_t;
 struct cudaChannelFormatDesc { int x, y, z, w; int f; };
 struct cudaPitchedPtr { void *ptr; size_t pitch, xsize, ysize; };
 struct cudaExtent { size_t width, height, depth; };
+/* Launches (CHECK rows): passed on, never read. */
+typedef struct CUfunc_st *CUfunction;
+typedef struct CUlaunchConfig_st CUlaunchConfig;
 
 enum {
     CG_SUCCESS = 0,

@@ -5,16 +5,20 @@
 #include <stddef.h>
 
 #include "core/sink.h"
+#include "core/stamp.h"
 
 #pragma GCC visibility push(hidden)
 
-/* A diagnostic line: "ctxguard: TEXT", or whatever the registered formatter makes of it (the report
- * layer registers its JSON-aware one at initialisation). Never starts initialisation. */
+/* A diagnostic line (event "warning", level warning): "ctxguard: TEXT", or whatever the registered
+ * formatter makes of it (the report layer registers its JSON-aware one at initialisation). Never
+ * starts initialisation. */
 void cg_log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same with its event ("message", "config_error") and severity. */
+void cg_log_note(const char *event, int sev, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* How a diagnostic becomes a line: (buffer, capacity, kind "message", text) -> length. Registered by
+/* How a diagnostic becomes a line: (buffer, capacity, event, severity, text) -> length. Registered by
  * the report layer (a lower layer never calls a higher one; it calls what was handed to it). */
-typedef size_t (*cg_note_formatter)(char *buf, size_t cap, const char *key, const char *text);
+typedef size_t (*cg_note_formatter)(char *buf, size_t cap, const char *event, int sev, const char *text);
 void cg_diag_set_formatter(cg_note_formatter f);
 
 #pragma GCC visibility pop

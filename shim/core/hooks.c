@@ -20,6 +20,23 @@ const unsigned char cg_drv_tracked[CG_DRV_COUNT] = {
 #include "core/hooks.def"
 };
 
+#define CG_MODULES_ONLY_PROC 0
+#define CG_MODULES_ONLY_PROC2 0
+#define CG_MODULES_ONLY_RETAIN 0
+#define CG_MODULES_ONLY_RELEASE 0
+#define CG_MODULES_ONLY_RESET 0
+#define CG_MODULES_ONLY_FLAGS 0
+#define CG_MODULES_ONLY_CREATE 0
+#define CG_MODULES_ONLY_DESTROY 0
+#define CG_MODULES_ONLY_CURRENT 0
+#define CG_MODULES_ONLY_POP 0
+#define CG_MODULES_ONLY_TRACKED 1
+#define CG_MODULES_ONLY_CHECK 1
+const unsigned char cg_drv_modules_only[CG_DRV_COUNT] = {
+#define CG_DRV(name, base, since, kind, group, params, args) CG_MODULES_ONLY_##kind,
+#include "core/hooks.def"
+};
+
 int cg_rt_id_of(const char *name)
 {
     for (int i = 0; i < CG_RT_COUNT; i++)

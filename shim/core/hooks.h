@@ -51,47 +51,62 @@ extern const struct cg_drv_info cg_drv_info[CG_DRV_COUNT];
  * tracked at the runtime door already (and a shared runtime's cudaMalloc then crosses one wrapper,
  * not two). */
 extern const unsigned char cg_drv_tracked[CG_DRV_COUNT];
+/* 1 for the rows handed out wrapped to modules only: the tracked rows and the CHECK rows (copies,
+ * launches: a shared runtime's failure is explained at the runtime door, not a second time at its
+ * driver call, and its hot driver calls cross no wrapper). */
+extern const unsigned char cg_drv_modules_only[CG_DRV_COUNT];
 /* Whether a driver lookup by module class `cls` of variant `id` gets the real pointer back. */
-#define CG_DRV_UNWRAPPED_FOR(id, cls) ((id) >= 0 && cg_drv_tracked[(id)] && (cls) == CG_MOD_NVIDIA)
+#define CG_DRV_UNWRAPPED_FOR(id, cls) ((id) >= 0 && cg_drv_modules_only[(id)] && (cls) == CG_MOD_NVIDIA)
 
 /* Lookup by exact exported name; -1 when not interposed. */
 int cg_rt_id_of(const char *name);
 int cg_drv_id_of(const char *name);
 /* A cheap first filter for lookups by name: 0 means the name is certainly not one ctxguard wraps
- * (most lookups: cuLaunchKernel, cuModule…, cuMemcpy…), so the caller may skip the table search. The
- * guarded bases are cuCtx*, cuDevicePrimaryCtx*, cuGetProcAddress; the tracked ones cuMemAlloc*,
- * cuMemFree*, cuMemHostAlloc, cuStreamCreate*, cuStreamDestroy, cuEventCreate, cuEventDestroy. */
+ * (most lookups: cuModule…, cuFunc…, cuGraph…, cuOccupancy…), so the caller may skip the table
+ * search. The guarded bases are cuCtx*, cuDevicePrimaryCtx*, cuGetProcAddress; the tracked ones
+ * cuMemAlloc*, cuMemFree*, cuMemHostAlloc, cuStreamCreate*, cuStreamDestroy, cuEventCreate,
+ * cuEventDestroy; the checked ones cuMemcpy*, cuMemset*, cuLaunchKernel*, cuStreamSynchronize (and
+ * cuCtxSynchronize, a cuCtx name). */
 static inline __attribute__((always_inline)) int cg_maybe_guarded_base(const char *s)
 {
     if (s[0] != 'c' || s[1] != 'u')
         return 0;
-    /* One bit test rejects most names: the wrapped ones have 'C', 'D', 'E', 'G', 'M' or 'S' third;
+    /* One bit test rejects most names: the wrapped ones have 'C', 'D', 'E', 'G', 'L', 'M' or 'S' third;
      * the bit is picked by the character's low six bits (bytes that alias one, such as 0xC3, are
      * rejected by the characters after). */
     unsigned char c = (unsigned char)s[2];
 #define CG_GUARDED_THIRD(ch) (1ull << ((ch) & 63))
     if (!((CG_GUARDED_THIRD('C') | CG_GUARDED_THIRD('D') | CG_GUARDED_THIRD('E') | CG_GUARDED_THIRD('G') |
-           CG_GUARDED_THIRD('M') | CG_GUARDED_THIRD('S')) >> (c & 63) & 1))
+           CG_GUARDED_THIRD('L') | CG_GUARDED_THIRD('M') | CG_GUARDED_THIRD('S')) >> (c & 63) & 1))
         return 0;
     /* character by character (&& stops at the terminator): no call, so wrappers need no frame */
     switch (c) {
     case 'C': return s[3] == 't' && s[4] == 'x';
     case 'D': return s[3] == 'e' && s[4] == 'v' && s[5] == 'i' && s[6] == 'c' && s[7] == 'e' && s[8] == 'P';
     case 'G': return s[3] == 'e' && s[4] == 't' && s[5] == 'P';
-    case 'M': return s[3] == 'e' && s[4] == 'm' && (s[5] == 'A' || s[5] == 'F' || s[5] == 'H');
-    case 'S': return s[3] == 't' && s[4] == 'r' && s[5] == 'e' && s[6] == 'a' && s[7] == 'm' && (s[8] == 'C' || s[8] == 'D');
+    case 'L': return s[3] == 'a' && s[4] == 'u' && s[5] == 'n' && s[6] == 'c' && s[7] == 'h' && s[8] == 'K';
+    case 'M': return s[3] == 'e' && s[4] == 'm' && (s[5] == 'A' || s[5] == 'F' || s[5] == 'H' || s[5] == 'c' || s[5] == 's');
+    case 'S': return s[3] == 't' && s[4] == 'r' && s[5] == 'e' && s[6] == 'a' && s[7] == 'm' &&
+                     (s[8] == 'C' || s[8] == 'D' || s[8] == 'S');
     case 'E': return s[3] == 'v' && s[4] == 'e' && s[5] == 'n' && s[6] == 't' && (s[7] == 'C' || s[7] == 'D');
     default: return 0;
     }
 #undef CG_GUARDED_THIRD
 }
 
-/* Tracked bases whose per-thread-default-stream variants (_ptsz) cuGetProcAddress hands out under
- * CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM: ctxguard wraps only the legacy-stream variant. */
+/* Wrapped bases whose per-thread-default-stream variants (_ptds/_ptsz) cuGetProcAddress hands out
+ * under CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM: ctxguard wraps only the legacy-stream variant.
+ * The tracked asynchronous allocations and frees; every copy, set and launch; cuStreamSynchronize
+ * (cudaTypedefs.h: __API_TYPEDEF_PTDS/_PTSZ). */
 static inline int cg_has_ptsz_variant(const char *s)
 {
-    return s[0] == 'c' && s[1] == 'u' && s[2] == 'M' && s[3] == 'e' && s[4] == 'm' &&
-           (s[5] == 'A' || s[5] == 'F') && s[6] != 0 && strstr(s, "Async") != NULL;
+    if (s[0] != 'c' || s[1] != 'u')
+        return 0;
+    if (strncmp(s + 2, "Memcpy", 6) == 0 || strncmp(s + 2, "Memset", 6) == 0 ||
+        strncmp(s + 2, "LaunchKernel", 12) == 0 || strcmp(s + 2, "StreamSynchronize") == 0)
+        return 1;
+    return s[2] == 'M' && s[3] == 'e' && s[4] == 'm' && (s[5] == 'A' || s[5] == 'F') && s[6] != 0 &&
+           strstr(s, "Async") != NULL;
 }
 
 /* The rule group of an interposed call (hooks.def's kind and group columns): 0 none, CG_GROUP_RESET

@@ -24,24 +24,33 @@ static const char *kind_of(mode_t m)
     return "something else";
 }
 
-int cg_open_dest(const char *path, const char **kind)
+int cg_open_dest(const char *path, unsigned int mode, const char **kind)
 {
     *kind = NULL;
     /* O_NONBLOCK: opening a FIFO for writing returns at once (ENXIO without a reader) instead of
-     * waiting for one. It is cleared again once the file is known to be regular. */
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+     * waiting for one. It is cleared again once the file is known to be regular. O_EXCL first: a file
+     * ctxguard creates gets CTXGUARD_LOG_MODE exactly (the host's umask would narrow it); one that
+     * exists (made by logrotate's `create`, by the operator) keeps its own. */
+    int fl0 = O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK;
+    int fd = open(path, fl0 | O_CREAT | O_EXCL, mode & 0777);
+    if (fd >= 0)
+        fchmod(fd, mode & 0777);
+    else if (errno == EEXIST)
+        fd = open(path, fl0 | O_CREAT, mode & 0777); /* O_CREAT again: it may have gone meanwhile */
     struct stat st;
     if (fd < 0) {
         int err = errno;
         /* ENXIO: a FIFO without a reader, a socket, a device without its driver; EISDIR */
-        if ((err == ENXIO || err == EISDIR) && lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if ((err == ENXIO || err == EISDIR) && lstat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode)) {
             *kind = kind_of(st.st_mode);
             return CG_DEST_NOT_REGULAR;
         }
         errno = err;
         return -1;
     }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    /* A regular file, or a character device (/dev/null to silence the log, a console): both take a
+     * write without waiting for anyone. A FIFO, socket or directory is refused. */
+    if (fstat(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISCHR(st.st_mode))) {
         *kind = kind_of(st.st_mode);
         close(fd);
         return CG_DEST_NOT_REGULAR;

@@ -19,6 +19,8 @@ void cg_sink_configure(void);
 /* One line, without its newline, in a buffer with room for one more byte (the newline is added in
  * place, so the line leaves in one write(2) and lines of several processes never interleave). */
 void cg_sink_line(char *line, size_t n);
+/* The same with the line's severity (enum cg_sev, diag.h): syslog's priority says it. */
+void cg_sink_line_at(int sev, char *line, size_t n);
 
 /* In a forked child whose log path moved to its own pid (reopen): the child's first line opens that
  * file, and the parent's stays the parent's. */

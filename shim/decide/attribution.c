@@ -124,6 +124,42 @@ void cg_attribution_after_fork_child(void)
     told_n = 0;
 }
 
+/* The driver's names for the same family (CUresult). */
+static const struct {
+    int code;
+    const char *name;
+} drv_family[] = {
+    {1, "CUDA_ERROR_INVALID_VALUE"},         /* a copy or free of memory from before the reset */
+    {201, "CUDA_ERROR_INVALID_CONTEXT"},
+    {400, "CUDA_ERROR_INVALID_HANDLE"},      /* a stream, event or function from before the reset */
+    {700, "CUDA_ERROR_ILLEGAL_ADDRESS"},
+    {709, "CUDA_ERROR_CONTEXT_IS_DESTROYED"},
+};
+
+/* Module m's `call` failed with `result` (named ename) on device dev: explain it by the device's last
+ * reset, once per (module, key, device, reset). `key` tells runtime and driver calls apart. */
+static void explain(int api, int key, const char *call, const char *ename, int result, int dev, int m)
+{
+    struct cg_device *d = &cg_devices[cg_dev_index(dev)];
+    unsigned int gen = __atomic_load_n(&d->last_gen, __ATOMIC_ACQUIRE);
+    if (gen == 0)
+        return; /* no reset happened here: not ctxguard's to explain */
+    pthread_mutex_lock(&cg_attribution_lock);
+    int seen = told_before(m, key, cg_dev_index(dev), gen);
+    pthread_mutex_unlock(&cg_attribution_lock);
+    if (seen) /* once per module, call and reset: a failing loop must not flood the log */
+        return;
+    struct last_reset r = last_reset_of(d);
+    char when[32], reason[768];
+    clock_text(r.ts, when, sizeof when);
+    snprintf(reason, sizeof reason,
+             "%s's %s failed with %s (%d) on device %d after the primary context of device %d was reset at "
+             "%s by %s (%s; reset %u of that context in this process): memory, streams, "
+             "events and modules created before that reset are gone",
+             cg_module_base(m), call, ename, result, dev, dev, when, r.name, r.call, r.gen);
+    log_attribution(api, call, d, dev, m, result, &r, reason);
+}
+
 int cg_rt_failed(int id, int result, const void *ra)
 {
     const char *ename = NULL;
@@ -133,28 +169,38 @@ int cg_rt_failed(int id, int result, const void *ra)
     if (ename == NULL || cg_own_active())
         return result;
     int dev = cg_tls.dev < 0 ? 0 : cg_tls.dev;
-    struct cg_device *d = &cg_devices[cg_dev_index(dev)];
-    unsigned int gen = __atomic_load_n(&d->last_gen, __ATOMIC_ACQUIRE);
-    if (gen == 0)
-        return result; /* no reset happened here: not ctxguard's to explain */
-    int saved = cg_own_begin();
-    int m = cg_attribute(ra);
-    pthread_mutex_lock(&cg_attribution_lock);
-    int seen = told_before(m, id, cg_dev_index(dev), gen);
-    pthread_mutex_unlock(&cg_attribution_lock);
-    if (seen) { /* once per module, call and reset: a failing loop must not flood the log */
-        cg_own_end(saved);
+    if (__atomic_load_n(&cg_devices[cg_dev_index(dev)].last_gen, __ATOMIC_ACQUIRE) == 0)
         return result;
+    int saved = cg_own_begin();
+    explain(CG_API_RUNTIME, id, cg_rt_names[id], ename, result, dev, cg_attribute(ra));
+    cg_own_end(saved);
+    return result;
+}
+
+int cg_drv_failed(int id, int result, const void *ra)
+{
+    const char *ename = NULL;
+    for (size_t i = 0; i < sizeof drv_family / sizeof drv_family[0]; i++)
+        if (drv_family[i].code == result)
+            ename = drv_family[i].name;
+    if (ename == NULL || cg_own_active())
+        return result;
+    int any = 0; /* nothing to explain while no primary context was reset anywhere */
+    for (int i = 0; i < CG_MAX_DEVICES && !any; i++)
+        any = __atomic_load_n(&cg_devices[i].last_gen, __ATOMIC_ACQUIRE) != 0;
+    if (!any)
+        return result;
+    int saved = cg_own_begin();
+    int m = cg_module_of(ra);
+    /* A call bound straight from one of NVIDIA's libraries (or the driver's own) is theirs, made for a
+     * runtime call that is explained at the runtime door. */
+    if (m <= 0 || cg_modules[m].cls == CG_MOD_USER || cg_modules[m].cls == CG_MOD_UNKNOWN) {
+        /* the device the failing call ran on: the current context's, else the thread's runtime device */
+        struct cg_ctxinfo ci;
+        cg_query_current(&ci);
+        int dev = ci.device >= 0 ? ci.device : cg_tls.dev < 0 ? 0 : cg_tls.dev;
+        explain(CG_API_DRIVER, CG_RT_COUNT + id, cg_drv_info[id].name, ename, result, dev, cg_attribute(ra));
     }
-    struct last_reset r = last_reset_of(d);
-    char when[32], reason[768];
-    clock_text(r.ts, when, sizeof when);
-    snprintf(reason, sizeof reason,
-             "%s's %s failed with %s (%d) on device %d after the primary context of device %d was reset at "
-             "%s by %s (%s; reset %u of that context in this process): memory, streams, "
-             "events and modules created before that reset are gone",
-             cg_module_base(m), cg_rt_names[id], ename, result, dev, dev, when, r.name, r.call, r.gen);
-    log_attribution(CG_API_RUNTIME, cg_rt_names[id], d, dev, m, result, &r, reason);
     cg_own_end(saved);
     return result;
 }

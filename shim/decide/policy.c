@@ -76,7 +76,7 @@ void cg_verdict_done(const struct cg_event *ev)
 
 void cg_abort_now(const struct cg_event *ev)
 {
-    cg_log_msg("abort rule %s matched %s: ending the process (SIGABRT)", ev->decided_by ? ev->decided_by : "?",
+    cg_log_note("message", CG_SEV_ERR, "abort rule %s matched %s: ending the process (SIGABRT)", ev->decided_by ? ev->decided_by : "?",
                ev->call ? ev->call : "?");
     abort();
 }

@@ -16,7 +16,7 @@ int cg_policy_broken;
  * diagnostics. */
 static void rule_complain(const char *line)
 {
-    cg_log_msg("%s", line);
+    cg_log_note("config_error", CG_SEV_ERR, "%s", line);
 }
 
 void cg_policy_load(struct cg_config *cfg)
@@ -31,15 +31,15 @@ void cg_policy_load(struct cg_config *cfg)
     cg_rules.n = 0;
     cg_policy_broken = 1;
     if (cfg->mode == CG_MODE_OBSERVE) {
-        cg_log_msg("the policy has errors: no rule is used; observe mode stays a dry run (nothing is blocked)%s",
+        cg_log_note("config_error", CG_SEV_ERR, "the policy has errors: no rule is used; observe mode stays a dry run (nothing is blocked)%s",
                    cfg->strict ? "; under CTXGUARD_STRICT=1 every guarded call is logged as one that would be denied" : "");
         cg_strict_deny = cfg->strict;
     } else if (cfg->strict) {
         cg_strict_deny = 1;
-        cg_log_msg("the policy has errors and CTXGUARD_STRICT=1: every guarded call is denied "
+        cg_log_note("config_error", CG_SEV_ERR, "the policy has errors and CTXGUARD_STRICT=1: every guarded call is denied "
                    "(error 800, cudaErrorNotPermitted)");
     } else {
         cfg->mode = CG_MODE_GUARD;
-        cg_log_msg("the policy has errors: no rule is used; the guard preset decides");
+        cg_log_note("config_error", CG_SEV_ERR, "the policy has errors: no rule is used; the guard preset decides");
     }
 }

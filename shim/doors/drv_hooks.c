@@ -328,5 +328,6 @@ static CUresult pop_current(int id, CUcontext *pctx, const void *ra)
 #define CG_DRV_WRAP_CURRENT(name, params, args) CG_DRV_WRAP_HANDLER(name, params, make_current, ctx)
 #define CG_DRV_WRAP_POP(name, params, args) CG_DRV_WRAP_HANDLER(name, params, pop_current, pctx)
 #define CG_DRV_WRAP_TRACKED(name, params, args) /* doors/res_hooks.c */
+#define CG_DRV_WRAP_CHECK(name, params, args) /* doors/chk_hooks.c */
 #define CG_DRV(name, base, since, kind, group, params, args) CG_DRV_WRAP_##kind(name, params, args)
 #include "core/hooks.def"

@@ -399,6 +399,8 @@ static void wrap_entry(int m, int via, const char *symbol, void **fp, int versio
             return; /* unknown ABI: leave the pointer as it is */
         version = rv;
     }
+    if (m > 0 && CG_DRV_UNWRAPPED_FOR(cg_drv_variant_for(symbol, version), cg_modules[m].cls))
+        return; /* one of NVIDIA's libraries asked: as through cuGetProcAddress (hooks.h) */
     *fp = cg_wrap_driver_versioned(symbol, version, *fp);
 }
 

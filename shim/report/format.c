@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "core/diag.h"
+#include "core/stamp.h"
 #include "report/log.h"
 #include "track/modules.h"
 #include "track/state.h"
@@ -32,7 +34,7 @@ static void puts_(struct out *o, const char *s)
 static void putf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void putf(struct out *o, const char *fmt, ...)
 {
-    char tmp[128];
+    char tmp[256];
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
@@ -119,6 +121,75 @@ static void put_text_str(struct out *o, const char *s)
     }
 }
 
+/* Text form of a value others parse as key=value: bare when it is one word, else quoted with \" and
+ * \\ escaped (decided_by="preset guard"). Control bytes escaped as in put_text_str. */
+static void put_text_quoted(struct out *o, const char *s)
+{
+    puts_(o, "\"");
+    for (const unsigned char *p = (const unsigned char *)s; *p && o->n < o->cap; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            putf(o, "\\x%02x", *p);
+        else if (*p == '"' || *p == '\\') {
+            char esc[2] = {'\\', (char)*p};
+            put(o, esc, 2);
+        } else
+            put(o, (const char *)p, 1);
+    }
+    if (o->n + 1 > o->cap)
+        o->n = o->cap - 1; /* the closing quote always fits */
+    puts_(o, "\"");
+}
+
+static void put_text_val(struct out *o, const char *s)
+{
+    if (*s != '\0' && strpbrk(s, " \"\\=") == NULL)
+        put_text_str(o, s);
+    else
+        put_text_quoted(o, s);
+}
+
+static void head_json(struct out *o, const struct cg_head *h, const char *event, int sev)
+{
+    char when[40];
+    cg_utc_text(h->ts, when, sizeof when);
+    putf(o, "{\"ts\":\"%s\",\"event\":\"%s\",\"level\":\"%s\",\"pid\":%ld,\"seq\":%lu,\"start\":\"%s\",\"exe\":", when,
+         event, cg_sev_name(sev), h->pid, h->seq, h->start ? h->start : "");
+    put_json_str_max(o, h->exe ? h->exe : "", 300);
+    puts_(o, ",\"version\":");
+    put_json_str_max(o, h->version ? h->version : "", 40);
+}
+
+static void head_text(struct out *o, const struct cg_head *h, const char *event, int sev)
+{
+    char when[40];
+    cg_utc_text(h->ts, when, sizeof when);
+    putf(o, "ctxguard: %s event=%s level=%s pid=%ld seq=%lu start=%s exe=", when, event, cg_sev_name(sev), h->pid,
+         h->seq, h->start && h->start[0] ? h->start : "-");
+    put_text_val(o, h->exe ? h->exe : "");
+    puts_(o, " version=");
+    put_text_val(o, h->version ? h->version : "");
+}
+
+const char *cg_event_kind(const struct cg_event *ev)
+{
+    return ev->decided_by && strcmp(ev->decided_by, "attribution") == 0 ? "attribution" : "decision";
+}
+
+int cg_event_sev(const struct cg_event *ev)
+{
+    switch (ev->action) {
+    case CG_BLOCK:
+    case CG_DENY:
+        return CG_SEV_WARNING;
+    case CG_ABORT:
+        return CG_SEV_ERR;
+    default:
+        if (ev->would > 0 || (ev->decided_by && strcmp(ev->decided_by, "attribution") == 0))
+            return CG_SEV_NOTICE;
+        return ev->destructive || ev->log == 1 ? CG_SEV_INFO : CG_SEV_DEBUG;
+    }
+}
+
 static const char *module_path(int m)
 {
     return m > 0 && m < CG_MAX_MODULES ? cg_modules[m].path : "(unknown)";
@@ -136,12 +207,11 @@ const char *cg_action_name(int action)
     return action >= 0 && action <= CG_RECLAIM ? n[action] : "allow";
 }
 
-static void format_json(struct out *o, const struct cg_event *ev, const char *when, const char *api, long pid,
+static void format_json(struct out *o, const struct cg_event *ev, const struct cg_head *h, const char *api,
                         long tid, size_t list_cap, size_t field_max, int list_max)
 {
-    puts_(o, "{\"ts\":\"");
-    puts_(o, when);
-    putf(o, "\",\"pid\":%ld,\"tid\":%ld,\"api\":\"%s\",\"call\":", pid, tid, api);
+    head_json(o, h, cg_event_kind(ev), cg_event_sev(ev));
+    putf(o, ",\"tid\":%ld,\"api\":\"%s\",\"call\":", tid, api);
     put_json_str_max(o, ev->call ? ev->call : "", field_max);
     if (ev->device >= 0)
         putf(o, ",\"device\":%d", ev->device);
@@ -183,8 +253,8 @@ static void format_json(struct out *o, const struct cg_event *ev, const char *wh
     puts_(o, "}");
 }
 
-size_t cg_format_event(char *buf, size_t cap, const struct cg_event *ev, int format,
-                       const struct timespec *ts, long pid, long tid)
+size_t cg_format_event(char *buf, size_t cap, const struct cg_event *ev, int format, const struct cg_head *h,
+                       long tid)
 {
     struct out o = {buf, 0, cap > 8 ? cap - 2 : 0, 0};
     if (o.cap == 0) {
@@ -192,27 +262,24 @@ size_t cg_format_event(char *buf, size_t cap, const struct cg_event *ev, int for
             buf[0] = '\0';
         return 0;
     }
-    struct tm tm;
-    time_t sec = ts->tv_sec;
-    gmtime_r(&sec, &tm);
-    char when[96];
-    snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)((ts->tv_nsec / 1000) % 1000000));
     const char *api = ev->api == CG_API_DRIVER ? "driver" : "runtime";
     /* Keep room for the tail (action, result, reason) even with a long shared_with list. */
     size_t list_cap = o.cap > 1200 ? o.cap - 1200 : o.cap / 2;
 
     if (format == CG_FORMAT_JSON) {
-        format_json(&o, ev, when, api, pid, tid, list_cap, (size_t)-1, CG_MAX_MODULES);
-        if (o.overflow) {
-            /* Hostile paths or reasons (control bytes escape to six characters each) filled the
-             * line: write it again with every string capped, so it is still one valid object. */
+        format_json(&o, ev, h, api, tid, list_cap, (size_t)-1, CG_MAX_MODULES);
+        /* Hostile paths or reasons (control bytes escape to six characters each) filled the line, or
+         * the line is kept in a flight-recorder slot: write it again with every string capped, then
+         * capped harder, so it is still one valid object. */
+        static const size_t caps[] = {200, 60, 16};
+        for (int k = 0; o.overflow && k < 3; k++) {
             o.n = 0;
             o.overflow = 0;
-            format_json(&o, ev, when, api, pid, tid, list_cap, 200, 3);
+            format_json(&o, ev, h, api, tid, list_cap, caps[k], 3 - k);
         }
     } else {
-        putf(&o, "ctxguard: %s pid=%ld tid=%ld %s %s ", when, pid, tid, cg_action_name(ev->action), api);
+        head_text(&o, h, cg_event_kind(ev), cg_event_sev(ev));
+        putf(&o, " tid=%ld %s %s ", tid, cg_action_name(ev->action), api);
         put_text_str(&o, ev->call ? ev->call : "");
         if (ev->device >= 0)
             putf(&o, " device=%d", ev->device);
@@ -226,7 +293,7 @@ size_t cg_format_event(char *buf, size_t cap, const struct cg_event *ev, int for
         if (ev->ctx_gen)
             putf(&o, " ctx_gen=%u", ev->ctx_gen);
         puts_(&o, " caller=");
-        put_text_str(&o, module_path(ev->caller));
+        put_text_val(&o, module_path(ev->caller));
         puts_(&o, " shared_with=[");
         int first = 1;
         for (int m = 1; m < CG_MAX_MODULES; m++) {
@@ -248,16 +315,16 @@ size_t cg_format_event(char *buf, size_t cap, const struct cg_event *ev, int for
                  ev->res.allocations == 1 ? "" : "s", ev->res.bytes, ev->res.streams, ev->res.streams == 1 ? "" : "s",
                  ev->res.events, ev->res.events == 1 ? "" : "s");
         puts_(&o, " decided_by=");
-        put_text_str(&o, ev->decided_by ? ev->decided_by : "-");
-        puts_(&o, " reason=\"");
-        put_text_str(&o, ev->reason ? ev->reason : "");
-        puts_(&o, "\"");
+        put_text_val(&o, ev->decided_by ? ev->decided_by : "-");
+        puts_(&o, " reason=");
+        /* always quoted: the reason ends the line, and readers take it up to the closing quote */
+        put_text_quoted(&o, ev->reason ? ev->reason : "");
     }
     buf[o.n] = '\0';
     return o.n;
 }
 
-size_t cg_format_note(char *buf, size_t cap, const char *key, const char *text, int format, long pid)
+size_t cg_format_fields(char *buf, size_t cap, const struct cg_head *h, const struct cg_field *f, int nf, int format)
 {
     struct out o = {buf, 0, cap > 8 ? cap - 2 : 0, 0};
     if (o.cap == 0) {
@@ -265,15 +332,48 @@ size_t cg_format_note(char *buf, size_t cap, const char *key, const char *text, 
             buf[0] = '\0';
         return 0;
     }
-    if (format == CG_FORMAT_JSON) {
-        /* one JSON object per line even for diagnostics, so a JSON log stays valid JSON lines */
-        putf(&o, "{\"pid\":%ld,\"%s\":", pid, key);
-        put_json_str_max(&o, text, o.cap > o.n + 8 ? o.cap - o.n - 8 : 0);
-        puts_(&o, "}");
-    } else {
-        puts_(&o, "ctxguard: ");
-        put_text_str(&o, text);
+    int json = format == CG_FORMAT_JSON;
+    for (int pass = 0; pass < 2; pass++) {
+        /* a second pass with strings capped when the first did not fit: still one valid line */
+        size_t max = pass ? (o.cap > 600 ? (o.cap - 600) / (size_t)(nf + 1) : 8) : (size_t)-1;
+        o.n = 0;
+        o.overflow = 0;
+        if (json)
+            head_json(&o, h, h->event, h->sev);
+        else
+            head_text(&o, h, h->event, h->sev);
+        for (int i = 0; i < nf; i++) {
+            putf(&o, json ? ",\"%s\":" : " %s=", f[i].key);
+            if (f[i].kind == CG_FIELD_NUM)
+                putf(&o, "%ld", f[i].n);
+            else if (f[i].kind == CG_FIELD_STR && json)
+                put_json_str_max(&o, f[i].s ? f[i].s : "", max);
+            else if (f[i].kind == CG_FIELD_STR)
+                put_text_val(&o, f[i].s ? f[i].s : "");
+            else {
+                puts_(&o, "[");
+                for (long k = 0; k < f[i].n; k++) {
+                    if (k)
+                        puts_(&o, ",");
+                    if (json)
+                        put_json_str_max(&o, f[i].list[k], max < 200 ? max : 200);
+                    else
+                        put_text_str(&o, f[i].list[k]);
+                }
+                puts_(&o, "]");
+            }
+        }
+        if (json)
+            puts_(&o, "}");
+        if (!o.overflow || !json)
+            break;
     }
     buf[o.n] = '\0';
     return o.n;
+}
+
+size_t cg_format_note(char *buf, size_t cap, const struct cg_head *h, const char *text, int format)
+{
+    struct cg_field f = {.key = "message", .kind = CG_FIELD_STR, .s = text};
+    return cg_format_fields(buf, cap, h, &f, 1, format);
 }

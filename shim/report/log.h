@@ -44,23 +44,58 @@ struct cg_event {
     struct cg_res_counts res;
 };
 
-/* The line for one event, without newline; returns its length (always < cap). */
-size_t cg_format_event(char *buf, size_t cap, const struct cg_event *ev, int format,
-                       const struct timespec *ts, long pid, long tid);
+/* What every line starts with (issue 16: lines that describe themselves): "ts", "event", "level",
+ * "pid", "seq", "start", "exe", "version". For an event line, event and level come from the event
+ * (event NULL, sev -1). */
+struct cg_head {
+    const struct timespec *ts;
+    const char *event; /* "decision", "attribution", "message", "config_error", "summary", "dump" */
+    int sev;           /* enum cg_sev (core/diag.h) */
+    long pid;
+    unsigned long seq; /* per process, from 1 (core/stamp.h) */
+    const char *start; /* when ctxguard initialised in this process, ISO-8601 UTC */
+    const char *exe;   /* the program */
+    const char *version;
+};
 
-/* A diagnostic or summary line: "ctxguard: TEXT" in text format, {"pid":N,"KEY":"TEXT"} in JSON
- * (control bytes escaped, invalid UTF-8 replaced). Returns its length (always < cap). */
-size_t cg_format_note(char *buf, size_t cap, const char *key, const char *text, int format, long pid);
+/* The line for one event, without newline; returns its length (always < cap). */
+size_t cg_format_event(char *buf, size_t cap, const struct cg_event *ev, int format, const struct cg_head *h,
+                       long tid);
+/* An event's kind ("decision", or "attribution" for the explanation of a failure) and severity
+ * (block and deny warning, abort error, an explanation or a dry run's "would" notice, else info). */
+const char *cg_event_kind(const struct cg_event *ev);
+int cg_event_sev(const struct cg_event *ev);
+
+/* A line of named values after the head: JSON {HEAD,"k":v,…}; text "ctxguard: TS event=… k=v …",
+ * a value with spaces or quotes quoted ("…", with \" and \\). Strings have control bytes escaped
+ * and, in JSON, invalid UTF-8 replaced. Returns its length (always < cap). */
+enum cg_field_kind { CG_FIELD_STR, CG_FIELD_NUM, CG_FIELD_LIST };
+struct cg_field {
+    const char *key;
+    int kind;
+    const char *s;           /* CG_FIELD_STR */
+    long n;                  /* CG_FIELD_NUM; CG_FIELD_LIST: how many in list */
+    const char *const *list; /* CG_FIELD_LIST: strings, as a JSON array or text [a,b] */
+};
+size_t cg_format_fields(char *buf, size_t cap, const struct cg_head *h, const struct cg_field *f, int nf, int format);
+/* A diagnostic: the head and "message". */
+size_t cg_format_note(char *buf, size_t cap, const struct cg_head *h, const char *text, int format);
+/* The head of this process's next line (log.c): ts as given, seq taken now. */
+struct cg_head cg_head_next(const struct timespec *ts, const char *event, int sev);
 
 /* Counts, records, marks and writes one event (log.c). */
 void cg_log_event(const struct cg_event *ev);
 /* Registers the report layer's formatter for diagnostics with core (called once by init.c). */
 void cg_report_install(void);
-/* The flight recorder (recorder.c): every event is also kept for dumps when CTXGUARD_DUMP is set. */
-void cg_record_event(const struct cg_event *ev);
+/* The flight recorder (recorder.c): every event is also kept for dumps when CTXGUARD_DUMP is set, as
+ * the line the log gets (formatted again, shorter, when it does not fit a slot). */
+int cg_recorder_on(void);
+void cg_record_event(const struct cg_event *ev, const char *line, size_t n, const struct cg_head *h, long tid);
 void cg_recorder_install(void);
 /* Counts a decided event for the exit summary (summary.c). */
 void cg_summary_note(const struct cg_event *ev);
+/* Whether a call was blocked, denied or aborted in this process (the exit code, exit_code.c). */
+int cg_summary_severe(void);
 /* In a forked child (init.c's fork handler), each part starts the child's own record: the summary's
  * counters and the flight recorder start empty. */
 void cg_summary_after_fork_child(void);

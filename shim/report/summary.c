@@ -5,10 +5,12 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/core.h"
 #include "core/sink.h"
+#include "core/stamp.h"
 #include "report/log.h"
 #include "track/modules.h"
 #include "track/resources.h"
@@ -25,11 +27,19 @@ static struct {
 } rows[CG_SUMMARY_ROWS];
 static int nrows, severe;
 
-/* One line of the summary, formatted like a diagnostic (a JSON object in a JSON log). */
-static void summary_line(const char *text)
+/* One line of the summary: the head (event "summary") and named values. */
+static void summary_line(const struct cg_field *f, int nf)
 {
-    char line[2048];
-    cg_sink_line(line, cg_format_note(line, sizeof line - 1, "summary", text, cg_cfg.format, (long)getpid()));
+    char line[8192];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct cg_head h = cg_head_next(&ts, "summary", CG_SEV_INFO);
+    cg_sink_line_at(CG_SEV_INFO, line, cg_format_fields(line, sizeof line - 1, &h, f, nf, cg_cfg.format));
+}
+
+int cg_summary_severe(void)
+{
+    return __atomic_load_n(&severe, __ATOMIC_RELAXED);
 }
 
 /* Rows are appended under the lock and published by nrows (release); a row once published keeps its
@@ -67,19 +77,23 @@ void cg_summary_note(const struct cg_event *ev)
         __atomic_store_n(&severe, 1, __ATOMIC_RELAXED);
 }
 
-/* What blocked resets left behind and the module still held at exit (or at its unload). */
+/* What blocked resets left behind and the module still held at exit (or at its unload): one summary
+ * line per module, with the hint that reclaim frees it. */
 static void left_line(const char *module, const struct cg_res_counts *c, long resets, void *arg)
 {
-    char *line = arg;
+    (void)arg;
     if (c->allocations == 0 && c->streams == 0 && c->events == 0)
         return;
-    snprintf(line, 1024,
-             "  left behind by %s's %ld blocked reset%s: %ld allocation%s (%.1f MiB), %ld stream%s, %ld event%s "
-             "still allocated; CTXGUARD_RECLAIM=1 frees them at the reset",
-             module, resets, resets == 1 ? "" : "s", c->allocations, c->allocations == 1 ? "" : "s",
-             (double)c->bytes / (1024.0 * 1024.0), c->streams, c->streams == 1 ? "" : "s", c->events,
-             c->events == 1 ? "" : "s");
-    summary_line(line);
+    struct cg_field f[8] = {
+        {.key = "module", .kind = CG_FIELD_STR, .s = module},
+        {.key = "left_by_blocked_resets", .kind = CG_FIELD_NUM, .n = resets},
+        {.key = "allocations", .kind = CG_FIELD_NUM, .n = c->allocations},
+        {.key = "bytes", .kind = CG_FIELD_NUM, .n = (long)c->bytes},
+        {.key = "streams", .kind = CG_FIELD_NUM, .n = c->streams},
+        {.key = "events", .kind = CG_FIELD_NUM, .n = c->events},
+        {.key = "hint", .kind = CG_FIELD_STR, .s = "still allocated; CTXGUARD_RECLAIM=1 frees them at the reset"},
+    };
+    summary_line(f, 7);
 }
 
 void cg_summary_after_fork_child(void)
@@ -90,35 +104,42 @@ void cg_summary_after_fork_child(void)
     severe = 0;
 }
 
+/* The summary, structured (issue 16): one line with the totals, one per module and call with the count
+ * of each action, one per device with the users of its primary context. */
 __attribute__((destructor)) static void cg_summary_at_exit(void)
 {
     if (!__atomic_load_n(&cg_ready, __ATOMIC_ACQUIRE) || cg_cfg.summary == 0 || (cg_cfg.summary < 0 && !__atomic_load_n(&severe, __ATOMIC_RELAXED)))
         return;
-    char line[1024];
+    static const char *const names[5] = {"allow", "block", "deny", "abort", "reclaim"};
     pthread_mutex_lock(&cg_summary_lock);
-    snprintf(line, sizeof line, "summary (pid %ld): %d module/call pair%s decided", (long)getpid(), nrows,
-             nrows == 1 ? "" : "s");
-    summary_line(line);
-    for (int i = 0; i < nrows; i++) {
-        long n[5]; /* other threads may still be counting */
+    long total[5] = {0, 0, 0, 0, 0}, n[CG_SUMMARY_ROWS][5]; /* other threads may still be counting */
+    for (int i = 0; i < nrows; i++)
         for (int k = 0; k < 5; k++)
-            n[k] = __atomic_load_n(&rows[i].n[k], __ATOMIC_RELAXED);
-        snprintf(line, sizeof line, "  %-28.127s %-28s allow %ld  block %ld  deny %ld  abort %ld", rows[i].name,
-                 rows[i].call, n[0], n[1], n[2], n[3]);
-        if (n[4])
-            snprintf(line + strlen(line), sizeof line - strlen(line), "  reclaim %ld", n[4]);
-        summary_line(line);
+            total[k] += n[i][k] = __atomic_load_n(&rows[i].n[k], __ATOMIC_RELAXED);
+    struct cg_field f[8] = {{.key = "rows", .kind = CG_FIELD_NUM, .n = nrows}};
+    for (int k = 0; k < 5; k++)
+        f[1 + k] = (struct cg_field){.key = names[k], .kind = CG_FIELD_NUM, .n = total[k]};
+    summary_line(f, 6);
+    for (int i = 0; i < nrows; i++) {
+        f[0] = (struct cg_field){.key = "module", .kind = CG_FIELD_STR, .s = rows[i].name};
+        f[1] = (struct cg_field){.key = "call", .kind = CG_FIELD_STR, .s = rows[i].call};
+        for (int k = 0; k < 5; k++)
+            f[2 + k] = (struct cg_field){.key = names[k], .kind = CG_FIELD_NUM, .n = n[i][k]};
+        summary_line(f, 7);
     }
     pthread_mutex_unlock(&cg_summary_lock);
-    cg_res_left_totals(left_line, line);
+    cg_res_left_totals(left_line, NULL);
     for (int d = 0; d < CG_MAX_DEVICES; d++) {
         uint64_t u = __atomic_load_n(&cg_devices[d].users, __ATOMIC_RELAXED);
         if (!u)
             continue;
-        size_t n = (size_t)snprintf(line, sizeof line, "  device %d primary context used by:", d);
-        for (int m = 1; m < CG_MAX_MODULES && n < sizeof line - 64; m++)
+        const char *users[CG_MAX_MODULES];
+        long nu = 0;
+        for (int m = 1; m < CG_MAX_MODULES; m++)
             if (u & (1ull << m))
-                n += (size_t)snprintf(line + n, sizeof line - n, " %s", cg_module_base(m));
-        summary_line(line);
+                users[nu++] = cg_module_base(m);
+        f[0] = (struct cg_field){.key = "device", .kind = CG_FIELD_NUM, .n = d};
+        f[1] = (struct cg_field){.key = "users", .kind = CG_FIELD_LIST, .n = nu, .list = users};
+        summary_line(f, 2);
     }
 }

@@ -46,13 +46,16 @@ int cg_classify_path(const char *path)
         return CG_MOD_DRIVER;
     if (starts(b, "libctxguard"))
         return CG_MOD_SHIM;
-    if (starts(b, "libc.so") || starts(b, "ld-linux") || starts(b, "ld64.so"))
+    /* glibc < 2.34 names the files behind libc.so.6 etc. libc-2.31.so, ld-2.31.so, libdl-2.31.so, ... */
+    if (starts(b, "libc.so") || starts(b, "ld-linux") || starts(b, "ld64.so") || starts(b, "libc-2.") ||
+        starts(b, "ld-2."))
         return CG_MOD_SYSTEM;
     /* Libraries that call on a user's behalf (libffi for ctypes; the sanitizer runtimes' interceptors,
      * e.g. around atexit): attribution walks through them to the module behind. */
     static const char *const carriers[] = {"libffi.so", "libstdc++.so", "libgcc_s.so", "libpthread.so",
                                            "libdl.so", "libm.so", "libasan.so", "libtsan.so",
-                                           "libubsan.so", "liblsan.so", "libhwasan.so", NULL};
+                                           "libubsan.so", "liblsan.so", "libhwasan.so", "libpthread-2.",
+                                           "libdl-2.", "libm-2.", NULL};
     for (int i = 0; carriers[i]; i++)
         if (starts(b, carriers[i]))
             return CG_MOD_CARRIER;

@@ -12,7 +12,8 @@
  *   bench_calls resetpair BLOCKS K     the same for a blocked cudaDeviceReset against the runtime's
  *                                  own cudaDeviceSynchronize (what a blocked reset waits with): the
  *                                  decision and logging alone. Only under CTXGUARD_MODE=enforce.
- * CALL: setdevice | getdevice | sync | entrypoint | drvsetcurrent | reset | dlsym | allocfree | none
+ * CALL: setdevice | getdevice | sync | entrypoint | drvsetcurrent | drvcheck | reset | dlsym | allocfree | none
+ *   (drvcheck: cuStreamSynchronize(NULL) through the pointer cudaGetDriverEntryPoint gave, a CHECK row)
  *   (allocfree: one cudaMalloc of 256 bytes and its cudaFree, a tracked pair)
  * stderr gets "first_ns=…" (the process's first CUDA call, where one-time set-up lands) and
  * "rss_kb=…" (VmRSS at the end).
@@ -30,6 +31,7 @@
 static const char *call;
 static long n;
 static CUresult (*set_current)(CUcontext);
+static CUresult (*stream_sync)(CUstream);
 static CUcontext ctx;
 
 static int one(void)
@@ -41,10 +43,12 @@ static int one(void)
     if (!strcmp(call, "sync")) return cudaDeviceSynchronize();
     if (!strcmp(call, "entrypoint")) {
         enum cudaDriverEntryPointQueryResult st;
-        /* a name ctxguard passes through (cuMemAlloc is tracked since issue 15: its lookup wraps) */
-        return cudaGetDriverEntryPoint("cuLaunchKernel", &p, 0, &st);
+        /* a name ctxguard passes through (cuMemAlloc is tracked since issue 15, cuLaunchKernel
+         * checked since issue 16: their lookups wrap) */
+        return cudaGetDriverEntryPoint("cuFuncGetAttribute", &p, 0, &st);
     }
     if (!strcmp(call, "drvsetcurrent")) return set_current(ctx);
+    if (!strcmp(call, "drvcheck")) return stream_sync(NULL); /* a checked driver call (issue 16) */
     if (!strcmp(call, "reset")) return cudaDeviceReset();
     if (!strcmp(call, "dlsym")) { /* a lookup that is not CUDA's: what every other dlsym pays */
         static void *libc;
@@ -213,6 +217,8 @@ int main(int argc, char **argv)
     fprintf(stderr, "first_ns=%ld\n", (f1.tv_sec - f0.tv_sec) * 1000000000L + (f1.tv_nsec - f0.tv_nsec));
     enum cudaDriverEntryPointQueryResult st;
     if (cudaGetDriverEntryPoint("cuCtxSetCurrent", (void **)&set_current, 0, &st) || !set_current)
+        return 1;
+    if (cudaGetDriverEntryPoint("cuStreamSynchronize", (void **)&stream_sync, 0, &st) || !stream_sync)
         return 1;
     cuCtxGetCurrent(&ctx);
     if (one() != 0) {

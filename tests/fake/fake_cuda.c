@@ -466,6 +466,58 @@ API CUresult cuMemsetD8_v2(CUdeviceptr dst, unsigned char v, size_t n)
     memset((void *)(uintptr_t)dst, v, n);
     return OK;
 }
+API CUresult cuMemcpyDtoD_v2(CUdeviceptr dst, CUdeviceptr src, size_t n)
+{
+    NEED_INIT();
+    struct fctx *c = cur();
+    if (!usable(c)) return ctx_error(c);
+    if (!find(dst, n) || !find(src, n)) return INVALID_VALUE;
+    memmove((void *)(uintptr_t)dst, (const void *)(uintptr_t)src, n);
+    return OK;
+}
+/* Unified addressing: either side may be host memory (not found among the allocations). */
+API CUresult cuMemcpy(CUdeviceptr dst, CUdeviceptr src, size_t n)
+{
+    NEED_INIT();
+    struct fctx *c = cur();
+    if (!usable(c)) return ctx_error(c);
+    pthread_mutex_lock(&lock);
+    int stale = 0;
+    for (int i = 0; i < 4096; i++) { /* a pointer into memory from before a reset is rejected */
+        struct alloc *a = &allocs[i];
+        for (int k = 0; k < 2; k++) {
+            char *q = (char *)(uintptr_t)(k ? src : dst);
+            if (a->mem && q >= a->mem && q < a->mem + a->n && !(a->ctx->gen == a->gen && usable(a->ctx)))
+                stale = 1;
+        }
+    }
+    pthread_mutex_unlock(&lock);
+    if (stale) return INVALID_VALUE;
+    memmove((void *)(uintptr_t)dst, (const void *)(uintptr_t)src, n);
+    return OK;
+}
+API CUresult cuMemcpyAsync(CUdeviceptr dst, CUdeviceptr src, size_t n, void *s) { (void)s; return cuMemcpy(dst, src, n); }
+API CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr dst, const void *src, size_t n, void *s) { (void)s; return cuMemcpyHtoD_v2(dst, src, n); }
+API CUresult cuMemcpyDtoHAsync_v2(void *dst, CUdeviceptr src, size_t n, void *s) { (void)s; return cuMemcpyDtoH_v2(dst, src, n); }
+API CUresult cuMemsetD32_v2(CUdeviceptr dst, unsigned int v, size_t n)
+{
+    NEED_INIT();
+    struct fctx *c = cur();
+    if (!usable(c)) return ctx_error(c);
+    if (!find(dst, n * 4)) return INVALID_VALUE;
+    for (size_t i = 0; i < n; i++) memcpy((char *)(uintptr_t)dst + 4 * i, &v, 4);
+    return OK;
+}
+/* A stream from before a reset (or destroyed) is an invalid handle; NULL is the default stream. */
+API CUresult cuStreamSynchronize(void *s)
+{
+    NEED_INIT();
+    struct fctx *c = cur();
+    if (!usable(c)) return ctx_error(c);
+    struct fobj *o = s;
+    if (o && (o < objs || o >= objs + 1024 || !o->live || o->is_event || o->gen != o->ctx->gen)) return 400;
+    return OK;
+}
 /* A fake kernel is a host function taking the argument array. */
 API CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
                             unsigned bz, unsigned shmem, void *stream, void **params, void **extra)
@@ -478,6 +530,19 @@ API CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsi
     ((void (*)(void **))f)(params);
     return OK;
 }
+/* The launch configuration's first fields, as cuda.h lays out CUlaunchConfig. */
+struct fake_launch_config {
+    unsigned gx, gy, gz, bx, by, bz, shmem;
+    void *stream;
+};
+API CUresult cuLaunchKernelEx(const struct fake_launch_config *cfg, void *f, void **params, void **extra)
+{
+    if (!cfg) return INVALID_VALUE;
+    return cuLaunchKernel(f, cfg->gx, cfg->gy, cfg->gz, cfg->bx, cfg->by, cfg->bz, cfg->shmem, cfg->stream, params, extra);
+}
+
+/* A function ctxguard never wraps, for lookups that must stay plain (the benchmark's entry point). */
+API CUresult cuFuncGetAttribute(int *v, int attrib, void *f) { (void)attrib; (void)f; if (!v) return INVALID_VALUE; *v = 0; return OK; }
 
 /* ---- cuGetProcAddress: base name + version -> variant, as the real driver maps them ---- */
 struct entry {
@@ -518,6 +583,11 @@ static const struct entry table[] = {
     {"cuEventCreate", 2000, (void *)cuEventCreate}, {"cuEventDestroy", 4000, (void *)cuEventDestroy_v2},
     {"cuMemcpyHtoD", 3020, (void *)cuMemcpyHtoD_v2}, {"cuMemcpyDtoH", 3020, (void *)cuMemcpyDtoH_v2},
     {"cuMemsetD8", 3020, (void *)cuMemsetD8_v2}, {"cuLaunchKernel", 4000, (void *)cuLaunchKernel},
+    {"cuMemcpyDtoD", 3020, (void *)cuMemcpyDtoD_v2}, {"cuMemcpy", 4000, (void *)cuMemcpy},
+    {"cuMemcpyAsync", 4000, (void *)cuMemcpyAsync}, {"cuMemcpyHtoDAsync", 3020, (void *)cuMemcpyHtoDAsync_v2},
+    {"cuMemcpyDtoHAsync", 3020, (void *)cuMemcpyDtoHAsync_v2}, {"cuMemsetD32", 3020, (void *)cuMemsetD32_v2},
+    {"cuLaunchKernelEx", 11060, (void *)cuLaunchKernelEx}, {"cuStreamSynchronize", 2000, (void *)cuStreamSynchronize},
+    {"cuFuncGetAttribute", 2020, (void *)cuFuncGetAttribute},
     {"cuGetProcAddress", 11030, (void *)cuGetProcAddress}, {"cuGetProcAddress", 12000, (void *)cuGetProcAddress_v2},
 };
 

@@ -34,21 +34,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                           .caller = 1, .action = (int)(size % 4), .result = (int)size, .destructive = 1,
                           .reason = parts[3], .decided_by = parts[2], .ctx_gen = (unsigned int)(size % 5)};
     struct timespec ts = {(time_t)size * 7919, (long)(size % 1000000000)};
+    struct cg_head H = {&ts, NULL, -1, 1, size, "2025-11-25T12:00:00.000001Z", parts[1], "0.2.0"};
     static char buf[8192];
     for (size_t cap = 64; cap <= sizeof buf; cap *= 4) {
-        size_t n = cg_format_event(buf, cap, &ev, CG_FORMAT_JSON, &ts, 1, 2);
+        size_t n = cg_format_event(buf, cap, &ev, CG_FORMAT_JSON, &H, 2);
         if (n >= cap || strlen(buf) != n)
             __builtin_trap();
         if (cap >= 4096 && !json_valid(buf, n))
             __builtin_trap();
-        n = cg_format_event(buf, cap, &ev, CG_FORMAT_TEXT, &ts, 1, 2);
+        n = cg_format_event(buf, cap, &ev, CG_FORMAT_TEXT, &H, 2);
         if (n >= cap || memchr(buf, '\n', n))
             __builtin_trap();
         /* ctxguard's own messages and summary lines, whatever text they carry */
-        n = cg_format_note(buf, cap, "message", parts[3], CG_FORMAT_JSON, 1);
+        struct cg_head N = H;
+        N.event = "message";
+        N.sev = 4;
+        n = cg_format_note(buf, cap, &N, parts[3], CG_FORMAT_JSON);
         if (n >= cap || strlen(buf) != n || (cap >= 256 && !json_valid(buf, n)))
             __builtin_trap();
-        n = cg_format_note(buf, cap, "summary", parts[0], CG_FORMAT_TEXT, 1);
+        n = cg_format_note(buf, cap, &N, parts[0], CG_FORMAT_TEXT);
         if (n >= cap || memchr(buf, '\n', n))
             __builtin_trap();
     }

@@ -26,6 +26,18 @@ static cudaError_t launch_twice(float *p, int n)
     twice<<<(n + 255) / 256, 256>>>(p, n);
     return cudaGetLastError();
 }
+#elif defined(CUDART_VERSION)
+/* Built with gcc against a real runtime (the CUDA 11.8 and 12.4 plugins, scripts/fetch-old-cuda.sh):
+ * no device code, so the data is doubled on the host, down and up through the runtime. */
+static cudaError_t launch_twice(float *p, int n)
+{
+    static __thread float h[N];
+    cudaError_t r = cudaMemcpy(h, p, sizeof(float) * (size_t)n, cudaMemcpyDeviceToHost);
+    if (r) return r;
+    for (int i = 0; i < n; i++)
+        h[i] *= 2.0f;
+    return cudaMemcpy(p, h, sizeof(float) * (size_t)n, cudaMemcpyHostToDevice);
+}
 #else
 /* Fake kernel: the fake driver runs it on the host with the argument array. */
 static void twice_host(void **args)
@@ -45,6 +57,24 @@ static cudaError_t launch_twice(float *p, int n)
 
 #ifdef __cplusplus
 extern "C" {
+#endif
+
+/* cuCtxCreate is cuCtxCreate_v4 (with a parameter block) since CUDA 13, cuCtxCreate_v2 before. */
+static CUresult create_context(CUcontext *ctx, CUdevice dev)
+{
+#if defined(CUDA_VERSION) && CUDA_VERSION < 13000
+    return cuCtxCreate(ctx, 0, dev);
+#elif defined(__CUDACC__)
+    CUctxCreateParams params = {};
+    return cuCtxCreate(ctx, &params, 0, dev);
+#else
+    return cuCtxCreate(ctx, NULL, 0, dev);
+#endif
+}
+
+/* The runtime plug_dlsymreset opens by name: its own. */
+#ifndef PLUG_CUDART_SONAME
+#define PLUG_CUDART_SONAME "libcudart.so.13"
 #endif
 
 static __thread int dev_used;
@@ -177,12 +207,7 @@ EXPORT int plug_ctxreset(void)
     void *p = NULL;
     int r;
     if ((r = cuInit(0)) || (r = cuDeviceGet(&dev, 0))) return r;
-#ifdef __CUDACC__
-    CUctxCreateParams params = {}; /* CUDA 13: cuCtxCreate is cuCtxCreate_v4 */
-    if ((r = cuCtxCreate(&ctx, &params, 0, dev))) return r;
-#else
-    if ((r = cuCtxCreate(&ctx, NULL, 0, dev))) return r;
-#endif
+    if ((r = create_context(&ctx, dev))) return r;
     if ((r = cudaMalloc(&p, 4096))) return r;
     if ((r = cudaDeviceReset())) return r;
     return cuCtxDestroy(ctx);
@@ -195,12 +220,7 @@ static int own_context(CUcontext *ctx)
     CUdevice dev;
     int r;
     if ((r = cuInit(0)) || (r = cuDeviceGet(&dev, 0))) return r;
-#ifdef __CUDACC__
-    CUctxCreateParams params = {};
-    return cuCtxCreate(ctx, &params, 0, dev);
-#else
-    return cuCtxCreate(ctx, NULL, 0, dev);
-#endif
+    return create_context(ctx, dev);
 }
 EXPORT int plug_ctxleave(void)
 {
@@ -218,21 +238,33 @@ EXPORT int plug_ctxpushpop(void)
     return cuCtxPopCurrent(&popped);
 }
 
-/* The driver's reset, reached through the runtime's entry-point lookup. */
+/* The driver's reset, reached through the runtime's entry-point lookup (cuGetProcAddress behind it:
+ * the 4-argument one for the CUDA 11 runtime). cudaGetDriverEntryPointByVersion is CUDA 12.5's;
+ * cudaGetDriverEntryPoint took a fourth argument, the status, in CUDA 12.0. */
 EXPORT int plug_drvreset(void)
 {
     CUresult (*reset)(CUdevice) = NULL;
+#if defined(CUDART_VERSION) && CUDART_VERSION < 12000
+    int r = cudaGetDriverEntryPoint("cuDevicePrimaryCtxReset", (void **)&reset, cudaEnableDefault);
+    int found = 1;
+#else
     enum cudaDriverEntryPointQueryResult st;
+#if defined(CUDART_VERSION) && CUDART_VERSION < 12050
+    int r = cudaGetDriverEntryPoint("cuDevicePrimaryCtxReset", (void **)&reset, cudaEnableDefault, &st);
+#else
     int r = cudaGetDriverEntryPointByVersion("cuDevicePrimaryCtxReset", (void **)&reset, 12000, 0, &st);
+#endif
+    int found = st == cudaDriverEntryPointSuccess;
+#endif
     if (r) return r;
-    if (st != cudaDriverEntryPointSuccess || !reset) return -2;
+    if (!found || !reset) return -2;
     return reset(0);
 }
 
 /* TensorFlow-style: the runtime resolved by name from a handle. */
 EXPORT int plug_dlsymreset(void)
 {
-    void *h = dlopen("libcudart.so.13", RTLD_LAZY | RTLD_LOCAL);
+    void *h = dlopen(PLUG_CUDART_SONAME, RTLD_LAZY | RTLD_LOCAL);
     if (!h) return -3;
     cudaError_t (*f)(void) = (cudaError_t(*)(void))dlsym(h, "cudaDeviceReset");
     if (!f) return -4;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <signal.h>
 #include <string.h>
+#include <syslog.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -82,6 +83,36 @@ int main(int argc, char **argv)
                    WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
             return status;
         }
+        /* the host's own doings (issue 16 tests): its syslog identity, a log rotation, its exit status */
+        if (strncmp(argv[i], "host-openlog", 12) == 0) {
+            openlog("myhost", LOG_NDELAY | LOG_PERROR, LOG_DAEMON); /* LOG_PERROR: the test reads it on stderr */
+            continue;
+        }
+        if (strncmp(argv[i], "host-syslog", 11) == 0) {
+            syslog(LOG_INFO, "the host's own message");
+            continue;
+        }
+        if (strncmp(argv[i], "host-rename=", 12) == 0) { /* host-rename=FROM=TO, as logrotate does */
+            char from[512];
+            const char *eq = strchr(argv[i] + 12, '=');
+            if (!eq || (size_t)(eq - argv[i] - 12) >= sizeof from)
+                return 3;
+            memcpy(from, argv[i] + 12, (size_t)(eq - argv[i] - 12));
+            from[eq - argv[i] - 12] = '\0';
+            if (rename(from, eq + 1) != 0)
+                return 3;
+            continue;
+        }
+        if (strncmp(argv[i], "host-sleep=", 11) == 0) {
+            usleep((useconds_t)atoi(argv[i] + 11) * 1000);
+            continue;
+        }
+        if (strncmp(argv[i], "host-print", 10) == 0) {
+            printf("host: buffered output\n"); /* no fflush: exit() must still write it */
+            continue;
+        }
+        if (strncmp(argv[i], "host-exit=", 10) == 0)
+            exit(atoi(argv[i] + 10));
         const char *colon = strrchr(argv[i], ':');
         if (!colon || (size_t)(colon - argv[i]) >= sizeof lib) {
             fprintf(stderr, "plugin_host: bad step %s\n", argv[i]);
