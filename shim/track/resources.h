@@ -2,9 +2,9 @@
  * and has not freed or destroyed yet, keyed by handle. Fed by the tracked wrappers (CG_RTT/CG_DRVT
  * rows of hooks.def), read by the reclaim action and by blocked resets ("left").
  *
- * The table is a hash split into 256 stripes, each with its own spin lock and free list: an
- * allocation and its free touch the one stripe its handle hashes to, so threads rarely meet. The
- * common case is inline in the wrappers (an allocate+free pair is budgeted at 100 instructions, see
+ * The table is a hash of 2^15 buckets, each its own bit lock: an allocation and its free touch the
+ * one bucket its handle hashes to, so threads rarely meet. The common case is inline in the wrappers
+ * (an allocate+free pair is budgeted at 100 instructions, `make check` enforces it, see
  * docs/performance.md): a thread keeps the record of its last free as a spare for its next
  * allocation, so a pair takes no free-list step. Everything else is out of line in resources.c. */
 #ifndef CTXGUARD_RESOURCES_H
