@@ -157,6 +157,11 @@ $(PRELOAD)/%.so: tests/preload/%.c | $(PRELOAD)
 
 FAKELIBS := $(FAKE)/libcuda.so.1 $(FAKE)/libcudart.so.13 $(FAKE)/alt/libcudart.so.13 $(FAKE)/libcudart_static.a $(FAKE)/libfake_nvtx.so
 
+# A stand-in NVIDIA math library (named as cuBLAS is) that calls the runtime for its caller.
+$(FAKE)/libcublas.so.13: tests/fake/fake_nvlib.c $(FAKE)/libcudart.so.13 | $(FAKE)
+	$(Q)$(CC) $(CFLAGS_TEST) $(FAKEINC) -fvisibility=hidden -fno-optimize-sibling-calls -shared -Wl,-soname,libcublas.so.13 \
+	  -o $@ $< -L$(FAKE) -Wl,-rpath,'$$ORIGIN' -lcudart
+
 # ---- test plugins and hosts (fake runtime) ----
 # -fno-optimize-sibling-calls: see docs/architecture.md, "Limits" (a tail call is attributed to
 # the caller's caller); the scenarios test attribution, so their plugins make ordinary calls.
@@ -184,6 +189,12 @@ $(B)/progs/secure_host: tests/progs/plugin_host.c tests/plugins/plug.c $(FAKELIB
 $(B)/progs/bench_calls: tests/bench/bench_calls.c $(FAKELIBS) | $(B)/progs
 	$(Q)$(CC) $(CFLAGS_TEST) $(FAKEINC) -o $@ $< -L$(FAKE) -Wl,-rpath,'$$ORIGIN/../fake' -lcudart -lcuda -lpthread
 
+# issue 14's scale figures (scripts/bench.py, "scale"): thousands of copies of one tiny module
+$(B)/bench/libtiny.so: tests/bench/tiny_mod.c $(FAKELIBS) | $(B)/bench
+	$(Q)$(CC) $(CFLAGS_TEST) $(FAKEINC) -fno-optimize-sibling-calls -shared -o $@ $< -L$(FAKE) -Wl,-rpath,'$$ORIGIN/../fake' -lcudart
+$(B)/bench/scale: tests/bench/scale.c | $(B)/bench
+	$(Q)$(CC) $(CFLAGS_TEST) -o $@ $< -ldl -lpthread
+
 # the least any preload can be: one jmp per forwarded call (a column of the paired benchmark)
 $(B)/bench/libjmpfwd.so: tests/bench/jmp_forwarder.c | $(B)/bench
 	$(Q)$(CC) $(CFLAGS_TEST) -shared -o $@ $< -ldl
@@ -205,10 +216,20 @@ $(B)/progs/random_host: tests/progs/random_host.c | $(B)/progs
 $(B)/progs/mt_host: tests/progs/mt_host.c | $(B)/progs
 	$(Q)$(CC) $(CFLAGS_TEST) -o $@ $< -ldl -lpthread
 
+# Issue 14: users behind anonymous code and NVIDIA libraries, many plugins, small thread stacks.
+$(B)/progs/anon_host: tests/progs/anon_host.c | $(B)/progs
+	$(Q)$(CC) $(CFLAGS_TEST) -o $@ $< -ldl
+$(B)/progs/many_host: tests/progs/many_host.c | $(B)/progs
+	$(Q)$(CC) $(CFLAGS_TEST) -o $@ $< -ldl
+$(B)/progs/small_stack: tests/progs/small_stack.c | $(B)/progs
+	$(Q)$(CC) $(CFLAGS_TEST) -o $@ $< -lpthread
+
 TEST_PROGS := $(PLUG)/libplugA.so $(PLUG)/libplugB.so $(PLUG)/libplugC.so $(PLUG)/libplugS1.so \
               $(PLUG)/libplugS2.so $(B)/progs/plugin_host $(B)/progs/cuda_host $(B)/progs/dlsym_probe $(B)/progs/bench_calls $(B)/bench/libjmpfwd.so \
               $(B)/progs/mt_host $(B)/progs/stress_host $(B)/progs/early_host $(B)/progs/two_runtimes $(B)/progs/random_host \
-              $(PRELOAD)/mutate_read.so $(PRELOAD)/sink_dlsym.so $(PRELOAD)/full_disk.so $(PRELOAD)/fail_big_mmap.so $(B)/progs/secure_host
+              $(PRELOAD)/mutate_read.so $(PRELOAD)/sink_dlsym.so $(PRELOAD)/full_disk.so $(PRELOAD)/fail_big_mmap.so $(B)/progs/secure_host \
+              $(B)/bench/libtiny.so $(B)/bench/scale \
+              $(FAKE)/libcublas.so.13 $(B)/progs/anon_host $(B)/progs/many_host $(B)/progs/small_stack
 test-progs: $(TEST_PROGS)
 
 include tests/tests.mk

@@ -41,15 +41,17 @@
  * A decision or attribution then has:
  *   tid, api ("runtime"|"driver"), call, device (int|null), ctx (hex string|null), ctx_kind
  *   ("primary"|"created"|"none"|"unknown"), ctx_gen (int, only for a primary context: its incarnation,
- *   1 = first, +1 per reset or destroy; the handle is reused), shared_with (array of module paths),
- *   caller (module path), action ("allow"|"block"|"deny"|"abort"|"reclaim"), would (observe's dry
+ *   1 = first, +1 per reset or destroy; the handle is reused), shared_with (array of module paths:
+ *   the other users of the context, at most 64 and as many as the line holds; "(anonymous)" is code in
+ *   no module, "(unnamed)" a use whose module was not found), shared_with_count (int, only when
+ *   shared_with was cut: how many there were), caller (module path), action ("allow"|"block"|"deny"|"abort"|"reclaim"), would (observe's dry
  *   run: the action not taken), result (int), left (a blocked reset: {"allocations":N,"bytes":B,
  *   "streams":S,"events":E}, what the caller still holds in the context it asked to reset) or
  *   reclaimed (a reclaim: the same counts, what was freed), decided_by ("preset guard", "preset guard (policy has errors)",
  *   "FILE:LINE" of a rule, "attribution", "teardown", "device-switch", …), reason.
  * warning, config_error, message: message (the text). dump: why, part.
  * summary (at exit): one line {rows, allow, block, deny, abort} with the totals, one per module and
- *   call {module, call, allow, block, deny, abort}, one per device {device, users: [module, …]}.
+ *   call {module, call, allow, block, deny, abort}, one per device {device, users: [module, …], users_count (only when users was cut at 64)}.
  * Text lines carry the same as key=value pairs after "ctxguard: TS": event=… level=… pid=… seq=…
  * start=… exe=… version=…; a value with spaces or quotes is quoted, with \" and \\ inside
  * (decided_by="preset guard"); reason is always quoted. */

@@ -14,7 +14,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 B = os.path.join(ROOT, "build")
 SHIM = os.path.join(B, "libctxguard.so")
 NOOP = os.path.join(B, "libctxguard-noop.so")
-JMP = os.path.join(B, "bench", "libjmpfwd.so")  # one jmp per call: the least any preload can be
+JMP = os.path.join(B, "bench", "libjmpfwd.so")
+SCALE = os.path.join(B, "bench", "scale")  # issue 14's scale figures (tests/bench/scale.c)
+TINY = os.path.join(B, "bench", "libtiny.so")  # one jmp per call: the least any preload can be
 
 # (call, wrapper layers crossed): cudaGetDriverEntryPoint crosses two, its own and the runtime's
 # cuGetProcAddress, which ctxguard handed to the runtime.
@@ -78,7 +80,7 @@ def main():
     ap.add_argument("--no-callgrind", action="store_true", help="real CUDA: skip instruction counts")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--calls", type=int, default=2_000_000)
-    ap.add_argument("--sections", default="calls,paired,threads,reset,onetime",
+    ap.add_argument("--sections", default="calls,paired,threads,reset,onetime,scale",
                     help="which wall-clock tables to print (comma-separated)")
     ap.add_argument("--paired-reps", type=int, default=None, help="processes per variant in the paired table (default --reps)")
     ap.add_argument("--paired-k", type=int, default=20000, help="calls per block in the paired table")
@@ -125,6 +127,9 @@ def main():
         reset_table(a)
     if "onetime" in sec:
         onetime_table(a)
+    if "scale" in sec and os.path.exists(SCALE):
+        if not scale_table(a):
+            failed = True
     return 1 if failed else 0
 
 def calls_table(a):
@@ -236,6 +241,53 @@ def onetime_table(a):
         ib, is_ = instructions(a.bin, "getdevice", 1, ""), instructions(a.bin, "getdevice", 1, SHIM)
         print(f"  one-time instructions (callgrind, a whole process making one call: set-up, first call, exit): "
               f"bare {ib}, ctxguard {is_}, added {is_ - ib}")
+
+def static_tls(lib):
+    """PT_TLS MemSiz of an ELF object (readelf -lW): the static TLS every thread of the process carries."""
+    r = subprocess.run(["readelf", "-lW", lib], capture_output=True, text=True)
+    for line in r.stdout.splitlines():
+        f = line.split()
+        if f and f[0] == "TLS":
+            return int(f[5], 16)
+    return 0
+
+def scale_run(args, preload, extra=None):
+    r = subprocess.run([SCALE] + args, env=env_with(preload, extra), capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"bench: scale {' '.join(args[:2])} failed under {preload or 'bare'}: {r.stderr[-300:]}")
+    return dict(kv.split("=", 1) for kv in r.stdout.split())
+
+def scale_table(a):
+    """Issue 14: static TLS, idle threads, first sight of a module among 10 or 10,000, and dlopen/dlclose
+    cycles with the right names. Returns False when a name came out wrong."""
+    ok = True
+    print()
+    print("Scale (issue 14)")
+    tls = static_tls(SHIM)
+    print(f"  static TLS per thread (PT_TLS MemSiz of libctxguard.so): {tls} bytes (limit 512)")
+    rb = [int(scale_run(["threads", "1000"], "")["rss_kb"]) for _ in range(a.reps)]
+    rs = [int(scale_run(["threads", "1000"], SHIM)["rss_kb"]) for _ in range(a.reps)]
+    print(f"  1,000 idle threads, VmRSS: bare {statistics.median(rb) / 1024:.1f} MB, ctxguard "
+          f"{statistics.median(rs) / 1024:.1f} MB (median of {a.reps})")
+    print("  first call from a newly loaded module (ctxguard learns it), median of 200 new modules, with N")
+    print("  modules already loaded and seen; the second call from the same module beside it:")
+    for n in (10, 10000):
+        b, s = scale_run(["modules", str(n), TINY, "200"], ""), scale_run(["modules", str(n), TINY, "200"], SHIM)
+        print(f"    N={n:6}: first call bare {int(b['first_ns']) / 1000:7.2f} us, ctxguard {int(s['first_ns']) / 1000:7.2f} us; "
+              f"second call bare {b['second_ns']} ns, ctxguard {s['second_ns']} ns "
+              f"(loading the N: bare {b['load_s']} s, ctxguard {s['load_s']} s)")
+    with tempfile.TemporaryDirectory() as d:
+        log = os.path.join(d, "cycles.jsonl")
+        a_so, c_so = os.path.join(B, "plugins", "libplugA.so"), os.path.join(B, "plugins", "libplugC.so")
+        bare = scale_run(["cycles", "1000", a_so, c_so], "")
+        shim = scale_run(["cycles", "1000", a_so, c_so], SHIM, {"CTXGUARD_LOG_FORMAT": "json", "CTXGUARD_LOG": log})
+        import json
+        callers = [json.loads(l).get("caller") for l in open(log) if '"call":"cudaDeviceReset"' in l]
+        right = sum(1 for i, c in enumerate(callers) if c == (c_so if i % 2 else a_so))
+        print(f"  1,000 dlopen/dlclose cycles (A and C alternately, each resets once): {right}/{len(callers)} resets "
+              f"named right; {float(shim['cycle_us']):.1f} us per cycle (bare {float(bare['cycle_us']):.1f} us)")
+        ok = right == 1000 and len(callers) == 1000
+    return ok
 
 if __name__ == "__main__":
     sys.exit(main())

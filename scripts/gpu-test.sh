@@ -102,6 +102,25 @@ if [ "$SKIPPED_2DEV" = 1 ] && want two-gpu; then
     ROWS+=("$(printf '%-22s | %-12s | %-12s | %s | %s' two-gpu-scenarios - - skipped "only $NGPU GPU(s) here: need 2")")
 fi
 
+# Issue 14, item 1: Python using the runtime through ctypes (libffi makes each call) beside a plugin that
+# resets. Python is a user of the primary context: B's reset is blocked and Python's data kept. The
+# runtime Python loads is the one B uses (its soname on the GPU machine, the fake's path here). Not in
+# tests/scenarios.tab: its commands are plugin hosts; tests/test_modtable.c runs the same on the fakes.
+if [ "$MODE" = gpu ]; then
+    RT=$(readelf -dW "$P/libplugB.so" 2>/dev/null | sed -n 's/.*Shared library: \[\(libcudart[^]]*\)\].*/\1/p' | head -1)
+    RT=${RT:-libcudart.so.13}
+else
+    RT=$ROOT/build/fake/libcudart.so.13
+fi
+row ctypes-user 1 0 'block cudaDeviceReset by libplugB.so with _ctypes*' PYTHONMALLOC=malloc -- \
+    python3 tests/progs/ctypes_user.py "$RT" "$P/libplugB.so"
+# Issue 14, item 2: the host started through the dynamic loader (ld.so ./cuda_host …): /proc/self/exe is the
+# loader, the host is still the host (a user of its own context, named as itself).
+LDSO=$(readelf -lW "$CUDA_HOST" 2>/dev/null | sed -n 's/.*Requesting program interpreter: \(.*\)\]/\1/p')
+LDSO=${LDSO:-/lib64/ld-linux-x86-64.so.2}
+row loader-started-host 1 0 'block cudaDeviceReset by libplugB.so with cuda_host' -- \
+    "$LDSO" "$CUDA_HOST" self:setup "$P/libplugB.so:reset" self:check
+
 # A crash after a blocked reset, with CTXGUARD_DUMP: the dump holds the block, the host still dies of
 # its own SIGSEGV (status 139 from env), bare and guarded alike.
 DUMPF=$LOGDIR/crash.dump
@@ -214,7 +233,8 @@ reload_row reload-block-shared libplugA.so libplugB.so 0
 # Older runtimes (issue 17): CUDA 11.8 and 12.4 plugins beside the 13.0 ones, in one host: built with gcc
 # (host code only) against Debian's runtimes by scripts/fetch-old-cuda.sh, which leaves them in
 # .cudadeb/gpu (carried to the GPU machine). The 11.8 runtime reaches the driver through the 4-argument
-# cuGetProcAddress. <v>: A/B the runtime shared (libcudart.so.11.0 / .so.12), S static.
+# cuGetProcAddress. <v>: A/B the runtime shared (libcudart.so.11.0 / .so.12), S static. Expectations
+# in the scenario table's syntax (tests/scenarios.tab), checked by the same checker.
 OLD=$ROOT/.cudadeb/gpu
 if [ "$MODE" = gpu ]; then
     if [ -d "$OLD/11.8/plugins" ] && [ -d "$OLD/12.4/plugins" ]; then
@@ -222,26 +242,26 @@ if [ "$MODE" = gpu ]; then
         for v in 118 124; do
             O=$OLD/${v:0:2}.${v:2}/plugins
             # an old runtime's shared reset, an old static runtime's reset, with a 13.0 user
-            row cuda$v-shared-reset 1 0 "block cudaDeviceReset by libplugB$v.so .*shared_with libplugA.so" -- \
+            row cuda$v-shared-reset 1 0 "block cudaDeviceReset by libplugB$v.so with libplugA.so" -- \
                 "$HOST" "$P/libplugA.so:setup" "$O/libplugB$v.so:reset" "$P/libplugA.so:check"
-            row cuda$v-static-reset 1 0 "block cuDevicePrimaryCtxReset.* by libplugS$v.so .*shared_with libplugS1.so" -- \
+            row cuda$v-static-reset 1 0 "block cuDevicePrimaryCtxReset* by libplugS$v.so with libplugS1.so" -- \
                 "$HOST" "$P/libplugS1.so:setup" "$O/libplugS$v.so:reset" "$P/libplugS1.so:check"
             # the old runtime's user protected from a 13.0 plugin's reset
-            row cuda$v-victim 1 0 "block cudaDeviceReset by libplugB.so .*shared_with libplugA$v.so" -- \
+            row cuda$v-victim 1 0 "block cudaDeviceReset by libplugB.so with libplugA$v.so" -- \
                 "$HOST" "$O/libplugA$v.so:setup" "$P/libplugB.so:reset" "$O/libplugA$v.so:check"
             # the driver's reset through the old runtime's entry-point lookup (cuGetProcAddress v1 for 11.8)
-            row cuda$v-entry-point 1 0 "block cuDevicePrimaryCtxReset.* by libplugB$v.so" -- \
+            row cuda$v-entry-point 1 0 "block cuDevicePrimaryCtxReset* by libplugB$v.so with libplugA.so" -- \
                 "$HOST" "$P/libplugA.so:setup" "$O/libplugB$v.so:drvreset" "$P/libplugA.so:check"
             # a reset on the old plugin's own context is allowed
-            row cuda$v-own-context 0 0 "allow cudaDeviceReset by libplugB$v.so \(created" -- \
+            row cuda$v-own-context 0 0 "allow cudaDeviceReset by libplugB$v.so with - ; allow cuCtxDestroy* by libplugB$v.so with -" -- \
                 "$HOST" "$P/libplugA.so:setup" "$O/libplugB$v.so:ctxreset" "$P/libplugA.so:check"
         done
         O8=$OLD/11.8/plugins; O4=$OLD/12.4/plugins
         # all three runtimes, shared and static, in one host: 12.4 shared resets, then 11.8 static resets
-        row old-cuda-mixed-shared 1 0 'block cudaDeviceReset by libplugB124.so \(primary; shared_with [^)]*libplugA118.so' -- \
+        row old-cuda-mixed-shared 1 0 'block cudaDeviceReset by libplugB124.so with *libplugA118.so*' -- \
             "$HOST" "$P/libplugA.so:setup" "$O8/libplugA118.so:setup" "$O4/libplugS124.so:setup" "$P/libplugS1.so:setup" \
             "$O4/libplugB124.so:reset" "$P/libplugA.so:check" "$O8/libplugA118.so:check" "$O4/libplugS124.so:check" "$P/libplugS1.so:check"
-        row old-cuda-mixed-static 1 0 'block cuDevicePrimaryCtxReset.* by libplugS118.so \(primary; shared_with [^)]*libplugA124.so' -- \
+        row old-cuda-mixed-static 1 0 'block cuDevicePrimaryCtxReset* by libplugS118.so with *libplugA124.so*' -- \
             "$HOST" "$O4/libplugA124.so:setup" "$P/libplugS1.so:setup" "$P/libplugA.so:setup" "$O8/libplugS118.so:setup" \
             "$O8/libplugS118.so:reset" "$O4/libplugA124.so:check" "$P/libplugS1.so:check" "$P/libplugA.so:check"
     elif want old-cuda-runtimes; then

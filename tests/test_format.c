@@ -16,7 +16,21 @@
 #include "track/modules.h"
 #include "track/state.h"
 
-struct cg_module cg_modules[CG_MAX_MODULES]; /* format.c reads paths from here */
+/* format.c reads module paths through cg_module_path (track/modules.c in the library) */
+#define NPATHS (CG_SHARED_LIST + 2)
+static char paths[NPATHS][CG_PATH_MAX];
+const char *cg_module_path(int m)
+{
+    return m > 0 && m < NPATHS ? paths[m] : "(unknown)";
+}
+
+/* an event whose shared_with lists modules 1..n (n <= CG_SHARED_LIST) of `count` */
+static void share(struct cg_event *ev, int n, int count)
+{
+    for (int i = 0; i < n; i++)
+        ev->shared_with[i] = i + 1;
+    ev->shared_count = count;
+}
 
 static const struct timespec ts = {1764072003, 114123456};
 static const struct cg_head H = {&ts, NULL, -1, 1, 7, "2025-11-25T12:00:00.000001Z", "/usr/bin/my host", "0.2.0"};
@@ -24,13 +38,13 @@ static const struct cg_head H = {&ts, NULL, -1, 1, 7, "2025-11-25T12:00:00.00000
 static void hostile_paths_stay_valid_json(void **s)
 {
     (void)s;
-    const char *paths[] = {"/opt/a\"b\\c.so", "/opt/new\nline.so", "/opt/\x01\x1f\x7f.so",
+    const char *hostile[] = {"/opt/a\"b\\c.so", "/opt/new\nline.so", "/opt/\x01\x1f\x7f.so",
                            "/opt/\xff\xfe\xc3(.so", "/opt/caf\xc3\xa9/\xe2\x82\xac.so", "/opt/\xed\xa0\x80.so", NULL};
-    for (int i = 0; paths[i]; i++) {
-        snprintf(cg_modules[1].path, sizeof cg_modules[1].path, "%s", paths[i]);
-        snprintf(cg_modules[2].path, sizeof cg_modules[2].path, "%s", paths[i]);
+    for (int i = 0; hostile[i]; i++) {
+        snprintf(paths[1], sizeof paths[1], "%s", hostile[i]);
+        snprintf(paths[2], sizeof paths[2], "%s", hostile[i]);
         struct cg_event ev = {.api = CG_API_RUNTIME, .call = "cudaDeviceReset", .device = 0,
-                              .ctx = (void *)0x1234, .ctx_kind = CG_CTX_PRIMARY, .shared_with = 1ull << 2,
+                              .ctx = (void *)0x1234, .ctx_kind = CG_CTX_PRIMARY, .shared_count = 1, .shared_with = {2},
                               .caller = 1, .action = CG_BLOCK, .result = 0, .destructive = 1,
                               .reason = "quote \" and newline \n inside"};
         char buf[8192];
@@ -42,7 +56,7 @@ static void hostile_paths_stay_valid_json(void **s)
         assert_null(strchr(buf, '\n'));
     }
     char v[256];
-    snprintf(cg_modules[1].path, sizeof cg_modules[1].path, "/opt/caf\xc3\xa9.so");
+    snprintf(paths[1], sizeof paths[1], "/opt/caf\xc3\xa9.so");
     struct cg_event ev = {.call = "x", .device = -1, .caller = 1};
     char buf[4096];
     cg_format_event(buf, sizeof buf, &ev, CG_FORMAT_JSON, &H, 2);
@@ -58,20 +72,48 @@ static void hostile_paths_stay_valid_json(void **s)
 static void long_lists_are_cut_not_broken(void **s)
 {
     (void)s;
-    for (int m = 1; m < CG_MAX_MODULES; m++) {
-        memset(cg_modules[m].path, 'x', 900);
-        cg_modules[m].path[0] = '/';
-        cg_modules[m].path[900] = '\0';
+    for (int m = 1; m < NPATHS; m++) {
+        memset(paths[m], 'x', 900);
+        paths[m][0] = '/';
+        paths[m][900] = '\0';
     }
-    struct cg_event ev = {.call = "cudaDeviceReset", .device = 0, .shared_with = ~1ull, .caller = 1,
-                          .reason = "r"};
+    struct cg_event ev = {.call = "cudaDeviceReset", .device = 0, .caller = 1, .reason = "r"};
+    share(&ev, CG_SHARED_LIST, CG_SHARED_LIST);
     for (size_t cap = 64; cap <= 8192; cap *= 2) {
         char buf[8192];
         size_t n = cg_format_event(buf, cap, &ev, CG_FORMAT_JSON, &H, 2);
         assert_true(n < cap);
         if (cap >= 2048 && !json_valid(buf, n))
             fail_msg("invalid JSON at cap %zu: %s", cap, buf);
+        /* cut: the line says how many there were */
+        char v[64];
+        if (cap >= 2048 && (!json_get(buf, "shared_with_count", v, sizeof v) || strcmp(v, "64") != 0))
+            fail_msg("no shared_with_count 64 at cap %zu: %s", cap, buf);
     }
+}
+
+/* A list cut for length says how many modules there were; a whole list does not. */
+static void cut_list_says_how_many(void **s)
+{
+    (void)s;
+    for (int m = 1; m < NPATHS; m++)
+        snprintf(paths[m], sizeof paths[m], "/plugins/libp%03d.so", m);
+    struct cg_event ev = {.call = "cudaDeviceReset", .device = 0, .caller = 1, .reason = "r"};
+    char buf[8192], v[8192];
+    share(&ev, 3, 3);
+    size_t n = cg_format_event(buf, sizeof buf, &ev, CG_FORMAT_JSON, &H, 2);
+    assert_true(json_valid(buf, n));
+    assert_false(json_get(buf, "shared_with_count", v, sizeof v));
+    assert_true(json_get(buf, "shared_with", v, sizeof v));
+    assert_string_equal(v, "[\"/plugins/libp001.so\",\"/plugins/libp002.so\",\"/plugins/libp003.so\"]");
+    share(&ev, CG_SHARED_LIST, 10000); /* ten thousand users, the first 64 listed */
+    n = cg_format_event(buf, sizeof buf, &ev, CG_FORMAT_JSON, &H, 2);
+    assert_true(json_valid(buf, n));
+    assert_true(json_get(buf, "shared_with_count", v, sizeof v));
+    assert_string_equal(v, "10000");
+    assert_non_null(strstr(buf, "/plugins/libp064.so\"]"));
+    n = cg_format_event(buf, sizeof buf, &ev, CG_FORMAT_TEXT, &H, 2);
+    assert_non_null(strstr(buf, "\" shared_with_count=10000"));
 }
 
 /* Found by fuzz_json: fields of control bytes (each escaped to six characters) filled the line and
@@ -82,10 +124,10 @@ static void oversized_fields_still_close_the_object(void **s)
     static char ctl[1000];
     memset(ctl, 0x16, sizeof ctl - 1);
     ctl[sizeof ctl - 1] = '\0';
-    for (int m = 1; m < CG_MAX_MODULES; m++)
-        snprintf(cg_modules[m].path, sizeof cg_modules[m].path, "%s", ctl);
-    struct cg_event ev = {.call = ctl, .device = 0, .shared_with = ~1ull, .caller = 1, .reason = ctl,
-                          .decided_by = ctl, .action = CG_BLOCK};
+    for (int m = 1; m < NPATHS; m++)
+        snprintf(paths[m], sizeof paths[m], "%s", ctl);
+    struct cg_event ev = {.call = ctl, .device = 0, .caller = 1, .reason = ctl, .decided_by = ctl, .action = CG_BLOCK};
+    share(&ev, CG_SHARED_LIST, 100);
     char buf[8192];
     size_t n = cg_format_event(buf, sizeof buf, &ev, CG_FORMAT_JSON, &H, 2);
     if (!json_valid(buf, n))
@@ -100,7 +142,7 @@ static void oversized_fields_still_close_the_object(void **s)
 static void left_and_reclaimed_counts(void **s)
 {
     (void)s;
-    snprintf(cg_modules[1].path, sizeof cg_modules[1].path, "/opt/plug.so");
+    snprintf(paths[1], sizeof paths[1], "/opt/plug.so");
     struct cg_event ev = {.api = CG_API_RUNTIME, .call = "cudaDeviceReset", .device = 0, .ctx_kind = CG_CTX_PRIMARY,
                           .caller = 1, .action = CG_RECLAIM, .destructive = 1, .reason = "r",
                           .res_report = CG_RES_RECLAIMED, .res = {3, 69206016ull, 1, 2}};
@@ -130,7 +172,7 @@ static void left_and_reclaimed_counts(void **s)
 static void lines_describe_themselves(void **s)
 {
     (void)s;
-    snprintf(cg_modules[1].path, sizeof cg_modules[1].path, "/opt/my plugins/libA.so");
+    snprintf(paths[1], sizeof paths[1], "/opt/my plugins/libA.so");
     struct cg_event ev = {.call = "cudaDeviceReset", .device = 0, .caller = 1, .action = CG_BLOCK, .destructive = 1,
                           .decided_by = "preset guard", .reason = "a \"quoted\" reason"};
     char buf[8192], v[256];
@@ -180,16 +222,17 @@ static void lines_describe_themselves(void **s)
 static void recorder_sized_lines_stay_valid(void **s)
 {
     (void)s;
-    for (int m = 1; m < CG_MAX_MODULES; m++) {
-        memset(cg_modules[m].path, 'p', 700);
-        cg_modules[m].path[0] = '/';
-        cg_modules[m].path[700] = '\0';
+    for (int m = 1; m < NPATHS; m++) {
+        memset(paths[m], 'p', 700);
+        paths[m][0] = '/';
+        paths[m][700] = '\0';
     }
     static char reason[600], where[300];
     memset(reason, 'r', sizeof reason - 1);
     memset(where, 'w', sizeof where - 1);
-    struct cg_event ev = {.call = "cudaDeviceReset", .device = 0, .shared_with = ~1ull, .caller = 1, .action = CG_DENY,
+    struct cg_event ev = {.call = "cudaDeviceReset", .device = 0, .caller = 1, .action = CG_DENY,
                           .decided_by = where, .reason = reason};
+    share(&ev, CG_SHARED_LIST, CG_SHARED_LIST);
     struct cg_head h = H;
     char exe[400];
     memset(exe, 'e', sizeof exe - 1);
@@ -220,13 +263,33 @@ static void utc_text_matches_gmtime(void **s)
     }
 }
 
+/* A diagnostic formatted into a small buffer, from a program whose path is all control bytes (each
+ * escapes to six): the capped pass narrows the path too, and the line stays one JSON object (the
+ * path's 300-byte allowance once pushed the rest past a 256-byte buffer: found by fuzz_json). */
+static void small_note_with_hostile_exe(void **s)
+{
+    (void)s;
+    static char exe[400];
+    memset(exe, 0x1c, sizeof exe - 1);
+    struct cg_head h = H;
+    h.exe = exe;
+    h.event = "message";
+    char buf[256];
+    size_t n = cg_format_note(buf, sizeof buf, &h, "\x1c\x1c\x1c hello", CG_FORMAT_JSON);
+    assert_true(n < sizeof buf);
+    if (!json_valid(buf, n))
+        fail_msg("invalid JSON: %s", buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(hostile_paths_stay_valid_json),
         cmocka_unit_test(long_lists_are_cut_not_broken),
+        cmocka_unit_test(cut_list_says_how_many),
         cmocka_unit_test(oversized_fields_still_close_the_object),
         cmocka_unit_test(left_and_reclaimed_counts),
+        cmocka_unit_test(small_note_with_hostile_exe),
         cmocka_unit_test(lines_describe_themselves),
         cmocka_unit_test(recorder_sized_lines_stay_valid),
         cmocka_unit_test(utc_text_matches_gmtime),

@@ -71,7 +71,8 @@ static void event_for(struct cg_event *ev, enum sit sit, const char *call)
     ev->destructive = 1;
     ev->device = 0;
     ev->ctx_kind = sit == CREATED ? CG_CTX_CREATED : sit == NONE ? CG_CTX_NONE : sit == UNKNOWN_SHARED ? CG_CTX_UNKNOWN : CG_CTX_PRIMARY;
-    ev->shared_with = sit == PRIMARY_SHARED || sit == UNKNOWN_SHARED ? 2 : 0;
+    ev->shared_count = sit == PRIMARY_SHARED || sit == UNKNOWN_SHARED ? 1 : 0;
+    ev->shared_with[0] = 2;
 }
 
 static void decision_table(void **s)

@@ -16,7 +16,9 @@
 
 static struct run R;
 #define ENV(...) ((const char *const[]){__VA_ARGS__, NULL})
-#define CYCLES 20
+/* 20 reload cycles; 3 under valgrind (CTXGUARD_TEST_MEMCHECK: each cycle is a plugin load there) */
+#define MAX_CYCLES 20
+static int CYCLES = MAX_CYCLES;
 #define MIB (1024ull * 1024ull)
 /* what libplug*:alloc makes: 64 MiB + 1 MiB managed (device), 1 MiB pinned host, a stream, an event */
 #define ALLOC_DEV (65 * MIB)
@@ -47,8 +49,8 @@ static struct usage meminfo(const char *out, int n)
 /* HOST A:setup A:meminfo, CYCLES x (B:alloc B:reset B:unload), A:check A:meminfo */
 static void run_cycles(const char *a, const char *b, const char *const env[])
 {
-    static char bufs[4 + 3 * CYCLES][600];
-    const char *argv[8 + 3 * CYCLES];
+    static char bufs[4 + 3 * MAX_CYCLES][600];
+    const char *argv[8 + 3 * MAX_CYCLES];
     int k = 0, n = 0;
     argv[k++] = HOST;
 #define STEP(lib, act) (snprintf(bufs[n], sizeof bufs[n], "%s:%s", lib, act), argv[k++] = bufs[n++])
@@ -247,6 +249,8 @@ static void report_shows_left_and_reclaimed(void **s)
 
 int main(void)
 {
+    if (getenv("CTXGUARD_TEST_MEMCHECK"))
+        CYCLES = 3;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(reclaim_shared_shared),
         cmocka_unit_test(reclaim_shared_static),

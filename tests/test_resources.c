@@ -14,9 +14,14 @@
 
 #include "track/resources.h"
 
+#define M 3    /* a user module */
+#define DEV 1
+
 /* What resources.c needs from the rest of the library. */
 __thread struct cg_tls cg_tls __attribute__((tls_model("initial-exec"), aligned(64))) = {.dev = -1, .mod = -1};
-struct cg_module cg_modules[CG_MAX_MODULES];
+static struct cg_mod_chunk chunk0; /* slots 0..CG_MOD_CHUNK-1 */
+struct cg_mod_chunk *cg_mod_chunks[CG_MOD_CHUNKS] = {&chunk0};
+int cg_mod_count = M + 1;
 struct cg_device cg_devices[CG_MAX_DEVICES];
 unsigned int cg_created_live;
 static int attributed; /* calls of cg_attribute_ex: the slow path's stack walk */
@@ -39,8 +44,6 @@ const char *cg_module_base(int m)
     return "libplug.so";
 }
 
-#define M 3    /* a user module */
-#define DEV 1
 /* Two handles in one bucket: the hash is of the whole pointer, so search for a second one. */
 static uintptr_t same_bucket_as(uintptr_t key)
 {
@@ -59,7 +62,7 @@ static long live(void)
 static int setup(void **s)
 {
     (void)s;
-    cg_modules[M].cls = CG_MOD_USER;
+    cg_mod(M)->cls = CG_MOD_USER;
     cg_tls.dev = DEV;
     return 0;
 }

@@ -51,13 +51,17 @@ struct last_reset {
 static struct last_reset last_reset_of(struct cg_device *d)
 {
     pthread_mutex_lock(&cg_created_lock);
-    struct last_reset r = {d->last_caller, "", d->last_call ? d->last_call : "a reset", d->last_ts,
+    const char *path = d->last_caller_path ? d->last_caller_path : "(unknown)", *slash = strrchr(path, '/');
+    int caller = d->last_caller;
+    /* the resetter unloaded (its slot's generation moved on): named, never by its slot, which may
+     * hold another module now */
+    if (caller > 0 && (__atomic_load_n(&cg_mod(caller)->gen, __ATOMIC_ACQUIRE) != d->last_caller_gen ||
+                       __atomic_load_n(&cg_mod(caller)->hi, __ATOMIC_ACQUIRE) == 0))
+        caller = 0;
+    struct last_reset r = {caller, "", d->last_call ? d->last_call : "a reset", d->last_ts,
                            __atomic_load_n(&d->last_gen, __ATOMIC_ACQUIRE)};
-    memcpy(r.name, d->last_name, sizeof r.name);
+    snprintf(r.name, sizeof r.name, "%s", slash ? slash + 1 : path);
     pthread_mutex_unlock(&cg_created_lock);
-    /* the resetter unloaded and its slot reused by another module: name it, but not by that slot */
-    if (strncmp(cg_module_base(r.caller), r.name, sizeof r.name - 1) != 0)
-        r.caller = 0;
     return r;
 }
 
@@ -75,7 +79,7 @@ static void log_attribution(int api, const char *call, struct cg_device *d, int 
 {
     struct cg_event ev = {.api = api, .call = call, .device = dev,
                           .ctx = __atomic_load_n(&d->primary, __ATOMIC_ACQUIRE), .ctx_kind = CG_CTX_PRIMARY,
-                          .shared_with = r->caller > 0 ? 1ull << r->caller : 0, .caller = m, .action = CG_ALLOW,
+                          .shared_count = r->caller > 0, .shared_with = {r->caller}, .caller = m, .action = CG_ALLOW,
                           .result = result, .destructive = 1, .reason = reason, .decided_by = "attribution",
                           .log = 1};
     cg_log_event(&ev);
@@ -144,6 +148,14 @@ static void explain(int api, int key, const char *call, const char *ename, int r
     unsigned int gen = __atomic_load_n(&d->last_gen, __ATOMIC_ACQUIRE);
     if (gen == 0)
         return; /* no reset happened here: not ctxguard's to explain */
+    /* Only a module that held something in the context when it was reset (a user then, or the
+     * resetter itself) can have lost it: a module that came later fails for reasons of its own. */
+    if (m > 0 && m < __atomic_load_n(&cg_mod_count, __ATOMIC_ACQUIRE) &&
+        !(__atomic_load_n(cg_mod_lost(m), __ATOMIC_RELAXED) & (1ull << cg_dev_index(dev)))) {
+        struct last_reset r = last_reset_of(d);
+        if (r.caller != m)
+            return;
+    }
     pthread_mutex_lock(&cg_attribution_lock);
     int seen = told_before(m, key, cg_dev_index(dev), gen);
     pthread_mutex_unlock(&cg_attribution_lock);
@@ -194,7 +206,7 @@ int cg_drv_failed(int id, int result, const void *ra)
     int m = cg_module_of(ra);
     /* A call bound straight from one of NVIDIA's libraries (or the driver's own) is theirs, made for a
      * runtime call that is explained at the runtime door. */
-    if (m <= 0 || cg_modules[m].cls == CG_MOD_USER || cg_modules[m].cls == CG_MOD_UNKNOWN) {
+    if (m <= 0 || cg_mod(m)->cls == CG_MOD_USER || cg_mod(m)->cls == CG_MOD_UNKNOWN) {
         /* the device the failing call ran on: the current context's, else the thread's runtime device */
         struct cg_ctxinfo ci;
         cg_query_current(&ci);
@@ -208,9 +220,8 @@ int cg_drv_failed(int id, int result, const void *ra)
 void cg_note_reattach(int dev, int m)
 {
     struct cg_device *d = &cg_devices[cg_dev_index(dev)];
-    uint64_t bit = 1ull << m;
     /* the one that clears the bit reports: each victim is told once per reset */
-    if (!(__atomic_fetch_and(&d->victims, ~bit, __ATOMIC_ACQ_REL) & bit))
+    if (!cg_victim_take(m, dev))
         return;
     struct last_reset r = last_reset_of(d);
     char when[32], reason[768];

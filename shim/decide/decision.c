@@ -31,7 +31,7 @@ static int situation_of(const struct cg_event *ev)
     switch (ev->ctx_kind) {
     case CG_CTX_CREATED: return CG_SIT_CREATED;
     case CG_CTX_NONE: return CG_SIT_NONE;
-    default: return ev->shared_with ? CG_SIT_SHARED : CG_SIT_PRIMARY;
+    default: return ev->shared_count ? CG_SIT_SHARED : CG_SIT_PRIMARY;
     }
 }
 
@@ -110,7 +110,7 @@ void cg_decide_with(struct cg_event *ev, const struct cg_policy_view *pv, const 
     int mode = mode_of(pv);
     int primary = ev->ctx_kind == CG_CTX_PRIMARY || ev->ctx_kind == CG_CTX_UNKNOWN;
     int unsure = ev->ctx_kind == CG_CTX_UNKNOWN;
-    int shared = ev->shared_with != 0;
+    int shared = ev->shared_count != 0;
     ev->action = CG_ALLOW;
     ev->would = 0;
     ev->log = -1;

@@ -17,16 +17,18 @@ static struct cg_policy_view view(void)
 
 static const char *caller_path(int m)
 {
-    return m > 0 && m < CG_MAX_MODULES ? cg_modules[m].path : "";
+    return m > 0 ? cg_module_path(m) : "";
 }
 
 /* The path the module was loaded by, when it differs from its real path (a symlinked directory). */
 static const char *loaded_as(int m)
 {
-    if (m <= 0 || m >= CG_MAX_MODULES || cg_modules[m].l_name[0] == '\0' ||
-        strcmp(cg_modules[m].l_name, cg_modules[m].path) == 0)
+    if (m <= 0 || m >= __atomic_load_n(&cg_mod_count, __ATOMIC_ACQUIRE))
         return NULL;
-    return cg_modules[m].l_name;
+    const char *l_name = cg_mod(m)->l_name;
+    if (l_name == NULL || l_name[0] == '\0' || strcmp(l_name, cg_module_path(m)) == 0)
+        return NULL;
+    return l_name;
 }
 
 void cg_decide(struct cg_event *ev, char *reason, size_t cap)
@@ -45,7 +47,7 @@ int cg_decide_plain(struct cg_event *ev, char *reason, size_t cap)
 
 int cg_module_watched(int m)
 {
-    return m > 0 && (cg_watched_by(&cg_rules, cg_modules[m].path) || cg_watched_by(&cg_rules, loaded_as(m)));
+    return m > 0 && (cg_watched_by(&cg_rules, cg_module_path(m)) || cg_watched_by(&cg_rules, loaded_as(m)));
 }
 
 int cg_verdict_stops(struct cg_event *ev, void (*settle)(void *), void *arg)

@@ -38,12 +38,12 @@ void *cg_dlsym_handle(void *handle, const char *name)
      * here, and no lock is taken that a CUDA call could hold. */
     const void *ra = __builtin_return_address(0);
     int m = cg_module_of(ra);
-    if (m > 0 && cg_modules[m].cls == CG_MOD_DRIVER)
+    if (m > 0 && cg_mod(m)->cls == CG_MOD_DRIVER)
         return r; /* the driver's own lookups stay untouched */
     if (name[2] == 'd')
         return cg_wrap_runtime_exact(cg_rt_id_of(name), r);
     int id = cg_drv_id_of(name);
-    if (m > 0 && CG_DRV_UNWRAPPED_FOR(id, cg_modules[m].cls))
+    if (m > 0 && CG_DRV_UNWRAPPED_FOR(id, cg_mod(m)->cls))
         return r;
     return cg_wrap_driver_exact(id, r);
 }

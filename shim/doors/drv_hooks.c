@@ -48,9 +48,9 @@ static void *proc_result(const char *symbol, int version, cuuint64_t flags, void
     if ((flags & 2) && cg_has_ptsz_variant(symbol))
         return p; /* CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM: a _ptsz variant, not wrapped */
     int m = cg_module_of(ra);
-    if (m > 0 && cg_modules[m].cls == CG_MOD_DRIVER)
+    if (m > 0 && cg_mod(m)->cls == CG_MOD_DRIVER)
         return p; /* the driver's own lookups stay untouched */
-    if (m > 0 && CG_DRV_UNWRAPPED_FOR(cg_drv_variant_for(symbol, version), cg_modules[m].cls))
+    if (m > 0 && CG_DRV_UNWRAPPED_FOR(cg_drv_variant_for(symbol, version), cg_mod(m)->cls))
         return p;
     return cg_wrap_driver_versioned(symbol, version, p);
 }
@@ -63,8 +63,8 @@ static CUresult retained(int id, CUresult r, CUcontext *pctx, CUdevice dev, cons
 {
     if (r == CG_SUCCESS && pctx) {
         int m = cg_own_active() ? 0 : cg_attribute(ra);
-        cg_note_retain(dev, *pctx, m);
-        if (m > 0 && CG_UNLIKELY(__atomic_load_n(&cg_devices[cg_dev_index(dev)].victims, __ATOMIC_RELAXED)))
+        cg_note_retain(dev, *pctx, m, cg_own_active() ? NULL : ra);
+        if (m > 0 && CG_UNLIKELY(cg_is_victim(m, dev)))
             cg_note_reattach(dev, m);
         drv_debug(id, ra, dev, *pctx, CG_CTX_PRIMARY, r, "retain recorded");
     }
@@ -91,7 +91,7 @@ static CUresult judge_primary(int id, CUdevice dev, const void *ra, CUresult (*a
     ev.ctx_gen = cg_ctx_gen_of(dev); /* the incarnation this call may end, fixed before it acts */
     int no_user = 0;
     ev.caller = cg_attribute_ex(ra, &no_user);
-    ev.shared_with = cg_other_users(dev, ev.caller);
+    ev.shared_count = cg_other_users(dev, ev.caller, ev.shared_with, CG_SHARED_LIST);
     char reason[512];
     if (!is_reset && no_user) {
         /* Measured on the H100: the runtime releases its retain while the process exits (from
@@ -200,7 +200,7 @@ static CUresult ctx_destroy(int id, CUcontext ctx, const void *ra)
     char reason[512];
     if (ev.ctx_kind != CG_CTX_UNKNOWN) {
         if (ev.ctx_kind == CG_CTX_PRIMARY)
-            ev.shared_with = cg_other_users(dev, ev.caller);
+            ev.shared_count = cg_other_users(dev, ev.caller, ev.shared_with, CG_SHARED_LIST);
         cg_decide(&ev, reason, sizeof reason); /* rules may say something about created contexts */
     } else {
         /* A handle never seen created or retained is not a primary context ctxguard knows; blocking
@@ -234,7 +234,7 @@ static __attribute__((noinline)) CUresult make_current_slow(int id, CUcontext ct
     if (r == CG_SUCCESS && !cg_own_active()) {
         int m = cg_module_of(ra), dev;
         if (ctx)
-            cg_note_current(ctx, m);
+            cg_note_current(ctx, m, ra);
         cg_note_ctx_switch(m, ctx, ctx ? cg_ctx_kind(ctx, &dev) : CG_CTX_NONE, cg_drv_info[id].name);
     }
     drv_debug(id, ra, -1, ctx, CG_CTX_UNKNOWN, r, "pass-through");

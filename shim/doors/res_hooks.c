@@ -26,7 +26,7 @@ static __attribute__((noinline)) void *drv_real_slow(int id, const void *ra)
 static __attribute__((noinline)) void drv_add(const void *ra, int type, uintptr_t key, size_t bytes)
 {
     int m = cg_module_peek(ra);
-    if (m > 0 && cg_modules[m].cls == CG_MOD_USER)
+    if (m > 0 && cg_mod(m)->cls == CG_MOD_USER)
         cg_res_add(m, 1, type, CG_RES_DRIVER, key, bytes, NULL);
 }
 

@@ -85,7 +85,7 @@ static __attribute__((noinline)) void check_context_left(int id, int m)
              cg_module_base(switcher), ctx, cg_tls.ctx_switch_call ? cg_tls.ctx_switch_call : "?", cg_module_base(m),
              cg_rt_names[id], ci.device < 0 ? 0 : ci.device);
     struct cg_event ev = {.api = CG_API_RUNTIME, .call = cg_rt_names[id], .device = ci.device, .ctx = ctx,
-                          .ctx_kind = CG_CTX_CREATED, .shared_with = 1ull << switcher, .caller = m,
+                          .ctx_kind = CG_CTX_CREATED, .shared_count = 1, .shared_with = {switcher}, .caller = m,
                           .action = CG_ALLOW, .destructive = 1, .reason = reason,
                           .decided_by = "context-switch", .log = 1};
     cg_log_event(&ev);
@@ -97,7 +97,7 @@ static __attribute__((noinline)) void check_device_leak(int id, int m)
     /* the common case: no switch pending, and this module was the last one seen, on this device */
     if (cg_tls.switch_mod == 0 && cg_tls.ctx_switch_mod == 0 && cg_tls.used_last == m && cg_tls.used_last_dev == dev)
         return;
-    if (CG_UNLIKELY(cg_tls.ctx_switch_mod > 0) && cg_tls.ctx_switch_mod != m && cg_modules[m].cls == CG_MOD_USER)
+    if (CG_UNLIKELY(cg_tls.ctx_switch_mod > 0) && cg_tls.ctx_switch_mod != m && cg_mod(m)->cls == CG_MOD_USER)
         check_context_left(id, m);
     for (int i = 0; i < 8; i++)
         if (cg_tls.used_mod[i] == m) {
@@ -105,7 +105,7 @@ static __attribute__((noinline)) void check_device_leak(int id, int m)
             slot = i;
         }
     int switcher = cg_tls.switch_mod;
-    if (switcher > 0 && switcher != m && cg_modules[m].cls == CG_MOD_USER) {
+    if (switcher > 0 && switcher != m && cg_mod(m)->cls == CG_MOD_USER) {
         cg_tls.switch_mod = 0; /* one look per switch */
         if (last >= 0 && last != dev && id != CG_RT_ID_cudaSetDevice) {
             char reason[512];
@@ -115,13 +115,13 @@ static __attribute__((noinline)) void check_device_leak(int id, int m)
                      cg_module_base(switcher), cg_tls.switch_from, dev, cg_module_base(m),
                      cg_rt_names[id], dev, last);
             struct cg_event ev = {.api = CG_API_RUNTIME, .call = cg_rt_names[id], .device = dev,
-                                  .ctx_kind = CG_CTX_UNKNOWN, .shared_with = 1ull << switcher, .caller = m,
+                                  .ctx_kind = CG_CTX_UNKNOWN, .shared_count = 1, .shared_with = {switcher}, .caller = m,
                                   .action = CG_ALLOW, .destructive = 1, .reason = reason,
                                   .decided_by = "device-switch", .log = 1};
             cg_log_event(&ev);
         }
     }
-    if (m > 0 && cg_modules[m].cls == CG_MOD_USER) {
+    if (m > 0 && cg_mod(m)->cls == CG_MOD_USER) {
         if (slot < 0) { /* a free entry, else drop the oldest (entries are kept oldest first) */
             for (slot = 0; slot < 7 && cg_tls.used_mod[slot] != 0; slot++)
                 ;
@@ -151,12 +151,14 @@ static __attribute__((noinline)) void *rt_enter(int id, const void *ra, int *mod
         check_device_leak(id, m);
     void *fn = CG_UNLIKELY(via) ? cg_rt_via_real(via - 1, id) : cg_rt_real_for(m, id);
     if (mark && CG_LIKELY(!cg_own_active())) {
-        cg_mark_use(m);
+        cg_mark_use(m, ra);
         if (m > 0 && CG_UNLIKELY(cg_watched(m) < 0))
-            __atomic_store_n(&cg_modules[m].watched, cg_module_watched(m), __ATOMIC_RELAXED);
-        if (m > 0 && !cg_log_all && cg_tls.mod == m && cg_watched(m) == 0) {
+            __atomic_store_n(&cg_mod(m)->watched, cg_module_watched(m), __ATOMIC_RELAXED);
+        /* Only a user module's calls skip this from now on: behind a carrier, an NVIDIA library or
+         * anonymous code the user can differ from call to call, so each is looked for (the walk). */
+        if (m > 0 && !cg_log_all && cg_tls.mod == m && cg_watched(m) == 0 && cg_mod(m)->cls == CG_MOD_USER) {
             for (int i = 0; i < CG_RT_COUNT; i++) {
-                void *f = __atomic_load_n(&cg_rt_real[m][i], __ATOMIC_ACQUIRE);
+                void *f = __atomic_load_n(&cg_mod(m)->rt_real[i], __ATOMIC_ACQUIRE);
                 cg_tls.rt_tab[i] = f ? f : rt_lazy[i];
             }
             cg_tls.fast_gen = cg_tls.mod_gen;
@@ -190,7 +192,7 @@ static __attribute__((noinline)) int plain_verdict(int id, int m, struct cg_even
     struct cg_event e = {.api = CG_API_RUNTIME, .call = cg_rt_names[id], .device = ci.device, .ctx = ci.ctx,
                          .ctx_kind = ci.kind, .caller = m};
     if (ci.device >= 0 && ci.kind != CG_CTX_CREATED)
-        e.shared_with = cg_other_users(ci.device, m);
+        e.shared_count = cg_other_users(ci.device, m, e.shared_with, CG_SHARED_LIST);
     int act = cg_decide_plain(&e, reason, cap);
     if (act < 0)
         return -1;
@@ -280,14 +282,14 @@ static __attribute__((noinline)) void plain_logged(struct cg_event *ev, int resu
  * moved cg_tls.dev by the time cudaSetDevice returns). */
 static __attribute__((noinline)) void set_device_slow(int device, int m, int before)
 {
-    if (m > 0 && cg_modules[m].cls == CG_MOD_USER && before >= 0 && device != before) {
+    if (m > 0 && cg_mod(m)->cls == CG_MOD_USER && before >= 0 && device != before) {
         cg_tls.switch_mod = m; /* the next call from another module is checked (rt_enter) */
         cg_tls.switch_from = before;
     } else if (m > 0 && cg_tls.switch_mod == m && device == cg_tls.switch_from)
         cg_tls.switch_mod = 0; /* it moved the thread back: nothing left behind */
     cg_set_thread_device(device);
     if (!cg_own_active())
-        cg_mark_use_on(m, device);
+        cg_mark_use_by(m, cg_tls.slow_ra, device);
 }
 
 static __attribute__((noinline)) cudaError_t setdev_slow(int device)
@@ -358,7 +360,7 @@ static cudaError_t rt_reset(int id, const void *ra)
     }
     ev.caller = cg_attribute(ra);
     if (ev.ctx_kind != CG_CTX_CREATED && ev.device >= 0)
-        ev.shared_with = cg_other_users(ev.device, ev.caller);
+        ev.shared_count = cg_other_users(ev.device, ev.caller, ev.shared_with, CG_SHARED_LIST);
     if (ev.ctx_kind == CG_CTX_PRIMARY && ev.device >= 0)
         ev.ctx_gen = cg_ctx_gen_of(ev.device); /* the incarnation this reset ends, fixed before it acts */
     char reason[512];
@@ -399,7 +401,7 @@ static void wrap_entry(int m, int via, const char *symbol, void **fp, int versio
             return; /* unknown ABI: leave the pointer as it is */
         version = rv;
     }
-    if (m > 0 && CG_DRV_UNWRAPPED_FOR(cg_drv_variant_for(symbol, version), cg_modules[m].cls))
+    if (m > 0 && CG_DRV_UNWRAPPED_FOR(cg_drv_variant_for(symbol, version), cg_mod(m)->cls))
         return; /* one of NVIDIA's libraries asked: as through cuGetProcAddress (hooks.h) */
     *fp = cg_wrap_driver_versioned(symbol, version, *fp);
 }
@@ -510,7 +512,7 @@ static void wrap_entry(int m, int via, const char *symbol, void **fp, int versio
                 return v_;                                                                           \
         }                                                                                            \
         const void *ra_ = cg_tls.slow_ra;                                                            \
-        int user_ = m_ > 0 && cg_modules[m_].cls == CG_MOD_USER;                                     \
+        int user_ = m_ > 0 && cg_mod(m_)->cls == CG_MOD_USER;                                     \
         (void)user_;                                                                                 \
         CG_RTT_PRE_##kind(res, handle)                                                               \
         cg_tls.res_depth++;                                                                          \

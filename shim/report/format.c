@@ -148,13 +148,15 @@ static void put_text_val(struct out *o, const char *s)
         put_text_quoted(o, s);
 }
 
-static void head_json(struct out *o, const struct cg_head *h, const char *event, int sev)
+/* exe_max: the most escaped bytes of the program's path; a second, capped pass narrows it too, so the
+ * head of a short line (a note formatted into a small buffer) cannot push the rest out. */
+static void head_json(struct out *o, const struct cg_head *h, const char *event, int sev, size_t exe_max)
 {
     char when[40];
     cg_utc_text(h->ts, when, sizeof when);
     putf(o, "{\"ts\":\"%s\",\"event\":\"%s\",\"level\":\"%s\",\"pid\":%ld,\"seq\":%lu,\"start\":\"%s\",\"exe\":", when,
          event, cg_sev_name(sev), h->pid, h->seq, h->start ? h->start : "");
-    put_json_str_max(o, h->exe ? h->exe : "", 300);
+    put_json_str_max(o, h->exe ? h->exe : "", exe_max < 300 ? exe_max : 300);
     puts_(o, ",\"version\":");
     put_json_str_max(o, h->version ? h->version : "", 40);
 }
@@ -192,7 +194,12 @@ int cg_event_sev(const struct cg_event *ev)
 
 static const char *module_path(int m)
 {
-    return m > 0 && m < CG_MAX_MODULES ? cg_modules[m].path : "(unknown)";
+    return cg_module_path(m);
+}
+
+static int shared_listed(const struct cg_event *ev)
+{
+    return ev->shared_count < CG_SHARED_LIST ? ev->shared_count : CG_SHARED_LIST;
 }
 
 const char *cg_ctx_kind_name(int kind)
@@ -210,7 +217,7 @@ const char *cg_action_name(int action)
 static void format_json(struct out *o, const struct cg_event *ev, const struct cg_head *h, const char *api,
                         long tid, size_t list_cap, size_t field_max, int list_max)
 {
-    head_json(o, h, cg_event_kind(ev), cg_event_sev(ev));
+    head_json(o, h, cg_event_kind(ev), cg_event_sev(ev), field_max);
     putf(o, ",\"tid\":%ld,\"api\":\"%s\",\"call\":", tid, api);
     put_json_str_max(o, ev->call ? ev->call : "", field_max);
     if (ev->device >= 0)
@@ -226,17 +233,19 @@ static void format_json(struct out *o, const struct cg_event *ev, const struct c
         putf(o, ",\"ctx_gen\":%u", ev->ctx_gen);
     puts_(o, ",\"shared_with\":[");
     int listed = 0;
-    for (int m = 1; m < CG_MAX_MODULES && listed < list_max; m++) {
-        if (!(ev->shared_with & (1ull << m)))
-            continue;
-        if (o->n + strlen(module_path(m)) + 8 > list_cap)
+    for (int i = 0; i < shared_listed(ev) && listed < list_max; i++) {
+        const char *p = module_path(ev->shared_with[i]);
+        if (o->n + strlen(p) + 8 > list_cap)
             break; /* list cut short rather than the line made invalid */
         if (listed)
             puts_(o, ",");
-        put_json_str_max(o, module_path(m), field_max);
+        put_json_str_max(o, p, field_max);
         listed++;
     }
-    puts_(o, "],\"caller\":");
+    puts_(o, "]");
+    if (listed < ev->shared_count) /* cut (by the line's length or the event's list): how many there were */
+        putf(o, ",\"shared_with_count\":%d", ev->shared_count);
+    puts_(o, ",\"caller\":");
     put_json_str_max(o, module_path(ev->caller), field_max);
     putf(o, ",\"action\":\"%s\",", cg_action_name(ev->action));
     if (ev->would > 0)
@@ -267,7 +276,7 @@ size_t cg_format_event(char *buf, size_t cap, const struct cg_event *ev, int for
     size_t list_cap = o.cap > 1200 ? o.cap - 1200 : o.cap / 2;
 
     if (format == CG_FORMAT_JSON) {
-        format_json(&o, ev, h, api, tid, list_cap, (size_t)-1, CG_MAX_MODULES);
+        format_json(&o, ev, h, api, tid, list_cap, (size_t)-1, CG_SHARED_LIST);
         /* Hostile paths or reasons (control bytes escape to six characters each) filled the line, or
          * the line is kept in a flight-recorder slot: write it again with every string capped, then
          * capped harder, so it is still one valid object. */
@@ -295,16 +304,15 @@ size_t cg_format_event(char *buf, size_t cap, const struct cg_event *ev, int for
         puts_(&o, " caller=");
         put_text_val(&o, module_path(ev->caller));
         puts_(&o, " shared_with=[");
-        int first = 1;
-        for (int m = 1; m < CG_MAX_MODULES; m++) {
-            if (!(ev->shared_with & (1ull << m)))
-                continue;
-            if (o.n + strlen(module_path(m)) + 8 > list_cap)
+        int listed = 0;
+        for (int i = 0; i < shared_listed(ev); i++) {
+            const char *p = module_path(ev->shared_with[i]);
+            if (o.n + strlen(p) + 8 > list_cap)
                 break;
-            if (!first)
+            if (listed)
                 puts_(&o, ",");
-            put_text_str(&o, module_path(m));
-            first = 0;
+            put_text_str(&o, p);
+            listed++;
         }
         putf(&o, "] result=%d", ev->result);
         if (ev->would > 0)
@@ -319,6 +327,8 @@ size_t cg_format_event(char *buf, size_t cap, const struct cg_event *ev, int for
         puts_(&o, " reason=");
         /* always quoted: the reason ends the line, and readers take it up to the closing quote */
         put_text_quoted(&o, ev->reason ? ev->reason : "");
+        if (listed < ev->shared_count) /* after the reason: readers of the older form still parse it */
+            putf(&o, " shared_with_count=%d", ev->shared_count);
     }
     buf[o.n] = '\0';
     return o.n;
@@ -339,7 +349,7 @@ size_t cg_format_fields(char *buf, size_t cap, const struct cg_head *h, const st
         o.n = 0;
         o.overflow = 0;
         if (json)
-            head_json(&o, h, h->event, h->sev);
+            head_json(&o, h, h->event, h->sev, max);
         else
             head_text(&o, h, h->event, h->sev);
         for (int i = 0; i < nf; i++) {

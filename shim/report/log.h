@@ -14,6 +14,8 @@
 #pragma GCC visibility push(hidden)
 
 enum cg_api { CG_API_RUNTIME, CG_API_DRIVER };
+/* Modules an event lists by name; the count says how many there were (a line holds ~100 paths). */
+#define CG_SHARED_LIST 64
 /* reclaim: a block that also frees what the caller allocated in the context it asked to reset */
 enum cg_action { CG_ALLOW, CG_BLOCK, CG_DENY, CG_ABORT, CG_RECLAIM };
 /* What an event's resource counts (cg_event.res) say. */
@@ -25,7 +27,8 @@ struct cg_event {
     int device;            /* -1: unknown */
     void *ctx;             /* NULL: none */
     int ctx_kind;          /* enum cg_ctx_kind */
-    uint64_t shared_with;  /* module bits */
+    int shared_count;      /* how many other modules use the context (0: not shared) … */
+    int shared_with[CG_SHARED_LIST]; /* … and the first CG_SHARED_LIST of them (module slots) */
     int caller;            /* module index */
     const char *caller_loaded_as; /* the path the caller was loaded by, when not its real path (rules
                                      match either); NULL otherwise */

@@ -67,9 +67,11 @@ void cg_nvtx_mark(const struct cg_event *ev)
     if (domain_mark || mark_a) {
         char msg[512], users[256] = "";
         size_t u = 0;
-        for (int m = 1; m < CG_MAX_MODULES && u < sizeof users - 64; m++)
-            if (ev->shared_with & (1ull << m))
-                u += (size_t)snprintf(users + u, sizeof users - u, "%s%s", u ? "," : "", cg_module_base(m));
+        int listed = ev->shared_count < CG_SHARED_LIST ? ev->shared_count : CG_SHARED_LIST, i = 0;
+        for (; i < listed && u < sizeof users - 64; i++)
+            u += (size_t)snprintf(users + u, sizeof users - u, "%s%s", u ? "," : "", cg_module_base(ev->shared_with[i]));
+        if (i < ev->shared_count && u < sizeof users - 32)
+            u += (size_t)snprintf(users + u, sizeof users - u, ",… (%d in all)", ev->shared_count);
         int attributed = ev->decided_by && strcmp(ev->decided_by, "attribution") == 0;
         snprintf(msg, sizeof msg, "ctxguard: %s %s by %s, device %d (%s; %s %s) [%s]",
                  attributed ? "explains" : cg_action_name(ev->action), ev->call ? ev->call : "?",

@@ -130,16 +130,17 @@ __attribute__((destructor)) static void cg_summary_at_exit(void)
     pthread_mutex_unlock(&cg_summary_lock);
     cg_res_left_totals(left_line, NULL);
     for (int d = 0; d < CG_MAX_DEVICES; d++) {
-        uint64_t u = __atomic_load_n(&cg_devices[d].users, __ATOMIC_RELAXED);
-        if (!u)
+        int users[CG_SHARED_LIST];
+        int count = cg_other_users(d, -1, users, CG_SHARED_LIST), listed = count < CG_SHARED_LIST ? count : CG_SHARED_LIST, k = 0;
+        if (!count)
             continue;
-        const char *users[CG_MAX_MODULES];
-        long nu = 0;
-        for (int m = 1; m < CG_MAX_MODULES; m++)
-            if (u & (1ull << m))
-                users[nu++] = cg_module_base(m);
+        const char *names[CG_SHARED_LIST];
+        for (; k < listed; k++)
+            names[k] = cg_module_base(users[k]);
         f[0] = (struct cg_field){.key = "device", .kind = CG_FIELD_NUM, .n = d};
-        f[1] = (struct cg_field){.key = "users", .kind = CG_FIELD_LIST, .n = nu, .list = users};
-        summary_line(f, 2);
+        f[1] = (struct cg_field){.key = "users", .kind = CG_FIELD_LIST, .n = listed, .list = names};
+        /* more users than listed: how many (as an event's shared_with_count) */
+        f[2] = (struct cg_field){.key = "users_count", .kind = CG_FIELD_NUM, .n = count};
+        summary_line(f, count > listed ? 3 : 2);
     }
 }

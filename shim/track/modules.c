@@ -1,6 +1,8 @@
 /* The module table. Reads are lock-free (slots are filled, then published by cg_mod_count with
- * release); additions and removals take one mutex and happen only on first sight of a module or on
- * dlclose. */
+ * release; chunks are published before any slot in them); additions and removals take one mutex and
+ * happen only on first sight of a module or on dlclose. An address is found through the loader's
+ * lock-free _dl_find_object and a hash from link map to slot, so neither a lookup nor a first sight
+ * walks the table: their cost does not grow with the number of modules loaded. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <limits.h>
@@ -9,16 +11,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <unwind.h>
 
 #include "core/guard.h"
 #include "track/resources.h"
 #include "track/modules.h"
+#include "track/names.h"
 
-struct cg_module cg_modules[CG_MAX_MODULES];
+static struct cg_mod_chunk chunk0; /* slots 0..255 need no allocation */
+struct cg_mod_chunk *cg_mod_chunks[CG_MOD_CHUNKS] = {&chunk0};
 struct cg_mod_gen_line cg_mod_gen_line = {1};
-int cg_mod_count = 1; /* slot 0: unknown */
+int cg_mod_count = CG_MOD_FIRST; /* slot 0: unknown; 1, 2: anonymous and unnamed users */
+static int free_head; /* first free slot (0: none); under mod_lock */
+static int full_reported;
+
+/* The two parties without a module are users like any module (they make a context shared). */
+__attribute__((constructor)) static void pseudo_modules(void)
+{
+    chunk0.rec[CG_MOD_ANON].path = "(anonymous)";
+    chunk0.rec[CG_MOD_UNNAMED].path = "(unnamed)";
+    chunk0.rec[CG_MOD_ANON].cls = chunk0.rec[CG_MOD_UNNAMED].cls = CG_MOD_USER;
+}
 
 static const char *base_name(const char *p)
 {
@@ -26,11 +43,17 @@ static const char *base_name(const char *p)
     return s ? s + 1 : p;
 }
 
+const char *cg_module_path(int m)
+{
+    if (m <= 0 || m >= __atomic_load_n(&cg_mod_count, __ATOMIC_ACQUIRE))
+        return "(unknown)";
+    const char *p = __atomic_load_n(&cg_mod(m)->path, __ATOMIC_ACQUIRE);
+    return p ? p : "(unknown)";
+}
+
 const char *cg_module_base(int m)
 {
-    if (m <= 0 || m >= CG_MAX_MODULES || !cg_modules[m].path[0])
-        return "(unknown)";
-    return base_name(cg_modules[m].path);
+    return base_name(cg_module_path(m));
 }
 
 static int starts(const char *s, const char *prefix)
@@ -101,48 +124,153 @@ static int range_cb(struct dl_phdr_info *info, size_t size, void *arg)
 
 static void cache(int m, unsigned int gen)
 {
-    cg_tls.mod_lo = cg_modules[m].lo;
-    unsigned long span = cg_modules[m].hi - cg_modules[m].lo;
+    struct cg_module *r = cg_mod(m);
+    cg_tls.mod_lo = r->lo;
+    unsigned long span = r->hi - r->lo;
     /* rt_armed folds the generation test into the range test above bit 32: a module of 4 GiB or
      * more (none seen) is never cached, and its calls take the slow path. */
     cg_tls.mod_span = span < (1UL << 32) ? span : 0;
     cg_tls.mod_gen = gen;
     cg_tls.mod = m;
-    cg_tls.mod_user = cg_modules[m].cls == CG_MOD_USER ? m : 0;
+    /* The fast path's table belongs to the module it was armed for: a thread that now caches another
+     * (a call from a carrier, a frame of a stack walk) re-arms through the slow path, which arms only
+     * for a user module. */
+    cg_tls.fast_gen = 0;
+    cg_tls.mod_user = cg_mod(m)->cls == CG_MOD_USER ? m : 0; /* the module itself: one load for both */
 }
 
+static int contains(int m, uintptr_t a)
+{
+    /* hi first: a freed slot has hi == 0, and lo is only meaningful once hi is published. */
+    struct cg_module *r = cg_mod(m);
+    uintptr_t hi = __atomic_load_n(&r->hi, __ATOMIC_ACQUIRE);
+    return hi != 0 && a - r->lo < hi - r->lo;
+}
+
+/* Every slot in turn: only where the loader's _dl_find_object is missing (glibc before 2.35). */
 static int scan(uintptr_t a)
 {
     int n = __atomic_load_n(&cg_mod_count, __ATOMIC_ACQUIRE);
-    for (int i = 1; i < n; i++) {
-        /* hi first: a freed slot has hi == 0, and lo is only meaningful once hi is published. */
-        uintptr_t hi = __atomic_load_n(&cg_modules[i].hi, __ATOMIC_ACQUIRE);
-        if (hi != 0 && a - cg_modules[i].lo < hi - cg_modules[i].lo)
+    for (int i = CG_MOD_FIRST; i < n; i++)
+        if (contains(i, a))
             return i;
-    }
     return -1;
+}
+
+/* ---- link map -> slot: open addressing, lock-free readers, writers under mod_lock ----
+ * An entry's slot is written before its key (release); a reader that finds its key checks that the
+ * slot still holds that link map and the address, so an entry freed and reused under it is never
+ * believed. Tables are replaced, not resized in place; a replaced one stays mapped (readers may be in
+ * it), which costs at most as much again as the table in use. */
+#define LM_TOMB ((void *)1)
+struct lm_entry {
+    void *key;
+    int slot;
+};
+struct lm_table {
+    size_t cap, used; /* used counts tombstones too */
+    struct lm_entry e[];
+};
+static struct lm_table *lm_tab;
+
+static size_t lm_hash(const void *p, size_t cap)
+{
+    return (size_t)(((uintptr_t)p >> 4) * 0x9E3779B97F4A7C15ull >> 20) & (cap - 1);
+}
+
+static int lm_get(const void *lm, uintptr_t a)
+{
+    struct lm_table *t = __atomic_load_n(&lm_tab, __ATOMIC_ACQUIRE);
+    if (t == NULL)
+        return -1;
+    for (size_t i = lm_hash(lm, t->cap);; i = (i + 1) & (t->cap - 1)) {
+        void *k = __atomic_load_n(&t->e[i].key, __ATOMIC_ACQUIRE);
+        if (k == NULL)
+            return -1;
+        if (k == lm) {
+            int m = __atomic_load_n(&t->e[i].slot, __ATOMIC_ACQUIRE);
+            return contains(m, a) && __atomic_load_n(&cg_mod(m)->link_map, __ATOMIC_RELAXED) == lm ? m : -1;
+        }
+    }
+}
+
+static struct lm_table *lm_new(size_t cap)
+{
+    struct lm_table *t = mmap(NULL, sizeof *t + cap * sizeof t->e[0], PROT_READ | PROT_WRITE,
+                              MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (t == MAP_FAILED)
+        return NULL;
+    t->cap = cap;
+    return t;
+}
+
+static void lm_put_in(struct lm_table *t, void *lm, int m)
+{
+    size_t i = lm_hash(lm, t->cap);
+    while (t->e[i].key != NULL && t->e[i].key != LM_TOMB)
+        i = (i + 1) & (t->cap - 1);
+    if (t->e[i].key == NULL)
+        t->used++;
+    __atomic_store_n(&t->e[i].slot, m, __ATOMIC_RELEASE);
+    __atomic_store_n(&t->e[i].key, lm, __ATOMIC_RELEASE);
+}
+
+/* Under mod_lock. Returns 0, or -1 when no memory could be had (the slot is then found by scan). */
+static int lm_put(void *lm, int m)
+{
+    struct lm_table *t = lm_tab;
+    if (t == NULL || (t->used + 1) * 2 > t->cap) {
+        size_t live = 0;
+        for (size_t i = 0; t && i < t->cap; i++)
+            live += t->e[i].key != NULL && t->e[i].key != LM_TOMB;
+        size_t cap = 256;
+        while ((live + 1) * 4 > cap)
+            cap *= 2;
+        struct lm_table *n = lm_new(cap);
+        if (n == NULL)
+            return -1;
+        for (size_t i = 0; t && i < t->cap; i++)
+            if (t->e[i].key != NULL && t->e[i].key != LM_TOMB)
+                lm_put_in(n, t->e[i].key, t->e[i].slot);
+        __atomic_store_n(&lm_tab, n, __ATOMIC_RELEASE);
+        t = n;
+    }
+    lm_put_in(t, lm, m);
+    return 0;
+}
+
+static void lm_del(void *lm, int m)
+{
+    struct lm_table *t = lm_tab;
+    if (t == NULL)
+        return;
+    for (size_t i = lm_hash(lm, t->cap); t->e[i].key != NULL; i = (i + 1) & (t->cap - 1))
+        if (t->e[i].key == lm && t->e[i].slot == m) {
+            __atomic_store_n(&t->e[i].key, LM_TOMB, __ATOMIC_RELEASE);
+            return;
+        }
 }
 
 /* What is learnt about a new module before taking mod_lock: the loader's queries take its lock, and a
  * thread inside dlopen (holding that lock) can be running a constructor that calls CUDA and wants
- * mod_lock, so the loader is never asked anything while mod_lock is held. */
+ * mod_lock, so the loader is never asked anything while mod_lock is held. The names are copied
+ * (interned) under mod_lock; until then they point into the loader's strings and `path`, both valid
+ * for the duration of the call. */
 struct candidate {
     void *lm;
     uintptr_t l_addr, lo, hi;
     int is_main;
-    char l_name[CG_PATH_MAX];
-    char path[CG_PATH_MAX];
+    const char *l_name;
+    char *path; /* PATH_MAX bytes, the caller's */
 };
 
-/* The loaded object an address lies in. glibc 2.35's _dl_find_object answers from a sorted table;
- * dladdr1 also searches the object's symbol table for the nearest symbol, which ctxguard does not
- * need: 85,000 instructions for the benchmark's first call on the fakes, more for libraries with many
- * symbols. _dl_find_object is looked up at run time (glibc's own dlsym), so the library still loads
- * on an older glibc, where dladdr1 serves. */
-static struct link_map *object_of(uintptr_t a)
-{
+/* glibc 2.35's _dl_find_object answers from a sorted table without taking the loader's lock: the
+ * object an address lies in, its link map and its mapping. It is looked up at run time (glibc's own
+ * dlsym), so the library still loads on an older glibc, where dladdr1 and dl_iterate_phdr serve. */
 #ifdef DLFO_STRUCT_HAS_EH_DBASE
-    typedef int (*find_fn)(void *, struct dl_find_object *);
+typedef int (*find_fn)(void *, struct dl_find_object *);
+static find_fn find_object(void)
+{
     static find_fn find;
     static int looked;
     if (!__atomic_load_n(&looked, __ATOMIC_ACQUIRE)) { /* two threads may both look: same answer */
@@ -150,89 +278,215 @@ static struct link_map *object_of(uintptr_t a)
         __atomic_store_n(&find, ds ? (find_fn)ds(RTLD_DEFAULT, "_dl_find_object") : NULL, __ATOMIC_RELAXED);
         __atomic_store_n(&looked, 1, __ATOMIC_RELEASE);
     }
-    find_fn f = __atomic_load_n(&find, __ATOMIC_RELAXED);
+    return __atomic_load_n(&find, __ATOMIC_RELAXED);
+}
+#endif
+
+/* The loaded object `a` lies in: its link map and mapping, from _dl_find_object; 0 if it has none
+ * (or there is no _dl_find_object). */
+static int find_fast(uintptr_t a, void **lm, uintptr_t *lo, uintptr_t *hi)
+{
+#ifdef DLFO_STRUCT_HAS_EH_DBASE
+    find_fn f = find_object();
     struct dl_find_object fo;
-    if (f && f((void *)a, &fo) == 0)
-        return fo.dlfo_link_map;
-#endif /* else, or not found there: the loader's older way */
-    Dl_info info;
-    struct link_map *lm = NULL;
-    return dladdr1((void *)a, &info, (void **)&lm, RTLD_DL_LINKMAP) ? lm : NULL;
+    if (f && f((void *)a, &fo) == 0 && fo.dlfo_link_map) {
+        *lm = fo.dlfo_link_map;
+        *lo = (uintptr_t)fo.dlfo_map_start;
+        *hi = (uintptr_t)fo.dlfo_map_end;
+        return 1;
+    }
+#endif
+    (void)a, (void)lm, (void)lo, (void)hi;
+    return 0;
+}
+
+static int have_find_fast(void)
+{
+#ifdef DLFO_STRUCT_HAS_EH_DBASE
+    return find_object() != NULL;
+#else
+    return 0;
+#endif
+}
+
+/* The file the executable was mapped from, from the mapping that holds `a` in /proc/self/maps: a
+ * program started through the loader (ld.so ./prog) has the loader as /proc/self/exe, and its link
+ * map's name as typed, relative to a working directory that may have changed since. */
+static int mapped_file(uintptr_t a, char *out, size_t cap)
+{
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    char buf[4096];
+    size_t have = 0;
+    int found = 0;
+    for (;;) {
+        ssize_t r = read(fd, buf + have, sizeof buf - 1 - have);
+        if (r <= 0)
+            break;
+        have += (size_t)r;
+        buf[have] = '\0';
+        char *line = buf, *nl;
+        while ((nl = strchr(line, '\n')) != NULL) {
+            *nl = '\0';
+            char *end;
+            unsigned long lo = strtoul(line, &end, 16), hi = *end == '-' ? strtoul(end + 1, &end, 16) : 0;
+            char *path = strchr(line, '/');
+            if (a >= lo && a < hi && path && strlen(path) < cap) {
+                memcpy(out, path, strlen(path) + 1);
+                found = 1;
+                break;
+            }
+            line = nl + 1;
+        }
+        if (found)
+            break;
+        have = strlen(line); /* the unfinished line moves to the front */
+        memmove(buf, line, have);
+        if (have == sizeof buf - 1)
+            have = 0; /* a line longer than the buffer: not one of ours */
+    }
+    close(fd);
+    return found;
 }
 
 static int learn(uintptr_t a, struct candidate *c)
 {
-    struct link_map *lm = object_of(a);
-    if (lm == NULL)
-        return 0;
-    struct range_query q = {.l_addr = lm->l_addr, .name = lm->l_name ? lm->l_name : ""};
-    dl_iterate_phdr(range_cb, &q);
-    if (!q.found || a < q.lo || a >= q.hi)
+    void *flm;
+    uintptr_t lo, hi;
+    struct link_map *lm;
+    if (find_fast(a, &flm, &lo, &hi))
+        lm = flm;
+    else { /* the loader's older way (also where _dl_find_object finds nothing) */
+        Dl_info info;
+        lm = NULL;
+        if (!dladdr1((void *)a, &info, (void **)&lm, RTLD_DL_LINKMAP) || lm == NULL)
+            return 0;
+        struct range_query q = {.l_addr = lm->l_addr, .name = lm->l_name ? lm->l_name : ""};
+        dl_iterate_phdr(range_cb, &q);
+        if (!q.found)
+            return 0;
+        lo = q.lo;
+        hi = q.hi;
+    }
+    if (a < lo || a >= hi)
         return 0;
     c->lm = lm;
     c->l_addr = lm->l_addr;
-    c->lo = q.lo;
-    c->hi = q.hi;
+    c->lo = lo;
+    c->hi = hi;
     c->is_main = lm->l_prev == NULL;
-    snprintf(c->l_name, sizeof c->l_name, "%s", lm->l_name ? lm->l_name : "");
-    const char *path = (lm->l_name && lm->l_name[0]) ? lm->l_name : NULL;
+    c->l_name = lm->l_name ? lm->l_name : "";
+    const char *path = c->l_name[0] ? c->l_name : NULL;
     char resolved[PATH_MAX]; /* realpath needs PATH_MAX (_FORTIFY_SOURCE aborts on less) */
     if (c->is_main) {
-        /* The executable's l_name is empty; /proc/self/exe names it exactly. */
-        ssize_t n = readlink("/proc/self/exe", c->path, sizeof c->path - 1);
+        /* The executable: the first link map, whose name is empty. Started by the kernel, it has an
+         * interpreter (AT_BASE is the loader's address) and /proc/self/exe names it exactly. Started
+         * through the loader (ld.so ./prog), the loader is the kernel's program (no AT_BASE) and
+         * /proc/self/exe, and the file mapped at the program's address names it. */
+        ssize_t n = path || getauxval(AT_BASE) == 0 ? -1 : readlink("/proc/self/exe", c->path, PATH_MAX - 1);
         if (n > 0)
             c->path[n] = '\0';
-        else
-            snprintf(c->path, sizeof c->path, "%s", path ? path : "(main)");
+        else if (!mapped_file(a, c->path, PATH_MAX))
+            snprintf(c->path, PATH_MAX, "%s", path ? path : "(main)");
     } else if (path && realpath(path, resolved) != NULL) {
         /* logs carry the canonical absolute path (dlopen'ed as "plugins/x.so" or "a/../b.so") */
-        size_t n = strnlen(resolved, sizeof c->path - 1); /* a longer path is cut, not overrun */
-        memcpy(c->path, resolved, n);
-        c->path[n] = '\0';
+        memcpy(c->path, resolved, strlen(resolved) + 1);
     } else {
-        snprintf(c->path, sizeof c->path, "%s", path ? path : "(unnamed)");
+        snprintf(c->path, PATH_MAX, "%s", path ? path : "(unnamed)");
     }
     return 1;
+}
+
+/* Under mod_lock: a slot for a new module: the last one freed, else the next never used (a new chunk
+ * when needed). 0 when the table is full or out of memory. */
+static int take_slot(void)
+{
+    if (free_head) {
+        int m = free_head;
+        free_head = cg_mod(m)->next_free;
+        return m;
+    }
+    int m = cg_mod_count;
+    if (m >= CG_MOD_CAPACITY)
+        return 0;
+    int c = m >> CG_MOD_CHUNK_BITS;
+    if (cg_mod_chunks[c] == NULL) {
+        void *p = mmap(NULL, sizeof(struct cg_mod_chunk), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            return 0;
+        __atomic_store_n(&cg_mod_chunks[c], (struct cg_mod_chunk *)p, __ATOMIC_RELEASE);
+    }
+    return m;
 }
 
 /* Under mod_lock: publish the candidate in a free slot. */
 static int insert(const struct candidate *c)
 {
-    int slot = -1;
-    for (int i = 1; i < cg_mod_count; i++)
-        if (cg_modules[i].hi == 0) {
-            slot = i;
-            break;
+    const char *path = cg_intern(c->path), *l_name = cg_intern(c->l_name);
+    int slot = path && l_name ? take_slot() : 0;
+    if (slot == 0) {
+        if (!full_reported) {
+            __atomic_store_n(&full_reported, 1, __ATOMIC_RELAXED);
+            /* no lower layer logs; stderr directly, once: the decision it changes is named */
+            static const char msg[] = "ctxguard: the module table is full or out of memory: modules seen from "
+                                      "now on are \"(unknown)\" and no rule naming them matches\n";
+            if (write(2, msg, sizeof msg - 1) < 0)
+                __atomic_store_n(&full_reported, 2, __ATOMIC_RELAXED);
         }
-    if (slot < 0) {
-        if (cg_mod_count >= CG_MAX_MODULES)
-            return 0;
-        slot = cg_mod_count;
+        return 0;
     }
-    struct cg_module *m = &cg_modules[slot];
-    m->link_map = c->lm;
+    struct cg_module *m = cg_mod(slot);
+    __atomic_store_n(&m->link_map, c->lm, __ATOMIC_RELAXED);
     m->l_addr = c->l_addr;
-    memcpy(m->l_name, c->l_name, sizeof m->l_name);
-    memcpy(m->path, c->path, sizeof m->path);
+    m->l_name = l_name;
+    __atomic_store_n(&m->path, path, __ATOMIC_RELEASE);
     m->is_main = c->is_main;
-    m->cls = cg_classify_path(m->path);
+    /* the program is always a party, whatever its file is called */
+    m->cls = c->is_main ? CG_MOD_USER : cg_classify_path(path);
     m->watched = -1; /* rules are consulted once configuration is read (rt_enter) */
+    for (int i = 0; i < CG_RT_COUNT; i++)
+        __atomic_store_n(&m->rt_real[i], NULL, __ATOMIC_RELAXED);
+    __atomic_store_n(cg_mod_uses(slot), 0, __ATOMIC_RELAXED);
+    __atomic_store_n(cg_mod_victims(slot), 0, __ATOMIC_RELAXED);
     m->lo = c->lo;
     __atomic_store_n(&m->hi, c->hi, __ATOMIC_RELEASE);
+    if (lm_put(c->lm, slot) != 0 && !full_reported) {
+        __atomic_store_n(&full_reported, 1, __ATOMIC_RELAXED);
+        static const char msg[] = "ctxguard: out of memory for the module index: lookups scan the table\n";
+        if (write(2, msg, sizeof msg - 1) < 0)
+            __atomic_store_n(&full_reported, 2, __ATOMIC_RELAXED);
+    }
     if (slot == cg_mod_count)
         __atomic_store_n(&cg_mod_count, slot + 1, __ATOMIC_RELEASE);
     return slot;
 }
 
+static int lookup(uintptr_t a, void *lm)
+{
+    int m = lm ? lm_get(lm, a) : -1;
+    /* Every slot: without _dl_find_object, when the index could not be had, or for an address the
+     * loader's table does not know while the table is small (so code in no module, which is looked
+     * up on each of its calls, does not scan ten thousand slots each time). */
+    if (m < 0 && (!have_find_fast() || __atomic_load_n(&full_reported, __ATOMIC_RELAXED) ||
+                  (lm == NULL && __atomic_load_n(&cg_mod_count, __ATOMIC_RELAXED) <= 64)))
+        m = scan(a);
+    return m;
+}
+
 int cg_module_of_slow(uintptr_t a, unsigned int gen)
 {
-    int m = scan(a);
+    void *lm = NULL;
+    uintptr_t lo, hi;
+    find_fast(a, &lm, &lo, &hi);
+    int m = lookup(a, lm);
     if (m < 0) {
         int saved = cg_own_begin();
-        static __thread struct candidate c; /* 2 KiB: kept off the caller's stack */
+        char path[PATH_MAX];
+        struct candidate c = {.path = path};
         int known = learn(a, &c);
         pthread_mutex_lock(&cg_mod_lock);
-        m = scan(a);
+        m = lookup(a, known ? c.lm : NULL);
         if (m < 0)
             m = known ? insert(&c) : 0;
         pthread_mutex_unlock(&cg_mod_lock);
@@ -253,8 +507,8 @@ int cg_module_peek_slow(uintptr_t a, unsigned int gen)
 }
 
 struct walk {
-    int skip_done;
     int found;
+    int system; /* the walk stopped at libc or the loader */
 };
 
 static _Unwind_Reason_Code walk_cb(struct _Unwind_Context *ctx, void *arg)
@@ -264,15 +518,26 @@ static _Unwind_Reason_Code walk_cb(struct _Unwind_Context *ctx, void *arg)
     if (ip == 0)
         return _URC_END_OF_STACK;
     int m = cg_module_of((void *)(ip - 1));
-    if (m > 0 && cg_modules[m].cls == CG_MOD_USER) {
+    if (m > 0 && cg_mod(m)->cls == CG_MOD_USER) {
         w->found = m;
         return _URC_END_OF_STACK;
     }
     /* libc or the loader before any module: the call began in exit handlers or destructors (the
      * frames further up, down to _start, belong to no one in particular). */
-    if (m > 0 && cg_modules[m].cls == CG_MOD_SYSTEM)
+    if (m > 0 && cg_mod(m)->cls == CG_MOD_SYSTEM) {
+        w->system = 1;
         return _URC_END_OF_STACK;
+    }
     return _URC_NO_REASON;
+}
+
+static struct walk walk_stack(void)
+{
+    struct walk w = {-1, 0};
+    int saved = cg_own_begin();
+    _Unwind_Backtrace(walk_cb, &w);
+    cg_own_end(saved);
+    return w;
 }
 
 int cg_attribute_ex(const void *ra, int *no_user)
@@ -280,17 +545,27 @@ int cg_attribute_ex(const void *ra, int *no_user)
     int m = cg_module_of(ra);
     if (no_user)
         *no_user = 0;
-    if (m > 0 && cg_modules[m].cls == CG_MOD_USER)
+    if (m > 0 && cg_mod(m)->cls == CG_MOD_USER)
         return m;
-    struct walk w = {0, -1};
-    int saved = cg_own_begin();
-    _Unwind_Backtrace(walk_cb, &w);
-    cg_own_end(saved);
+    struct walk w = walk_stack();
     if (w.found > 0)
         return w.found;
     if (no_user)
         *no_user = 1;
     return m;
+}
+
+int cg_party_of(const void *ra)
+{
+    int m = cg_module_of(ra);
+    if (m > 0 && cg_mod(m)->cls == CG_MOD_USER)
+        return m;
+    if (m == 0)
+        return CG_MOD_ANON; /* code in no module: a user of its own (its frames are not walkable) */
+    struct walk w = walk_stack();
+    if (w.found > 0)
+        return w.found;
+    return w.system ? -1 : CG_MOD_UNNAMED;
 }
 
 #define CG_MAX_FREED_LISTENERS 4
@@ -306,60 +581,105 @@ void cg_modules_on_freed(cg_module_freed_fn f)
     }
 }
 
-/* After a dlclose: the objects still loaded are listed first (dl_iterate_phdr takes the loader's
- * lock, never while mod_lock is held), then slots whose object is gone are freed under mod_lock. */
-#define CG_MAX_LOADED 2048
+/* After a dlclose: the objects still loaded are listed (dl_iterate_phdr takes the loader's lock,
+ * never while mod_lock is held) into memory mapped for the occasion, sorted, and each slot is looked
+ * up in the list; slots whose object is gone are freed under mod_lock. */
 struct loaded {
     uintptr_t l_addr;
     const char *name; /* valid while the object stays loaded: compared only, never kept */
 };
-static __thread struct loaded loaded_now[CG_MAX_LOADED];
 
 struct loaded_list {
-    int n, overflow;
+    struct loaded *v;
+    size_t n, cap;
+    int overflow;
 };
 
 static int list_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
     (void)size;
     struct loaded_list *l = arg;
-    if (l->n == CG_MAX_LOADED) {
+    if (l->n == l->cap) {
         l->overflow = 1;
         return 1;
     }
-    loaded_now[l->n].l_addr = info->dlpi_addr;
-    loaded_now[l->n].name = info->dlpi_name ? info->dlpi_name : "";
+    l->v[l->n].l_addr = info->dlpi_addr;
+    l->v[l->n].name = info->dlpi_name ? info->dlpi_name : "";
     l->n++;
+    return 0;
+}
+
+static int by_addr(const void *x, const void *y)
+{
+    uintptr_t a = ((const struct loaded *)x)->l_addr, b = ((const struct loaded *)y)->l_addr;
+    return a < b ? -1 : a > b;
+}
+
+static int still_loaded(const struct loaded_list *l, const struct cg_module *m)
+{
+    size_t lo = 0, hi = l->n;
+    while (lo < hi) { /* the first entry with this load bias */
+        size_t mid = (lo + hi) / 2;
+        if (l->v[mid].l_addr < m->l_addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < l->n && l->v[lo].l_addr == m->l_addr; lo++)
+        if (strcmp(l->v[lo].name, m->l_name) == 0)
+            return 1;
     return 0;
 }
 
 void cg_modules_revalidate(void)
 {
     int saved = cg_own_begin();
-    struct loaded_list l = {0, 0};
-    dl_iterate_phdr(list_cb, &l);
-    if (l.overflow) { /* cannot tell: keep every slot rather than free a live one */
+    /* what code in no module was resolved to may be what was just unloaded */
+    for (int k = 0; k < CG_RT_COUNT; k++)
+        __atomic_store_n(&cg_mod(0)->rt_real[k], NULL, __ATOMIC_RELEASE);
+    /* room for every slot in use and as many again (objects without CUDA calls are listed too) */
+    size_t cap = 2 * (size_t)__atomic_load_n(&cg_mod_count, __ATOMIC_ACQUIRE) + 512;
+    struct loaded_list l = {NULL, 0, 0, 0};
+    for (int tries = 0; tries < 4; tries++, cap *= 4) {
+        size_t bytes = cap * sizeof *l.v;
+        l.v = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (l.v == MAP_FAILED) {
+            l.v = NULL;
+            break;
+        }
+        l.n = 0;
+        l.cap = cap;
+        l.overflow = 0;
+        dl_iterate_phdr(list_cb, &l);
+        if (!l.overflow)
+            break;
+        munmap(l.v, bytes);
+        l.v = NULL;
+    }
+    if (l.v == NULL) { /* cannot tell: keep every slot rather than free a live one */
         cg_own_end(saved);
         return;
     }
+    qsort(l.v, l.n, sizeof *l.v, by_addr);
     pthread_mutex_lock(&cg_mod_lock);
     int changed = 0;
-    for (int i = 1; i < cg_mod_count; i++) {
-        struct cg_module *m = &cg_modules[i];
-        if (m->hi == 0 || m->is_main)
-            continue;
-        int alive = 0;
-        for (int k = 0; k < l.n && !alive; k++)
-            alive = loaded_now[k].l_addr == m->l_addr && strcmp(loaded_now[k].name, m->l_name) == 0;
-        if (alive)
+    for (int i = CG_MOD_FIRST; i < cg_mod_count; i++) {
+        struct cg_module *m = cg_mod(i);
+        if (m->hi == 0 || m->is_main || still_loaded(&l, m))
             continue;
         __atomic_store_n(&m->hi, 0, __ATOMIC_RELEASE);
         m->lo = 0;
+        lm_del(m->link_map, i);
+        /* the tables that keep something per slot forget it (state.c: uses and victims; resolve.c:
+         * the real functions), then the slot is another module's to take */
         for (int k = 0; k < CG_MAX_FREED_LISTENERS; k++) {
             cg_module_freed_fn f = __atomic_load_n(&freed_listeners[k], __ATOMIC_ACQUIRE);
             if (f)
                 f(i);
         }
+        __atomic_add_fetch(&m->gen, 1, __ATOMIC_RELEASE);
+        m->next_free = free_head;
+        free_head = i;
         changed = 1;
     }
     if (changed) { /* never 0: a thread's fast_gen of 0 means disarmed (writers hold mod_lock) */
@@ -367,5 +687,6 @@ void cg_modules_revalidate(void)
         __atomic_store_n(&cg_mod_gen, g ? g : 1, __ATOMIC_RELEASE);
     }
     pthread_mutex_unlock(&cg_mod_lock);
+    munmap(l.v, l.cap * sizeof *l.v);
     cg_own_end(saved);
 }

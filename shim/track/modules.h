@@ -10,7 +10,18 @@
  * rip-relative load instead of a GOT load first. */
 #pragma GCC visibility push(hidden)
 
-#define CG_MAX_MODULES 64 /* slot 0 is "unknown" (JIT code, anonymous memory) */
+/* The table grows in chunks of CG_MOD_CHUNK slots, allocated on demand and never moved, so a slot
+ * number read without a lock stays a valid index: CG_MOD_CHUNKS chunks, 262,144 slots. */
+#define CG_MOD_CHUNK_BITS 8
+#define CG_MOD_CHUNK (1 << CG_MOD_CHUNK_BITS)
+#define CG_MOD_CHUNKS 1024
+#define CG_MOD_CAPACITY (CG_MOD_CHUNK * CG_MOD_CHUNKS)
+/* Slot 0 is "unknown" (no module known). Slots 1 and 2 are parties without a module: code in no module
+ * (JIT code, anonymous executable memory) is a user of its own, and a use whose module could not be
+ * found still counts (it makes the context shared). Loaded objects start at CG_MOD_FIRST. */
+#define CG_MOD_ANON 1
+#define CG_MOD_UNNAMED 2
+#define CG_MOD_FIRST 3
 
 enum cg_mod_class {
     CG_MOD_UNKNOWN = 0,
@@ -24,17 +35,55 @@ enum cg_mod_class {
 };
 
 struct cg_module {
-    uintptr_t lo, hi;    /* address range of the object's loadable segments; 0,0 when the slot is free */
+    uintptr_t lo, hi;    /* address range of the object's mapping; 0,0 when the slot is free */
     void *link_map;      /* glibc's struct link_map for it (never dereferenced after a dlclose) */
     uintptr_t l_addr;    /* its load bias and loader name: how it is recognised as still loaded */
-    char l_name[CG_PATH_MAX];
+    const char *l_name;  /* interned (track/names.c): valid for the life of the process */
+    const char *path;    /* absolute path, for logs; interned, so a copy of the pointer keeps naming
+                            this module after its slot is reused */
     int cls;             /* enum cg_mod_class */
     int is_main;         /* the executable: its dependency scope is the global scope */
     int watched;         /* a rule may decide its ordinary calls: no fast path; -1 not yet known */
-    char path[CG_PATH_MAX]; /* absolute path, for logs */
+    unsigned int gen;    /* bumped each time the slot is freed: (slot, gen) names one module */
+    int next_free;       /* free list (under mod_lock) */
+    /* Real runtime entry points for calls from this module (track/resolve.c): NULL until resolved. */
+    void *rt_real[CG_RT_COUNT];
 };
 
-extern struct cg_module cg_modules[CG_MAX_MODULES];
+/* Per-slot device bitmaps sit apart from the records, so that listing the users of a device reads
+ * 8 bytes per module, not a record each. Bit d: device d (CG_MAX_DEVICES is 64). */
+struct cg_mod_chunk {
+    uint64_t uses[CG_MOD_CHUNK];    /* the module used device d's primary context */
+    uint64_t victims[CG_MOD_CHUNK]; /* it used it when another module last reset it: told once when it
+                                       attaches again (decide/attribution.c) */
+    uint64_t lost[CG_MOD_CHUNK];    /* the same, kept until the next reset of that device: only a module
+                                       that held something in the context explains a failure by it */
+    struct cg_module rec[CG_MOD_CHUNK];
+};
+extern struct cg_mod_chunk *cg_mod_chunks[CG_MOD_CHUNKS];
+
+static inline struct cg_mod_chunk *cg_mod_chunk_of(int m)
+{
+    return __atomic_load_n(&cg_mod_chunks[(unsigned)m >> CG_MOD_CHUNK_BITS], __ATOMIC_ACQUIRE);
+}
+/* Module m's record; m is a slot the table handed out (0 <= m < cg_mod_count). */
+static inline struct cg_module *cg_mod(int m)
+{
+    return &cg_mod_chunk_of(m)->rec[m & (CG_MOD_CHUNK - 1)];
+}
+static inline uint64_t *cg_mod_uses(int m)
+{
+    return &cg_mod_chunk_of(m)->uses[m & (CG_MOD_CHUNK - 1)];
+}
+static inline uint64_t *cg_mod_lost(int m)
+{
+    return &cg_mod_chunk_of(m)->lost[m & (CG_MOD_CHUNK - 1)];
+}
+static inline uint64_t *cg_mod_victims(int m)
+{
+    return &cg_mod_chunk_of(m)->victims[m & (CG_MOD_CHUNK - 1)];
+}
+
 /* Bumped whenever a slot is freed, so per-thread caches drop it. On a cache line of its own (the
  * struct is 64 bytes): every fast-path call reads it, only dlclose writes it. */
 struct cg_mod_gen_line {
@@ -43,16 +92,19 @@ struct cg_mod_gen_line {
 extern struct cg_mod_gen_line cg_mod_gen_line;
 #define cg_mod_gen (cg_mod_gen_line.v)
 
+/* The full path of module m, for logs and rules; "(unknown)" for no module. Valid for the life of the
+ * process (interned), whatever happens to the slot later. */
+const char *cg_module_path(int m);
 /* The base name of module m's path, for messages; "(unknown)" for no module. */
 const char *cg_module_base(int m);
-extern int cg_mod_count;          /* slots in use, published with release */
+extern int cg_mod_count;          /* slots ever used (high-water mark), published with release */
 
 int cg_module_of_slow(uintptr_t addr, unsigned int gen);
 
 /* Several threads may compute and store `watched` at once (the same value): atomic accesses. */
 static inline int cg_watched(int m)
 {
-    return __atomic_load_n(&cg_modules[m].watched, __ATOMIC_RELAXED);
+    return __atomic_load_n(&cg_mod(m)->watched, __ATOMIC_RELAXED);
 }
 
 /* The module an address lies in. Hot path: one per-thread range compare. */
@@ -87,14 +139,21 @@ static inline int cg_attribute(const void *ra)
     return cg_attribute_ex(ra, NULL);
 }
 
+/* The party a call from `ra` is made for, found as attribution finds a caller: the first user module
+ * on the stack (past carriers and NVIDIA libraries); CG_MOD_ANON when the call comes from code in no
+ * module; CG_MOD_UNNAMED when no user module can be found on the stack; -1 when the walk reached libc
+ * or the loader first (exit handlers, destructors: nobody's use). */
+int cg_party_of(const void *ra);
+
 /* Classification by file name alone (exposed for tests). */
 int cg_classify_path(const char *path);
 
 /* After a dlclose: free the slots of objects that are gone. */
 void cg_modules_revalidate(void);
 
-/* Told when a slot is freed (its module was unloaded), so that other tables forget what they keep
- * for it: a registration (made by init.c), because those tables live in files that use this one. */
+/* Told (under mod_lock) when a slot is freed (its module was unloaded), so that other tables forget
+ * what they keep for it: a registration (made by init.c), because those tables live in files that
+ * use this one. */
 typedef void (*cg_module_freed_fn)(int m);
 void cg_modules_on_freed(cg_module_freed_fn f);
 

@@ -10,7 +10,6 @@
 #include "core/guard.h"
 #include "track/resolve.h"
 
-void *cg_rt_real[CG_MAX_MODULES][CG_RT_COUNT];
 void *cg_rt_handed[CG_RT_COUNT];
 void *cg_rt_via[CG_HANDED_RUNTIMES][CG_RT_COUNT];
 static int handed_mod[CG_HANDED_RUNTIMES]; /* module index of the runtime in each slot; 0: free */
@@ -30,17 +29,20 @@ static void *real_dlopen(const char *file, int flags)
 /* The definition of `name` visible from module m's own dependency scope, excluding ctxguard. */
 static void *scope_lookup(int m, const char *name)
 {
-    if (m <= 0 || cg_modules[m].hi == 0)
+    if (m < CG_MOD_FIRST || __atomic_load_n(&cg_mod(m)->hi, __ATOMIC_ACQUIRE) == 0)
         return NULL;
-    void *h = cg_modules[m].is_main ? real_dlopen(NULL, RTLD_LAZY)
-                                    : real_dlopen(cg_modules[m].l_name, RTLD_LAZY | RTLD_NOLOAD);
+    /* By name (RTLD_NOLOAD): glibc compares it with the loaded objects' names in load order, so this
+     * costs more for a module loaded after many others (make bench, "scale"). A link map is a handle
+     * in glibc, but only once the object has a search list of its own: a dependency never opened by
+     * dlopen has none, and looking a name up through it crashes in the loader. */
+    void *h = cg_mod(m)->is_main ? real_dlopen(NULL, RTLD_LAZY) : real_dlopen(cg_mod(m)->l_name, RTLD_LAZY | RTLD_NOLOAD);
     if (h == NULL)
         return NULL;
     void *p = cg_real_dlsym(h, name);
     cg_real_dlclose(h);
     if (p) {
         int pm = cg_module_of(p);
-        if (pm > 0 && cg_modules[pm].cls == CG_MOD_SHIM)
+        if (pm > 0 && cg_mod(pm)->cls == CG_MOD_SHIM)
             p = NULL; /* the executable's scope is the global one, which starts with ctxguard */
     }
     return p;
@@ -105,7 +107,7 @@ static void report_missing(int slot, const char *name, int m)
         return;
     cg_log_msg("cannot find the real %s for %s (looked in its dependency scope, the global scope and "
                "pointers handed out by lookups); its calls return error 302 (symbol not found)",
-               name, m > 0 ? cg_modules[m].path : "an unknown module");
+               name, m > 0 ? cg_module_path(m) : "an unknown module");
 }
 
 /* Resolution asks the loader (dlopen NOLOAD, dlsym), which takes the loader's lock; a thread inside
@@ -114,7 +116,7 @@ static void report_missing(int slot, const char *name, int m)
  * (the first answer wins, later identical ones are dropped). */
 void *cg_rt_resolve(int m, int id)
 {
-    void *fn = __atomic_load_n(&cg_rt_real[m][id], __ATOMIC_ACQUIRE);
+    void *fn = __atomic_load_n(&cg_mod(m)->rt_real[id], __ATOMIC_ACQUIRE);
     if (fn)
         return fn;
     int saved = cg_own_begin();
@@ -123,10 +125,12 @@ void *cg_rt_resolve(int m, int id)
         fn = any_loaded_runtime(cg_rt_names[id]);
     if (fn && cg_is_own_code(fn))
         fn = NULL;
-    /* Cache only real answers for known modules: the unknown slot stays looked up each time. */
-    if (fn && m > 0) {
+    /* Cache only real answers. Slot 0 (code in no module: JIT code calls in a loop) is cached too,
+     * and forgotten at every dlclose (cg_modules_revalidate), since what it found may be unloaded:
+     * looking it up on each call cost a dlopen a call (under TSan, 30 s for 20,000 calls). */
+    if (fn && m >= 0) {
         void *expected = NULL;
-        if (!__atomic_compare_exchange_n(&cg_rt_real[m][id], &expected, fn, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        if (!__atomic_compare_exchange_n(&cg_mod(m)->rt_real[id], &expected, fn, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
             fn = expected;
     }
     cg_own_end(saved);
@@ -175,7 +179,7 @@ void *cg_resolve_plain(int m, const char *name)
 void cg_resolve_forget_module(int m)
 {
     for (int i = 0; i < CG_RT_COUNT; i++)
-        __atomic_store_n(&cg_rt_real[m][i], NULL, __ATOMIC_RELEASE);
+        __atomic_store_n(&cg_mod(m)->rt_real[i], NULL, __ATOMIC_RELEASE);
     /* an unloaded runtime's slot is free again; a caller still holding its wrappers gets error 302
      * (symbol not found) instead of a jump into unmapped code */
     for (int k = 0; k < CG_HANDED_RUNTIMES; k++)

@@ -13,8 +13,7 @@
 /* Real runtime entry point for calls coming from module m: the definition m itself would have
  * reached without ctxguard (its own dependency scope first, so a plugin loaded RTLD_LOCAL reaches
  * its own libcudart, and two runtime versions in one process each reach their own). */
-extern void *cg_rt_real[CG_MAX_MODULES][CG_RT_COUNT];
-void *cg_rt_resolve(int m, int id);
+void *cg_rt_resolve(int m, int id); /* kept in cg_mod(m)->rt_real[id] */
 
 /* Pointers a runtime lookup (dlsym(cudart_handle, "cuda…")) handed out: the fallback for callers
  * whose own scope has no runtime. */
@@ -39,7 +38,7 @@ void *cg_drv_resolve(int id, const void *ra);
 
 static inline void *cg_rt_real_for(int m, int id)
 {
-    void *fn = __atomic_load_n(&cg_rt_real[m < 0 ? 0 : m][id], __ATOMIC_ACQUIRE);
+    void *fn = __atomic_load_n(&cg_mod(m < 0 ? 0 : m)->rt_real[id], __ATOMIC_ACQUIRE);
     return CG_LIKELY(fn != NULL) ? fn : cg_rt_resolve(m < 0 ? 0 : m, id);
 }
 

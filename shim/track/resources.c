@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "track/modules.h"
 #include "track/resources.h"
@@ -19,8 +20,35 @@ uintptr_t cg_res_buckets[CG_RES_BUCKETS];
 static int free_lock;
 static struct cg_res_rec *free_recs;
 
-/* Blocked resets per module slot, for the exit summary. */
-static unsigned int blocked[CG_MAX_MODULES];
+/* Per module slot: blocked resets (for the exit summary) and what blocked resets left behind until
+ * the context really ended. In chunks parallel to the module table's (issue 14: no fixed count of
+ * modules), mapped on first use and never moved. */
+struct slot_counts {
+    unsigned int blocked[CG_MOD_CHUNK];
+    struct cg_res_counts retired_left[CG_MOD_CHUNK];
+};
+static struct slot_counts *slot_chunks[CG_MOD_CHUNKS];
+
+static struct slot_counts *slot_chunk(int m, int create)
+{
+    struct slot_counts **pc = &slot_chunks[(unsigned)m >> CG_MOD_CHUNK_BITS];
+    struct slot_counts *c = __atomic_load_n(pc, __ATOMIC_ACQUIRE);
+    if (c == NULL && create) {
+        struct slot_counts *n = mmap(NULL, sizeof *n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (n == MAP_FAILED)
+            return NULL;
+        if (__atomic_compare_exchange_n(pc, &c, n, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            c = n;
+        else
+            munmap(n, sizeof *n); /* another thread's is in place: c holds it */
+    }
+    return c;
+}
+static unsigned int blocked_of(int m)
+{
+    struct slot_counts *c = m > 0 ? slot_chunk(m, 0) : NULL;
+    return c ? __atomic_load_n(&c->blocked[m & (CG_MOD_CHUNK - 1)], __ATOMIC_RELAXED) : 0;
+}
 
 /* What unloaded modules left behind, by file name (a plugin reloaded N times is one row). */
 #define DEPARTED 32
@@ -31,8 +59,13 @@ static struct {
 } departed[DEPARTED];
 static int departed_lock;
 /* Left behind by blocked resets and held until the context really ended (a later real reset, or the
- * runtime's release at exit): counted then, since the records go. Under departed_lock. */
-static struct cg_res_counts retired_left[CG_MAX_MODULES];
+ * runtime's release at exit): counted then, since the records go; slot_counts.retired_left, under
+ * departed_lock. NULL where none was ever counted. */
+static struct cg_res_counts *retired_left_of(int m, int create)
+{
+    struct slot_counts *c = m > 0 ? slot_chunk(m, create) : NULL;
+    return c ? &c->retired_left[m & (CG_MOD_CHUNK - 1)] : NULL;
+}
 
 static void spin(unsigned int *spins)
 {
@@ -120,13 +153,13 @@ static __attribute__((noinline)) void *created_current(int *dev)
 
 void cg_res_add_slow(int m, int type, int door, uintptr_t key, size_t bytes, const void *ra)
 {
-    if (m <= 0 || cg_modules[m].cls != CG_MOD_USER) {
+    if (m <= 0 || cg_mod(m)->cls != CG_MOD_USER) {
         /* A library acting for a module (cuBLAS allocating its workspace): the module it acts for.
          * ra NULL (the driver door): the runtime's own objects, never attributed to a module. */
         if (ra == NULL || cg_tls.depth)
             return;
         m = cg_attribute(ra);
-        if (m <= 0 || cg_modules[m].cls != CG_MOD_USER)
+        if (m <= 0 || cg_mod(m)->cls != CG_MOD_USER)
             return;
     }
     if (key == 0)
@@ -270,14 +303,16 @@ void cg_res_free_list(struct cg_res_rec *list)
 
 void cg_res_note_blocked(int m)
 {
-    if (m > 0 && m < CG_MAX_MODULES)
-        __atomic_add_fetch(&blocked[m], 1, __ATOMIC_RELAXED);
+    struct slot_counts *c = m > 0 ? slot_chunk(m, 1) : NULL;
+    if (c)
+        __atomic_add_fetch(&c->blocked[m & (CG_MOD_CHUNK - 1)], 1, __ATOMIC_RELAXED);
 }
 
 struct retire {
     int dev;
     unsigned int gen;
-    struct cg_res_counts left[CG_MAX_MODULES];
+    int n;                       /* slots in `left`: the table's count when the walk began */
+    struct cg_res_counts *left;  /* per slot */
     int any;
     struct cg_res_rec *list;
 };
@@ -286,7 +321,7 @@ static int retire_one(struct cg_res_rec *r, void *arg)
     struct retire *t = arg;
     if (r->dev != t->dev || r->ctx != NULL || r->resets + 1 >= t->gen)
         return 0;
-    if (r->mod > 0 && r->left) {
+    if (r->mod > 0 && r->mod < t->n && r->left) {
         add_to(&t->left[r->mod], r);
         t->any = 1;
     }
@@ -305,19 +340,30 @@ static void add_counts(struct cg_res_counts *to, const struct cg_res_counts *c)
 
 void cg_res_retire(int dev)
 {
-    struct retire *t = calloc(1, sizeof *t); /* 2 KiB: not on the stack of a CUDA call */
+    struct retire *t = calloc(1, sizeof *t);
     if (t == NULL)
         return;
+    t->n = __atomic_load_n(&cg_mod_count, __ATOMIC_ACQUIRE);
+    t->left = calloc((size_t)t->n, sizeof *t->left); /* one per slot: not on the stack of a CUDA call */
+    if (t->left == NULL) {
+        free(t);
+        return;
+    }
     t->dev = cg_dev_index(dev);
     t->gen = cg_ctx_gen_of(dev);
     visit(retire_one, t);
     cg_res_free_list(t->list);
     if (t->any) {
         plain_lock(&departed_lock);
-        for (int m = 1; m < CG_MAX_MODULES; m++)
-            add_counts(&retired_left[m], &t->left[m]);
+        for (int m = 1; m < t->n; m++) {
+            struct cg_res_counts *rl;
+            if ((t->left[m].allocations || t->left[m].streams || t->left[m].events) &&
+                (rl = retired_left_of(m, 1)) != NULL)
+                add_counts(rl, &t->left[m]);
+        }
         plain_unlock(&departed_lock);
     }
+    free(t->left);
     free(t);
 }
 
@@ -339,16 +385,27 @@ static int forget_one(struct cg_res_rec *r, void *arg)
 void cg_res_forget_module(int m)
 {
     struct forget f = {m, {0, 0, 0, 0}};
-    unsigned int resets = __atomic_load_n(&blocked[m], __ATOMIC_RELAXED);
+    unsigned int resets = blocked_of(m);
     visit(forget_one, &f);
     struct cg_res_counts c = f.c;
-    __atomic_store_n(&blocked[m], 0, __ATOMIC_RELAXED);
-    if (resets == 0)
+    struct slot_counts *sc = slot_chunk(m, 0);
+    if (sc)
+        __atomic_store_n(&sc->blocked[m & (CG_MOD_CHUNK - 1)], 0, __ATOMIC_RELAXED);
+    struct cg_res_counts *rl = retired_left_of(m, 0);
+    if (resets == 0) {
+        if (rl) { /* the slot's next module starts from nothing */
+            plain_lock(&departed_lock);
+            memset(rl, 0, sizeof *rl);
+            plain_unlock(&departed_lock);
+        }
         return;
+    }
     const char *name = cg_module_base(m);
     plain_lock(&departed_lock);
-    add_counts(&c, &retired_left[m]);
-    memset(&retired_left[m], 0, sizeof retired_left[m]);
+    if (rl) {
+        add_counts(&c, rl);
+        memset(rl, 0, sizeof *rl);
+    }
     for (int i = 0; i < DEPARTED; i++) {
         if (departed[i].name[0] && strcmp(departed[i].name, name) != 0)
             continue;
@@ -361,29 +418,38 @@ void cg_res_forget_module(int m)
     plain_unlock(&departed_lock);
 }
 
+struct live_walk {
+    int n; /* slots in live */
+    struct cg_res_counts *live;
+};
 static int live_left_one(struct cg_res_rec *r, void *arg)
 {
-    struct cg_res_counts *live = arg;
-    if (r->mod > 0 && r->left)
-        add_to(&live[r->mod], r);
+    struct live_walk *w = arg;
+    if (r->mod > 0 && r->mod < w->n && r->left)
+        add_to(&w->live[r->mod], r);
     return 0;
 }
 
 void cg_res_left_totals(void (*fn)(const char *module, const struct cg_res_counts *c, long resets, void *arg),
                         void *arg)
 {
-    static struct cg_res_counts live[CG_MAX_MODULES]; /* at exit only: one caller */
-    memset(live, 0, sizeof live);
-    visit(live_left_one, live);
+    int n = __atomic_load_n(&cg_mod_count, __ATOMIC_ACQUIRE);
+    struct cg_res_counts *live = calloc((size_t)n, sizeof *live); /* at exit only: one caller */
+    if (live == NULL)
+        return;
+    struct live_walk lw = {n, live};
+    visit(live_left_one, &lw);
     /* a module unloaded and loaded again: its earlier lives and this one on one line */
     char merged[DEPARTED] = {0};
     plain_lock(&departed_lock);
-    for (int m = 1; m < CG_MAX_MODULES; m++) {
-        long resets = __atomic_load_n(&blocked[m], __ATOMIC_RELAXED);
-        if (resets == 0 || cg_modules[m].hi == 0)
+    for (int m = 1; m < n; m++) {
+        long resets = blocked_of(m);
+        if (resets == 0 || __atomic_load_n(&cg_mod(m)->hi, __ATOMIC_ACQUIRE) == 0)
             continue;
         const char *name = cg_module_base(m);
-        add_counts(&live[m], &retired_left[m]);
+        struct cg_res_counts *rl = retired_left_of(m, 0);
+        if (rl)
+            add_counts(&live[m], rl);
         for (int i = 0; i < DEPARTED && departed[i].name[0]; i++)
             if (strcmp(departed[i].name, name) == 0) {
                 add_counts(&live[m], &departed[i].c);
@@ -396,6 +462,7 @@ void cg_res_left_totals(void (*fn)(const char *module, const struct cg_res_count
         if (!merged[i])
             fn(departed[i].name, &departed[i].c, departed[i].resets, arg);
     plain_unlock(&departed_lock);
+    free(live);
 }
 
 /* Every bucket lock (32768 bit locks: about 100 us), then the two plain ones. */

@@ -27,27 +27,52 @@ static struct {
 } created[CG_MAX_CREATED];
 static int created_hwm; /* slots [0, hwm) have ever been used: lock-free readers scan only those */
 
-uint64_t cg_other_users(int dev, int except)
+/* 8 bytes per module slot, a chunk at a time: with 10,000 modules, 80 KB read per judged call. */
+int cg_other_users(int dev, int except, int *out, int cap)
 {
-    uint64_t u = __atomic_load_n(&cg_devices[cg_dev_index(dev)].users, __ATOMIC_RELAXED);
-    if (except > 0)
-        u &= ~(1ull << except);
-    return u;
+    uint64_t bit = 1ull << cg_dev_index(dev);
+    int n = __atomic_load_n(&cg_mod_count, __ATOMIC_ACQUIRE), count = 0;
+    if (except == 0)
+        except = CG_MOD_ANON; /* a call from code in no module is the anonymous party's; < 0: nobody */
+    for (int c = 0; c * CG_MOD_CHUNK < n; c++) {
+        struct cg_mod_chunk *ch = __atomic_load_n(&cg_mod_chunks[c], __ATOMIC_ACQUIRE);
+        int end = n - c * CG_MOD_CHUNK < CG_MOD_CHUNK ? n - c * CG_MOD_CHUNK : CG_MOD_CHUNK;
+        for (int i = 0; ch && i < end; i++) {
+            if (!(__atomic_load_n(&ch->uses[i], __ATOMIC_RELAXED) & bit) || c * CG_MOD_CHUNK + i == except)
+                continue;
+            if (count < cap)
+                out[count] = c * CG_MOD_CHUNK + i;
+            count++;
+        }
+    }
+    return count;
+}
+
+void cg_mark_use_from(int m, const void *ra, int dev)
+{
+    if (cg_tls.depth)
+        return;
+    /* code in no module is the anonymous user (no second lookup); else walk to the user behind */
+    cg_mark_use_on(m == 0 ? CG_MOD_ANON : cg_party_of(ra), dev);
 }
 
 void cg_state_forget_module(int m)
 {
-    for (int d = 0; d < CG_MAX_DEVICES; d++)
-        __atomic_fetch_and(&cg_devices[d].users, ~(1ull << m), __ATOMIC_RELAXED);
+    __atomic_store_n(cg_mod_uses(m), 0, __ATOMIC_RELAXED);
+    __atomic_store_n(cg_mod_victims(m), 0, __ATOMIC_RELAXED);
+    __atomic_store_n(cg_mod_lost(m), 0, __ATOMIC_RELAXED);
 }
 
-void cg_note_retain(int dev, CUcontext ctx, int module)
+void cg_note_retain(int dev, CUcontext ctx, int module, const void *ra)
 {
     struct cg_device *d = &cg_devices[cg_dev_index(dev)];
     if (__atomic_exchange_n(&d->primary, ctx, __ATOMIC_ACQ_REL) != ctx)
         ctx_tables_changed();
     __atomic_add_fetch(&d->retains, 1, __ATOMIC_ACQ_REL);
-    cg_mark_use_on(module, dev);
+    if (module > 0 && cg_mod(module)->cls == CG_MOD_USER)
+        cg_mark_use_on(module, dev);
+    else if (ra)
+        cg_mark_use_from(module, ra, dev);
 }
 
 int cg_note_release(int dev)
@@ -71,13 +96,29 @@ void cg_note_reset_done(int dev, int caller, const char *call)
     struct cg_device *d = &cg_devices[cg_dev_index(dev)];
     pthread_mutex_lock(&cg_created_lock); /* writers only; readers check last_gen first */
     d->last_caller = caller;
-    snprintf(d->last_name, sizeof d->last_name, "%s", cg_module_base(caller));
+    d->last_caller_gen = caller > 0 ? __atomic_load_n(&cg_mod(caller)->gen, __ATOMIC_ACQUIRE) : 0;
+    d->last_caller_path = cg_module_path(caller);
     d->last_call = call;
     clock_gettime(CLOCK_REALTIME, &d->last_ts);
-    uint64_t v = __atomic_load_n(&d->users, __ATOMIC_RELAXED);
-    if (caller > 0)
-        v &= ~(1ull << caller);
-    __atomic_store_n(&d->victims, v, __ATOMIC_RELAXED);
+    /* the victims: this context's users but the resetter; every other module's bit is cleared */
+    uint64_t bit = 1ull << cg_dev_index(dev);
+    int n = __atomic_load_n(&cg_mod_count, __ATOMIC_ACQUIRE);
+    for (int c = 0; c * CG_MOD_CHUNK < n; c++) {
+        struct cg_mod_chunk *ch = __atomic_load_n(&cg_mod_chunks[c], __ATOMIC_ACQUIRE);
+        int end = n - c * CG_MOD_CHUNK < CG_MOD_CHUNK ? n - c * CG_MOD_CHUNK : CG_MOD_CHUNK;
+        for (int i = 0; ch && i < end; i++) {
+            int user = (__atomic_load_n(&ch->uses[i], __ATOMIC_RELAXED) & bit) && c * CG_MOD_CHUNK + i != caller;
+            if (user) {
+                __atomic_fetch_or(&ch->victims[i], bit, __ATOMIC_RELAXED);
+                __atomic_fetch_or(&ch->lost[i], bit, __ATOMIC_RELAXED);
+            } else {
+                if (__atomic_load_n(&ch->victims[i], __ATOMIC_RELAXED) & bit)
+                    __atomic_fetch_and(&ch->victims[i], ~bit, __ATOMIC_RELAXED);
+                if (__atomic_load_n(&ch->lost[i], __ATOMIC_RELAXED) & bit)
+                    __atomic_fetch_and(&ch->lost[i], ~bit, __ATOMIC_RELAXED);
+            }
+        }
+    }
     __atomic_store_n(&d->last_gen, __atomic_load_n(&d->last_gen, __ATOMIC_RELAXED) + 1, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&cg_created_lock);
 }
@@ -141,7 +182,7 @@ int cg_ctx_kind(CUcontext ctx, int *dev)
     return CG_CTX_UNKNOWN;
 }
 
-void cg_note_current(CUcontext ctx, int module)
+void cg_note_current(CUcontext ctx, int module, const void *ra)
 {
     unsigned int gen = __atomic_load_n(&cg_ctx_gen, __ATOMIC_ACQUIRE);
     int dev;
@@ -149,14 +190,14 @@ void cg_note_current(CUcontext ctx, int module)
     if (dev >= 0)
         cg_set_thread_device(dev);
     if (kind == CG_CTX_PRIMARY)
-        cg_mark_use_on(module, dev);
+        cg_mark_use_by(module, ra, dev);
     cg_tls.cur_ctx = ctx;
     cg_tls.cur_ctx_gen = gen;
 }
 
 void cg_note_ctx_switch(int module, CUcontext ctx, int kind, const char *call)
 {
-    if (module <= 0 || cg_modules[module].cls != CG_MOD_USER)
+    if (module <= 0 || cg_mod(module)->cls != CG_MOD_USER)
         return;
     if (kind == CG_CTX_CREATED && ctx != NULL) {
         cg_tls.ctx_switch_mod = module;

@@ -21,17 +21,17 @@ struct cg_device {
     CUcontext primary;     /* primary context handle, learnt from cuDevicePrimaryCtxRetain */
     int retains;           /* retains minus releases seen through ctxguard */
     unsigned int resets;   /* generation: primary resets/destroys seen on this device */
-    uint64_t users;        /* bit m: module m used this device's primary context */
+    /* Who used this context, and who lost data in its last reset, are kept per module (the uses and
+     * victims bitmaps of the module table, bit = device), so that a module's slot number is not
+     * limited and a freed slot forgets both with the rest of the record. */
     /* The last reset or destroy of this primary context that really happened (allowed), for failure
      * attribution: a handle is reused after a reset, so the generation, not the handle, tells. */
     unsigned int last_gen; /* 0: none yet; published last (release) */
-    int last_caller;
-    char last_name[128];   /* the resetter's base name then: its slot may be freed and reused since */
+    int last_caller;              /* its slot … */
+    unsigned int last_caller_gen; /* … and that slot's generation then: the slot may hold another module now */
+    const char *last_caller_path; /* its name, kept (interned): valid after it is unloaded */
     const char *last_call;
     struct timespec last_ts;
-    /* Users of the context when it was last reset, other than the resetter: each is told once, when
-     * it re-attaches (retains again), that what it had created is gone. */
-    uint64_t victims;
 };
 extern struct cg_device cg_devices[CG_MAX_DEVICES];
 extern unsigned int cg_created_live; /* created contexts alive now (0: every context is a primary one) */
@@ -52,15 +52,39 @@ static inline int cg_dev_index(int dev)
  * shared word only the first time, so steady-state calls touch no shared cache line. */
 static inline void cg_mark_use_on(int m, int dev)
 {
-    if (m <= 0 || cg_modules[m].cls != CG_MOD_USER)
+    if (m <= 0 || cg_mod(m)->cls != CG_MOD_USER)
         return;
-    uint64_t bit = 1ull << m, *u = &cg_devices[cg_dev_index(dev)].users;
+    uint64_t bit = 1ull << cg_dev_index(dev), *u = cg_mod_uses(m);
     if (CG_UNLIKELY(!(__atomic_load_n(u, __ATOMIC_RELAXED) & bit)))
         __atomic_fetch_or(u, bit, __ATOMIC_RELAXED);
 }
-static inline void cg_mark_use(int m)
+/* A use by a call that came from `ra` in module m: m itself when it is a user module, else the party
+ * behind it (cg_party_of: past carriers and NVIDIA libraries, anonymous code as a user of its own,
+ * a use that cannot be named still counted). */
+void cg_mark_use_from(int m, const void *ra, int dev) __attribute__((noinline));
+static inline void cg_mark_use_by(int m, const void *ra, int dev)
 {
-    cg_mark_use_on(m, cg_tls.dev < 0 ? 0 : cg_tls.dev);
+    if (CG_LIKELY(m > 0 && cg_mod(m)->cls == CG_MOD_USER))
+        cg_mark_use_on(m, dev);
+    else
+        cg_mark_use_from(m, ra, dev);
+}
+static inline void cg_mark_use(int m, const void *ra)
+{
+    cg_mark_use_by(m, ra, cg_tls.dev < 0 ? 0 : cg_tls.dev);
+}
+/* Module m was told it used dev's primary context before its last reset (victims bit): clears it and
+ * says whether it was set. */
+static inline int cg_victim_take(int m, int dev)
+{
+    uint64_t bit = 1ull << cg_dev_index(dev);
+    if (!(__atomic_load_n(cg_mod_victims(m), __ATOMIC_RELAXED) & bit))
+        return 0;
+    return (__atomic_fetch_and(cg_mod_victims(m), ~bit, __ATOMIC_ACQ_REL) & bit) != 0;
+}
+static inline int cg_is_victim(int m, int dev)
+{
+    return (__atomic_load_n(cg_mod_victims(m), __ATOMIC_RELAXED) >> cg_dev_index(dev)) & 1;
 }
 
 /* The runtime device this thread now works on; a change re-arms use recording (fast path off). */
@@ -83,11 +107,12 @@ static inline unsigned int cg_ctx_gen_of(int dev)
  * makes something else current again, it restored the thread. */
 void cg_note_ctx_switch(int module, CUcontext ctx, int kind, const char *call);
 
-/* Users of `dev`'s primary context other than `except`. */
-uint64_t cg_other_users(int dev, int except);
+/* Users of `dev`'s primary context other than `except` (when `except` is 0, no module, other than the
+ * anonymous party; when it is negative, all of them): returns how many there are, and lists the first `cap` of them in out[]. */
+int cg_other_users(int dev, int except, int *out, int cap);
 
 /* Context bookkeeping, fed by the driver wrappers. */
-void cg_note_retain(int dev, CUcontext ctx, int module);
+void cg_note_retain(int dev, CUcontext ctx, int module, const void *ra);
 int cg_note_release(int dev);      /* returns retains left after this release, as seen */
 int cg_retains(int dev);
 void cg_note_primary_reset(int dev);
@@ -97,7 +122,7 @@ void cg_note_created(CUcontext ctx, int dev);
 void cg_note_destroyed(CUcontext ctx);
 /* The thread made ctx current (slow path of cuCtxSetCurrent/Push): keeps its device and the primary's
  * users right, and remembers ctx so that setting it again is a plain tail call. */
-void cg_note_current(CUcontext ctx, int module);
+void cg_note_current(CUcontext ctx, int module, const void *ra);
 
 /* Classifies a handle: primary of a device, created through the driver API, or unknown. */
 int cg_ctx_kind(CUcontext ctx, int *dev);

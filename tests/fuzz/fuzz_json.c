@@ -11,7 +11,11 @@
 #include "track/modules.h"
 #include "track/state.h"
 
-struct cg_module cg_modules[CG_MAX_MODULES];
+static char paths[3][CG_PATH_MAX]; /* format.c reads module paths through cg_module_path */
+const char *cg_module_path(int m)
+{
+    return m > 0 && m < 3 ? paths[m] : "(unknown)";
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -27,10 +31,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             off++;
         off++;
     }
-    memcpy(cg_modules[1].path, parts[0], sizeof parts[0]);
-    memcpy(cg_modules[2].path, parts[1], sizeof parts[1]);
+    memcpy(paths[1], parts[0], sizeof parts[0]);
+    memcpy(paths[2], parts[1], sizeof parts[1]);
     struct cg_event ev = {.api = size & 1, .call = parts[2], .device = (int)(size % 3) - 1,
-                          .ctx = (void *)(uintptr_t)size, .ctx_kind = (int)(size % 4), .shared_with = 1ull << 2 | 1ull << 1,
+                          .ctx = (void *)(uintptr_t)size, .ctx_kind = (int)(size % 4), .shared_count = (int)(size % 7), .shared_with = {2, 1, 2, 1, 2, 1},
                           .caller = 1, .action = (int)(size % 4), .result = (int)size, .destructive = 1,
                           .reason = parts[3], .decided_by = parts[2], .ctx_gen = (unsigned int)(size % 5)};
     struct timespec ts = {(time_t)size * 7919, (long)(size % 1000000000)};

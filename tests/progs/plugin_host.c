@@ -131,6 +131,19 @@ int main(int argc, char **argv)
             continue;
         }
         snprintf(fn, sizeof fn, "plug_%s", colon + 1);
+        if (strcmp(colon + 1, "unload") == 0) {
+            int k = 0;
+            while (k < MAXLIBS && !(libs[k].h && strcmp(libs[k].name, lib) == 0))
+                k++;
+            int r = k < MAXLIBS ? dlclose(libs[k].h) : -1;
+            if (k < MAXLIBS)
+                libs[k].h = NULL;
+            printf("%s:unload -> %d\n", strrchr(lib, '/') ? strrchr(lib, '/') + 1 : lib, r);
+            fflush(stdout);
+            if (r != 0)
+                return 3;
+            continue;
+        }
         void *h = load(lib);
         if (!h)
             return 3;

@@ -1,0 +1,2 @@
+build-m/obj/core/libdl.o: shim/core/libdl.c shim/core/libdl.h
+shim/core/libdl.h:

@@ -1,0 +1,23 @@
+build-m/obj/decide/decision.o: shim/decide/decision.c shim/core/hooks.h \
+ shim/core/cuda_abi.h shim/core/hooks.def shim/core/util.h \
+ shim/decide/policy.h shim/core/config.h shim/decide/rules.h \
+ shim/report/log.h shim/core/diag.h shim/core/sink.h shim/core/stamp.h \
+ shim/track/resources.h shim/core/core.h shim/core/libdl.h \
+ shim/core/locks.h shim/track/modules.h shim/track/state.h
+shim/core/hooks.h:
+shim/core/cuda_abi.h:
+shim/core/hooks.def:
+shim/core/util.h:
+shim/decide/policy.h:
+shim/core/config.h:
+shim/decide/rules.h:
+shim/report/log.h:
+shim/core/diag.h:
+shim/core/sink.h:
+shim/core/stamp.h:
+shim/track/resources.h:
+shim/core/core.h:
+shim/core/libdl.h:
+shim/core/locks.h:
+shim/track/modules.h:
+shim/track/state.h:

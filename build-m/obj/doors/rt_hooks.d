@@ -1,0 +1,28 @@
+build-m/obj/doors/rt_hooks.o: shim/doors/rt_hooks.c shim/core/guard.h \
+ shim/core/core.h shim/core/config.h shim/core/hooks.h \
+ shim/core/cuda_abi.h shim/core/hooks.def shim/core/libdl.h \
+ shim/core/locks.h shim/decide/attribution.h shim/report/log.h \
+ shim/core/diag.h shim/core/sink.h shim/core/stamp.h \
+ shim/track/resources.h shim/track/modules.h shim/track/state.h \
+ shim/decide/policy.h shim/decide/rules.h shim/doors/handout.h \
+ shim/track/resolve.h
+shim/core/guard.h:
+shim/core/core.h:
+shim/core/config.h:
+shim/core/hooks.h:
+shim/core/cuda_abi.h:
+shim/core/hooks.def:
+shim/core/libdl.h:
+shim/core/locks.h:
+shim/decide/attribution.h:
+shim/report/log.h:
+shim/core/diag.h:
+shim/core/sink.h:
+shim/core/stamp.h:
+shim/track/resources.h:
+shim/track/modules.h:
+shim/track/state.h:
+shim/decide/policy.h:
+shim/decide/rules.h:
+shim/doors/handout.h:
+shim/track/resolve.h:

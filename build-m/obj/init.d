@@ -1,0 +1,35 @@
+build-m/obj/init.o: shim/init.c shim/core/core.h shim/core/config.h \
+ shim/core/hooks.h shim/core/cuda_abi.h shim/core/hooks.def \
+ shim/core/libdl.h shim/core/locks.h shim/core/diag.h shim/core/sink.h \
+ shim/core/stamp.h shim/core/guard.h shim/core/core.h shim/core/locks.h \
+ shim/core/sink.h shim/core/stamp.h shim/decide/policy.h \
+ shim/decide/rules.h shim/report/log.h shim/core/diag.h \
+ shim/track/resources.h shim/track/modules.h shim/track/state.h \
+ shim/report/log.h shim/decide/attribution.h shim/track/modules.h \
+ shim/track/resources.h
+shim/core/core.h:
+shim/core/config.h:
+shim/core/hooks.h:
+shim/core/cuda_abi.h:
+shim/core/hooks.def:
+shim/core/libdl.h:
+shim/core/locks.h:
+shim/core/diag.h:
+shim/core/sink.h:
+shim/core/stamp.h:
+shim/core/guard.h:
+shim/core/core.h:
+shim/core/locks.h:
+shim/core/sink.h:
+shim/core/stamp.h:
+shim/decide/policy.h:
+shim/decide/rules.h:
+shim/report/log.h:
+shim/core/diag.h:
+shim/track/resources.h:
+shim/track/modules.h:
+shim/track/state.h:
+shim/report/log.h:
+shim/decide/attribution.h:
+shim/track/modules.h:
+shim/track/resources.h:

@@ -1,0 +1,19 @@
+build-m/obj/report/format.o: shim/report/format.c shim/core/config.h \
+ shim/core/diag.h shim/core/sink.h shim/core/stamp.h shim/report/log.h \
+ shim/track/resources.h shim/core/core.h shim/core/hooks.h \
+ shim/core/cuda_abi.h shim/core/hooks.def shim/core/libdl.h \
+ shim/core/locks.h shim/track/modules.h shim/track/state.h
+shim/core/config.h:
+shim/core/diag.h:
+shim/core/sink.h:
+shim/core/stamp.h:
+shim/report/log.h:
+shim/track/resources.h:
+shim/core/core.h:
+shim/core/hooks.h:
+shim/core/cuda_abi.h:
+shim/core/hooks.def:
+shim/core/libdl.h:
+shim/core/locks.h:
+shim/track/modules.h:
+shim/track/state.h:

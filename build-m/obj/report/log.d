@@ -1,0 +1,22 @@
+build-m/obj/report/log.o: shim/report/log.c shim/core/core.h \
+ shim/core/config.h shim/core/hooks.h shim/core/cuda_abi.h \
+ shim/core/hooks.def shim/core/libdl.h shim/core/locks.h \
+ shim/core/guard.h shim/core/sink.h shim/core/stamp.h shim/report/log.h \
+ shim/core/diag.h shim/track/resources.h shim/track/modules.h \
+ shim/track/state.h shim/report/nvtx.h
+shim/core/core.h:
+shim/core/config.h:
+shim/core/hooks.h:
+shim/core/cuda_abi.h:
+shim/core/hooks.def:
+shim/core/libdl.h:
+shim/core/locks.h:
+shim/core/guard.h:
+shim/core/sink.h:
+shim/core/stamp.h:
+shim/report/log.h:
+shim/core/diag.h:
+shim/track/resources.h:
+shim/track/modules.h:
+shim/track/state.h:
+shim/report/nvtx.h:

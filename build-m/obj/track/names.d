@@ -1,0 +1,2 @@
+build-m/obj/track/names.o: shim/track/names.c shim/track/names.h
+shim/track/names.h:
