@@ -30,7 +30,7 @@ supp=$PWD/tests/valgrind.supp
 for t in "$@"; do
     echo "== memcheck: $t"
     case $t in
-        */test_config|*/test_format|*/test_rules|*/test_policy|*/test_exports|*/test_package)
+        */test_config|*/test_format|*/test_rules|*/test_policy|*/test_resources|*/test_exports|*/test_package)
             valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions="$supp" "$t" || fail=1 ;;
         *) CTXGUARD_TEST_MEMCHECK=$supp "$t" || fail=1 ;;
     esac

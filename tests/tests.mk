@@ -1,6 +1,6 @@
 # The cmocka suite. Every test binary runs against the fake CUDA libraries in $(B)/fake.
 TEST_CFLAGS := $(CFLAGS_TEST) -D_GNU_SOURCE -Ishim -Itests -DBUILD_DIR='"$(abspath $(B))"'
-TESTS := test_scenarios test_modtable test_reclaim test_dlsym test_exports test_config test_format test_rules test_policy test_cli test_report test_stress test_edges test_random test_table test_package
+TESTS := test_scenarios test_modtable test_reclaim test_dlsym test_exports test_config test_format test_rules test_policy test_resources test_cli test_report test_stress test_edges test_random test_table test_package
 TEST_BINS := $(addprefix $(B)/tests/,$(TESTS))
 
 $(B)/progs/dlsym_probe: tests/progs/dlsym_probe.c tests/tests.mk | $(B)/progs
@@ -38,14 +38,16 @@ $(B)/tests/test_rules: tests/test_rules.c shim/decide/rules.c shim/decide/rules.
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_rules.c shim/decide/rules.c shim/core/hooks.c -lcmocka
 $(B)/tests/test_policy: tests/test_policy.c shim/decide/decision.c shim/decide/rules.c shim/core/hooks.c $(SHIM_HDR) | $(B)/tests
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_policy.c shim/decide/decision.c shim/decide/rules.c shim/core/hooks.c -lcmocka
+$(B)/tests/test_resources: tests/test_resources.c shim/track/resources.c $(SHIM_HDR) | $(B)/tests
+	$(Q)$(CC) $(filter-out -D_GNU_SOURCE,$(TEST_CFLAGS)) -o $@ tests/test_resources.c shim/track/resources.c -lcmocka -lpthread
 $(B)/tests/test_format: tests/test_format.c shim/report/format.c shim/core/stamp.c tests/harness.c $(SHIM_HDR) | $(B)/tests
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_format.c shim/report/format.c shim/core/stamp.c tests/harness.c -lcmocka
 $(B)/tests/test_package: tests/test_package.c tests/harness.c tests/harness.h include/ctxguard.h | $(B)/tests
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_package.c tests/harness.c -lcmocka
 
-# Issue 15 asks for 100; measured 119 (docs/performance.md): the CI guards this figure against growth
-# until the pair is brought under 100.
-PAIR_BUDGET ?= 125
+# Issue 15's budget for an allocate+free pair on the fakes: 100 added instructions (measured 95, see
+# docs/performance.md). A change that takes it over fails make check and CI.
+PAIR_BUDGET ?= 100
 .PHONY: check cmocka
 cmocka:
 	$(Q)scripts/ensure-cmocka.sh

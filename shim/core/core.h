@@ -35,7 +35,8 @@ struct cg_tls {
     void *rt_tab[CG_RT_COUNT];
     unsigned int mod_gen;           /* module-table generation the cached range belongs to */
     int mod;                        /* its index */
-    int mod_user;                   /* its class is CG_MOD_USER (resource records need no lookup) */
+    int mod_user;                   /* its index when its class is CG_MOD_USER, else 0 (resource
+                                       records need no lookup: one load gives both) */
     const void *slow_ra;            /* return address handed from a wrapper to its slow path */
     int switch_mod, switch_from;    /* the module that last moved this thread to another device, and from where */
     int ctx_switch_mod;             /* the module that made one of its own (created) contexts current … */
@@ -51,8 +52,9 @@ struct cg_tls {
     int res_depth;                  /* >0 inside a tracked runtime call (cudaMalloc…): the driver calls
                                        it makes underneath are the same object, not recorded again */
     struct cg_res_rec *res_spare;   /* the record of this thread's last free, for its next allocation
-                                       (track/resources.h): a pair takes no free-list step */
-    int res_keyed;                  /* the thread-exit hook that returns the spare is registered */
+                                       (track/resources.h): a pair takes no free-list step. NULL until
+                                       the exit hook is registered, then a record or CG_RES_NO_SPARE */
+    int res_keyed;                  /* registering the thread-exit hook that returns the spare was tried */
 };
 extern __thread struct cg_tls cg_tls __attribute__((tls_model("initial-exec"), aligned(64)));
 

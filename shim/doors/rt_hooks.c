@@ -261,6 +261,7 @@ static __attribute__((noinline)) void plain_logged(struct cg_event *ev, int resu
                 return cg_rt_failed(CG_RT_ID_##name, r_, ra_); /* explains, never changes */         \
             return r_;                                                                               \
         }                                                                                            \
+    slow_: __attribute__((unused));                                                                  \
         cg_tls.slow_ra = ra_;                                                                        \
         return name##_slow args;                                                                     \
     }
@@ -472,6 +473,29 @@ static void wrap_entry(int m, int via, const char *symbol, void **fp, int versio
 #define CG_RTT_POST_CREATE CG_RTT_POST_ALLOC
 #define CG_RTT_PRE_DESTROY CG_RTT_PRE_FREE
 #define CG_RTT_POST_DESTROY CG_RTT_POST_FREE
+/* The fast halves' `pre`: a bucket held by another thread sends the call to the slow half, which
+ * waits for it (see cg_res_take_in). */
+#define CG_RTT_FPRE_ALLOC(res, handle)
+#define CG_RTT_FPRE_FREE(res, handle)                                                                \
+    int busy_ = 0;                                                                                   \
+    struct cg_res_rec *had_ = cg_res_take_in((uintptr_t)(handle), CG_RES_##res, &busy_);             \
+    if (CG_UNLIKELY(busy_))                                                                          \
+        goto slow_;
+#define CG_RTT_FPRE_CREATE CG_RTT_FPRE_ALLOC
+#define CG_RTT_FPRE_DESTROY CG_RTT_FPRE_FREE
+/* The fast halves' `post`, on success only; a failure is a tail call (FAIL), so the fast path keeps
+ * no result alive across another call. */
+#define CG_RTT_FPOST_ALLOC(res, handle, bytes)                                                       \
+    cg_res_add(m_, user_, CG_RES_##res, CG_RES_RUNTIME, (uintptr_t)(handle), (bytes), ra_);
+#define CG_RTT_FPOST_FREE(res, handle, bytes)                                                        \
+    if (had_)                                                                                        \
+        cg_res_done(had_, 1);
+#define CG_RTT_FPOST_CREATE CG_RTT_FPOST_ALLOC
+#define CG_RTT_FPOST_DESTROY CG_RTT_FPOST_FREE
+#define CG_RTT_FAIL_ALLOC(name, r, ra) cg_rt_failed(CG_RT_ID_##name, r, ra)
+#define CG_RTT_FAIL_FREE(name, r, ra) (had_ ? cg_res_done(had_, 0) : (void)0, cg_rt_failed(CG_RT_ID_##name, r, ra))
+#define CG_RTT_FAIL_CREATE CG_RTT_FAIL_ALLOC
+#define CG_RTT_FAIL_DESTROY CG_RTT_FAIL_FREE
 #define CG_RTT_WRAP(name, params, args, kind, res, handle, bytes)                                    \
     static __attribute__((noinline)) cudaError_t name##_slow params                                  \
     {                                                                                                \
@@ -506,20 +530,21 @@ static void wrap_entry(int m, int via, const char *symbol, void **fp, int versio
         const void *ra_ = __builtin_return_address(0);                                               \
         cg_rt_fn_##name real_;                                                                       \
         if (CG_LIKELY(rt_armed(ra_) && (real_ = RT_TAB(name)) != NULL)) {                            \
-            CG_RTT_PRE_##kind(res, handle)                                                           \
+            CG_RTT_FPRE_##kind(res, handle)                                                          \
             cg_tls.res_depth++;                                                                      \
             cudaError_t r_ = real_ args;                                                             \
             cg_tls.res_depth--;                                                                      \
             /* read after the call: fewer values live across it. Had the runtime's own calls moved  \
              * the cache to another module, user_ is 0 and the slow half attributes by ra_. */      \
-            int m_ = cg_tls.mod, user_ = cg_tls.mod_user;                                            \
+            if (CG_UNLIKELY(r_ != CG_SUCCESS))                                                       \
+                return CG_RTT_FAIL_##kind(name, r_, ra_);                                            \
+            int m_ = cg_tls.mod_user, user_ = m_ != 0; /* a module of another class: 0, attributed */ \
             (void)m_;                                                                                \
             (void)user_;                                                                             \
-            CG_RTT_POST_##kind(res, handle, bytes)                                                   \
-            if (CG_UNLIKELY(r_ != CG_SUCCESS))                                                       \
-                return cg_rt_failed(CG_RT_ID_##name, r_, ra_);                                       \
-            return r_;                                                                               \
+            CG_RTT_FPOST_##kind(res, handle, bytes)                                                  \
+            return CG_SUCCESS;                                                                       \
         }                                                                                            \
+    slow_: __attribute__((unused));                                                                  \
         cg_tls.slow_ra = ra_;                                                                        \
         return name##_slow args;                                                                     \
     }
@@ -591,16 +616,19 @@ static void wrap_entry(int m, int via, const char *symbol, void **fp, int versio
         const void *ra_ = __builtin_return_address(0);                                               \
         cg_rt_fn_##name real_ = HANDED_REAL(name, k);                                                \
         if (CG_LIKELY(rt_armed(ra_) && real_ != NULL)) {                                             \
-            CG_RTT_PRE_##kind(res, handle)                                                           \
+            CG_RTT_FPRE_##kind(res, handle)                                                          \
             cg_tls.res_depth++;                                                                      \
             cudaError_t r_ = real_ args;                                                             \
             cg_tls.res_depth--;                                                                      \
-            int m_ = cg_tls.mod, user_ = cg_tls.mod_user;                                            \
+            if (CG_UNLIKELY(r_ != CG_SUCCESS))                                                       \
+                return CG_RTT_FAIL_##kind(name, r_, ra_);                                            \
+            int m_ = cg_tls.mod_user, user_ = m_ != 0; /* a module of another class: 0, attributed */ \
             (void)m_;                                                                                \
             (void)user_;                                                                             \
-            CG_RTT_POST_##kind(res, handle, bytes)                                                   \
-            return CG_UNLIKELY(r_ != CG_SUCCESS) ? cg_rt_failed(CG_RT_ID_##name, r_, ra_) : r_;      \
+            CG_RTT_FPOST_##kind(res, handle, bytes)                                                  \
+            return CG_SUCCESS;                                                                       \
         }                                                                                            \
+    slow_: __attribute__((unused));                                                                  \
         HANDED_SLOW(name, args, k)                                                                   \
     }
 

@@ -131,7 +131,7 @@ static void cache(int m, unsigned int gen)
      * (a call from a carrier, a frame of a stack walk) re-arms through the slow path, which arms only
      * for a user module. */
     cg_tls.fast_gen = 0;
-    cg_tls.mod_user = cg_mod(m)->cls == CG_MOD_USER;
+    cg_tls.mod_user = cg_mod(m)->cls == CG_MOD_USER ? m : 0; /* the module itself: one load for both */
 }
 
 static int contains(int m, uintptr_t a)

@@ -171,7 +171,7 @@ void cg_res_add_slow(int m, int type, int door, uintptr_t key, size_t bytes, con
         v.ctx = created_current(&dev);
     v.key = key;
     v.bytes = bytes;
-    v.gen = cg_ctx_gen_of(dev);
+    v.resets = cg_ctx_gen_of(dev) - 1;
     v.mod = (short)m;
     v.dev = (unsigned char)dev;
     v.type = (unsigned char)type;
@@ -186,8 +186,8 @@ static void give_back_spare(void *unused)
 {
     (void)unused;
     struct cg_res_rec *r = cg_tls.res_spare;
-    cg_tls.res_spare = NULL;
-    if (r)
+    cg_tls.res_spare = NULL; /* an allocation in a later destructor takes the slow path */
+    if (r > CG_RES_NO_SPARE)
         push_free(r);
 }
 static void make_spare_key(void)
@@ -203,9 +203,9 @@ void cg_res_done_slow(struct cg_res_rec *r, int freed)
         return;
     }
     if (cg_tls.res_spare == NULL && !cg_tls.res_keyed) {
+        cg_tls.res_keyed = 1; /* tried once: after a failure, or once the hook ran, no spare */
         pthread_once(&spare_once, make_spare_key);
         if (spare_key != (pthread_key_t)-1 && pthread_setspecific(spare_key, (void *)1) == 0) {
-            cg_tls.res_keyed = 1;
             cg_tls.res_spare = r;
             return;
         }
@@ -215,7 +215,7 @@ void cg_res_done_slow(struct cg_res_rec *r, int freed)
 
 static inline int matches(const struct cg_res_rec *r, int m, int dev, unsigned int gen)
 {
-    return r->mod == m && r->dev == dev && r->ctx == NULL && r->gen == gen;
+    return r->mod == m && r->dev == dev && r->ctx == NULL && r->resets + 1 == gen;
 }
 
 static void add_to(struct cg_res_counts *c, const struct cg_res_rec *r)
@@ -319,7 +319,7 @@ struct retire {
 static int retire_one(struct cg_res_rec *r, void *arg)
 {
     struct retire *t = arg;
-    if (r->dev != t->dev || r->ctx != NULL || r->gen >= t->gen)
+    if (r->dev != t->dev || r->ctx != NULL || r->resets + 1 >= t->gen)
         return 0;
     if (r->mod > 0 && r->mod < t->n && r->left) {
         add_to(&t->left[r->mod], r);

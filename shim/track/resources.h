@@ -2,9 +2,9 @@
  * and has not freed or destroyed yet, keyed by handle. Fed by the tracked wrappers (CG_RTT/CG_DRVT
  * rows of hooks.def), read by the reclaim action and by blocked resets ("left").
  *
- * The table is a hash split into 256 stripes, each with its own spin lock and free list: an
- * allocation and its free touch the one stripe its handle hashes to, so threads rarely meet. The
- * common case is inline in the wrappers (an allocate+free pair is budgeted at 100 instructions, see
+ * The table is a hash of 2^15 buckets, each its own bit lock: an allocation and its free touch the
+ * one bucket its handle hashes to, so threads rarely meet. The common case is inline in the wrappers
+ * (an allocate+free pair is budgeted at 100 instructions, `make check` enforces it, see
  * docs/performance.md): a thread keeps the record of its last free as a spare for its next
  * allocation, so a pair takes no free-list step. Everything else is out of line in resources.c. */
 #ifndef CTXGUARD_RESOURCES_H
@@ -33,12 +33,15 @@ struct cg_res_rec {
     uintptr_t key;          /* the handle: device/host pointer, array, stream or event */
     size_t bytes;           /* 0 for streams and events */
     void *ctx;              /* the created context current at allocation; NULL: a primary context */
-    unsigned int gen;       /* the primary context's incarnation then (cg_ctx_gen_of) */
-    short mod;              /* module index; 0: its module was unloaded */
-    unsigned char dev;
+    unsigned int resets;    /* the device's reset count then: the primary context's incarnation
+                               (cg_ctx_gen_of) is resets + 1, stored without the + 1 */
+    /* the four bytes a wrapper knows at compile time, together: one 32-bit constant store */
     unsigned char type;     /* enum cg_res_type */
     unsigned char door;     /* enum cg_res_door */
     unsigned char left;     /* a blocked reset of its module left it behind (counted at exit) */
+    unsigned char pad_;     /* always 0: stored with them */
+    unsigned char dev;
+    short mod;              /* module index; 0: its module was unloaded */
 };
 
 struct cg_res_counts {
@@ -61,19 +64,27 @@ static inline struct cg_res_rec *cg_res_lock(uintptr_t *b)
 {
     if (CG_UNLIKELY(__atomic_fetch_or(b, 1, __ATOMIC_ACQUIRE) & 1))
         cg_res_lock_slow(b);
-    /* an atomic read: threads waiting for the lock keep setting bit 0 of this word */
-    return (struct cg_res_rec *)(__atomic_load_n(b, __ATOMIC_RELAXED) & ~(uintptr_t)1);
+    /* an atomic read: threads waiting for the lock keep setting bit 0 of this word. Bit 0 is set
+     * (ours), so the chain is the word minus 1: one subtraction, whose zero flag says "empty". */
+    return (struct cg_res_rec *)(__atomic_load_n(b, __ATOMIC_RELAXED) - 1);
 }
 /* Releases it, with `head` as its chain. */
 static inline void cg_res_unlock(uintptr_t *b, struct cg_res_rec *head)
 {
     __atomic_store_n(b, (uintptr_t)head, __ATOMIC_RELEASE);
 }
-/* Fibonacci hashing: the top bits of key * 2^64/phi are well mixed. */
+/* Fibonacci hashing: the top bits of key * 2^64/phi are well mixed, whichever bits of the handle
+ * vary. (A 32-bit multiply would save the movabs of the constant, one instruction per call, but
+ * hash the low 32 bits alone: 2 MiB-aligned device allocations would share 2048 buckets.) */
 static inline unsigned int cg_res_index(uintptr_t key)
 {
     return (unsigned int)(((uint64_t)key * 0x9E3779B97F4A7C15ull) >> (64 - CG_RES_BUCKET_BITS));
 }
+
+/* cg_tls.res_spare: NULL until the thread-exit hook that gives a spare back is registered (and
+ * again once it ran), then a record or CG_RES_NO_SPARE: "none, and a free may leave one", in one
+ * compare. */
+#define CG_RES_NO_SPARE ((struct cg_res_rec *)1)
 
 /* Out of line: attribution through the stack, a created context current, no spare record. */
 void cg_res_add_slow(int m, int type, int door, uintptr_t key, size_t bytes, const void *ra);
@@ -85,42 +96,73 @@ static inline __attribute__((always_inline)) void cg_res_add(int m, int user, in
 {
     struct cg_res_rec *r = cg_tls.res_spare;
     unsigned int dev = (unsigned int)cg_tls.dev;
-    if (CG_UNLIKELY(r == NULL || !user || key == 0 || dev >= CG_MAX_DEVICES ||
+    if (CG_UNLIKELY(r <= CG_RES_NO_SPARE || !user || key == 0 || dev >= CG_MAX_DEVICES ||
                     __atomic_load_n(&cg_created_live, __ATOMIC_RELAXED))) {
         cg_res_add_slow(m, type, door, key, bytes, ra);
         return;
     }
-    cg_tls.res_spare = NULL;
+    cg_tls.res_spare = CG_RES_NO_SPARE;
     uintptr_t *b = &cg_res_buckets[cg_res_index(key)];
-    r->key = key;
+    /* key as a relaxed atomic store: a plain mov, which the vectoriser leaves alone (it would pack
+     * key and bytes into an SSE register: four instructions for two stores) */
+    __atomic_store_n(&r->key, key, __ATOMIC_RELAXED);
     r->bytes = bytes;
     r->ctx = NULL;
-    r->gen = cg_ctx_gen_of((int)dev);
-    r->mod = (short)m;
-    r->dev = (unsigned char)dev;
+    /* dev is in range: an unsigned index, no clamping */
+    r->resets = __atomic_load_n(&cg_devices[dev].resets, __ATOMIC_ACQUIRE);
     r->type = (unsigned char)type;
     r->door = (unsigned char)door;
     r->left = 0;
+    r->pad_ = 0;
+    r->dev = (unsigned char)dev;
+    r->mod = (short)m;
     r->next = cg_res_lock(b);
     cg_res_unlock(b, r);
 }
 
 /* Unlinks the record of (key, type) before the object is freed and returns it (NULL: none).
  * Unlinking first means an address the driver hands out again at once is never confused with the
- * old one. Then cg_res_done. */
-static inline __attribute__((always_inline)) struct cg_res_rec *cg_res_take(uintptr_t key, int type)
+ * old one. Then cg_res_done. `busy` non-NULL: a bucket another thread holds, or a record not at the
+ * head of its chain, sets *busy instead of waiting or walking: a wrapper's fast path then hands the call to its slow half, so that the fast path makes
+ * no call before the real one and keeps its values in scratch registers (no callee-saved register
+ * to save and restore in its prologue for the wait). */
+static inline __attribute__((always_inline)) struct cg_res_rec *cg_res_take_in(uintptr_t key, int type, int *busy)
 {
     uintptr_t *b = &cg_res_buckets[cg_res_index(key)];
     if (__atomic_load_n(b, __ATOMIC_RELAXED) == 0)
         return NULL; /* an object this thread frees was recorded before this thread learnt its handle */
-    struct cg_res_rec *head = cg_res_lock(b), **p = &head, *r;
-    for (; (r = *p) != NULL; p = &r->next)
-        if (r->key == key && r->type == type) {
-            *p = r->next;
-            break;
+    if (CG_UNLIKELY(__atomic_fetch_or(b, 1, __ATOMIC_ACQUIRE) & 1)) {
+        if (busy) {
+            *busy = 1;
+            return NULL;
         }
+        cg_res_lock_slow(b);
+    }
+    /* no pointer to `head` (a `**p` walk): its address taken, it would live on the stack. Bit 0 is
+     * ours: see cg_res_lock. */
+    struct cg_res_rec *head = (struct cg_res_rec *)(__atomic_load_n(b, __ATOMIC_RELAXED) - 1);
+    struct cg_res_rec *r = head;
+    if (CG_LIKELY(r != NULL && r->key == key && r->type == type)) {
+        head = r->next; /* the commonest case: the newest record of its bucket */
+    } else if (busy) { /* deeper in its chain, or not there: the slow half walks it, off the fast path */
+        cg_res_unlock(b, head);
+        *busy = 1;
+        return NULL;
+    } else if (r != NULL) {
+        struct cg_res_rec *prev;
+        do {
+            prev = r;
+            r = r->next;
+        } while (r != NULL && (r->key != key || r->type != type));
+        if (r != NULL)
+            prev->next = r->next;
+    }
     cg_res_unlock(b, head);
     return r;
+}
+static inline __attribute__((always_inline)) struct cg_res_rec *cg_res_take(uintptr_t key, int type)
+{
+    return cg_res_take_in(key, type, NULL);
 }
 
 /* `freed`: the record becomes the thread's spare (or goes to a free list); else the object lives on,
@@ -128,7 +170,7 @@ static inline __attribute__((always_inline)) struct cg_res_rec *cg_res_take(uint
 void cg_res_done_slow(struct cg_res_rec *r, int freed);
 static inline void cg_res_done(struct cg_res_rec *r, int freed)
 {
-    if (CG_LIKELY(freed && cg_tls.res_spare == NULL && cg_tls.res_keyed)) {
+    if (CG_LIKELY(freed && cg_tls.res_spare == CG_RES_NO_SPARE)) {
         cg_tls.res_spare = r;
         return;
     }

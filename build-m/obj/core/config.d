@@ -1,2 +1,0 @@
-build-m/obj/core/config.o: shim/core/config.c shim/core/config.h
-shim/core/config.h:

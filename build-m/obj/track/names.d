@@ -1,2 +1,0 @@
-build-m/obj/track/names.o: shim/track/names.c shim/track/names.h
-shim/track/names.h:
