@@ -75,8 +75,10 @@ static void dlopen_dlclose_cycles(void **s)
     long b100, b1000, s100, s1000;
     assert_int_equal(sscanf(strstr(R.out, "rss after"), "rss after 100 cycles %ld kB, after 1000 cycles %ld kB", &b100, &b1000), 2);
     assert_int_equal(sscanf(strstr(R2.out, "rss after"), "rss after 100 cycles %ld kB, after 1000 cycles %ld kB", &s100, &s1000), 2);
-    /* the test plugin itself leaks its 4 KiB buffer per cycle, bare too; ctxguard must add nothing */
-    if ((s1000 - s100) - (b1000 - b100) > 256)
+    /* the test plugin itself leaks its 4 KiB buffer per cycle, bare too; ctxguard must add nothing.
+     * Not measured under valgrind, whose queue of freed blocks (like ASan's quarantine) keeps freed
+     * memory resident: memcheck is there for invalid accesses, not for growth. */
+    if (!getenv("CTXGUARD_TEST_MEMCHECK") && (s1000 - s100) - (b1000 - b100) > 256)
         fail_msg("ctxguard grew by %ld kB more than bare over 900 cycles", (s1000 - s100) - (b1000 - b100));
     const char *ev = strstr(R2.log, "\"call\":\"cudaDeviceReset\"");
     assert_non_null(ev);
