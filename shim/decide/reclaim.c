@@ -26,18 +26,6 @@ static free_fn free_function(const struct cg_res_rec *r, int m)
     return drv[r->type] < 0 ? NULL : (free_fn)cg_drv_real_for(drv[r->type], NULL);
 }
 
-static void count(struct cg_res_counts *c, const struct cg_res_rec *r)
-{
-    if (r->type == CG_RES_STREAM)
-        c->streams++;
-    else if (r->type == CG_RES_EVENT)
-        c->events++;
-    else {
-        c->allocations++;
-        c->bytes += r->bytes;
-    }
-}
-
 #define CANNOT_FREE                                                                                  \
     "reclaim carried out as a block: the context is not current on this thread, and ctxguard never "    \
     "makes a context current of its own accord; nothing was freed"
@@ -56,7 +44,7 @@ static void reclaim(struct cg_event *ev, int dev, unsigned int gen)
             /* a failure means the object was already gone (freed through a door ctxguard does not
              * see): it is not counted as reclaimed */
             if (f && f((void *)r->key) == CG_SUCCESS)
-                count(&ev->res, r);
+                cg_res_counts_add(&ev->res, r);
         }
     cg_tls.depth--;
     cg_res_free_list(list);

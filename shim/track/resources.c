@@ -218,7 +218,7 @@ static inline int matches(const struct cg_res_rec *r, int m, int dev, unsigned i
     return r->mod == m && r->dev == dev && r->ctx == NULL && r->resets + 1 == gen;
 }
 
-static void add_to(struct cg_res_counts *c, const struct cg_res_rec *r)
+void cg_res_counts_add(struct cg_res_counts *c, const struct cg_res_rec *r)
 {
     if (r->type == CG_RES_STREAM)
         c->streams++;
@@ -261,7 +261,7 @@ static int count_one(struct cg_res_rec *r, void *arg)
 {
     struct sel *s = arg;
     if (matches(r, s->m, s->dev, s->gen)) {
-        add_to(s->out, r);
+        cg_res_counts_add(s->out, r);
         if (s->mark_left)
             r->left = 1;
     }
@@ -322,7 +322,7 @@ static int retire_one(struct cg_res_rec *r, void *arg)
     if (r->dev != t->dev || r->ctx != NULL || r->resets + 1 >= t->gen)
         return 0;
     if (r->mod > 0 && r->mod < t->n && r->left) {
-        add_to(&t->left[r->mod], r);
+        cg_res_counts_add(&t->left[r->mod], r);
         t->any = 1;
     }
     r->next = t->list;
@@ -376,7 +376,7 @@ static int forget_one(struct cg_res_rec *r, void *arg)
     struct forget *f = arg;
     if (r->mod == f->m) {
         if (r->left)
-            add_to(&f->c, r);
+            cg_res_counts_add(&f->c, r);
         r->mod = 0; /* nobody's now: never reclaimed on another module's behalf */
     }
     return 0;
@@ -426,7 +426,7 @@ static int live_left_one(struct cg_res_rec *r, void *arg)
 {
     struct live_walk *w = arg;
     if (r->mod > 0 && r->mod < w->n && r->left)
-        add_to(&w->live[r->mod], r);
+        cg_res_counts_add(&w->live[r->mod], r);
     return 0;
 }
 

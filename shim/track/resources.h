@@ -180,6 +180,8 @@ static inline void cg_res_done(struct cg_res_rec *r, int freed)
 /* Live records of module m on dev's primary context, incarnation gen. `mark_left`: they were left
  * behind by a blocked reset (the exit summary counts them). */
 void cg_res_count(int m, int dev, unsigned int gen, struct cg_res_counts *out, int mark_left);
+/* Adds one record to a set of counts: a stream, an event, or an allocation and its bytes. */
+void cg_res_counts_add(struct cg_res_counts *c, const struct cg_res_rec *r);
 /* Detaches them all and returns them as a list (next-linked), so they can be freed through CUDA
  * with no ctxguard lock held; cg_res_free_list recycles the records. */
 struct cg_res_rec *cg_res_detach(int m, int dev, unsigned int gen);
