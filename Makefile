@@ -133,7 +133,7 @@ $(FAKE)/libcuda.so.1: tests/fake/fake_cuda.c | $(FAKE)
 
 $(FAKE)/libcudart.so.13: tests/fake/fake_cudart.c tests/fake/libcudart.map | $(FAKE)
 	$(Q)$(CC) $(CFLAGS_TEST) -fvisibility=hidden -shared -Wl,-Bsymbolic -Wl,-soname,libcudart.so.13 \
-	  -Wl,--version-script=tests/fake/libcudart.map -o $@ $< -ldl -lpthread
+	  -Wl,--version-script=tests/fake/libcudart.map -o $@ $< -ldl
 	$(Q)ln -sf libcudart.so.13 $(FAKE)/libcudart.so
 
 # A second copy of the runtime in a directory of its own (two runtimes reached through dlsym)
@@ -229,6 +229,11 @@ $(PLUG)/libdepA.so: tests/plugins/dep.c $(PLUG)/libplugA.so | $(PLUG)
 	$(Q)$(CC) $(CFLAGS_TEST) -shared -o $@ $< -L$(PLUG) -Wl,-rpath,'$$ORIGIN' -Wl,--no-as-needed -l:libplugA.so
 $(B)/progs/reopen_host: tests/progs/reopen_host.c | $(B)/progs
 	$(Q)$(CC) $(CFLAGS_TEST) -o $@ $< -ldl
+# a kept handle outliving an unload ctxguard's purge misses (tests/progs/unseen_unload.c)
+$(PLUG)/libcloser.so: tests/plugins/closer.c | $(PLUG)
+	$(Q)$(CC) $(CFLAGS_TEST) -shared -o $@ $< -ldl
+$(B)/progs/unseen_unload: tests/progs/unseen_unload.c | $(B)/progs
+	$(Q)$(CC) $(CFLAGS_TEST) -o $@ $< -ldl -lpthread
 
 TEST_PROGS := $(PLUG)/libplugA.so $(PLUG)/libplugB.so $(PLUG)/libplugC.so $(PLUG)/libplugS1.so \
               $(PLUG)/libplugS2.so $(B)/progs/plugin_host $(B)/progs/cuda_host $(B)/progs/dlsym_probe $(B)/progs/bench_calls $(B)/bench/libjmpfwd.so \
@@ -236,7 +241,8 @@ TEST_PROGS := $(PLUG)/libplugA.so $(PLUG)/libplugB.so $(PLUG)/libplugC.so $(PLUG
               $(PRELOAD)/mutate_read.so $(PRELOAD)/sink_dlsym.so $(PRELOAD)/full_disk.so $(PRELOAD)/fail_big_mmap.so $(B)/progs/secure_host \
               $(B)/bench/libtiny.so $(B)/bench/scale \
               $(FAKE)/libcublas.so.13 $(B)/progs/anon_host $(B)/progs/many_host $(B)/progs/small_stack \
-              $(PLUG)/libdepA.so $(B)/progs/reopen_host
+              $(PLUG)/libdepA.so $(B)/progs/reopen_host \
+              $(PLUG)/libcloser.so $(B)/progs/unseen_unload
 test-progs: $(TEST_PROGS)
 
 include tests/tests.mk

@@ -14,6 +14,7 @@ struct entry {
     void *key; /* the link map; NULL: never used; TOMB: removed */
     int slot;  /* 0: none */
     void *handle;
+    unsigned long long unloads; /* the loader's unload count when the handle was kept */
     uintptr_t l_addr;
     const char *name;
 };
@@ -67,13 +68,18 @@ void cg_lmx_closing_end(void)
     __atomic_sub_fetch(&closing_now, 1, __ATOMIC_SEQ_CST);
 }
 
-void *cg_lmx_handle(const void *lm)
+void *cg_lmx_handle(const void *lm, unsigned long long unloads_now)
 {
     unsigned long s = __atomic_load_n(&closing_seq, __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&closing_now, __ATOMIC_SEQ_CST) != 0)
+    if (unloads_now == CG_UNLOADS_UNKNOWN || __atomic_load_n(&closing_now, __ATOMIC_SEQ_CST) != 0)
         return NULL;
     struct entry *e = find(lm);
     void *h = e ? __atomic_load_n(&e->handle, __ATOMIC_ACQUIRE) : NULL;
+    /* Any unload since the handle was kept, seen by ctxguard's dlclose or not (glibc's own dlclose
+     * called by an RTLD_DEEPBIND library, a later preload, another namespace), may have been this
+     * object's, and its link map may now be an object without a search list: not used. */
+    if (h != NULL && __atomic_load_n(&e->unloads, __ATOMIC_ACQUIRE) != unloads_now)
+        h = NULL;
     if (__atomic_load_n(&closing_now, __ATOMIC_SEQ_CST) != 0 || __atomic_load_n(&closing_seq, __ATOMIC_SEQ_CST) != s)
         return NULL;
     return h;
@@ -100,6 +106,7 @@ static void put_in(struct table *t, const struct entry *src)
         t->used++;
     struct entry *e = &t->e[i];
     __atomic_store_n(&e->slot, src->slot, __ATOMIC_RELEASE);
+    __atomic_store_n(&e->unloads, src->unloads, __ATOMIC_RELEASE);
     __atomic_store_n(&e->handle, src->handle, __ATOMIC_RELEASE);
     e->l_addr = src->l_addr;
     e->name = src->name;
@@ -164,17 +171,16 @@ void cg_lmx_clear_slot(const void *lm, int slot)
     drop_if_empty(e);
 }
 
-int cg_lmx_set_handle(void *lm, void *handle, uintptr_t l_addr, const char *name)
+int cg_lmx_set_handle(void *lm, void *handle, uintptr_t l_addr, const char *name, unsigned long long unloads)
 {
     struct entry *e = find(lm);
-    if (e && e->handle == handle)
-        return 0; /* opened again: the same object, the same handle */
     if (e == NULL && (e = entry_for(lm)) == NULL)
         return -1;
     /* identity first: a reader that sees the handle never pairs it with another object's name */
     __atomic_store_n(&e->handle, NULL, __ATOMIC_RELEASE);
     e->l_addr = l_addr;
     e->name = name;
+    __atomic_store_n(&e->unloads, unloads, __ATOMIC_RELEASE);
     __atomic_store_n(&e->handle, handle, __ATOMIC_RELEASE);
     return 0;
 }

@@ -651,11 +651,13 @@ void cg_modules_note_opened(void *handle)
     struct link_map *lm = NULL;
     if (handle == NULL || dlinfo(handle, RTLD_DI_LINKMAP, &lm) != 0 || lm == NULL || lm->l_prev == NULL)
         return; /* the program itself is found by dlopen(NULL), already at no cost */
+    /* read while the caller's reference keeps the object loaded: any later unload changes it */
+    unsigned long long unloads = cg_loader_unloads();
     int saved = cg_own_begin();
     pthread_mutex_lock(&cg_mod_lock);
     const char *name = cg_intern(lm->l_name ? lm->l_name : "");
     if (name)
-        cg_lmx_set_handle(lm, handle, lm->l_addr, name);
+        cg_lmx_set_handle(lm, handle, lm->l_addr, name, unloads);
     pthread_mutex_unlock(&cg_mod_lock);
     cg_own_end(saved);
 }

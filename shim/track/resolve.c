@@ -38,7 +38,7 @@ static void *scope_lookup(int m, const char *name)
      * the name with every loaded object's in load order, so this costs more for a module loaded
      * after many others (make bench, "scale"); it is what remains for an object loaded only as a
      * dependency, or by a name that is not a path. */
-    void *h = cg_lmx_handle(__atomic_load_n(&cg_mod(m)->link_map, __ATOMIC_RELAXED)), *p;
+    void *h = cg_lmx_handle(__atomic_load_n(&cg_mod(m)->link_map, __ATOMIC_RELAXED), cg_loader_unloads()), *p;
     if (h != NULL) {
         p = cg_real_dlsym(h, name);
     } else {
