@@ -46,6 +46,12 @@ static void *scope_lookup(int m, const char *name)
         if (h == NULL)
             return NULL;
         p = cg_real_dlsym(h, name);
+        /* The object has a search list of its own now (dlopen gave it one, and dlclose does not take
+         * it away): kept, the module's next first calls (one per CUDA function it uses) are looked
+         * up through it, not by name again. Stamped while this reference holds the object, so an
+         * unload from here on (this dlclose's included) retires it. */
+        if (!cg_mod(m)->is_main)
+            cg_modules_note_opened(h);
         cg_real_dlclose(h);
     }
     if (p) {
