@@ -244,7 +244,7 @@ $(B)/progs/unseen_unload: tests/progs/unseen_unload.c | $(B)/progs
 TEST_PROGS := $(PLUG)/libplugA.so $(PLUG)/libplugB.so $(PLUG)/libplugC.so $(PLUG)/libplugS1.so \
               $(PLUG)/libplugS2.so $(B)/progs/plugin_host $(B)/progs/cuda_host $(B)/progs/dlsym_probe $(B)/progs/bench_calls $(B)/bench/libjmpfwd.so \
               $(B)/progs/mt_host $(B)/progs/stress_host $(B)/progs/early_host $(B)/progs/two_runtimes $(B)/progs/random_host \
-              $(PRELOAD)/mutate_read.so $(PRELOAD)/sink_dlsym.so $(PRELOAD)/full_disk.so $(PRELOAD)/fail_big_mmap.so $(B)/progs/secure_host \
+              $(PRELOAD)/mutate_read.so $(PRELOAD)/sink_dlsym.so $(PRELOAD)/full_disk.so $(PRELOAD)/fail_big_mmap.so $(PRELOAD)/slow_list.so $(B)/progs/secure_host \
               $(B)/bench/libtiny.so $(B)/bench/scale $(B)/bench/libmulti.so $(B)/bench/by_name \
               $(FAKE)/libcublas.so.13 $(B)/progs/anon_host $(B)/progs/many_host $(B)/progs/small_stack \
               $(PLUG)/libdepA.so $(B)/progs/reopen_host \
