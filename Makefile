@@ -133,7 +133,7 @@ $(FAKE)/libcuda.so.1: tests/fake/fake_cuda.c | $(FAKE)
 
 $(FAKE)/libcudart.so.13: tests/fake/fake_cudart.c tests/fake/libcudart.map | $(FAKE)
 	$(Q)$(CC) $(CFLAGS_TEST) -fvisibility=hidden -shared -Wl,-Bsymbolic -Wl,-soname,libcudart.so.13 \
-	  -Wl,--version-script=tests/fake/libcudart.map -o $@ $< -ldl -lpthread
+	  -Wl,--version-script=tests/fake/libcudart.map -o $@ $< -ldl
 	$(Q)ln -sf libcudart.so.13 $(FAKE)/libcudart.so
 
 # A second copy of the runtime in a directory of its own (two runtimes reached through dlsym)
@@ -194,6 +194,12 @@ $(B)/bench/libtiny.so: tests/bench/tiny_mod.c $(FAKELIBS) | $(B)/bench
 	$(Q)$(CC) $(CFLAGS_TEST) $(FAKEINC) -fno-optimize-sibling-calls -shared -o $@ $< -L$(FAKE) -Wl,-rpath,'$$ORIGIN/../fake' -lcudart
 $(B)/bench/scale: tests/bench/scale.c | $(B)/bench
 	$(Q)$(CC) $(CFLAGS_TEST) -o $@ $< -ldl -lpthread
+# first sight of modules opened by bare name, each using six runtime functions (tests/bench/by_name.c)
+$(B)/bench/libmulti.so: tests/bench/multi_mod.c $(FAKELIBS) | $(B)/bench
+	$(Q)$(CC) $(PLUG_CFLAGS) -shared -o $@ $< -L$(FAKE) -Wl,-rpath,'$(abspath $(FAKE))' -lcudart
+$(B)/bench/by_name: tests/bench/by_name.c | $(B)/bench
+	$(Q)mkdir -p $(B)/bench/byname
+	$(Q)$(CC) $(CFLAGS_TEST) -Wl,--enable-new-dtags -Wl,-rpath,'$$ORIGIN/byname' -o $@ $< -ldl
 
 # the least any preload can be: one jmp per forwarded call (a column of the paired benchmark)
 $(B)/bench/libjmpfwd.so: tests/bench/jmp_forwarder.c | $(B)/bench
@@ -229,14 +235,20 @@ $(PLUG)/libdepA.so: tests/plugins/dep.c $(PLUG)/libplugA.so | $(PLUG)
 	$(Q)$(CC) $(CFLAGS_TEST) -shared -o $@ $< -L$(PLUG) -Wl,-rpath,'$$ORIGIN' -Wl,--no-as-needed -l:libplugA.so
 $(B)/progs/reopen_host: tests/progs/reopen_host.c | $(B)/progs
 	$(Q)$(CC) $(CFLAGS_TEST) -o $@ $< -ldl
+# a kept handle outliving an unload ctxguard's purge misses (tests/progs/unseen_unload.c)
+$(PLUG)/libcloser.so: tests/plugins/closer.c | $(PLUG)
+	$(Q)$(CC) $(CFLAGS_TEST) -shared -o $@ $< -ldl
+$(B)/progs/unseen_unload: tests/progs/unseen_unload.c | $(B)/progs
+	$(Q)$(CC) $(CFLAGS_TEST) -o $@ $< -ldl -lpthread
 
 TEST_PROGS := $(PLUG)/libplugA.so $(PLUG)/libplugB.so $(PLUG)/libplugC.so $(PLUG)/libplugS1.so \
               $(PLUG)/libplugS2.so $(B)/progs/plugin_host $(B)/progs/cuda_host $(B)/progs/dlsym_probe $(B)/progs/bench_calls $(B)/bench/libjmpfwd.so \
               $(B)/progs/mt_host $(B)/progs/stress_host $(B)/progs/early_host $(B)/progs/two_runtimes $(B)/progs/random_host \
               $(PRELOAD)/mutate_read.so $(PRELOAD)/sink_dlsym.so $(PRELOAD)/full_disk.so $(PRELOAD)/fail_big_mmap.so $(PRELOAD)/slow_list.so $(B)/progs/secure_host \
-              $(B)/bench/libtiny.so $(B)/bench/scale \
+              $(B)/bench/libtiny.so $(B)/bench/scale $(B)/bench/libmulti.so $(B)/bench/by_name \
               $(FAKE)/libcublas.so.13 $(B)/progs/anon_host $(B)/progs/many_host $(B)/progs/small_stack \
-              $(PLUG)/libdepA.so $(B)/progs/reopen_host
+              $(PLUG)/libdepA.so $(B)/progs/reopen_host \
+              $(PLUG)/libcloser.so $(B)/progs/unseen_unload
 test-progs: $(TEST_PROGS)
 
 include tests/tests.mk

@@ -120,6 +120,25 @@ static void dlopen_handles_kept_and_forgotten(void **s)
         has(&shim, "origin found");
 }
 
+/* A handle ctxguard kept (dlopen by path) for an object that a dlclose ctxguard never sees unloads:
+ * libcloser.so, opened RTLD_DEEPBIND, finds glibc's dlclose before the preload's. A comes back as a
+ * dependency of libdepA.so, usually at its old link map address, with no search list of its own:
+ * its first CUDA call must not look its runtime up through the old handle (SIGSEGV in
+ * do_lookup_x). Skipped with a sanitizer preloaded first: its dlopen refuses RTLD_DEEPBIND. */
+static void dlopen_handle_outlives_unseen_unload(void **s)
+{
+    (void)s;
+    if (sanitizer_first())
+        skip();
+    const char *const argv[] = {BUILD_DIR "/progs/unseen_unload", BUILD_DIR "/plugins", NULL};
+    run_prog(&bare, 0, 0, NULL, argv);
+    run_prog(&shim, 1, 0, NULL, argv);
+    assert_int_equal(bare.status, 0);
+    if (shim.status != 0)
+        fail_msg("status %d under ctxguard:\n%s\n%s", shim.status, shim.out, shim.err);
+    has(&shim, "r=0");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -129,6 +148,7 @@ int main(void)
         cmocka_unit_test(self_lookup_returns_abi_matching_wrappers),
         cmocka_unit_test(dlopen_keeps_callers_runpath),
         cmocka_unit_test(dlopen_handles_kept_and_forgotten),
+        cmocka_unit_test(dlopen_handle_outlives_unseen_unload),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

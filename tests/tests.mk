@@ -1,6 +1,6 @@
 # The cmocka suite. Every test binary runs against the fake CUDA libraries in $(B)/fake.
 TEST_CFLAGS := $(CFLAGS_TEST) -D_GNU_SOURCE -Ishim -Itests -DBUILD_DIR='"$(abspath $(B))"'
-TESTS := test_scenarios test_modtable test_reclaim test_dlsym test_exports test_config test_format test_rules test_policy test_resources test_cli test_report test_stress test_edges test_random test_table test_package
+TESTS := test_scenarios test_lm_index test_modtable test_reclaim test_dlsym test_exports test_config test_format test_rules test_policy test_resources test_cli test_report test_stress test_edges test_random test_table test_package
 TEST_BINS := $(addprefix $(B)/tests/,$(TESTS))
 
 $(B)/progs/dlsym_probe: tests/progs/dlsym_probe.c tests/tests.mk | $(B)/progs
@@ -12,6 +12,9 @@ $(B)/tests/test_scenarios: tests/test_scenarios.c tests/harness.c tests/harness.
 PYTHON3 ?= $(or $(shell command -v python3),/usr/bin/python3)
 $(B)/tests/test_modtable: tests/test_modtable.c tests/harness.c tests/harness.h tests/events.h tests/tests.mk | $(B)/tests
 	$(Q)$(CC) $(TEST_CFLAGS) -DROOT_DIR='"$(abspath .)"' -DPYTHON3='"$(PYTHON3)"' -o $@ tests/test_modtable.c tests/harness.c -lcmocka
+# track/lm_index.c alone, its table mappings counted (tests/test_lm_index.c)
+$(B)/tests/test_lm_index: tests/test_lm_index.c shim/track/lm_index.c $(SHIM_HDR) | $(B)/tests
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_lm_index.c shim/track/lm_index.c -Wl,--wrap=mmap,--wrap=munmap -lcmocka
 $(B)/tests/test_reclaim: tests/test_reclaim.c tests/harness.c tests/harness.h | $(B)/tests
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ tests/test_reclaim.c tests/harness.c -lcmocka
 $(B)/tests/test_dlsym: tests/test_dlsym.c tests/harness.c tests/harness.h $(B)/progs/dlsym_probe | $(B)/tests

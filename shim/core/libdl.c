@@ -48,6 +48,20 @@ int cg_is_own_code(const void *p)
     return p != NULL && a - lo < __atomic_load_n(&own_hi, __ATOMIC_RELAXED) - lo;
 }
 
+static int unloads_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs)
+        *(unsigned long long *)arg = info->dlpi_subs;
+    return 1; /* the first object is enough: the counts are the loader's, not the object's */
+}
+
+unsigned long long cg_loader_unloads(void)
+{
+    unsigned long long n = CG_UNLOADS_UNKNOWN;
+    dl_iterate_phdr(unloads_cb, &n);
+    return n;
+}
+
 /* glibc's definition of a dl* function. RTLD_NEXT first (what any later preload wraps stays
  * wrapped); when an object preloaded *before* ctxguard defines it (a second interposer, or libc
  * itself), nothing after ctxguard does: then the global scope's first. Never ctxguard's own entry. */

@@ -14,6 +14,12 @@ void *cg_resolve_real_dlsym(void);
  * real function. */
 int cg_is_own_code(const void *p);
 
+/* How many objects the loader has unloaded since the process started, in any namespace and by any
+ * caller (glibc's dl_iterate_phdr dlpi_subs; it only grows); CG_UNLOADS_UNKNOWN where it cannot say.
+ * Costs one callback: the walk stops at the first object. */
+#define CG_UNLOADS_UNKNOWN (~0ull)
+unsigned long long cg_loader_unloads(void);
+
 #pragma GCC visibility pop
 
 #endif

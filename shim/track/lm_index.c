@@ -1,8 +1,10 @@
 /* Link map -> (module slot, dlopen handle): open addressing, lock-free readers, writers under
  * cg_mod_lock. An entry's fields are written before its key is published (release); a field that
- * changes later changes alone, atomically. Tables are replaced, not resized in place; a replaced one
- * stays mapped (readers may be in it), which costs at most as much again as the table in use. An
- * entry with neither a slot nor a handle becomes a tombstone, dropped at the next replacement. */
+ * changes later changes alone, atomically. Tables are replaced, not resized in place. An entry with
+ * neither a slot nor a handle becomes a tombstone, dropped at the next replacement, which may be at
+ * the same size: a host that loads and unloads plugins for ever replaces the table for ever, so a
+ * replaced table is unmapped once no reader can be in it (readers count themselves in `readers`;
+ * both lookups are slow paths, first sights, where one shared counter costs nothing that matters). */
 #include <stddef.h>
 #include <sys/mman.h>
 
@@ -14,16 +16,29 @@ struct entry {
     void *key; /* the link map; NULL: never used; TOMB: removed */
     int slot;  /* 0: none */
     void *handle;
+    unsigned long long unloads; /* the loader's unload count when the handle was kept */
     uintptr_t l_addr;
     const char *name;
 };
 
 struct table {
     size_t cap, used; /* used counts tombstones too */
+    struct table *retired_next; /* replaced tables waiting for their readers to leave */
     struct entry e[];
 };
 
-static struct table *tab;
+static struct table *tab, *retired;
+static unsigned long readers; /* lookups under way (cg_lmx_slot, cg_lmx_handle) */
+
+static void reader_enter(void)
+{
+    __atomic_add_fetch(&readers, 1, __ATOMIC_SEQ_CST);
+}
+
+static void reader_leave(void)
+{
+    __atomic_sub_fetch(&readers, 1, __ATOMIC_SEQ_CST);
+}
 
 static size_t hash(const void *p, size_t cap)
 {
@@ -32,7 +47,7 @@ static size_t hash(const void *p, size_t cap)
 
 static struct entry *find(const void *lm)
 {
-    struct table *t = __atomic_load_n(&tab, __ATOMIC_ACQUIRE);
+    struct table *t = __atomic_load_n(&tab, __ATOMIC_SEQ_CST); /* after reader_enter (see reclaim) */
     if (t == NULL)
         return NULL;
     for (size_t i = hash(lm, t->cap);; i = (i + 1) & (t->cap - 1)) {
@@ -46,8 +61,10 @@ static struct entry *find(const void *lm)
 
 int cg_lmx_slot(const void *lm)
 {
+    reader_enter();
     struct entry *e = find(lm);
     int m = e ? __atomic_load_n(&e->slot, __ATOMIC_ACQUIRE) : 0;
+    reader_leave();
     return m ? m : -1;
 }
 
@@ -69,19 +86,40 @@ void cg_lmx_closing_end(void)
     __atomic_sub_fetch(&closing_now, 1, __ATOMIC_SEQ_CST);
 }
 
-void *cg_lmx_handle(const void *lm)
+void *cg_lmx_handle(const void *lm, unsigned long long unloads_now)
 {
     unsigned long s = __atomic_load_n(&closing_seq, __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&closing_now, __ATOMIC_SEQ_CST) != 0)
+    if (unloads_now == CG_UNLOADS_UNKNOWN || __atomic_load_n(&closing_now, __ATOMIC_SEQ_CST) != 0)
         return NULL;
+    reader_enter();
     struct entry *e = find(lm);
     void *h = e ? __atomic_load_n(&e->handle, __ATOMIC_ACQUIRE) : NULL;
+    /* Any unload since the handle was kept, seen by ctxguard's dlclose or not (glibc's own dlclose
+     * called by an RTLD_DEEPBIND library, a later preload, another namespace), may have been this
+     * object's, and its link map may now be an object without a search list: not used. */
+    if (h != NULL && __atomic_load_n(&e->unloads, __ATOMIC_ACQUIRE) != unloads_now)
+        h = NULL;
+    reader_leave();
     if (__atomic_load_n(&closing_now, __ATOMIC_SEQ_CST) != 0 || __atomic_load_n(&closing_seq, __ATOMIC_SEQ_CST) != s)
         return NULL;
     return h;
 }
 
 /* ---- writers (cg_mod_lock) ---- */
+
+/* Unmaps the replaced tables once no lookup is under way. A reader counts itself before it loads
+ * `tab` (both sequentially consistent), and a table is retired after `tab` stopped naming it: a
+ * reader not counted here loads a newer table, never a retired one. */
+static void reclaim(void)
+{
+    if (retired == NULL || __atomic_load_n(&readers, __ATOMIC_SEQ_CST) != 0)
+        return;
+    while (retired) {
+        struct table *t = retired;
+        retired = t->retired_next;
+        munmap(t, sizeof *t + t->cap * sizeof t->e[0]);
+    }
+}
 
 static struct table *new_table(size_t cap)
 {
@@ -102,6 +140,7 @@ static void put_in(struct table *t, const struct entry *src)
         t->used++;
     struct entry *e = &t->e[i];
     __atomic_store_n(&e->slot, src->slot, __ATOMIC_RELEASE);
+    __atomic_store_n(&e->unloads, src->unloads, __ATOMIC_RELEASE);
     __atomic_store_n(&e->handle, src->handle, __ATOMIC_RELEASE);
     e->l_addr = src->l_addr;
     e->name = src->name;
@@ -133,7 +172,12 @@ static struct entry *entry_for(void *lm)
         for (size_t i = 0; t && i < t->cap; i++)
             if (live(&t->e[i]))
                 put_in(nt, &t->e[i]);
-        __atomic_store_n(&tab, nt, __ATOMIC_RELEASE);
+        __atomic_store_n(&tab, nt, __ATOMIC_SEQ_CST);
+        if (t) {
+            t->retired_next = retired;
+            retired = t;
+        }
+        reclaim();
         t = nt;
     }
     struct entry fresh = {.key = lm};
@@ -166,23 +210,23 @@ void cg_lmx_clear_slot(const void *lm, int slot)
     drop_if_empty(e);
 }
 
-int cg_lmx_set_handle(void *lm, void *handle, uintptr_t l_addr, const char *name)
+int cg_lmx_set_handle(void *lm, void *handle, uintptr_t l_addr, const char *name, unsigned long long unloads)
 {
     struct entry *e = find(lm);
-    if (e && e->handle == handle)
-        return 0; /* opened again: the same object, the same handle */
     if (e == NULL && (e = entry_for(lm)) == NULL)
         return -1;
     /* identity first: a reader that sees the handle never pairs it with another object's name */
     __atomic_store_n(&e->handle, NULL, __ATOMIC_RELEASE);
     e->l_addr = l_addr;
     e->name = name;
+    __atomic_store_n(&e->unloads, unloads, __ATOMIC_RELEASE);
     __atomic_store_n(&e->handle, handle, __ATOMIC_RELEASE);
     return 0;
 }
 
 void cg_lmx_purge(int (*still)(const void *ctx, uintptr_t l_addr, const char *name), const void *ctx)
 {
+    reclaim(); /* after each dlclose: what was replaced since goes when no lookup is under way */
     struct table *t = tab;
     for (size_t i = 0; t && i < t->cap; i++) {
         struct entry *e = &t->e[i];

@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#include "core/libdl.h"
+
 #pragma GCC visibility push(hidden)
 
 /* Readers take no lock. */
@@ -14,11 +16,14 @@
  * an entry may be removed and its slot reused under a reader). */
 int cg_lmx_slot(const void *lm);
 
-/* The handle dlopen returned for lm, or NULL: only while no dlclose is under way, and only for an
- * object dlopen returned and no dlclose has unloaded since (cg_lmx_closing). A link map is a handle
- * in glibc only once dlopen has given the object a search list of its own: an object loaded only as
- * a dependency has none, and a lookup through its link map crashes in the loader. */
-void *cg_lmx_handle(const void *lm);
+/* The handle dlopen returned for lm, or NULL: only while no dlclose is under way, and only while
+ * the loader's unload count (cg_loader_unloads, passed in) is what it was when the handle was kept:
+ * no object at all has been unloaded since, by ctxguard's dlclose or by any other. A link map is a
+ * handle in glibc only once dlopen has given the object a search list of its own: an object loaded
+ * only as a dependency has none, and a lookup through its link map crashes in the loader; the purge
+ * after ctxguard's dlclose (cg_lmx_purge) cannot tell an object from the one loaded after it at the
+ * same address under the same name, and never runs for an unload ctxguard does not see. */
+void *cg_lmx_handle(const void *lm, unsigned long long unloads_now);
 
 /* Writers hold cg_mod_lock and never ask the loader while they do. */
 
@@ -26,7 +31,7 @@ void *cg_lmx_handle(const void *lm);
 int cg_lmx_set_slot(void *lm, int slot);
 void cg_lmx_clear_slot(const void *lm, int slot);
 /* `name` is interned (track/names.c): it identifies the object in cg_lmx_purge after it is gone. */
-int cg_lmx_set_handle(void *lm, void *handle, uintptr_t l_addr, const char *name);
+int cg_lmx_set_handle(void *lm, void *handle, uintptr_t l_addr, const char *name, unsigned long long unloads);
 /* Forgets the handles of objects that are no longer loaded: still(ctx, l_addr, name) says whether
  * the object loaded at that bias under that name still is. */
 void cg_lmx_purge(int (*still)(const void *ctx, uintptr_t l_addr, const char *name), const void *ctx);

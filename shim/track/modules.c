@@ -501,8 +501,18 @@ void cg_modules_on_freed(cg_module_freed_fn f)
  * up in the list; slots whose object is gone are freed under mod_lock. */
 struct loaded {
     uintptr_t l_addr;
-    const char *name; /* valid while the object stays loaded: compared only, never kept */
+    uint64_t name_hash; /* not the loader's string: once dl_iterate_phdr returns, another thread's
+                         * dlclose may free it (a use after free under ASan, test_stress
+                         * handles_during_dlclose); with the load bias, a hash tells objects apart */
 };
+
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
 
 struct loaded_list {
     struct loaded *v;
@@ -523,7 +533,7 @@ static int list_cb(struct dl_phdr_info *info, size_t size, void *arg)
         return 1;
     }
     l->v[l->n].l_addr = info->dlpi_addr;
-    l->v[l->n].name = info->dlpi_name ? info->dlpi_name : "";
+    l->v[l->n].name_hash = name_hash(info->dlpi_name ? info->dlpi_name : "");
     l->n++;
     return 0;
 }
@@ -545,8 +555,9 @@ static int still_loaded(const void *ctx, uintptr_t l_addr, const char *name)
         else
             hi = mid;
     }
+    uint64_t h = name_hash(name);
     for (; lo < l->n && l->v[lo].l_addr == l_addr; lo++)
-        if (strcmp(l->v[lo].name, name) == 0)
+        if (l->v[lo].name_hash == h)
             return 1;
     return 0;
 }
@@ -713,11 +724,13 @@ void cg_modules_note_opened(void *handle)
     struct link_map *lm = NULL;
     if (handle == NULL || dlinfo(handle, RTLD_DI_LINKMAP, &lm) != 0 || lm == NULL || lm->l_prev == NULL)
         return; /* the program itself is found by dlopen(NULL), already at no cost */
+    /* read while the caller's reference keeps the object loaded: any later unload changes it */
+    unsigned long long unloads = cg_loader_unloads();
     int saved = cg_own_begin();
     pthread_mutex_lock(&cg_mod_lock);
     const char *name = cg_intern(lm->l_name ? lm->l_name : "");
     if (name)
-        cg_lmx_set_handle(lm, handle, lm->l_addr, name);
+        cg_lmx_set_handle(lm, handle, lm->l_addr, name, unloads);
     pthread_mutex_unlock(&cg_mod_lock);
     cg_own_end(saved);
 }

@@ -38,7 +38,7 @@ static void *scope_lookup(int m, const char *name)
      * the name with every loaded object's in load order, so this costs more for a module loaded
      * after many others (make bench, "scale"); it is what remains for an object loaded only as a
      * dependency, or by a name that is not a path. */
-    void *h = cg_lmx_handle(__atomic_load_n(&cg_mod(m)->link_map, __ATOMIC_RELAXED)), *p;
+    void *h = cg_lmx_handle(__atomic_load_n(&cg_mod(m)->link_map, __ATOMIC_RELAXED), cg_loader_unloads()), *p;
     if (h != NULL) {
         p = cg_real_dlsym(h, name);
     } else {
@@ -47,6 +47,12 @@ static void *scope_lookup(int m, const char *name)
         if (h == NULL)
             return NULL;
         p = cg_real_dlsym(h, name);
+        /* The object has a search list of its own now (dlopen gave it one, and dlclose does not take
+         * it away): kept, the module's next first calls (one per CUDA function it uses) are looked
+         * up through it, not by name again. Stamped while this reference holds the object, so an
+         * unload from here on (this dlclose's included) retires it. */
+        if (!is_main)
+            cg_modules_note_opened(h);
         if (is_main)
             cg_real_dlclose(h); /* the program is never unloaded */
         else

@@ -25,6 +25,8 @@
  *                                   first A (a handle, the real functions in its runtime, which is
  *                                   unloaded with it) and uses for the second crashes. Prints
  *                                   "reopen calls C failed F".
+ *   stress_host reopen-same-name N DIR   the same, libdepA opened by its full path: the second A has
+ *                                   the first one's name (and often its address and link map).
  * Exit 0 on success; an alarm ends a hung run with status 142. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -160,7 +162,7 @@ static void *jit_caller(void *fn)
 }
 
 static long reopen_n, reopen_failed;
-static char reopen_path[4096];
+static char reopen_path[4096], reopen_dep[4096] = "./libdepA.so";
 
 static void *reopen_direct(void *arg)
 {
@@ -178,7 +180,7 @@ static void *reopen_direct(void *arg)
 static void *reopen_as_dependency(void *arg)
 {
     for (long i = 0; i < reopen_n; i++) {
-        void *h = dlopen("./libdepA.so", RTLD_NOW | RTLD_LOCAL);
+        void *h = dlopen(reopen_dep, RTLD_NOW | RTLD_LOCAL);
         act_fn f = h ? (act_fn)dlsym(h, "plug_getdevice") : NULL;
         if (!f || f() != 0)
             __atomic_add_fetch(&reopen_failed, 1, __ATOMIC_RELAXED);
@@ -309,10 +311,15 @@ int main(int argc, char **argv)
         execl("/bin/ls", "ls", "-l", "/proc/self/fd/", (char *)NULL);
         return 127;
     }
-    if (argc == 4 && !strcmp(argv[1], "reopen")) {
+    if (argc == 4 && (!strcmp(argv[1], "reopen") || !strcmp(argv[1], "reopen-same-name"))) {
         reopen_n = atol(argv[2]);
         if (snprintf(reopen_path, sizeof reopen_path, "%s/libplugA.so", argv[3]) >= (int)sizeof reopen_path ||
             chdir(argv[3]) != 0)
+            return 3;
+        /* libdepA by its full path: A, found through its $ORIGIN, has the name of the direct open, so
+         * ctxguard's purge cannot tell the A it unloaded from the one loaded meanwhile */
+        if (!strcmp(argv[1], "reopen-same-name") &&
+            snprintf(reopen_dep, sizeof reopen_dep, "%s/libdepA.so", argv[3]) >= (int)sizeof reopen_dep)
             return 3;
         pthread_t t[6];
         for (int k = 0; k < 6; k++)
