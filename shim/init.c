@@ -17,6 +17,7 @@
 #include "decide/policy.h"
 #include "report/log.h"
 #include "decide/attribution.h"
+#include "track/lm_index.h"
 #include "track/modules.h"
 #include "track/resources.h"
 
@@ -56,6 +57,7 @@ static void say_kept_complaints(void)
 static void fork_child(void)
 {
     cg_locks_release_all();
+    cg_lmx_after_fork_child();
     if (!__atomic_load_n(&cg_ready, __ATOMIC_ACQUIRE))
         return; /* not configured yet: the child reads the environment with its own pid */
     cg_stamp_init(); /* the child's own lines: seq from 1, its own start */

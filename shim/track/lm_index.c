@@ -83,7 +83,17 @@ void cg_lmx_closing_begin(void)
 void cg_lmx_closing_end(void)
 {
     __atomic_add_fetch(&closing_seq, 1, __ATOMIC_SEQ_CST);
-    __atomic_sub_fetch(&closing_now, 1, __ATOMIC_SEQ_CST);
+    /* never below 0: a child forked inside a window starts at 0 (cg_lmx_after_fork_child) and ends
+     * the window it inherited */
+    unsigned long n = __atomic_load_n(&closing_now, __ATOMIC_SEQ_CST);
+    while (n != 0 && !__atomic_compare_exchange_n(&closing_now, &n, n - 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+        ;
+}
+
+void cg_lmx_after_fork_child(void)
+{
+    __atomic_store_n(&closing_now, 0, __ATOMIC_SEQ_CST); /* the other threads' dlcloses are not the child's */
+    __atomic_add_fetch(&closing_seq, 1, __ATOMIC_SEQ_CST);
 }
 
 void *cg_lmx_handle(const void *lm, unsigned long long unloads_now)

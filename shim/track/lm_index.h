@@ -42,6 +42,9 @@ void cg_lmx_purge(int (*still)(const void *ctx, uintptr_t l_addr, const char *na
 void cg_lmx_closing_begin(void);
 void cg_lmx_closing_end(void);
 extern unsigned long cg_lmx_closing_now; /* dlcloses under way */
+/* In a fork's child: the dlcloses other threads had under way are not the child's (it would
+ * otherwise look everything up afresh for ever). */
+void cg_lmx_after_fork_child(void);
 
 #pragma GCC visibility pop
 
