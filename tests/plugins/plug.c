@@ -163,6 +163,97 @@ EXPORT int plug_drvalloc(void)
     if (r || (r = cuMemAlloc(&p, 1 << 20))) return r;
     return cuStreamCreate(&st, 0);
 }
+#ifndef CUDART_VERSION
+/* Issue 15's review risks, on the fakes only (their test seams are fake-only functions of libcuda,
+ * found by dlsym; tests/test_reclaim.c runs these with FAKE_CUDA_REUSE=1, so a freed address comes
+ * back to the next allocation of the same size). */
+#define SAME_BYTES (1u << 20)
+static void *fake_fn(const char *name)
+{
+    void *h = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_NOLOAD);
+    void *f = h ? dlsym(h, name) : NULL;
+    if (h) dlclose(h);
+    return f;
+}
+static void *same_x, *same_y;
+static int race_free_result = -100, same_result = -100;
+/* This module's data at an address another module may have freed just before: same_y, filled. */
+static void alloc_same(void)
+{
+    int r = cudaMalloc(&same_y, SAME_BYTES);
+    same_result = r ? r : cudaMemset(same_y, 0x5a, SAME_BYTES);
+}
+EXPORT int plug_allocsame(void) { alloc_same(); return same_result; }
+/* Whether same_y still holds what alloc_same wrote: -1 when the values are wrong, else the error. */
+EXPORT int plug_checksame(void)
+{
+    static unsigned char h[4096];
+    if (same_result) return same_result;
+    int r = cudaMemcpy(h, same_y, sizeof h, cudaMemcpyDeviceToHost);
+    if (r) return r;
+    for (unsigned i = 0; i < sizeof h; i++)
+        if (h[i] != 0x5a) return -1;
+    return 0;
+}
+/* Risk 1: this module allocates X; its own other thread frees X while a reclaim of its reset is
+ * under way: run by the fake at the start of the reclaim's free of X, on a thread of its own (a
+ * deterministic race). */
+static void race_free(void) { race_free_result = cudaFree(same_x); }
+EXPORT int plug_racefree(void)
+{
+    void (*during)(void (*)(void)) = (void (*)(void (*)(void)))fake_fn("fakeRunDuringNextFree");
+    int r;
+    if (!during) return -2;
+    if ((r = cudaMalloc(&same_x, SAME_BYTES))) return r;
+    during(race_free);
+    return 0;
+}
+EXPORT int plug_raceresult(void) { return race_free_result; }
+/* ... and another module then allocates (the same size: the fake would hand X out again). */
+EXPORT int plug_racealloc(void)
+{
+    void (*during)(void (*)(void)) = (void (*)(void (*)(void)))fake_fn("fakeRunDuringNextFree");
+    if (!during) return -2;
+    during(alloc_same);
+    return 0;
+}
+/* Risk 2: frees ctxguard did not see as frees. A free that frees and then reports an (earlier,
+ * asynchronous) error: 0 when it returned that error. */
+EXPORT int plug_failfree(void)
+{
+    void (*fail_next)(int) = (void (*)(int))fake_fn("fakeFailNextFree");
+    int r;
+    if (!fail_next) return -2;
+    if ((r = cudaMalloc(&same_x, SAME_BYTES))) return r;
+    fail_next(719); /* cudaErrorLaunchFailure */
+    r = cudaFree(same_x);
+    return r == 719 ? 0 : -3;
+}
+/* Allocated with cudaMallocAsync, freed with the per-thread-default-stream variant. */
+EXPORT int plug_ptszfree(void)
+{
+    int r;
+    if ((r = cudaMallocAsync(&same_x, SAME_BYTES, 0))) return r;
+    return cudaFreeAsync_ptsz(same_x, 0);
+}
+/* A runtime array destroyed through the driver. */
+static cudaArray_t same_arr, other_arr;
+EXPORT int plug_arraydrvfree(void)
+{
+    struct cudaChannelFormatDesc d = {32, 0, 0, 0, 2};
+    int r;
+    if ((r = cudaMallocArray(&same_arr, &d, 64, 64, 0))) return r;
+    return cuArrayDestroy((CUarray)same_arr);
+}
+EXPORT int plug_arrayalloc(void)
+{
+    struct cudaChannelFormatDesc d = {32, 0, 0, 0, 2};
+    return cudaMallocArray(&other_arr, &d, 64, 64, 0);
+}
+/* The array is still this module's: freeing it succeeds. */
+EXPORT int plug_arraycheck(void) { return cudaFreeArray(other_arr); }
+#endif
+
 /* Prints the device memory in use (cudaMemGetInfo: total - free); on the fakes also pinned host
  * memory, streams and events in use (fakeResourcesInUse). */
 EXPORT int plug_meminfo(void)
