@@ -252,6 +252,28 @@ EXPORT int plug_arrayalloc(void)
 }
 /* The array is still this module's: freeing it succeeds. */
 EXPORT int plug_arraycheck(void) { return cudaFreeArray(other_arr); }
+/* The randomized scenarios under reclaim (tests/test_random.c): the module moves its data to a new
+ * buffer and frees the old one in a way ctxguard does not see as a free (alternately a free that
+ * reports an earlier error, and cudaFreeAsync_ptsz), so the old address may go to another module. */
+EXPORT int plug_moveown(void)
+{
+    static int turn;
+    void (*fail_next)(int) = (void (*)(int))fake_fn("fakeFailNextFree");
+    float host[N], *y;
+    int r;
+    if (!dbuf || !fail_next) return 0;
+    if ((r = cudaMemcpy(host, dbuf, sizeof host, cudaMemcpyDeviceToHost))) return r;
+    if ((r = cudaMalloc((void **)&y, sizeof host))) return r;
+    if ((r = cudaMemcpy(y, host, sizeof host, cudaMemcpyHostToDevice))) return r;
+    if (turn++ & 1) {
+        r = cudaFreeAsync_ptsz(dbuf, 0);
+    } else {
+        fail_next(719);
+        r = cudaFree(dbuf) == 719 ? 0 : -3;
+    }
+    dbuf = (float *)y;
+    return r;
+}
 #endif
 
 /* Prints the device memory in use (cudaMemGetInfo: total - free); on the fakes also pinned host
