@@ -236,6 +236,19 @@ EXPORT int plug_ptszfree(void)
     if ((r = cudaMallocAsync(&same_x, SAME_BYTES, 0))) return r;
     return cudaFreeAsync_ptsz(same_x, 0);
 }
+/* Allocated for this module by an NVIDIA library (through the runtime: recorded as this module's)
+ * and freed by that library through the driver function cuGetProcAddress handed it (the real one). */
+EXPORT int plug_nvlibfree(void)
+{
+    static char host[SAME_BYTES];
+    void *h = dlopen("libcublas.so.13", RTLD_NOW | RTLD_LOCAL);
+    int (*upload)(void **, const void *, size_t) = h ? (int (*)(void **, const void *, size_t))dlsym(h, "fakeblas_upload") : NULL;
+    int (*drv_free)(void *) = h ? (int (*)(void *))dlsym(h, "fakeblas_free_driver") : NULL;
+    int r;
+    if (!upload || !drv_free) return -2;
+    if ((r = upload(&same_x, host, sizeof host))) return r;
+    return drv_free(same_x);
+}
 /* A runtime array destroyed through the driver. */
 static cudaArray_t same_arr, other_arr;
 EXPORT int plug_arraydrvfree(void)
