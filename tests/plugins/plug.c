@@ -1,6 +1,9 @@
 /* A test plugin. The same source is built several times under different names (libplugA.so,
  * libplugB.so, …), with the fake runtime shared or static, and with nvcc against the real runtime.
  * Each action is an exported function the plugin host calls by name. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* dladdr */
+#endif
 #include <cuda.h>
 #include <cuda_runtime_api.h>
 #include <dlfcn.h>
@@ -8,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define N 1024
 #define EXPORT __attribute__((visibility("default")))
@@ -241,7 +245,16 @@ EXPORT int plug_ptszfree(void)
 EXPORT int plug_nvlibfree(void)
 {
     static char host[SAME_BYTES];
-    void *h = dlopen("libcublas.so.13", RTLD_NOW | RTLD_LOCAL);
+    /* by path beside this plugin's runtime (../fake): the sanitizers' dlopen interceptor would make
+     * the lookup by name use its RUNPATH instead of this plugin's */
+    char path[4096];
+    Dl_info di;
+    if (!dladdr((void *)plug_nvlibfree, &di) || !di.dli_fname) return -2;
+    snprintf(path, sizeof path, "%s", di.dli_fname);
+    char *slash = strrchr(path, '/');
+    if (!slash) return -2;
+    snprintf(slash, sizeof path - (size_t)(slash - path), "/../fake/libcublas.so.13");
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     int (*upload)(void **, const void *, size_t) = h ? (int (*)(void **, const void *, size_t))dlsym(h, "fakeblas_upload") : NULL;
     int (*drv_free)(void *) = h ? (int (*)(void *))dlsym(h, "fakeblas_free_driver") : NULL;
     int r;
