@@ -327,9 +327,10 @@ static CUresult alloc_in(CUdeviceptr *p, size_t n, int host)
         if (a->mem)
             *(host ? &host_used[c->dev] : &dev_used[c->dev]) += n;
     }
+    char *mem = a ? a->mem : NULL; /* read under the lock: another thread may free and reuse the slot */
     pthread_mutex_unlock(&lock);
-    if (!a || !a->mem) return INVALID_VALUE;
-    *p = (CUdeviceptr)(uintptr_t)a->mem;
+    if (!mem) return INVALID_VALUE;
+    *p = (CUdeviceptr)(uintptr_t)mem;
     return OK;
 }
 API CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t n) { return alloc_in(p, n, 0); }
