@@ -224,12 +224,19 @@ $(B)/progs/many_host: tests/progs/many_host.c | $(B)/progs
 $(B)/progs/small_stack: tests/progs/small_stack.c | $(B)/progs
 	$(Q)$(CC) $(CFLAGS_TEST) -o $@ $< -lpthread
 
+# dlopen's handles kept and forgotten: A comes back as a dependency of libdepA (tests/test_dlsym.c)
+$(PLUG)/libdepA.so: tests/plugins/dep.c $(PLUG)/libplugA.so | $(PLUG)
+	$(Q)$(CC) $(CFLAGS_TEST) -shared -o $@ $< -L$(PLUG) -Wl,-rpath,'$$ORIGIN' -Wl,--no-as-needed -l:libplugA.so
+$(B)/progs/reopen_host: tests/progs/reopen_host.c | $(B)/progs
+	$(Q)$(CC) $(CFLAGS_TEST) -o $@ $< -ldl
+
 TEST_PROGS := $(PLUG)/libplugA.so $(PLUG)/libplugB.so $(PLUG)/libplugC.so $(PLUG)/libplugS1.so \
               $(PLUG)/libplugS2.so $(B)/progs/plugin_host $(B)/progs/cuda_host $(B)/progs/dlsym_probe $(B)/progs/bench_calls $(B)/bench/libjmpfwd.so \
               $(B)/progs/mt_host $(B)/progs/stress_host $(B)/progs/early_host $(B)/progs/two_runtimes $(B)/progs/random_host \
-              $(PRELOAD)/mutate_read.so $(PRELOAD)/sink_dlsym.so $(PRELOAD)/full_disk.so $(PRELOAD)/fail_big_mmap.so $(B)/progs/secure_host \
+              $(PRELOAD)/mutate_read.so $(PRELOAD)/sink_dlsym.so $(PRELOAD)/full_disk.so $(PRELOAD)/fail_big_mmap.so $(PRELOAD)/slow_list.so $(B)/progs/secure_host \
               $(B)/bench/libtiny.so $(B)/bench/scale \
-              $(FAKE)/libcublas.so.13 $(B)/progs/anon_host $(B)/progs/many_host $(B)/progs/small_stack
+              $(FAKE)/libcublas.so.13 $(B)/progs/anon_host $(B)/progs/many_host $(B)/progs/small_stack \
+              $(PLUG)/libdepA.so $(B)/progs/reopen_host
 test-progs: $(TEST_PROGS)
 
 include tests/tests.mk

@@ -16,7 +16,7 @@ SHIM = os.path.join(B, "libctxguard.so")
 NOOP = os.path.join(B, "libctxguard-noop.so")
 JMP = os.path.join(B, "bench", "libjmpfwd.so")
 SCALE = os.path.join(B, "bench", "scale")  # issue 14's scale figures (tests/bench/scale.c)
-TINY = os.path.join(B, "bench", "libtiny.so")  # one jmp per call: the least any preload can be
+TINY = os.path.join(B, "bench", "libtiny.so")  # the smallest CUDA-using module, copied N times (tiny_mod.c)
 
 # (call, wrapper layers crossed): cudaGetDriverEntryPoint crosses two, its own and the runtime's
 # cuGetProcAddress, which ctxguard handed to the runtime.
@@ -25,6 +25,7 @@ PASS = [("getdevice", 1), ("setdevice", 1), ("sync", 1), ("drvsetcurrent", 1), (
 LOOKUP_EXTRA = 6
 # Tracked calls (issue 15): one cudaMalloc + its cudaFree per iteration, what resource records cost.
 TRACKED = [("allocfree", 2)]
+FIRST_SIGHT_GROWTH = 1.25  # issue 14: a new module's first call with 1,000 modules loaded vs 10 (instructions)
 PAIR_BUDGET = 100  # issue 15: added instructions per allocate+free pair (tests/tests.mk passes the same)
 
 def env_with(preload, extra=None):
@@ -41,6 +42,16 @@ def instructions(binary, call, n, preload):
     if r.returncode != 0 or not m:
         sys.exit(f"bench: callgrind run failed for {call}: {r.stderr[-400:]}")
     return int(m.group(1))
+
+def first_sight_instructions(n, k=10):
+    """Instructions of a new module's first call, ctxguard learning it, with n modules already loaded:
+    callgrind counts first_call alone (tests/bench/scale.c); the mean of k new modules."""
+    r = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", "--toggle-collect=first_call",
+                        SCALE, "modules", str(n), TINY, str(k)], env=env_with(SHIM), capture_output=True, text=True)
+    m = re.search(r"Collected : (\d+)", r.stderr)
+    if r.returncode != 0 or not m:
+        sys.exit(f"bench: callgrind run of scale modules {n} failed: {r.stderr[-400:]}")
+    return int(m.group(1)) / k
 
 def per_call(binary, call, preload, n1=1000, n2=11000):
     return (instructions(binary, call, n2, preload) - instructions(binary, call, n1, preload)) / (n2 - n1)
@@ -76,6 +87,9 @@ def main():
     ap.add_argument("--budget", type=float, default=None, help="fail if a wrapper adds more instructions")
     ap.add_argument("--pair-budget", type=float, default=PAIR_BUDGET,
                     help=f"fail if an allocate+free pair adds more instructions (tracked calls; default {PAIR_BUDGET})")
+    ap.add_argument("--first-sight-growth", type=float, default=FIRST_SIGHT_GROWTH,
+                    help="fail if a new module's first call costs more than this many times as much with 1,000 "
+                         f"modules loaded as with 10 (instructions; default {FIRST_SIGHT_GROWTH})")
     ap.add_argument("--callgrind-only", action="store_true")
     ap.add_argument("--no-callgrind", action="store_true", help="real CUDA: skip instruction counts")
     ap.add_argument("--reps", type=int, default=5)
@@ -112,6 +126,14 @@ def main():
         print(f"{call + ' (pair)':15} {bare:8.1f} {shim:9.1f} {added:7.1f} {layers:6} {added / layers:9.1f}")
         if a.pair_budget is not None and added > a.pair_budget:
             print(f"  OVER BUDGET: an allocate+free pair adds {added:.1f} > {a.pair_budget} instructions")
+            failed = True
+    if not a.no_callgrind and os.path.exists(SCALE):
+        first = {n: first_sight_instructions(n) for n in (10, 1000)}
+        growth = first[1000] / first[10]
+        print(f"{'first sight':15} instructions of a new module's first call under ctxguard: {first[10]:.0f} with 10 "
+              f"modules loaded, {first[1000]:.0f} with 1,000 ({growth:.2f}x)")
+        if a.first_sight_growth is not None and growth > a.first_sight_growth:
+            print(f"  GROWS WITH THE MODULES LOADED: {growth:.2f}x > {a.first_sight_growth}x")
             failed = True
     if a.callgrind_only:
         return 1 if failed else 0

@@ -99,6 +99,27 @@ static void dlopen_keeps_callers_runpath(void **s)
     has(&shim, "reset libctxguard.so");
 }
 
+/* dlopen by path is called by ctxguard itself, which keeps the handle (doors/dl_hooks.c): the
+ * caller's meaning stays ("$ORIGIN" is the caller's directory, a missing file is named by dlerror),
+ * and a handle kept for A is forgotten when A is unloaded: A back as a dependency (no search list of
+ * its own, usually at the same link map address) is looked up by name. A handle believed past the
+ * unload crashes the loader (the second call: SIGSEGV in _dl_lookup_symbol_x). */
+static void dlopen_handles_kept_and_forgotten(void **s)
+{
+    (void)s;
+    const char *const argv[] = {BUILD_DIR "/progs/reopen_host", BUILD_DIR "/plugins", NULL};
+    run_prog(&bare, 0, 0, NULL, argv);
+    run_prog(&shim, 1, 0, NULL, argv);
+    assert_int_equal(bare.status, 0);
+    if (shim.status != 0)
+        fail_msg("status %d under ctxguard:\n%s\n%s", shim.status, shim.out, shim.err);
+    has(&shim, "first r=0");
+    has(&shim, "second r=0");
+    has(&shim, "missing named");
+    if (!sanitizer_first())
+        has(&shim, "origin found");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -107,6 +128,7 @@ int main(void)
         cmocka_unit_test(caller_relative_lookups_keep_meaning),
         cmocka_unit_test(self_lookup_returns_abi_matching_wrappers),
         cmocka_unit_test(dlopen_keeps_callers_runpath),
+        cmocka_unit_test(dlopen_handles_kept_and_forgotten),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -180,6 +180,29 @@ static void constructor_calls_before_init(void **s)
         "\"shared_with\":[\"" BUILD_DIR "/plugins/libplugE.so\"]", NULL}), 1);
 }
 
+/* Handles kept from dlopen while another thread's dlclose is under way (tests/progs/stress_host.c,
+ * "reopen"): A unloaded by one thread comes back as a dependency in the other, at the unloaded A's
+ * link map address, before the first thread's dlclose has forgotten A's handle. One malloc arena
+ * without per-thread caches (as MALLOC_ARENA_MAX=1 gives a production host) makes the second thread's
+ * allocation reuse the first one's freed link map, and a slow loader listing (tests/preload/slow_list.c)
+ * widens the window. Without the "dlclose under way" check, 2 runs in 3 died with SIGSEGV. */
+static void handles_during_dlclose(void **s)
+{
+    (void)s;
+    const char *n = getenv("CTXGUARD_TEST_MEMCHECK") ? "30" : "300";
+    run_preload_before_shim = BUILD_DIR "/preload/slow_list.so";
+    for (int i = 0; i < 3; i++) {
+        run_prog(&R, 1, 0, (const char *const[]){"GLIBC_TUNABLES=glibc.malloc.tcache_count=0:glibc.malloc.arena_max=1", NULL},
+                 (const char *const[]){STRESS, "reopen", n, BUILD_DIR "/plugins", NULL});
+        if (R.status != 0)
+            break;
+    }
+    run_preload_before_shim = NULL;
+    if (R.status != 0)
+        fail_msg("status %d\n%s%s", R.status, R.out, R.err);
+    assert_non_null(strstr(R.out, " failed 0"));
+}
+
 /* A full disk (every write to the log file fails with ENOSPC): one message, every line then on stderr, the host unaffected. */
 static void full_disk_log(void **s)
 {
@@ -509,6 +532,7 @@ int main(void)
         cmocka_unit_test(dlopen_dlclose_cycles),
         cmocka_unit_test(unloaded_range_reused),
         cmocka_unit_test(jit_caller_while_loading),
+        cmocka_unit_test(handles_during_dlclose),
         cmocka_unit_test(threads_hammer_with_resets),
         cmocka_unit_test(signals_during_logging),
         cmocka_unit_test(reclaims_racing_frees),

@@ -90,14 +90,16 @@ $(B)/fuzz/fuzz_json: tests/fuzz/fuzz_json.c shim/report/format.c shim/core/stamp
 $(B)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c shim/core/config.c shim/core/config.h $(SHIM_HDR) | $(B)/fuzz
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_config.c shim/core/config.c
 .PHONY: check-fuzz check-random
-check-fuzz: $(FUZZERS) all test-progs $(B)/tests/test_random
-	$(Q)bash scripts/check-fuzz.sh $(B) $(FUZZ_SECONDS) $(RANDOM_FUZZ_SEEDS) $(FUZZERS)
-
-# 10,000 randomized plugin-host sequences (tests/test_random.c), in two shards run side by side, each
-# stopped after 2 x FUZZ_SECONDS if it has not finished (it says how many seeds ran).
+# Then 10,000 randomized plugin-host sequences (tests/test_random.c), one shard per CPU side by side;
+# RANDOM_SECONDS=S stops each shard after S seconds, saying how many seeds ran (CI's time budget).
 RANDOM_FUZZ_SEEDS ?= 10000
+RANDOM_SECONDS ?=
+check-fuzz: $(FUZZERS) all test-progs $(B)/tests/test_random
+	$(Q)bash scripts/check-fuzz.sh $(B) $(FUZZ_SECONDS) $(RANDOM_FUZZ_SEEDS) $(RANDOM_SECONDS) -- $(FUZZERS)
+
+# The randomized sequences alone.
 check-random: all test-progs $(B)/tests/test_random
-	$(Q)bash scripts/check-fuzz.sh $(B) $(FUZZ_SECONDS) $(RANDOM_FUZZ_SEEDS)
+	$(Q)bash scripts/check-fuzz.sh $(B) $(FUZZ_SECONDS) $(RANDOM_FUZZ_SEEDS) $(RANDOM_SECONDS)
 
 # ThreadSanitizer over the threaded scenarios (the dlsym entry path is built uninstrumented: the TSan
 # runtime reaches it before it is initialised). fork is left out: TSan's own runtime does not

@@ -3,6 +3,7 @@
  * not in ctxguard's own object. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <link.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -12,21 +13,39 @@ void *(*cg_real_dlsym)(void *, const char *);
 int (*cg_real_dlclose)(void *);
 void *(*cg_real_dlopen)(const char *, int);
 
-/* ctxguard's own object, by its load base: dladdr, because it is safe this early (a sanitizer runtime
- * preloaded first calls dlsym while initialising itself, and intercepts dl_iterate_phdr). */
-static void *self_base;
+/* ctxguard's own object: the range its segments span, read once from its own program headers
+ * (__ehdr_start, the linker's name for the object's own ELF header). No loader call: safe at any
+ * time (a sanitizer runtime preloaded first calls dlsym while initialising itself), and one compare
+ * whatever the number of objects loaded (dladdr walks them all). */
+extern const ElfW(Ehdr) __ehdr_start __attribute__((visibility("hidden")));
+
+static uintptr_t own_lo, own_hi;
+
+static void own_range(void)
+{
+    const ElfW(Ehdr) *eh = &__ehdr_start;
+    const ElfW(Phdr) *ph = (const ElfW(Phdr) *)((const char *)eh + eh->e_phoff);
+    uintptr_t lo = UINTPTR_MAX, hi = 0, bias = 0;
+    for (int i = 0; i < eh->e_phnum; i++)
+        if (ph[i].p_type == PT_LOAD && ph[i].p_offset == 0)
+            bias = (uintptr_t)eh - ph[i].p_vaddr; /* the segment that maps the header */
+    for (int i = 0; i < eh->e_phnum; i++) {
+        if (ph[i].p_type != PT_LOAD)
+            continue;
+        uintptr_t s = bias + ph[i].p_vaddr, e = s + ph[i].p_memsz;
+        lo = s < lo ? s : lo;
+        hi = e > hi ? e : hi;
+    }
+    __atomic_store_n(&own_lo, lo, __ATOMIC_RELAXED);
+    __atomic_store_n(&own_hi, hi, __ATOMIC_RELEASE); /* same answer from any thread */
+}
 
 int cg_is_own_code(const void *p)
 {
-    Dl_info info;
-    void *base = __atomic_load_n(&self_base, __ATOMIC_ACQUIRE);
-    if (base == NULL) { /* same answer from any thread */
-        if (!dladdr((void *)(uintptr_t)cg_is_own_code, &info) || info.dli_fbase == NULL)
-            return 0;
-        base = info.dli_fbase;
-        __atomic_store_n(&self_base, base, __ATOMIC_RELEASE);
-    }
-    return p != NULL && dladdr(p, &info) && info.dli_fbase == base;
+    if (__atomic_load_n(&own_hi, __ATOMIC_ACQUIRE) == 0)
+        own_range();
+    uintptr_t a = (uintptr_t)p, lo = __atomic_load_n(&own_lo, __ATOMIC_RELAXED);
+    return p != NULL && a - lo < __atomic_load_n(&own_hi, __ATOMIC_RELAXED) - lo;
 }
 
 /* glibc's definition of a dl* function. RTLD_NEXT first (what any later preload wraps stays

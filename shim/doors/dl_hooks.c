@@ -1,6 +1,7 @@
 /* The dlsym door (handle lookups) and dlclose (so module attribution never outlives a module). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -9,6 +10,7 @@
 #include "track/state.h"
 
 #include "core/hooks.h"
+#include "track/lm_index.h"
 #include "track/modules.h"
 #include "doors/handout.h"
 #include "track/resolve.h"
@@ -69,7 +71,38 @@ void cg_note_deepbind(const char *file, int flags, const void *ra)
     cg_log_event(&ev);
 }
 
-/* Reached from dlclose in dlsym_entry.S (an assembly entry so that ctxguard knows its own address). */
+/* Asked by the dlopen entry (dlsym_entry.S) whether ctxguard may call glibc's dlopen itself and keep
+ * the handle: glibc looks at the caller only for its namespace, and for its RUNPATH and $ORIGIN when
+ * the file is not a path or holds a '$'. So for a path without '$', asked from ctxguard's own
+ * namespace, glibc loads the same object for ctxguard as for the caller. Everything else is passed
+ * by tail jump, with the caller's return address intact. */
+CG_HIDDEN int cg_dlopen_keeps_handle(const char *file, int flags, const void *ra);
+int cg_dlopen_keeps_handle(const char *file, int flags, const void *ra)
+{
+    (void)flags;
+    return file != NULL && !cg_own_active() && strchr(file, '/') != NULL &&
+           strchr(file, '$') == NULL && cg_modules_same_namespace(ra);
+}
+
+/* Reached by tail jump from the dlopen entry when cg_dlopen_keeps_handle said so: the object's own
+ * dependency scope is then searched through its handle (track/lm_index.h), at a cost that does not
+ * grow with the number of objects loaded, where asking the loader by name compares the name with
+ * every loaded object's. */
+CG_HIDDEN void *cg_dlopen_noted(const char *file, int flags);
+void *cg_dlopen_noted(const char *file, int flags)
+{
+    void *h = cg_real_dlopen(file, flags);
+    if (h != NULL) {
+        int e = errno;
+        cg_modules_note_opened(h);
+        errno = e;
+    }
+    return h;
+}
+
+/* Reached from dlclose in dlsym_entry.S (an assembly entry so that ctxguard knows its own address).
+ * From before the real dlclose until every handle of an object it unloaded is forgotten, no kept
+ * handle is used (cg_lmx_closing_begin). */
 CG_HIDDEN int cg_dlclose_impl(void *handle);
 int cg_dlclose_impl(void *handle)
 {
@@ -77,8 +110,12 @@ int cg_dlclose_impl(void *handle)
         cg_resolve_real_dlsym();
     if (cg_real_dlclose == NULL)
         return -1;
+    cg_lmx_closing_begin();
     int r = cg_real_dlclose(handle);
     if (r == 0 && cg_ready && !cg_own_active())
         cg_modules_revalidate();
+    else if (r == 0)
+        cg_modules_forget_opened(); /* not told what is gone: nothing kept is trusted */
+    cg_lmx_closing_end();
     return r;
 }

@@ -20,6 +20,7 @@
 #include "core/guard.h"
 #include "track/resources.h"
 #include "core/util.h"
+#include "track/lm_index.h"
 #include "track/modules.h"
 #include "track/names.h"
 
@@ -152,98 +153,12 @@ static int scan(uintptr_t a)
     return -1;
 }
 
-/* ---- link map -> slot: open addressing, lock-free readers, writers under mod_lock ----
- * An entry's slot is written before its key (release); a reader that finds its key checks that the
- * slot still holds that link map and the address, so an entry freed and reused under it is never
- * believed. Tables are replaced, not resized in place; a replaced one stays mapped (readers may be in
- * it), which costs at most as much again as the table in use. */
-#define LM_TOMB ((void *)1)
-struct lm_entry {
-    void *key;
-    int slot;
-};
-struct lm_table {
-    size_t cap, used; /* used counts tombstones too */
-    struct lm_entry e[];
-};
-static struct lm_table *lm_tab;
-
-static size_t lm_hash(const void *p, size_t cap)
-{
-    return (size_t)(((uintptr_t)p >> 4) * 0x9E3779B97F4A7C15ull >> 20) & (cap - 1);
-}
-
+/* A slot from the link map index (track/lm_index.c), believed only while the slot still holds that
+ * link map and the address: an entry may be removed and its slot reused under a reader. */
 static int lm_get(const void *lm, uintptr_t a)
 {
-    struct lm_table *t = __atomic_load_n(&lm_tab, __ATOMIC_ACQUIRE);
-    if (t == NULL)
-        return -1;
-    for (size_t i = lm_hash(lm, t->cap);; i = (i + 1) & (t->cap - 1)) {
-        void *k = __atomic_load_n(&t->e[i].key, __ATOMIC_ACQUIRE);
-        if (k == NULL)
-            return -1;
-        if (k == lm) {
-            int m = __atomic_load_n(&t->e[i].slot, __ATOMIC_ACQUIRE);
-            return contains(m, a) && __atomic_load_n(&cg_mod(m)->link_map, __ATOMIC_RELAXED) == lm ? m : -1;
-        }
-    }
-}
-
-static struct lm_table *lm_new(size_t cap)
-{
-    struct lm_table *t = mmap(NULL, sizeof *t + cap * sizeof t->e[0], PROT_READ | PROT_WRITE,
-                              MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (t == MAP_FAILED)
-        return NULL;
-    t->cap = cap;
-    return t;
-}
-
-static void lm_put_in(struct lm_table *t, void *lm, int m)
-{
-    size_t i = lm_hash(lm, t->cap);
-    while (t->e[i].key != NULL && t->e[i].key != LM_TOMB)
-        i = (i + 1) & (t->cap - 1);
-    if (t->e[i].key == NULL)
-        t->used++;
-    __atomic_store_n(&t->e[i].slot, m, __ATOMIC_RELEASE);
-    __atomic_store_n(&t->e[i].key, lm, __ATOMIC_RELEASE);
-}
-
-/* Under mod_lock. Returns 0, or -1 when no memory could be had (the slot is then found by scan). */
-static int lm_put(void *lm, int m)
-{
-    struct lm_table *t = lm_tab;
-    if (t == NULL || (t->used + 1) * 2 > t->cap) {
-        size_t live = 0;
-        for (size_t i = 0; t && i < t->cap; i++)
-            live += t->e[i].key != NULL && t->e[i].key != LM_TOMB;
-        size_t cap = 256;
-        while ((live + 1) * 4 > cap)
-            cap *= 2;
-        struct lm_table *n = lm_new(cap);
-        if (n == NULL)
-            return -1;
-        for (size_t i = 0; t && i < t->cap; i++)
-            if (t->e[i].key != NULL && t->e[i].key != LM_TOMB)
-                lm_put_in(n, t->e[i].key, t->e[i].slot);
-        __atomic_store_n(&lm_tab, n, __ATOMIC_RELEASE);
-        t = n;
-    }
-    lm_put_in(t, lm, m);
-    return 0;
-}
-
-static void lm_del(void *lm, int m)
-{
-    struct lm_table *t = lm_tab;
-    if (t == NULL)
-        return;
-    for (size_t i = lm_hash(lm, t->cap); t->e[i].key != NULL; i = (i + 1) & (t->cap - 1))
-        if (t->e[i].key == lm && t->e[i].slot == m) {
-            __atomic_store_n(&t->e[i].key, LM_TOMB, __ATOMIC_RELEASE);
-            return;
-        }
+    int m = cg_lmx_slot(lm);
+    return m > 0 && contains(m, a) && __atomic_load_n(&cg_mod(m)->link_map, __ATOMIC_RELAXED) == lm ? m : -1;
 }
 
 /* What is learnt about a new module before taking mod_lock: the loader's queries take its lock, and a
@@ -446,7 +361,7 @@ static int insert(const struct candidate *c)
     __atomic_store_n(cg_mod_victims(slot), 0, __ATOMIC_RELAXED);
     m->lo = c->lo;
     __atomic_store_n(&m->hi, c->hi, __ATOMIC_RELEASE);
-    if (lm_put(c->lm, slot) != 0 && !full_reported) {
+    if (cg_lmx_set_slot(c->lm, slot) != 0 && !full_reported) {
         __atomic_store_n(&full_reported, 1, __ATOMIC_RELAXED);
         static const char msg[] = "ctxguard: out of memory for the module index: lookups scan the table\n";
         if (write(2, msg, sizeof msg - 1) < 0)
@@ -610,20 +525,34 @@ static int by_addr(const void *x, const void *y)
     return a < b ? -1 : a > b;
 }
 
-static int still_loaded(const struct loaded_list *l, const struct cg_module *m)
+static int still_loaded(const void *ctx, uintptr_t l_addr, const char *name)
 {
+    const struct loaded_list *l = ctx;
     size_t lo = 0, hi = l->n;
     while (lo < hi) { /* the first entry with this load bias */
         size_t mid = (lo + hi) / 2;
-        if (l->v[mid].l_addr < m->l_addr)
+        if (l->v[mid].l_addr < l_addr)
             lo = mid + 1;
         else
             hi = mid;
     }
-    for (; lo < l->n && l->v[lo].l_addr == m->l_addr; lo++)
-        if (strcmp(l->v[lo].name, m->l_name) == 0)
+    for (; lo < l->n && l->v[lo].l_addr == l_addr; lo++)
+        if (strcmp(l->v[lo].name, name) == 0)
             return 1;
     return 0;
+}
+
+static int none_loaded(const void *ctx, uintptr_t l_addr, const char *name)
+{
+    (void)ctx, (void)l_addr, (void)name;
+    return 0;
+}
+
+void cg_modules_forget_opened(void)
+{
+    pthread_mutex_lock(&cg_mod_lock);
+    cg_lmx_purge(none_loaded, NULL);
+    pthread_mutex_unlock(&cg_mod_lock);
 }
 
 void cg_modules_revalidate(void)
@@ -651,7 +580,9 @@ void cg_modules_revalidate(void)
         munmap(l.v, bytes);
         l.v = NULL;
     }
-    if (l.v == NULL) { /* cannot tell: keep every slot rather than free a live one */
+    if (l.v == NULL) { /* cannot tell: keep every slot rather than free a live one, and forget every
+                        * handle rather than keep one for an object that is gone */
+        cg_modules_forget_opened();
         cg_own_end(saved);
         return;
     }
@@ -660,11 +591,11 @@ void cg_modules_revalidate(void)
     int changed = 0;
     for (int i = CG_MOD_FIRST; i < cg_mod_count; i++) {
         struct cg_module *m = cg_mod(i);
-        if (m->hi == 0 || m->is_main || still_loaded(&l, m))
+        if (m->hi == 0 || m->is_main || still_loaded(&l, m->l_addr, m->l_name))
             continue;
         __atomic_store_n(&m->hi, 0, __ATOMIC_RELEASE);
         m->lo = 0;
-        lm_del(m->link_map, i);
+        cg_lmx_clear_slot(m->link_map, i);
         /* the tables that keep something per slot forget it (state.c: uses and victims; resolve.c:
          * the real functions), then the slot is another module's to take */
         for (int k = 0; k < CG_MAX_FREED_LISTENERS; k++) {
@@ -677,11 +608,54 @@ void cg_modules_revalidate(void)
         free_head = i;
         changed = 1;
     }
+    cg_lmx_purge(still_loaded, &l); /* dlopen's handles of objects gone with the slots */
     if (changed) { /* never 0: a thread's fast_gen of 0 means disarmed (writers hold mod_lock) */
         unsigned int g = cg_mod_gen + 1;
         __atomic_store_n(&cg_mod_gen, g ? g : 1, __ATOMIC_RELEASE);
     }
     pthread_mutex_unlock(&cg_mod_lock);
     munmap(l.v, l.cap * sizeof *l.v);
+    cg_own_end(saved);
+}
+
+/* ---- objects dlopen returned (doors/dl_hooks.c) ---- */
+
+/* The namespace (dlmopen's Lmid_t) of the object `a` lies in; -1 when the loader knows no object
+ * there. dlinfo reads only the namespace from the link map: it needs no search list. */
+static long namespace_of(const void *a)
+{
+    void *lm = NULL;
+    uintptr_t lo, hi;
+    if (!find_fast((uintptr_t)a, &lm, &lo, &hi)) {
+        Dl_info info;
+        if (!dladdr1(a, &info, &lm, RTLD_DL_LINKMAP))
+            lm = NULL;
+    }
+    Lmid_t ns;
+    return lm != NULL && dlinfo(lm, RTLD_DI_LMID, &ns) == 0 ? (long)ns : -1;
+}
+
+int cg_modules_same_namespace(const void *caller)
+{
+    static long own = -2;
+    long o = __atomic_load_n(&own, __ATOMIC_RELAXED);
+    if (o == -2) { /* two threads may both ask: same answer */
+        o = namespace_of((const void *)(uintptr_t)cg_modules_same_namespace);
+        __atomic_store_n(&own, o, __ATOMIC_RELAXED);
+    }
+    return o >= 0 && namespace_of(caller) == o;
+}
+
+void cg_modules_note_opened(void *handle)
+{
+    struct link_map *lm = NULL;
+    if (handle == NULL || dlinfo(handle, RTLD_DI_LINKMAP, &lm) != 0 || lm == NULL || lm->l_prev == NULL)
+        return; /* the program itself is found by dlopen(NULL), already at no cost */
+    int saved = cg_own_begin();
+    pthread_mutex_lock(&cg_mod_lock);
+    const char *name = cg_intern(lm->l_name ? lm->l_name : "");
+    if (name)
+        cg_lmx_set_handle(lm, handle, lm->l_addr, name);
+    pthread_mutex_unlock(&cg_mod_lock);
     cg_own_end(saved);
 }

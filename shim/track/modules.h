@@ -148,6 +148,15 @@ int cg_party_of(const void *ra);
 /* Classification by file name alone (exposed for tests). */
 int cg_classify_path(const char *path);
 
+/* Whether code at `caller` lies in ctxguard's own loader namespace (dlmopen), so that glibc loads a
+ * file for ctxguard where it would for the caller. */
+int cg_modules_same_namespace(const void *caller);
+/* dlopen returned `handle`: the object's own dependency scope can be searched through it
+ * (track/lm_index.h) until a dlclose unloads it. Takes mod_lock; asks the loader nothing under it. */
+void cg_modules_note_opened(void *handle);
+/* Forgets every handle kept (a dlclose unloaded objects ctxguard was not told of). */
+void cg_modules_forget_opened(void);
+
 /* After a dlclose: free the slots of objects that are gone. */
 void cg_modules_revalidate(void);
 

@@ -9,6 +9,7 @@
 #include "core/util.h"
 #include "core/diag.h"
 #include "core/guard.h"
+#include "track/lm_index.h"
 #include "track/resolve.h"
 
 void *cg_rt_handed[CG_RT_COUNT];
@@ -32,15 +33,21 @@ static void *scope_lookup(int m, const char *name)
 {
     if (m < CG_MOD_FIRST || __atomic_load_n(&cg_mod(m)->hi, __ATOMIC_ACQUIRE) == 0)
         return NULL;
-    /* By name (RTLD_NOLOAD): glibc compares it with the loaded objects' names in load order, so this
-     * costs more for a module loaded after many others (make bench, "scale"). A link map is a handle
-     * in glibc, but only once the object has a search list of its own: a dependency never opened by
-     * dlopen has none, and looking a name up through it crashes in the loader. */
-    void *h = cg_mod(m)->is_main ? real_dlopen(NULL, RTLD_LAZY) : real_dlopen(cg_mod(m)->l_name, RTLD_LAZY | RTLD_NOLOAD);
-    if (h == NULL)
-        return NULL;
-    void *p = cg_real_dlsym(h, name);
-    cg_real_dlclose(h);
+    /* The handle dlopen returned for it, where ctxguard kept one (track/lm_index.h): a lookup in its
+     * own scope, whatever the number of objects loaded. Else by name (RTLD_NOLOAD): glibc compares
+     * the name with every loaded object's in load order, so this costs more for a module loaded
+     * after many others (make bench, "scale"); it is what remains for an object loaded only as a
+     * dependency, or by a name that is not a path. */
+    void *h = cg_lmx_handle(__atomic_load_n(&cg_mod(m)->link_map, __ATOMIC_RELAXED)), *p;
+    if (h != NULL) {
+        p = cg_real_dlsym(h, name);
+    } else {
+        h = cg_mod(m)->is_main ? real_dlopen(NULL, RTLD_LAZY) : real_dlopen(cg_mod(m)->l_name, RTLD_LAZY | RTLD_NOLOAD);
+        if (h == NULL)
+            return NULL;
+        p = cg_real_dlsym(h, name);
+        cg_real_dlclose(h);
+    }
     if (p) {
         int pm = cg_module_of(p);
         if (pm > 0 && cg_mod(pm)->cls == CG_MOD_SHIM)

@@ -44,6 +44,24 @@ void cg_note_deepbind(const char *file, int flags, const void *ra)
     (void)ra;
 }
 
+/* dlopen: always the tail jump (pure forwarding keeps no handle) */
+int cg_dlopen_keeps_handle(const char *file, int flags, const void *ra);
+int cg_dlopen_keeps_handle(const char *file, int flags, const void *ra)
+{
+    (void)file;
+    (void)flags;
+    (void)ra;
+    return 0;
+}
+
+void *cg_dlopen_noted(const char *file, int flags);
+void *cg_dlopen_noted(const char *file, int flags)
+{
+    (void)file;
+    (void)flags;
+    return NULL; /* never reached: cg_dlopen_keeps_handle says no */
+}
+
 int cg_dlclose_impl(void *h);
 int cg_dlclose_impl(void *h)
 {

@@ -21,6 +21,13 @@
  *                                   through A while the main thread resets through B 200 times (under
  *                                   CTXGUARD_RECLAIM=1 each a reclaim of B's objects, racing B's own
  *                                   frees; issue 15). Prints "reclaim resets R, A's check C".
+ *   stress_host reopen N DIR        two threads, N times each: one dlopens DIR/libplugA.so by its full
+ *                                   path (ctxguard keeps the handle), calls, dlcloses it; the other
+ *                                   dlopens ./libdepA.so from DIR (A as a dependency, an object dlopen
+ *                                   never returned, often at the unloaded A's link map address),
+ *                                   calls A's function, dlcloses. A handle used while a dlclose is
+ *                                   under way, before it is forgotten, crashes the loader. Prints
+ *                                   "reopen calls C failed F".
  * Exit 0 on success; an alarm ends a hung run with status 142. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -165,6 +172,35 @@ static void *alloc_loop(void *fn)
     return NULL;
 }
 
+static long reopen_n, reopen_failed;
+static char reopen_path[4096];
+
+static void *reopen_direct(void *arg)
+{
+    for (long i = 0; i < reopen_n; i++) {
+        void *h = dlopen(reopen_path, RTLD_NOW | RTLD_LOCAL);
+        act_fn f = h ? (act_fn)dlsym(h, "plug_getdevice") : NULL;
+        if (!f || f() != 0)
+            __atomic_add_fetch(&reopen_failed, 1, __ATOMIC_RELAXED);
+        if (h)
+            dlclose(h);
+    }
+    return arg;
+}
+
+static void *reopen_as_dependency(void *arg)
+{
+    for (long i = 0; i < reopen_n; i++) {
+        void *h = dlopen("./libdepA.so", RTLD_NOW | RTLD_LOCAL);
+        act_fn f = h ? (act_fn)dlsym(h, "plug_getdevice") : NULL;
+        if (!f || f() != 0)
+            __atomic_add_fetch(&reopen_failed, 1, __ATOMIC_RELAXED);
+        if (h)
+            dlclose(h);
+    }
+    return arg;
+}
+
 int main(int argc, char **argv)
 {
     alarm(strcmp(argc > 1 ? argv[1] : "", "jit") ? 120 : 30);
@@ -304,6 +340,19 @@ int main(int argc, char **argv)
         printf("reclaim resets %ld, A's check %d (allocate+free errors %ld)\n", resets_done, a_check(),
                allocfree_errors);
         return 0;
+    }
+    if (argc == 4 && !strcmp(argv[1], "reopen")) {
+        reopen_n = atol(argv[2]);
+        if (snprintf(reopen_path, sizeof reopen_path, "%s/libplugA.so", argv[3]) >= (int)sizeof reopen_path ||
+            chdir(argv[3]) != 0)
+            return 3;
+        pthread_t t1, t2;
+        pthread_create(&t1, NULL, reopen_direct, NULL);
+        pthread_create(&t2, NULL, reopen_as_dependency, NULL);
+        pthread_join(t1, NULL);
+        pthread_join(t2, NULL);
+        printf("reopen calls %ld failed %ld\n", 2 * reopen_n, reopen_failed);
+        return reopen_failed != 0;
     }
     if (argc == 4 && !strcmp(argv[1], "jit")) {
         load(argv[2], argv[2]);

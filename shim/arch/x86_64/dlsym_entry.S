@@ -58,9 +58,11 @@ cg_dlsym_entry:
         .cfi_endproc
         .size   dlsym, .-dlsym
 
-/* ctxguard's dlopen: glibc searches the *caller's* RUNPATH, so the call must reach glibc with the
- * caller's return address: always a tail jump. Only RTLD_DEEPBIND loads stop on the way, to report
- * (before loading) that the module will bypass ctxguard. */
+/* ctxguard's dlopen: glibc searches the *caller's* RUNPATH (and expands $ORIGIN, and picks the
+ * namespace, by the caller), so the call reaches glibc with the caller's return address, by tail
+ * jump: RTLD_DEEPBIND loads stop on the way, to report (before loading) that the module will bypass
+ * ctxguard. Only where glibc's answer cannot depend on who asks (cg_dlopen_keeps_handle: a path
+ * without '$', from ctxguard's own namespace) does ctxguard call glibc itself, to keep the handle. */
         .globl  dlopen
         .type   dlopen, @function
         .globl  cg_dlopen_entry
@@ -74,6 +76,10 @@ cg_dlopen_entry:
 .Lopen_dispatch:
         testl   $0x8, %esi              /* RTLD_DEEPBIND */
         jnz     .Lopen_deep
+        CALL_KEEPING_ARGS cg_dlopen_keeps_handle
+        testl   %eax, %eax
+        jnz     cg_dlopen_noted         /* it returns the handle to the caller */
+        movq    cg_real_dlopen(%rip), %rax
         jmp     *%rax
 .Lopen_deep:
         CALL_KEEPING_ARGS cg_note_deepbind
