@@ -244,7 +244,6 @@ EXPORT int plug_ptszfree(void)
  * and freed by that library through the driver function cuGetProcAddress handed it (the real one). */
 EXPORT int plug_nvlibfree(void)
 {
-    static char host[SAME_BYTES];
     /* by path beside this plugin's runtime (../fake): the sanitizers' dlopen interceptor would make
      * the lookup by name use its RUNPATH instead of this plugin's */
     char path[4096];
@@ -258,9 +257,14 @@ EXPORT int plug_nvlibfree(void)
     int (*upload)(void **, const void *, size_t) = h ? (int (*)(void **, const void *, size_t))dlsym(h, "fakeblas_upload") : NULL;
     int (*drv_free)(void *) = h ? (int (*)(void *))dlsym(h, "fakeblas_free_driver") : NULL;
     int r;
-    if (!upload || !drv_free) return -2;
-    if ((r = upload(&same_x, host, sizeof host))) return r;
-    return drv_free(same_x);
+    char *host = calloc(1, SAME_BYTES); /* not static: 1 MiB of .bss in every load of every plugin */
+    if (!upload || !drv_free || !host) {
+        free(host);
+        return -2;
+    }
+    r = upload(&same_x, host, SAME_BYTES);
+    free(host);
+    return r ? r : drv_free(same_x);
 }
 /* A runtime array destroyed through the driver. */
 static cudaArray_t same_arr, other_arr;
