@@ -292,6 +292,9 @@ static void stale_record(const char *b_step, const char *a_alloc, const char *a_
 }
 static void failed_free_that_freed(void **s) { (void)s; stale_record("failfree", "allocsame", "checksame"); }
 static void ptsz_free(void **s) { (void)s; stale_record("ptszfree", "allocsame", "checksame"); }
+/* the driver's _ptsz variants from cuGetProcAddress(..., CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM),
+ * A's allocation through one too: unrecorded, it would not have dropped B's stale record */
+static void driver_ptsz_free(void **s) { (void)s; stale_record("drvptszfree", "drvptszalloc", "checksame"); }
 static void array_destroyed_by_driver(void **s) { (void)s; stale_record("arraydrvfree", "arrayalloc", "arraycheck"); }
 /* an NVIDIA library's own driver free (not seen: the library gets the real cuMemFree); the record is
  * dropped when A's allocation returns the address */
@@ -337,6 +340,7 @@ int main(void)
         cmocka_unit_test(free_racing_a_reclaim),
         cmocka_unit_test(failed_free_that_freed),
         cmocka_unit_test(ptsz_free),
+        cmocka_unit_test(driver_ptsz_free),
         cmocka_unit_test(array_destroyed_by_driver),
         cmocka_unit_test(nvidia_library_driver_free),
         cmocka_unit_test(reclaim_through_the_allocating_runtime),

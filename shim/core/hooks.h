@@ -96,7 +96,8 @@ static inline __attribute__((always_inline)) int cg_maybe_guarded_base(const cha
 }
 
 /* Wrapped bases whose per-thread-default-stream variants (_ptds/_ptsz) cuGetProcAddress hands out
- * under CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM: ctxguard wraps only the legacy-stream variant.
+ * under CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM: ctxguard wraps the legacy-stream variant, and
+ * the _ptsz one only where a row names it (cg_drv_ptsz_variant: the tracked allocators and frees).
  * The tracked asynchronous allocations and frees; every copy, set and launch; cuStreamSynchronize
  * (cudaTypedefs.h: __API_TYPEDEF_PTDS/_PTSZ). */
 static inline int cg_has_ptsz_variant(const char *s)
@@ -117,6 +118,10 @@ int cg_hook_group(const char *name);
 
 /* The variant cuGetProcAddress(base, version) maps to; -1 when ctxguard does not wrap it. */
 int cg_drv_variant_for(const char *base, int version);
+/* The variant cuGetProcAddress hands out for `base` under CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM
+ * when ctxguard wraps it (the row named base_ptsz: the tracked stream-ordered allocators and frees);
+ * -1: passed through. */
+int cg_drv_ptsz_variant(const char *base);
 
 #pragma GCC visibility pop
 

@@ -385,8 +385,13 @@ static void wrap_entry(int m, int via, const char *symbol, void **fp, int versio
     if (symbol == NULL || fp == NULL || *fp == NULL || CG_LIKELY(!cg_maybe_guarded_base(symbol)) ||
         cg_own_active() || cg_is_own_code(*fp))
         return;
-    if ((flags & 2) && cg_has_ptsz_variant(symbol))
-        return; /* cudaEnablePerThreadDefaultStream: a _ptsz variant, not wrapped */
+    int ptsz = (flags & 2) && cg_has_ptsz_variant(symbol); /* cudaEnablePerThreadDefaultStream */
+    if (ptsz) { /* a _ptsz variant: wrapped only where a row names it (the version does not matter) */
+        int id = cg_drv_ptsz_variant(symbol);
+        if (id >= 0 && !(m > 0 && CG_DRV_UNWRAPPED_FOR(id, cg_mod(m)->cls)))
+            *fp = cg_wrap_driver_exact(id, *fp);
+        return;
+    }
     if (version <= 0) {
         /* No version given: the runtime answers for its own CUDA version, which it tells us.
          * cudaRuntimeGetVersion is not interposed, so it is looked up like any plain function. */

@@ -338,6 +338,11 @@ API CUresult cuMemAllocManaged(CUdeviceptr *p, size_t n, unsigned int flags) { (
 API CUresult cuMemAllocAsync(CUdeviceptr *p, size_t n, void *stream) { (void)stream; return alloc_in(p, n, 0); }
 API CUresult cuMemAllocFromPoolAsync(CUdeviceptr *p, size_t n, void *pool, void *stream)
 { (void)pool; (void)stream; return alloc_in(p, n, 0); }
+/* The per-thread-default-stream variants: the same here (cuGetProcAddress hands them out when asked
+ * with CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM). */
+API CUresult cuMemAllocAsync_ptsz(CUdeviceptr *p, size_t n, void *stream) { (void)stream; return alloc_in(p, n, 0); }
+API CUresult cuMemAllocFromPoolAsync_ptsz(CUdeviceptr *p, size_t n, void *pool, void *stream)
+{ (void)pool; (void)stream; return alloc_in(p, n, 0); }
 API CUresult cuMemAllocPitch_v2(CUdeviceptr *p, size_t *pitch, size_t w, size_t h, unsigned int elem)
 {
     (void)elem;
@@ -429,6 +434,7 @@ static CUresult free_in(CUdeviceptr p, int host)
 }
 API CUresult cuMemFree_v2(CUdeviceptr p) { return free_in(p, 0); }
 API CUresult cuMemFreeAsync(CUdeviceptr p, void *stream) { (void)stream; return free_in(p, 0); }
+API CUresult cuMemFreeAsync_ptsz(CUdeviceptr p, void *stream) { (void)stream; return free_in(p, 0); }
 API CUresult cuMemFreeHost(void *p) { return free_in((CUdeviceptr)(uintptr_t)p, 1); }
 API CUresult cuMemGetInfo_v2(size_t *freeb, size_t *total)
 {
@@ -656,13 +662,26 @@ static const struct entry table[] = {
     {"cuGetProcAddress", 11030, (void *)cuGetProcAddress}, {"cuGetProcAddress", 12000, (void *)cuGetProcAddress_v2},
 };
 
+/* CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM (2): these bases answer with their _ptsz variant. */
+static const struct entry ptsz_table[] = {
+    {"cuMemAllocAsync", 11020, (void *)cuMemAllocAsync_ptsz},
+    {"cuMemAllocFromPoolAsync", 11020, (void *)cuMemAllocFromPoolAsync_ptsz},
+    {"cuMemFreeAsync", 11020, (void *)cuMemFreeAsync_ptsz},
+};
+
 API CUresult cuGetProcAddress_v2(const char *sym, void **pfn, int version, cuuint64_t flags, int *status)
 {
-    (void)flags; /* works before cuInit, as the real one does */
+    /* works before cuInit, as the real one does */
     if (status) *status = 1;
     if (!sym || !pfn) return INVALID_VALUE;
     *pfn = NULL;
     if (version > DRIVER_VERSION) return INVALID_VALUE;
+    for (size_t i = 0; (flags & 2) && i < sizeof ptsz_table / sizeof ptsz_table[0]; i++)
+        if (strcmp(ptsz_table[i].base, sym) == 0 && ptsz_table[i].since <= version) {
+            *pfn = ptsz_table[i].fn;
+            if (status) *status = 0;
+            return OK;
+        }
     const struct entry *best = NULL;
     int known = 0;
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {

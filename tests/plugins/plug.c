@@ -266,6 +266,40 @@ EXPORT int plug_nvlibfree(void)
     free(host);
     return r ? r : drv_free(same_x);
 }
+/* The driver's per-thread-default-stream variants, from cuGetProcAddress with
+ * CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM (2): B allocates with cuMemAllocAsync and frees with
+ * cuMemFreeAsync_ptsz; C allocates with cuMemAllocAsync_ptsz (an allocation ctxguard did not record
+ * would not drop B's stale record). */
+static void *driver_fn(const char *base, unsigned long long flags)
+{
+    void *fn = NULL;
+    CUdriverProcAddressQueryResult st;
+    return cuGetProcAddress(base, &fn, 12000, flags, &st) == 0 && st == 0 ? fn : NULL;
+}
+EXPORT int plug_drvptszfree(void)
+{
+    CUresult (*alloc)(CUdeviceptr *, size_t, CUstream) = (CUresult(*)(CUdeviceptr *, size_t, CUstream))driver_fn("cuMemAllocAsync", 0);
+    CUresult (*free_ptsz)(CUdeviceptr, CUstream) = (CUresult(*)(CUdeviceptr, CUstream))driver_fn("cuMemFreeAsync", 2);
+    CUdeviceptr x;
+    int r;
+    if (!alloc || !free_ptsz) return -2;
+    if ((r = cudaSetDevice(0)) || (r = alloc(&x, SAME_BYTES, 0))) return r;
+    return free_ptsz(x, 0);
+}
+EXPORT int plug_drvptszalloc(void)
+{
+    CUresult (*alloc_ptsz)(CUdeviceptr *, size_t, CUstream) = (CUresult(*)(CUdeviceptr *, size_t, CUstream))driver_fn("cuMemAllocAsync", 2);
+    CUdeviceptr y;
+    if (!alloc_ptsz) return -2;
+    int r = cudaSetDevice(0);
+    if (!r) r = alloc_ptsz(&y, SAME_BYTES, 0);
+    if (!r) {
+        same_y = (void *)(uintptr_t)y;
+        r = cudaMemset(same_y, 0x5a, SAME_BYTES);
+    }
+    same_result = r;
+    return r;
+}
 /* A runtime array destroyed through the driver. */
 static cudaArray_t same_arr, other_arr;
 EXPORT int plug_arraydrvfree(void)
