@@ -180,12 +180,14 @@ static void constructor_calls_before_init(void **s)
         "\"shared_with\":[\"" BUILD_DIR "/plugins/libplugE.so\"]", NULL}), 1);
 }
 
-/* Handles kept from dlopen while another thread's dlclose is under way (tests/progs/stress_host.c,
- * "reopen"): A unloaded by one thread comes back as a dependency in the other, at the unloaded A's
- * link map address, before the first thread's dlclose has forgotten A's handle. One malloc arena
- * without per-thread caches (as MALLOC_ARENA_MAX=1 gives a production host) makes the second thread's
- * allocation reuse the first one's freed link map, and a slow loader listing (tests/preload/slow_list.c)
- * widens the window. Without the "dlclose under way" check, 2 runs in 3 died with SIGSEGV. */
+/* A plugin unloaded by one thread and loaded again by another (by path, and as a dependency, often at
+ * the same address, name and link map) while the dlclose is still under way (tests/progs/stress_host.c,
+ * "reopen": six threads). One malloc arena without per-thread caches (as MALLOC_ARENA_MAX=1 gives a
+ * production host) makes the reuse likely, and a slow loader listing (tests/preload/slow_list.c) widens
+ * the window. Anything ctxguard cached for the first A and used for the second crashed: the dlopen
+ * handle kept for it (2 runs in 3 without the "dlclose under way" check), and the real functions
+ * cached in its module slot, pointing into the runtime unloaded with it (0.2 crashed 4 runs in 6 with
+ * six threads, also before ctxguard kept any handle). */
 static void handles_during_dlclose(void **s)
 {
     (void)s;

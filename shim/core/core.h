@@ -38,6 +38,7 @@ struct cg_tls {
     int mod_user;                   /* its index when its class is CG_MOD_USER, else 0 (resource
                                        records need no lookup: one load gives both) */
     const void *slow_ra;            /* return address handed from a wrapper to its slow path */
+    /* modules are kept here as tags (track/modules.h, cg_mod_tag): slot and generation */
     int switch_mod, switch_from;    /* the module that last moved this thread to another device, and from where */
     int ctx_switch_mod;             /* the module that made one of its own (created) contexts current … */
     void *ctx_switch_ctx;           /* … that context … */

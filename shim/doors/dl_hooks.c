@@ -10,7 +10,6 @@
 #include "track/state.h"
 
 #include "core/hooks.h"
-#include "track/lm_index.h"
 #include "track/modules.h"
 #include "doors/handout.h"
 #include "track/resolve.h"
@@ -101,8 +100,8 @@ void *cg_dlopen_noted(const char *file, int flags)
 }
 
 /* Reached from dlclose in dlsym_entry.S (an assembly entry so that ctxguard knows its own address).
- * From before the real dlclose until every handle of an object it unloaded is forgotten, no kept
- * handle is used (cg_lmx_closing_begin). */
+ * From before the real dlclose until the module table is revalidated after it, nothing cached for a
+ * module is trusted (cg_modules_closing_begin). */
 CG_HIDDEN int cg_dlclose_impl(void *handle);
 int cg_dlclose_impl(void *handle)
 {
@@ -110,12 +109,12 @@ int cg_dlclose_impl(void *handle)
         cg_resolve_real_dlsym();
     if (cg_real_dlclose == NULL)
         return -1;
-    cg_lmx_closing_begin();
+    cg_modules_closing_begin();
     int r = cg_real_dlclose(handle);
     if (r == 0 && cg_ready && !cg_own_active())
         cg_modules_revalidate();
     else if (r == 0)
         cg_modules_forget_opened(); /* not told what is gone: nothing kept is trusted */
-    cg_lmx_closing_end();
+    cg_modules_closing_end();
     return r;
 }

@@ -66,9 +66,17 @@ static void *const rt_lazy[CG_RT_COUNT] = {
 /* A module made a context of its own current (created, pushed or set) and returned with it still
  * current: another module's runtime calls now run on that context instead of the primary context
  * they hold memory, streams and modules in. Looked at once per such switch, on the slow path. */
+/* The name a switch record gives its module: the module's, or a note that it was unloaded since (its
+ * slot may hold another module now, which did nothing). */
+static const char *switcher_name(int tag, int *slot)
+{
+    *slot = cg_mod_untag(tag);
+    return *slot > 0 ? cg_module_base(*slot) : "a module unloaded since";
+}
+
 static __attribute__((noinline)) void check_context_left(int id, int m)
 {
-    int switcher = cg_tls.ctx_switch_mod;
+    int tag = cg_tls.ctx_switch_mod, switcher;
     void *ctx = cg_tls.ctx_switch_ctx;
     cg_tls.ctx_switch_mod = 0; /* one look per switch */
     if (id == CG_RT_ID_cudaSetDevice)
@@ -78,46 +86,50 @@ static __attribute__((noinline)) void check_context_left(int id, int m)
     if (ci.ctx != ctx)
         return; /* restored (or replaced) before this call: nothing left behind */
     char reason[512];
+    const char *who = switcher_name(tag, &switcher);
     snprintf(reason, sizeof reason,
              "%s made its own context %p current (%s) and returned without restoring the previous one; "
              "%s's %s now runs on that context, not on the primary context of device %d where its memory, "
              "streams and modules are",
-             cg_module_base(switcher), ctx, cg_tls.ctx_switch_call ? cg_tls.ctx_switch_call : "?", cg_module_base(m),
+             who, ctx, cg_tls.ctx_switch_call ? cg_tls.ctx_switch_call : "?", cg_module_base(m),
              cg_rt_names[id], ci.device < 0 ? 0 : ci.device);
     struct cg_event ev = {.api = CG_API_RUNTIME, .call = cg_rt_names[id], .device = ci.device, .ctx = ctx,
-                          .ctx_kind = CG_CTX_CREATED, .shared_count = 1, .shared_with = {switcher}, .caller = m,
-                          .action = CG_ALLOW, .destructive = 1, .reason = reason,
+                          .ctx_kind = CG_CTX_CREATED, .shared_count = switcher > 0, .shared_with = {switcher > 0 ? switcher : 0},
+                          .caller = m, .action = CG_ALLOW, .destructive = 1, .reason = reason,
                           .decided_by = "context-switch", .log = 1};
     cg_log_event(&ev);
 }
 
 static __attribute__((noinline)) void check_device_leak(int id, int m)
 {
-    int dev = cg_tls.dev < 0 ? 0 : cg_tls.dev, last = -1, slot = -1;
+    int dev = cg_tls.dev < 0 ? 0 : cg_tls.dev, last = -1, slot = -1, tag = cg_mod_tag(m);
     /* the common case: no switch pending, and this module was the last one seen, on this device */
-    if (cg_tls.switch_mod == 0 && cg_tls.ctx_switch_mod == 0 && cg_tls.used_last == m && cg_tls.used_last_dev == dev)
+    if (cg_tls.switch_mod == 0 && cg_tls.ctx_switch_mod == 0 && cg_tls.used_last == tag && cg_tls.used_last_dev == dev)
         return;
-    if (CG_UNLIKELY(cg_tls.ctx_switch_mod > 0) && cg_tls.ctx_switch_mod != m && cg_mod(m)->cls == CG_MOD_USER)
+    if (CG_UNLIKELY(cg_tls.ctx_switch_mod != 0) && cg_tls.ctx_switch_mod != tag && cg_mod(m)->cls == CG_MOD_USER)
         check_context_left(id, m);
     for (int i = 0; i < 8; i++)
-        if (cg_tls.used_mod[i] == m) {
+        if (cg_tls.used_mod[i] == tag) { /* a module unloaded since left a tag nothing matches */
             last = cg_tls.used_dev[i];
             slot = i;
         }
-    int switcher = cg_tls.switch_mod;
-    if (switcher > 0 && switcher != m && cg_mod(m)->cls == CG_MOD_USER) {
-        cg_tls.switch_mod = 0; /* one look per switch */
-        if (last >= 0 && last != dev && id != CG_RT_ID_cudaSetDevice) {
+    int switch_tag = cg_tls.switch_mod;
+    if (switch_tag != 0 && switch_tag != tag && cg_mod(m)->cls == CG_MOD_USER && last >= 0) {
+        /* one look per switch, by a module that used a device on this thread before: one that never
+         * did (loaded since) cannot have been moved, and leaves the look to the next */
+        cg_tls.switch_mod = 0;
+        if (last != dev && id != CG_RT_ID_cudaSetDevice) {
             char reason[512];
+            int switcher;
+            const char *who = switcher_name(switch_tag, &switcher);
             snprintf(reason, sizeof reason,
                      "%s moved this thread from device %d to device %d (cudaSetDevice) and did not move it back; "
                      "%s's %s now runs on device %d, though it last used device %d on this thread",
-                     cg_module_base(switcher), cg_tls.switch_from, dev, cg_module_base(m),
-                     cg_rt_names[id], dev, last);
+                     who, cg_tls.switch_from, dev, cg_module_base(m), cg_rt_names[id], dev, last);
             struct cg_event ev = {.api = CG_API_RUNTIME, .call = cg_rt_names[id], .device = dev,
-                                  .ctx_kind = CG_CTX_UNKNOWN, .shared_count = 1, .shared_with = {switcher}, .caller = m,
-                                  .action = CG_ALLOW, .destructive = 1, .reason = reason,
-                                  .decided_by = "device-switch", .log = 1};
+                                  .ctx_kind = CG_CTX_UNKNOWN, .shared_count = switcher > 0,
+                                  .shared_with = {switcher > 0 ? switcher : 0}, .caller = m, .action = CG_ALLOW,
+                                  .destructive = 1, .reason = reason, .decided_by = "device-switch", .log = 1};
             cg_log_event(&ev);
         }
     }
@@ -130,9 +142,9 @@ static __attribute__((noinline)) void check_device_leak(int id, int m)
                 memmove(&cg_tls.used_dev[0], &cg_tls.used_dev[1], sizeof cg_tls.used_dev[0] * 7);
             }
         }
-        cg_tls.used_mod[slot] = m;
+        cg_tls.used_mod[slot] = tag;
         cg_tls.used_dev[slot] = dev;
-        cg_tls.used_last = m;
+        cg_tls.used_last = tag;
         cg_tls.used_last_dev = dev;
     }
 }
@@ -156,7 +168,8 @@ static __attribute__((noinline)) void *rt_enter(int id, const void *ra, int *mod
             __atomic_store_n(&cg_mod(m)->watched, cg_module_watched(m), __ATOMIC_RELAXED);
         /* Only a user module's calls skip this from now on: behind a carrier, an NVIDIA library or
          * anonymous code the user can differ from call to call, so each is looked for (the walk). */
-        if (m > 0 && !cg_log_all && cg_tls.mod == m && cg_watched(m) == 0 && cg_mod(m)->cls == CG_MOD_USER) {
+        if (m > 0 && !cg_log_all && cg_tls.mod == m && cg_watched(m) == 0 && cg_mod(m)->cls == CG_MOD_USER &&
+            !cg_modules_closing() && cg_rt_cache_current(m)) { /* nothing from before an unload */
             for (int i = 0; i < CG_RT_COUNT; i++) {
                 void *f = __atomic_load_n(&cg_mod(m)->rt_real[i], __ATOMIC_ACQUIRE);
                 cg_tls.rt_tab[i] = f ? f : rt_lazy[i];
@@ -283,9 +296,9 @@ static __attribute__((noinline)) void plain_logged(struct cg_event *ev, int resu
 static __attribute__((noinline)) void set_device_slow(int device, int m, int before)
 {
     if (m > 0 && cg_mod(m)->cls == CG_MOD_USER && before >= 0 && device != before) {
-        cg_tls.switch_mod = m; /* the next call from another module is checked (rt_enter) */
+        cg_tls.switch_mod = cg_mod_tag(m); /* the next call from another module is checked (rt_enter) */
         cg_tls.switch_from = before;
-    } else if (m > 0 && cg_tls.switch_mod == m && device == cg_tls.switch_from)
+    } else if (m > 0 && cg_tls.switch_mod == cg_mod_tag(m) && device == cg_tls.switch_from)
         cg_tls.switch_mod = 0; /* it moved the thread back: nothing left behind */
     cg_set_thread_device(device);
     if (!cg_own_active())

@@ -53,7 +53,9 @@ int cg_lmx_slot(const void *lm)
 
 /* dlcloses under way, and a count bumped as each begins and ends: a reader that sees none under way
  * and the same count before and after its lookup saw no unload begin or end meanwhile. */
-static unsigned long closing_now, closing_seq;
+unsigned long cg_lmx_closing_now;
+static unsigned long closing_seq;
+#define closing_now cg_lmx_closing_now
 
 void cg_lmx_closing_begin(void)
 {

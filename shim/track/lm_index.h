@@ -36,6 +36,7 @@ void cg_lmx_purge(int (*still)(const void *ctx, uintptr_t l_addr, const char *na
  * the loader then gave to an object without a search list. Lock-free. */
 void cg_lmx_closing_begin(void);
 void cg_lmx_closing_end(void);
+extern unsigned long cg_lmx_closing_now; /* dlcloses under way */
 
 #pragma GCC visibility pop
 

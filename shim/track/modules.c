@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <link.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include <unwind.h>
 
 #include "core/guard.h"
+#include "core/libdl.h"
 #include "track/resources.h"
 #include "core/util.h"
 #include "track/lm_index.h"
@@ -28,6 +30,8 @@ static struct cg_mod_chunk chunk0; /* slots 0..255 need no allocation */
 struct cg_mod_chunk *cg_mod_chunks[CG_MOD_CHUNKS] = {&chunk0};
 struct cg_mod_gen_line cg_mod_gen_line = {1};
 int cg_mod_count = CG_MOD_FIRST; /* slot 0: unknown; 1, 2: anonymous and unnamed users */
+unsigned int cg_rt_epoch;
+static unsigned long long last_subs; /* dl_iterate_phdr's count of unloads at the last revalidation */
 static int free_head; /* first free slot (0: none); under mod_lock */
 static int full_reported;
 
@@ -357,6 +361,7 @@ static int insert(const struct candidate *c)
     m->watched = -1; /* rules are consulted once configuration is read (rt_enter) */
     for (int i = 0; i < CG_RT_COUNT; i++)
         __atomic_store_n(&m->rt_real[i], NULL, __ATOMIC_RELAXED);
+    __atomic_store_n(&m->rt_epoch, __atomic_load_n(&cg_rt_epoch, __ATOMIC_ACQUIRE), __ATOMIC_RELEASE);
     __atomic_store_n(cg_mod_uses(slot), 0, __ATOMIC_RELAXED);
     __atomic_store_n(cg_mod_victims(slot), 0, __ATOMIC_RELAXED);
     m->lo = c->lo;
@@ -503,12 +508,16 @@ struct loaded_list {
     struct loaded *v;
     size_t n, cap;
     int overflow;
+    unsigned long long subs; /* the loader's count of unloads so far */
 };
 
 static int list_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
-    (void)size;
     struct loaded_list *l = arg;
+    if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs)
+        l->subs = info->dlpi_subs;
+    else
+        l->subs = ~0ull; /* an old loader without the counts: any dlclose may have unloaded */
     if (l->n == l->cap) {
         l->overflow = 1;
         return 1;
@@ -548,10 +557,55 @@ static int none_loaded(const void *ctx, uintptr_t l_addr, const char *name)
     return 0;
 }
 
+static void bump_gen(void)
+{
+    pthread_mutex_lock(&cg_mod_lock);
+    unsigned int g = cg_mod_gen + 1; /* never 0: a thread's fast_gen of 0 means disarmed */
+    __atomic_store_n(&cg_mod_gen, g ? g : 1, __ATOMIC_SEQ_CST);
+    pthread_mutex_unlock(&cg_mod_lock);
+}
+
+void cg_modules_closing_begin(void)
+{
+    cg_lmx_closing_begin(); /* first: a thread that sees the new generation sees the dlclose too */
+    bump_gen();
+}
+
+void cg_modules_closing_end(void)
+{
+    bump_gen(); /* what was cached meanwhile (modules, not fast paths) is dropped */
+    cg_lmx_closing_end();
+}
+
+/* The loader's count of unloads so far: its first object's dl_phdr_info, the walk stopped there. */
+static int subs_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    *(unsigned long long *)arg =
+        size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs ? info->dlpi_subs : ~0ull;
+    return 1;
+}
+
+void cg_modules_own_dlclose(void *h)
+{
+    cg_modules_closing_begin();
+    unsigned long long before = 0, after = 0;
+    dl_iterate_phdr(subs_cb, &before);
+    int r = cg_real_dlclose(h);
+    dl_iterate_phdr(subs_cb, &after);
+    if (r == 0 && (after != before || after == ~0ull)) {
+        if (cg_ready)
+            cg_modules_revalidate();
+        else
+            cg_modules_forget_opened();
+    }
+    cg_modules_closing_end();
+}
+
 void cg_modules_forget_opened(void)
 {
     pthread_mutex_lock(&cg_mod_lock);
     cg_lmx_purge(none_loaded, NULL);
+    __atomic_add_fetch(&cg_rt_epoch, 1, __ATOMIC_ACQ_REL); /* nor any cached function */
     pthread_mutex_unlock(&cg_mod_lock);
 }
 
@@ -563,7 +617,7 @@ void cg_modules_revalidate(void)
         __atomic_store_n(&cg_mod(0)->rt_real[k], NULL, __ATOMIC_RELEASE);
     /* room for every slot in use and as many again (objects without CUDA calls are listed too) */
     size_t cap = 2 * (size_t)__atomic_load_n(&cg_mod_count, __ATOMIC_ACQUIRE) + 512;
-    struct loaded_list l = {NULL, 0, 0, 0};
+    struct loaded_list l = {NULL, 0, 0, 0, 0};
     for (int tries = 0; tries < 4; tries++, cap *= 4) {
         size_t bytes = cap * sizeof *l.v;
         l.v = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -581,7 +635,7 @@ void cg_modules_revalidate(void)
         l.v = NULL;
     }
     if (l.v == NULL) { /* cannot tell: keep every slot rather than free a live one, and forget every
-                        * handle rather than keep one for an object that is gone */
+                        * handle and cached function rather than keep one for an object that is gone */
         cg_modules_forget_opened();
         cg_own_end(saved);
         return;
@@ -608,7 +662,15 @@ void cg_modules_revalidate(void)
         free_head = i;
         changed = 1;
     }
-    cg_lmx_purge(still_loaded, &l); /* dlopen's handles of objects gone with the slots */
+    /* Something was unloaded (the loader's count moved): no kept handle and no cached function is
+     * trusted any more. Which objects went cannot be told exactly: one unloaded and loaded again at
+     * the same address under the same name (another thread, during the dlclose) looks like one that
+     * stayed, but has a new runtime behind it, and no search list if it came back as a dependency. */
+    if (l.subs != last_subs || l.subs == ~0ull) {
+        last_subs = l.subs;
+        cg_lmx_purge(none_loaded, NULL);
+        __atomic_add_fetch(&cg_rt_epoch, 1, __ATOMIC_ACQ_REL);
+    }
     if (changed) { /* never 0: a thread's fast_gen of 0 means disarmed (writers hold mod_lock) */
         unsigned int g = cg_mod_gen + 1;
         __atomic_store_n(&cg_mod_gen, g ? g : 1, __ATOMIC_RELEASE);

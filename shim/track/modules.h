@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "core/core.h"
+#include "track/lm_index.h"
 
 /* Everything declared here is internal: hidden declarations let hot globals be read with one
  * rip-relative load instead of a GOT load first. */
@@ -46,9 +47,12 @@ struct cg_module {
     int watched;         /* a rule may decide its ordinary calls: no fast path; -1 not yet known */
     unsigned int gen;    /* bumped each time the slot is freed: (slot, gen) names one module */
     int next_free;       /* free list (under mod_lock) */
-    /* Real runtime entry points for calls from this module (track/resolve.c): NULL until resolved. */
+    /* Real runtime entry points for calls from this module (track/resolve.c): NULL until resolved;
+     * believed only while rt_epoch is cg_rt_epoch (see there). */
     void *rt_real[CG_RT_COUNT];
+    unsigned int rt_epoch;
 };
+
 
 /* Per-slot device bitmaps sit apart from the records, so that listing the users of a device reads
  * 8 bytes per module, not a record each. Bit d: device d (CG_MAX_DEVICES is 64). */
@@ -82,6 +86,38 @@ static inline uint64_t *cg_mod_lost(int m)
 static inline uint64_t *cg_mod_victims(int m)
 {
     return &cg_mod_chunk_of(m)->victims[m & (CG_MOD_CHUNK - 1)];
+}
+
+/* Bumped (under mod_lock) by a dlclose that unloaded something. A pointer cached for a module points
+ * into another object (its runtime), and an object unloaded and loaded again at the same address
+ * under the same name, between the real dlclose and the table's revalidation after it, keeps its
+ * slot: so after any unload every module's cached functions are looked up again, once, lazily. */
+extern unsigned int cg_rt_epoch;
+static inline int cg_rt_cache_current(int m)
+{
+    return __atomic_load_n(&cg_mod(m)->rt_epoch, __ATOMIC_ACQUIRE) == __atomic_load_n(&cg_rt_epoch, __ATOMIC_ACQUIRE);
+}
+
+/* A module as a per-thread record keeps it (which module moved the thread to another device, which
+ * modules last used which device): its slot and the low 13 bits of the slot's generation, so that a
+ * record made for a module since unloaded is never read as the module loaded into its slot later
+ * (a slot would have to be reused 8,192 times in between to be mistaken). 0 stays "none". */
+#define CG_MOD_TAG_SHIFT 18
+_Static_assert(CG_MOD_CAPACITY == 1 << CG_MOD_TAG_SHIFT, "a tag's slot bits hold every slot");
+static inline int cg_mod_tag(int m)
+{
+    if (m <= 0)
+        return m;
+    unsigned int g = __atomic_load_n(&cg_mod(m)->gen, __ATOMIC_ACQUIRE) & 0x1FFF;
+    return (int)((unsigned int)m | g << CG_MOD_TAG_SHIFT);
+}
+/* The module a tag names: its slot while it still holds that module, -1 once it was unloaded. */
+static inline int cg_mod_untag(int t)
+{
+    if (t <= 0)
+        return t;
+    int m = t & ((1 << CG_MOD_TAG_SHIFT) - 1);
+    return cg_mod_tag(m) == t ? m : -1;
 }
 
 /* Bumped whenever a slot is freed, so per-thread caches drop it. On a cache line of its own (the
@@ -154,8 +190,27 @@ int cg_modules_same_namespace(const void *caller);
 /* dlopen returned `handle`: the object's own dependency scope can be searched through it
  * (track/lm_index.h) until a dlclose unloads it. Takes mod_lock; asks the loader nothing under it. */
 void cg_modules_note_opened(void *handle);
-/* Forgets every handle kept (a dlclose unloaded objects ctxguard was not told of). */
+/* Forgets every handle kept and every cached function (a dlclose unloaded objects ctxguard was not
+ * told of). */
 void cg_modules_forget_opened(void);
+
+/* A dlclose through ctxguard, from before the real one until the table is revalidated after it. In
+ * between, an object may be gone while its slot still claims its addresses and link map, and the
+ * loader may already have put another object there (another thread loading): what the slot caches
+ * (its real functions, pointing into a runtime that may be unloaded too) cannot be trusted. So the
+ * generation is bumped at both ends (every thread's cached module and fast path are dropped), and
+ * while a dlclose is under way real functions are looked up afresh and no fast path is armed. */
+void cg_modules_closing_begin(void);
+void cg_modules_closing_end(void);
+/* ctxguard's own dlclose of a handle it took (dlopen RTLD_NOLOAD) to look something up: its
+ * reference may be the last one (the program closed its own meanwhile, in another thread), and then
+ * the object is unloaded here. So it runs in the same window as the program's dlclose, followed by
+ * the same revalidation when the loader counts an unload. */
+void cg_modules_own_dlclose(void *h);
+static inline int cg_modules_closing(void)
+{
+    return __atomic_load_n(&cg_lmx_closing_now, __ATOMIC_SEQ_CST) != 0;
+}
 
 /* After a dlclose: free the slots of objects that are gone. */
 void cg_modules_revalidate(void);

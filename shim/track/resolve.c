@@ -42,11 +42,15 @@ static void *scope_lookup(int m, const char *name)
     if (h != NULL) {
         p = cg_real_dlsym(h, name);
     } else {
-        h = cg_mod(m)->is_main ? real_dlopen(NULL, RTLD_LAZY) : real_dlopen(cg_mod(m)->l_name, RTLD_LAZY | RTLD_NOLOAD);
+        int is_main = cg_mod(m)->is_main;
+        h = is_main ? real_dlopen(NULL, RTLD_LAZY) : real_dlopen(cg_mod(m)->l_name, RTLD_LAZY | RTLD_NOLOAD);
         if (h == NULL)
             return NULL;
         p = cg_real_dlsym(h, name);
-        cg_real_dlclose(h);
+        if (is_main)
+            cg_real_dlclose(h); /* the program is never unloaded */
+        else
+            cg_modules_own_dlclose(h);
     }
     if (p) {
         int pm = cg_module_of(p);
@@ -103,7 +107,7 @@ static void *any_loaded_runtime(const char *name)
         if (h == NULL)
             continue;
         found = cg_real_dlsym(h, name);
-        cg_real_dlclose(h);
+        cg_modules_own_dlclose(h);
     }
     return found;
 }
@@ -121,13 +125,52 @@ static void report_missing(int slot, const char *name, int m)
  * dlopen holds that lock while running constructors that may call CUDA. So no ctxguard lock is held
  * while the loader is asked: lookups are idempotent, done unlocked, and published by compare-and-swap
  * (the first answer wins, later identical ones are dropped). */
+/* A row of cached pointers cached before the last unload is forgotten whole, then stamped with the
+ * current epoch (cg_rt_cache_current): clearing first, so a reader that sees the new stamp finds no
+ * pointer from before. */
+static void refresh_row(void **row, int n, unsigned int *stamp, unsigned int epoch)
+{
+    if (__atomic_load_n(stamp, __ATOMIC_ACQUIRE) == epoch)
+        return;
+    for (int i = 0; i < n; i++)
+        __atomic_store_n(&row[i], NULL, __ATOMIC_RELEASE);
+    __atomic_store_n(stamp, epoch, __ATOMIC_RELEASE);
+}
+
+unsigned int cg_rt_via_epoch[CG_HANDED_RUNTIMES];
+static unsigned int handed_epoch;
+
+/* Keeps fn in *slot unless an unload began meanwhile (the epoch moved or a dlclose is under way):
+ * looked up before it, fn may point into what it unloaded. Returns what *slot holds for the caller
+ * to use: the first answer stored, or fn. */
+static void *keep(void **slot, void *fn, unsigned int epoch)
+{
+    void *expected = NULL;
+    if (!__atomic_compare_exchange_n(slot, &expected, fn, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return expected;
+    if (cg_modules_closing() || __atomic_load_n(&cg_rt_epoch, __ATOMIC_ACQUIRE) != epoch) {
+        expected = fn;
+        __atomic_compare_exchange_n(slot, &expected, NULL, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+    }
+    return fn;
+}
+
 void *cg_rt_resolve(int m, int id)
 {
-    void *fn = __atomic_load_n(&cg_mod(m)->rt_real[id], __ATOMIC_ACQUIRE);
+    /* while a dlclose is under way the cache may point into an unloaded runtime: looked up afresh,
+     * and the answer not kept (the slot may hold an unloaded object's record) */
+    int closing = cg_modules_closing();
+    unsigned int epoch = __atomic_load_n(&cg_rt_epoch, __ATOMIC_ACQUIRE);
+    void *fn = NULL;
+    if (!closing) {
+        refresh_row(cg_mod(m)->rt_real, CG_RT_COUNT, &cg_mod(m)->rt_epoch, epoch);
+        refresh_row(cg_rt_handed, CG_RT_COUNT, &handed_epoch, epoch);
+        fn = __atomic_load_n(&cg_mod(m)->rt_real[id], __ATOMIC_ACQUIRE);
+    }
     if (fn)
         return fn;
     int saved = cg_own_begin();
-    fn = find(m, cg_rt_names[id], __atomic_load_n(&cg_rt_handed[id], __ATOMIC_ACQUIRE));
+    fn = find(m, cg_rt_names[id], closing ? NULL : __atomic_load_n(&cg_rt_handed[id], __ATOMIC_ACQUIRE));
     if (fn == NULL)
         fn = any_loaded_runtime(cg_rt_names[id]);
     if (fn && cg_is_own_code(fn))
@@ -135,11 +178,8 @@ void *cg_rt_resolve(int m, int id)
     /* Cache only real answers. Slot 0 (code in no module: JIT code calls in a loop) is cached too,
      * and forgotten at every dlclose (cg_modules_revalidate), since what it found may be unloaded:
      * looking it up on each call cost a dlopen a call (under TSan, 30 s for 20,000 calls). */
-    if (fn && m >= 0) {
-        void *expected = NULL;
-        if (!__atomic_compare_exchange_n(&cg_mod(m)->rt_real[id], &expected, fn, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-            fn = expected;
-    }
+    if (fn && m >= 0 && !closing)
+        fn = keep(&cg_mod(m)->rt_real[id], fn, epoch);
     cg_own_end(saved);
     if (fn == NULL)
         report_missing(id, cg_rt_names[id], m);
@@ -159,7 +199,7 @@ void *cg_drv_resolve(int id, const void *ra)
         void *h = libcuda_handle();
         if (h) {
             fn = cg_real_dlsym(h, cg_drv_info[id].name);
-            cg_real_dlclose(h);
+            cg_modules_own_dlclose(h);
         }
     }
     if (fn && cg_is_own_code(fn))
@@ -199,15 +239,16 @@ void cg_resolve_forget_module(int m)
 
 void *cg_rt_via_resolve(int k, int id)
 {
+    int closing = cg_modules_closing();
+    unsigned int epoch = __atomic_load_n(&cg_rt_epoch, __ATOMIC_ACQUIRE);
+    if (!closing)
+        refresh_row(cg_rt_via[k], CG_RT_COUNT, &cg_rt_via_epoch[k], epoch);
     int saved = cg_own_begin();
     void *fn = scope_lookup(__atomic_load_n(&handed_mod[k], __ATOMIC_ACQUIRE), cg_rt_names[id]);
     if (fn && cg_is_own_code(fn))
         fn = NULL;
-    if (fn) {
-        void *expected = NULL;
-        if (!__atomic_compare_exchange_n(&cg_rt_via[k][id], &expected, fn, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-            fn = expected;
-    }
+    if (fn && !closing) /* not kept while a dlclose is under way (cg_rt_resolve) */
+        fn = keep(&cg_rt_via[k][id], fn, epoch);
     cg_own_end(saved);
     if (fn == NULL)
         report_missing(id, cg_rt_names[id], __atomic_load_n(&handed_mod[k], __ATOMIC_ACQUIRE));

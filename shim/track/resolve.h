@@ -23,10 +23,14 @@ extern void *cg_rt_handed[CG_RT_COUNT];
  * cg_wrap_runtime_exact): its real functions, whichever module calls them. */
 extern void *cg_rt_via[CG_HANDED_RUNTIMES][CG_RT_COUNT];
 void *cg_rt_via_resolve(int k, int id);
+extern unsigned int cg_rt_via_epoch[CG_HANDED_RUNTIMES]; /* cg_rt_epoch when row k was cached */
 static inline void *cg_rt_via_real(int k, int id)
 {
     void *fn = __atomic_load_n(&cg_rt_via[k][id], __ATOMIC_ACQUIRE);
-    return CG_LIKELY(fn != NULL) ? fn : cg_rt_via_resolve(k, id);
+    return CG_LIKELY(fn != NULL) && CG_LIKELY(!cg_modules_closing()) &&
+                   __atomic_load_n(&cg_rt_via_epoch[k], __ATOMIC_ACQUIRE) == __atomic_load_n(&cg_rt_epoch, __ATOMIC_ACQUIRE)
+               ? fn
+               : cg_rt_via_resolve(k, id);
 }
 /* A function ctxguard does not interpose, as runtime slot k defines it; not cached (rare use). */
 void *cg_rt_via_plain(int k, const char *name);
@@ -36,10 +40,16 @@ void *cg_rt_via_plain(int k, const char *name);
 extern void *cg_drv_real[CG_DRV_COUNT];
 void *cg_drv_resolve(int id, const void *ra);
 
+/* While a dlclose is under way (cg_modules_closing) the cache is neither read nor written: the
+ * runtime it points into may just have been unloaded, and the slot's object replaced. After an
+ * unload, what was cached before it is looked up again (cg_rt_cache_current). */
 static inline void *cg_rt_real_for(int m, int id)
 {
-    void *fn = __atomic_load_n(&cg_mod(m < 0 ? 0 : m)->rt_real[id], __ATOMIC_ACQUIRE);
-    return CG_LIKELY(fn != NULL) ? fn : cg_rt_resolve(m < 0 ? 0 : m, id);
+    m = m < 0 ? 0 : m;
+    void *fn = __atomic_load_n(&cg_mod(m)->rt_real[id], __ATOMIC_ACQUIRE);
+    return CG_LIKELY(fn != NULL) && CG_LIKELY(!cg_modules_closing()) && CG_LIKELY(cg_rt_cache_current(m))
+               ? fn
+               : cg_rt_resolve(m, id);
 }
 
 static inline void *cg_drv_real_for(int id, const void *ra)

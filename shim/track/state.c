@@ -200,11 +200,11 @@ void cg_note_ctx_switch(int module, CUcontext ctx, int kind, const char *call)
     if (module <= 0 || cg_mod(module)->cls != CG_MOD_USER)
         return;
     if (kind == CG_CTX_CREATED && ctx != NULL) {
-        cg_tls.ctx_switch_mod = module;
+        cg_tls.ctx_switch_mod = cg_mod_tag(module);
         cg_tls.ctx_switch_ctx = ctx;
         cg_tls.ctx_switch_call = call;
         cg_tls.fast_gen = 0; /* the next runtime call, whoever makes it, takes the slow path */
-    } else if (module == cg_tls.ctx_switch_mod)
+    } else if (cg_mod_tag(module) == cg_tls.ctx_switch_mod)
         cg_tls.ctx_switch_mod = 0; /* it put something else back */
 }
 

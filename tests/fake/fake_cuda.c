@@ -254,7 +254,11 @@ static CUresult release(CUdevice dev)
 API CUresult cuDevicePrimaryCtxRelease(CUdevice d) { return release(d); }
 API CUresult cuDevicePrimaryCtxRelease_v2(CUdevice d) { return release(d); }
 /* Deinitialises at once: allocations die, the context stays current to its threads, and the
- * runtime retains it again on its next call. */
+ * runtime retains it again on its next call. The retain count is kept, as measured on an H200
+ * (driver 580.159, tests/gpu/refcount_probe.c): two retains, a reset, a third retain, and the context
+ * stays active until the third release; a fourth fails with CUDA_ERROR_INVALID_CONTEXT. So a module
+ * that retained before the reset still holds its retain, and its release after it is harmless while
+ * another retain is held. */
 static CUresult reset(CUdevice dev)
 {
     NEED_INIT();
@@ -266,7 +270,6 @@ static CUresult reset(CUdevice dev)
         c->gen++;
         drop_context_state(c);
     }
-    c->refcount = 0;
     pthread_mutex_unlock(&lock);
     return OK;
 }

@@ -190,8 +190,8 @@ static cudaError_t ensure(void)
         static int registered;
         if (!__atomic_exchange_n(&registered, 1, __ATOMIC_ACQ_REL))
             atexit(teardown);
-        /* a reset zeroes the driver's count: the runtime's retain is the only one left */
-        retained[tdev] = active ? retained[tdev] + 1 : 1;
+        /* a reset keeps the driver's count: every retain made is released at exit */
+        retained[tdev]++;
         prim = primary[tdev];
     }
     pthread_mutex_unlock(&retain_lock);

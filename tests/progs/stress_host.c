@@ -21,12 +21,13 @@
  *                                   through A while the main thread resets through B 200 times (under
  *                                   CTXGUARD_RECLAIM=1 each a reclaim of B's objects, racing B's own
  *                                   frees; issue 15). Prints "reclaim resets R, A's check C".
- *   stress_host reopen N DIR        two threads, N times each: one dlopens DIR/libplugA.so by its full
- *                                   path (ctxguard keeps the handle), calls, dlcloses it; the other
- *                                   dlopens ./libdepA.so from DIR (A as a dependency, an object dlopen
- *                                   never returned, often at the unloaded A's link map address),
- *                                   calls A's function, dlcloses. A handle used while a dlclose is
- *                                   under way, before it is forgotten, crashes the loader. Prints
+ *   stress_host reopen N DIR        six threads, N times each: three dlopen DIR/libplugA.so by its full
+ *                                   path (ctxguard keeps the handle), call, dlclose it; the other three
+ *                                   dlopen ./libdepA.so from DIR (A as a dependency, an object dlopen
+ *                                   never returned, often at the unloaded A's link map address and
+ *                                   range), call A's function, dlclose. Anything ctxguard keeps for the
+ *                                   first A (a handle, the real functions in its runtime, which is
+ *                                   unloaded with it) and uses for the second crashes. Prints
  *                                   "reopen calls C failed F".
  * Exit 0 on success; an alarm ends a hung run with status 142. */
 #ifndef _GNU_SOURCE
@@ -346,12 +347,12 @@ int main(int argc, char **argv)
         if (snprintf(reopen_path, sizeof reopen_path, "%s/libplugA.so", argv[3]) >= (int)sizeof reopen_path ||
             chdir(argv[3]) != 0)
             return 3;
-        pthread_t t1, t2;
-        pthread_create(&t1, NULL, reopen_direct, NULL);
-        pthread_create(&t2, NULL, reopen_as_dependency, NULL);
-        pthread_join(t1, NULL);
-        pthread_join(t2, NULL);
-        printf("reopen calls %ld failed %ld\n", 2 * reopen_n, reopen_failed);
+        pthread_t t[6];
+        for (int k = 0; k < 6; k++)
+            pthread_create(&t[k], NULL, k % 2 ? reopen_as_dependency : reopen_direct, NULL);
+        for (int k = 0; k < 6; k++)
+            pthread_join(t[k], NULL);
+        printf("reopen calls %ld failed %ld\n", 6 * reopen_n, reopen_failed);
         return reopen_failed != 0;
     }
     if (argc == 4 && !strcmp(argv[1], "jit")) {
