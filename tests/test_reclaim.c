@@ -247,6 +247,77 @@ static void report_shows_left_and_reclaimed(void **s)
     assert_int_equal(count_lines_with(R.out, (const char *const[]){"libplugC.so", "cudaDeviceReset", " 0/66 ", NULL}), 1);
 }
 
+/* Issue 15's review: "never free what another module allocated". With FAKE_CUDA_REUSE=1 the fake
+ * driver hands a freed address to the next allocation of the same size, as a real driver may. */
+#define REUSE ENV("CTXGUARD_RECLAIM=1", "FAKE_CUDA_REUSE=1")
+
+/* Risk 1: B's other thread frees X while B's reset is reclaimed (run by the fake at the start of
+ * the reclaim's free of X, on a thread of its own), then A allocates the same size. The reclaim had
+ * detached B's records: the racing free found none and freed X, A got X, and the reclaim freed it
+ * (A's). Now a free of a record under reclaim is the reclaim's to do: X is freed once (by the
+ * reclaim), the racing free succeeds, and A's data stays. */
+static void free_racing_a_reclaim(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 1, REUSE,
+             (const char *const[]){HOST, PLUG("A") ":setup", PLUG("A") ":meminfo", PLUG("B") ":racefree",
+                                   PLUG("A") ":racealloc", PLUG("B") ":reset", PLUG("A") ":checksame",
+                                   PLUG("A") ":check", PLUG("B") ":raceresult", PLUG("A") ":meminfo", NULL});
+    if (!strstr(R.out, "libplugA.so:checksame -> 0") || !strstr(R.out, "libplugB.so:raceresult -> 0"))
+        fail_msg("A's allocation made during B's reclaim was freed, or the racing free failed:\n%s\n%s", R.out, R.log);
+    assert_int_equal(R.status, 0);
+    struct usage before = meminfo(R.out, 0), after = meminfo(R.out, 1);
+    assert_int_equal(after.dev - before.dev, 1 << 20); /* A's MiB; B's freed exactly once */
+    assert_int_equal(count_events("reclaim", "\"reclaimed\":{\"allocations\":1,\"bytes\":1048576,"), 1);
+}
+
+/* Risk 2: frees ctxguard does not see as frees leave records whose address may be another module's
+ * by the time of the reclaim. B frees X (a free that frees and then reports an earlier error; the
+ * per-thread-stream cudaFreeAsync_ptsz; an array made by cudaMallocArray destroyed through the
+ * driver), A allocates the same, B's reset is reclaimed: A's allocation must stay. */
+static void stale_record(const char *b_step, const char *a_alloc, const char *a_check)
+{
+    char b[256], a1[256], a2[256], want[300];
+    snprintf(b, sizeof b, "%s:%s", PLUG("B"), b_step);
+    snprintf(a1, sizeof a1, "%s:%s", PLUG("A"), a_alloc);
+    snprintf(a2, sizeof a2, "%s:%s", PLUG("A"), a_check);
+    run_prog(&R, 1, 1, REUSE, (const char *const[]){HOST, PLUG("A") ":setup", b, a1, PLUG("B") ":reset", a2, NULL});
+    snprintf(want, sizeof want, "libplugB.so:%s -> 0", b_step);
+    if (!strstr(R.out, want))
+        fail_msg("the setup step failed:\n%s\n%s", R.out, R.err);
+    snprintf(want, sizeof want, "libplugA.so:%s -> 0", a_check);
+    if (!strstr(R.out, want))
+        fail_msg("B's reclaim freed A's allocation at an address B had freed before (%s):\n%s\n%s", b_step, R.out, R.log);
+    assert_int_equal(count_events("reclaim", "\"reclaimed\":{\"allocations\":0,"), 1);
+}
+static void failed_free_that_freed(void **s) { (void)s; stale_record("failfree", "allocsame", "checksame"); }
+static void ptsz_free(void **s) { (void)s; stale_record("ptszfree", "allocsame", "checksame"); }
+/* the driver's _ptsz variants from cuGetProcAddress(..., CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM),
+ * A's allocation through one too: unrecorded, it would not have dropped B's stale record */
+static void driver_ptsz_free(void **s) { (void)s; stale_record("drvptszfree", "drvptszalloc", "checksame"); }
+static void array_destroyed_by_driver(void **s) { (void)s; stale_record("arraydrvfree", "arrayalloc", "arraycheck"); }
+/* an NVIDIA library's own driver free (not seen: the library gets the real cuMemFree); the record is
+ * dropped when A's allocation returns the address */
+static void nvidia_library_driver_free(void **s) { (void)s; stale_record("nvlibfree", "allocsame", "checksame"); }
+
+/* Risk 3: a module reaching a runtime only through dlsym on that runtime's handle (ctypes), with a
+ * second runtime loaded: its allocation through runtime 2 is reclaimed through runtime 2, not
+ * through the runtime its own dependency scope (or the first handed-out cudaFree) would name.
+ * Each fake runtime counts what it gave out and took back (fakeRuntimeLive). */
+static void reclaim_through_the_allocating_runtime(void **s)
+{
+    (void)s;
+    const char *const argv[] = {BUILD_DIR "/progs/two_runtimes", BUILD_DIR "/fake/libcuda.so.1",
+                                BUILD_DIR "/fake/libcudart.so.13", BUILD_DIR "/fake/alt/libcudart.so.13", "alloc", NULL};
+    run_prog(&R, 1, 1, ENV("CTXGUARD_RULES=reclaim @reset"), argv);
+    assert_int_equal(R.status, 0);
+    if (!strstr(R.out, "r2 malloc -> 0, live r1 0, r2 1") || !strstr(R.out, "r2 reset -> 0"))
+        fail_msg("setup:\n%s\n%s", R.out, R.err);
+    if (!strstr(R.out, "live r1 0, r2 0\n"))
+        fail_msg("not freed through the runtime that allocated it:\n%s\n%s", R.out, R.log);
+    assert_int_equal(count_events("reclaim", "\"reclaimed\":{\"allocations\":1,\"bytes\":1048576,"), 1);
+}
+
 int main(void)
 {
     if (getenv("CTXGUARD_TEST_MEMCHECK"))
@@ -266,6 +337,13 @@ int main(void)
         cmocka_unit_test(real_reset_retires_records),
         cmocka_unit_test(text_line_says_reclaimed),
         cmocka_unit_test(report_shows_left_and_reclaimed),
+        cmocka_unit_test(free_racing_a_reclaim),
+        cmocka_unit_test(failed_free_that_freed),
+        cmocka_unit_test(ptsz_free),
+        cmocka_unit_test(driver_ptsz_free),
+        cmocka_unit_test(array_destroyed_by_driver),
+        cmocka_unit_test(nvidia_library_driver_free),
+        cmocka_unit_test(reclaim_through_the_allocating_runtime),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,7 +21,7 @@
 __thread struct cg_tls cg_tls __attribute__((tls_model("initial-exec"), aligned(64))) = {.dev = -1, .mod = -1};
 static struct cg_mod_chunk chunk0; /* slots 0..CG_MOD_CHUNK-1 */
 struct cg_mod_chunk *cg_mod_chunks[CG_MOD_CHUNKS] = {&chunk0};
-int cg_mod_count = M + 1;
+int cg_mod_count = M + 2; /* M and M + 1: user modules */
 struct cg_device cg_devices[CG_MAX_DEVICES];
 unsigned int cg_created_live;
 static int attributed; /* calls of cg_attribute_ex: the slow path's stack walk */
@@ -63,6 +63,7 @@ static int setup(void **s)
 {
     (void)s;
     cg_mod(M)->cls = CG_MOD_USER;
+    cg_mod(M + 1)->cls = CG_MOD_USER;
     cg_tls.dev = DEV;
     return 0;
 }
@@ -95,7 +96,7 @@ static void deeper_record_left_to_the_slow_half(void **s)
     assert_null(cg_res_take_in(a, CG_RES_MEM, &busy));
     assert_int_equal(busy, 1);
     assert_int_equal(live(), 2);
-    struct cg_res_rec *r = cg_res_take(a, CG_RES_MEM);
+    struct cg_res_rec *r = cg_res_take(a, CG_RES_MEM, NULL);
     assert_non_null(r);
     assert_true(r->key == a && r->bytes == 1);
     cg_res_done(r, 1);
@@ -117,9 +118,9 @@ static void other_type_or_unknown_handle_not_taken(void **s)
     int busy = 0;
     assert_null(cg_res_take_in(a, CG_RES_MEM, &busy));
     assert_int_equal(busy, 1);
-    assert_null(cg_res_take(a, CG_RES_MEM));
-    assert_null(cg_res_take(same_bucket_as(a), CG_RES_STREAM));
-    struct cg_res_rec *r = cg_res_take(a, CG_RES_STREAM);
+    assert_null(cg_res_take(a, CG_RES_MEM, NULL));
+    assert_null(cg_res_take(same_bucket_as(a), CG_RES_STREAM, NULL));
+    struct cg_res_rec *r = cg_res_take(a, CG_RES_STREAM, NULL);
     assert_non_null(r);
     cg_res_done(r, 1);
 }
@@ -145,7 +146,7 @@ static void held_bucket_left_to_the_slow_half(void **s)
     assert_null(got);
     assert_int_equal(busy, 1);
     cg_res_unlock(b, head);
-    struct cg_res_rec *r = cg_res_take(k, CG_RES_MEM);
+    struct cg_res_rec *r = cg_res_take(k, CG_RES_MEM, NULL);
     assert_non_null(r);
     cg_res_done(r, 1);
 }
@@ -157,16 +158,16 @@ static void spare_record_reused(void **s)
     (void)s;
     uintptr_t k = 0x7f0000500000;
     cg_res_add(M, 1, CG_RES_MEM, CG_RES_RUNTIME, k, 16, NULL);
-    struct cg_res_rec *r = cg_res_take(k, CG_RES_MEM);
+    struct cg_res_rec *r = cg_res_take(k, CG_RES_MEM, NULL);
     assert_non_null(r);
     cg_res_done(r, 0); /* the free failed: still allocated */
     assert_int_equal(live(), 1);
-    r = cg_res_take(k, CG_RES_MEM);
+    r = cg_res_take(k, CG_RES_MEM, NULL);
     cg_res_done(r, 1);
     assert_ptr_equal(cg_tls.res_spare, r);
     cg_res_add(M, 1, CG_RES_MEM, CG_RES_RUNTIME, k + 4096, 32, NULL);
     assert_ptr_equal(cg_tls.res_spare, CG_RES_NO_SPARE);
-    struct cg_res_rec *again = cg_res_take(k + 4096, CG_RES_MEM);
+    struct cg_res_rec *again = cg_res_take(k + 4096, CG_RES_MEM, NULL);
     assert_ptr_equal(again, r);
     assert_true(again->bytes == 32 && again->resets + 1 == cg_ctx_gen_of(DEV));
     cg_res_done(again, 1);
@@ -189,7 +190,66 @@ static void reset_count_recorded(void **s)
     cg_res_retire(DEV);
     cg_res_count(M, DEV, gen, &c, 0);
     assert_int_equal(c.allocations, 0);
-    assert_null(cg_res_take(k, CG_RES_MEM));
+    assert_null(cg_res_take(k, CG_RES_MEM, NULL));
+}
+
+/* Issue 15, risk 2: two live objects never share a handle, so an allocation at the address of a live
+ * record means that record's object was freed unseen: the record is dropped, whatever its chain
+ * position, and only the new one is left (a reclaim of the old module would free the new object). */
+static void new_allocation_drops_a_stale_record(void **s)
+{
+    (void)s;
+    uintptr_t k = 0x7f0000700000, other = same_bucket_as(k);
+    cg_res_add(M, 1, CG_RES_MEM, CG_RES_RUNTIME, k, 128, NULL);
+    cg_res_add(M, 1, CG_RES_MEM, CG_RES_RUNTIME, other, 1, NULL); /* k's record deeper in the chain */
+    cg_res_add(M + 1, 1, CG_RES_HOST, CG_RES_DRIVER, k, 256, NULL); /* k again: another module's */
+    assert_int_equal(live(), 1);                                   /* M has `other` only */
+    struct cg_res_rec *r = cg_res_take(k, CG_RES_MEM, NULL);
+    assert_null(r);
+    r = cg_res_take(k, CG_RES_HOST, NULL);
+    assert_true(r != NULL && r->mod == M + 1 && r->bytes == 256);
+    cg_res_done(r, 1);
+    assert_null(cg_res_take(k, CG_RES_HOST, NULL));
+    r = cg_res_take(other, CG_RES_MEM, NULL);
+    assert_non_null(r);
+    cg_res_done(r, 1);
+}
+
+/* Risk 1: a record a reclaim has claimed stays in the table; a free of it meanwhile is told to leave
+ * the object to the reclaim (the fast path hands it on: its type is marked), until the address is
+ * handed out again, after which a free of it is the new object's. Claimed records are neither
+ * counted nor claimed twice, and a real reset does not unlink them from under their claimer. */
+static void claimed_record_left_to_its_reclaim(void **s)
+{
+    (void)s;
+    uintptr_t k = 0x7f0000800000;
+    unsigned int gen = cg_ctx_gen_of(DEV);
+    cg_res_add(M, 1, CG_RES_MEM, CG_RES_RUNTIME, k, 512, NULL);
+    cg_res_add(M, 1, CG_RES_STREAM, CG_RES_RUNTIME, k + 64, 0, NULL);
+    struct cg_res_claim c[4];
+    assert_int_equal(cg_res_claim(M, DEV, gen, 0, c, 4), 1); /* memory only */
+    assert_true(c[0].v.key == k && c[0].v.type == CG_RES_MEM && c[0].v.bytes == 512);
+    assert_int_equal(cg_res_claim(M, DEV, gen, 0, c + 1, 3), 0); /* not twice */
+    assert_int_equal(live(), 0);
+    int busy = 0, reclaiming = 0;
+    assert_null(cg_res_take_in(k, CG_RES_MEM, &busy));
+    assert_int_equal(busy, 1);
+    assert_null(cg_res_take(k, CG_RES_MEM, &reclaiming));
+    assert_int_equal(reclaiming, 1);
+    cg_res_retire(DEV); /* a reset of the same incarnation's device would retire it: not a claimed one */
+    /* the reclaim's free is done and the driver hands k to another module */
+    cg_res_add(M + 1, 1, CG_RES_MEM, CG_RES_RUNTIME, k, 1024, NULL);
+    reclaiming = 0;
+    struct cg_res_rec *r = cg_res_take(k, CG_RES_MEM, &reclaiming);
+    assert_int_equal(reclaiming, 0);
+    assert_true(r != NULL && r->mod == M + 1 && r->bytes == 1024);
+    cg_res_done(r, 1);
+    cg_res_unclaim(c[0].rec);
+    assert_null(cg_res_take(k, CG_RES_MEM, &reclaiming));
+    assert_int_equal(reclaiming, 0);
+    r = cg_res_take(k + 64, CG_RES_STREAM, NULL);
+    assert_non_null(r);
+    cg_res_done(r, 1);
 }
 
 int main(void)
@@ -201,6 +261,8 @@ int main(void)
         cmocka_unit_test(held_bucket_left_to_the_slow_half),
         cmocka_unit_test(spare_record_reused),
         cmocka_unit_test(reset_count_recorded),
+        cmocka_unit_test(new_allocation_drops_a_stale_record),
+        cmocka_unit_test(claimed_record_left_to_its_reclaim),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -137,6 +137,20 @@ static void signals_during_logging(void **s)
     assert_int_equal(count_lines_with(R.log, (const char *const[]){"\"call\":\"cudaDeviceReset\"", "\"action\":\"block\"", NULL}), 16000);
 }
 
+/* Issue 15: B's reset reclaimed 200 times while B's threads allocate and free (their frees racing the
+ * reclaims) and A's threads do the same, freed addresses handed out again at once: A's data is
+ * intact, every reset is a reclaim, the process ends (no deadlock). check-tsan runs it too. */
+static void reclaims_racing_frees(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 1, (const char *const[]){"CTXGUARD_RECLAIM=1", "FAKE_CUDA_REUSE=1", NULL},
+             (const char *const[]){STRESS, "reclaim", PLUG("A"), PLUG("B"), NULL});
+    assert_int_equal(R.status, 0);
+    if (!strstr(R.out, "reclaim resets 200, A's check 0 "))
+        fail_msg("%s\n%s", R.out, R.err);
+    assert_int_equal(count_lines_with(R.log, (const char *const[]){"\"call\":\"cudaDeviceReset\"", "\"action\":\"reclaim\"", NULL}), 200);
+}
+
 /* The log file is O_CLOEXEC: a program the host execs does not inherit it. */
 static void log_fd_not_inherited(void **s)
 {
@@ -523,6 +537,7 @@ int main(void)
         cmocka_unit_test(handles_during_dlclose),
         cmocka_unit_test(threads_hammer_with_resets),
         cmocka_unit_test(signals_during_logging),
+        cmocka_unit_test(reclaims_racing_frees),
         cmocka_unit_test(log_fd_not_inherited),
         cmocka_unit_test(constructor_calls_before_init),
         cmocka_unit_test(full_disk_log),

@@ -1,5 +1,6 @@
 /* Name tables and lookups generated from hooks.def. Names only: the wrappers' addresses live with the
  * wrappers (doors/), so nothing here reaches up into them. */
+#include <stdio.h>
 #include <string.h>
 
 #include "core/hooks.h"
@@ -63,6 +64,13 @@ int cg_drv_variant_for(const char *base, int version)
             best = i;
     }
     return best;
+}
+
+int cg_drv_ptsz_variant(const char *base)
+{
+    char name[64];
+    int n = snprintf(name, sizeof name, "%s_ptsz", base);
+    return n > 0 && (size_t)n < sizeof name ? cg_drv_id_of(name) : -1;
 }
 
 /* Rule groups: from the kind column of runtime rows and the group column of driver rows. */

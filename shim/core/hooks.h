@@ -65,22 +65,23 @@ int cg_drv_id_of(const char *name);
  * (most lookups: cuModule…, cuFunc…, cuGraph…, cuOccupancy…), so the caller may skip the table
  * search. The guarded bases are cuCtx*, cuDevicePrimaryCtx*, cuGetProcAddress; the tracked ones
  * cuMemAlloc*, cuMemFree*, cuMemHostAlloc, cuStreamCreate*, cuStreamDestroy, cuEventCreate,
- * cuEventDestroy; the checked ones cuMemcpy*, cuMemset*, cuLaunchKernel*, cuStreamSynchronize (and
+ * cuEventDestroy, cuArrayDestroy; the checked ones cuMemcpy*, cuMemset*, cuLaunchKernel*, cuStreamSynchronize (and
  * cuCtxSynchronize, a cuCtx name). */
 static inline __attribute__((always_inline)) int cg_maybe_guarded_base(const char *s)
 {
     if (s[0] != 'c' || s[1] != 'u')
         return 0;
-    /* One bit test rejects most names: the wrapped ones have 'C', 'D', 'E', 'G', 'L', 'M' or 'S' third;
+    /* One bit test rejects most names: the wrapped ones have 'A', 'C', 'D', 'E', 'G', 'L', 'M' or 'S' third;
      * the bit is picked by the character's low six bits (bytes that alias one, such as 0xC3, are
      * rejected by the characters after). */
     unsigned char c = (unsigned char)s[2];
 #define CG_GUARDED_THIRD(ch) (1ull << ((ch) & 63))
-    if (!((CG_GUARDED_THIRD('C') | CG_GUARDED_THIRD('D') | CG_GUARDED_THIRD('E') | CG_GUARDED_THIRD('G') |
-           CG_GUARDED_THIRD('L') | CG_GUARDED_THIRD('M') | CG_GUARDED_THIRD('S')) >> (c & 63) & 1))
+    if (!((CG_GUARDED_THIRD('A') | CG_GUARDED_THIRD('C') | CG_GUARDED_THIRD('D') | CG_GUARDED_THIRD('E') |
+           CG_GUARDED_THIRD('G') | CG_GUARDED_THIRD('L') | CG_GUARDED_THIRD('M') | CG_GUARDED_THIRD('S')) >> (c & 63) & 1))
         return 0;
     /* character by character (&& stops at the terminator): no call, so wrappers need no frame */
     switch (c) {
+    case 'A': return s[3] == 'r' && s[4] == 'r' && s[5] == 'a' && s[6] == 'y' && s[7] == 'D';
     case 'C': return s[3] == 't' && s[4] == 'x';
     case 'D': return s[3] == 'e' && s[4] == 'v' && s[5] == 'i' && s[6] == 'c' && s[7] == 'e' && s[8] == 'P';
     case 'G': return s[3] == 'e' && s[4] == 't' && s[5] == 'P';
@@ -95,7 +96,8 @@ static inline __attribute__((always_inline)) int cg_maybe_guarded_base(const cha
 }
 
 /* Wrapped bases whose per-thread-default-stream variants (_ptds/_ptsz) cuGetProcAddress hands out
- * under CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM: ctxguard wraps only the legacy-stream variant.
+ * under CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM: ctxguard wraps the legacy-stream variant, and
+ * the _ptsz one only where a row names it (cg_drv_ptsz_variant: the tracked allocators and frees).
  * The tracked asynchronous allocations and frees; every copy, set and launch; cuStreamSynchronize
  * (cudaTypedefs.h: __API_TYPEDEF_PTDS/_PTSZ). */
 static inline int cg_has_ptsz_variant(const char *s)
@@ -116,6 +118,10 @@ int cg_hook_group(const char *name);
 
 /* The variant cuGetProcAddress(base, version) maps to; -1 when ctxguard does not wrap it. */
 int cg_drv_variant_for(const char *base, int version);
+/* The variant cuGetProcAddress hands out for `base` under CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM
+ * when ctxguard wraps it (the row named base_ptsz: the tracked stream-ordered allocators and frees);
+ * -1: passed through. */
+int cg_drv_ptsz_variant(const char *base);
 
 #pragma GCC visibility pop
 

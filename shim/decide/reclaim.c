@@ -11,43 +11,66 @@
 
 typedef int (*free_fn)(void *); /* every free and destroy takes one handle, returns an error code */
 
-/* The function that frees a record: the door it came through, and for the runtime, the runtime of
- * the module that made it (its own dependency scope), so that runtime's bookkeeping stays right. */
+/* Whether runtime slot k still holds a runtime: an unloaded runtime's slot is emptied (resolve.c),
+ * and nothing is freed through it then. */
+static int via_slot_live(int k)
+{
+    for (int id = 0; id < CG_RT_COUNT; id++)
+        if (__atomic_load_n(&cg_rt_via[k][id], __ATOMIC_ACQUIRE) != NULL)
+            return 1;
+    return 0;
+}
+
+/* The function that frees a record: the door it came through, and for the runtime, the runtime it
+ * was allocated through (a runtime reached through dlsym on its own handle: that one; else the
+ * module's own, from its dependency scope), so that runtime's bookkeeping stays right. */
 static free_fn free_function(const struct cg_res_rec *r, int m)
 {
     static const int rt[CG_RES_NTYPES] = {CG_RT_ID_cudaFree, CG_RT_ID_cudaFreeArray, CG_RT_ID_cudaFreeHost,
                                           CG_RT_ID_cudaStreamDestroy, CG_RT_ID_cudaEventDestroy};
-    static const int drv[CG_RES_NTYPES] = {CG_DRV_ID_cuMemFree_v2, -1, CG_DRV_ID_cuMemFreeHost,
+    static const int drv[CG_RES_NTYPES] = {CG_DRV_ID_cuMemFree_v2, CG_DRV_ID_cuArrayDestroy, CG_DRV_ID_cuMemFreeHost,
                                            CG_DRV_ID_cuStreamDestroy_v2, CG_DRV_ID_cuEventDestroy_v2};
     if (r->type >= CG_RES_NTYPES)
         return NULL;
     if (r->door == CG_RES_RUNTIME)
         return (free_fn)cg_rt_real_for(m, rt[r->type]);
-    return drv[r->type] < 0 ? NULL : (free_fn)cg_drv_real_for(drv[r->type], NULL);
+    if (r->door >= CG_RES_VIA && r->door < CG_RES_VIA + CG_HANDED_RUNTIMES) {
+        int k = r->door - CG_RES_VIA;
+        return via_slot_live(k) ? (free_fn)cg_rt_via_real(k, rt[r->type]) : NULL;
+    }
+    return (free_fn)cg_drv_real_for(drv[r->type], NULL);
 }
 
 #define CANNOT_FREE                                                                                  \
     "reclaim carried out as a block: the context is not current on this thread, and ctxguard never "    \
     "makes a context current of its own accord; nothing was freed"
 
+/* Records are claimed a batch at a time (a bounded stack, whatever the count): claimed, they stay in
+ * the table, so that a free of one of them by another thread of the module while the reclaim frees
+ * it is left to the reclaim (the object is freed once, and its address is not handed to another
+ * module before the reclaim's free). Streams and events first: nothing the module queued may still
+ * refer to its memory. A batch that comes back short was the last one. */
+#define BATCH 32
+
 static void reclaim(struct cg_event *ev, int dev, unsigned int gen)
 {
-    struct cg_res_rec *list = cg_res_detach(ev->caller, dev, gen);
+    struct cg_res_claim c[BATCH];
     cg_tls.depth++; /* ctxguard's own calls: every wrapper they cross passes them through */
-    /* streams and events first: nothing the module queued may still refer to its memory */
-    for (int pass = 0; pass < 2; pass++)
-        for (struct cg_res_rec *r = list; r; r = r->next) {
-            int handle_kind = r->type == CG_RES_STREAM || r->type == CG_RES_EVENT;
-            if (handle_kind != (pass == 0))
-                continue;
-            free_fn f = free_function(r, ev->caller);
-            /* a failure means the object was already gone (freed through a door ctxguard does not
-             * see): it is not counted as reclaimed */
-            if (f && f((void *)r->key) == CG_SUCCESS)
-                cg_res_counts_add(&ev->res, r);
-        }
+    for (int handles = 1; handles >= 0; handles--) {
+        int n;
+        do {
+            n = cg_res_claim(ev->caller, dev, gen, handles, c, BATCH);
+            for (int i = 0; i < n; i++) {
+                free_fn f = free_function(&c[i].v, ev->caller);
+                /* a failure means the object was already gone (freed through a door ctxguard does
+                 * not see): it is not counted as reclaimed */
+                if (f && f((void *)c[i].v.key) == CG_SUCCESS)
+                    cg_res_counts_add(&ev->res, &c[i].v);
+                cg_res_unclaim(c[i].rec);
+            }
+        } while (n == BATCH);
+    }
     cg_tls.depth--;
-    cg_res_free_list(list);
 }
 
 static int context_current(const struct cg_event *ev)

@@ -45,14 +45,17 @@ static void *proc_result(const char *symbol, int version, cuuint64_t flags, void
 {
     if (p == NULL || symbol == NULL || CG_LIKELY(!cg_maybe_guarded_base(symbol)) || cg_own_active())
         return p;
-    if ((flags & 2) && cg_has_ptsz_variant(symbol))
-        return p; /* CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM: a _ptsz variant, not wrapped */
+    /* CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM: a _ptsz variant, wrapped only where a row names it */
+    int ptsz = (flags & 2) && cg_has_ptsz_variant(symbol);
+    int id = ptsz ? cg_drv_ptsz_variant(symbol) : cg_drv_variant_for(symbol, version);
+    if (ptsz && id < 0)
+        return p;
     int m = cg_module_of(ra);
     if (m > 0 && cg_mod(m)->cls == CG_MOD_DRIVER)
         return p; /* the driver's own lookups stay untouched */
-    if (m > 0 && CG_DRV_UNWRAPPED_FOR(cg_drv_variant_for(symbol, version), cg_mod(m)->cls))
+    if (m > 0 && CG_DRV_UNWRAPPED_FOR(id, cg_mod(m)->cls))
         return p;
-    return cg_wrap_driver_versioned(symbol, version, p);
+    return cg_wrap_driver_exact(id, p);
 }
 
 /* ---- primary context ---- */

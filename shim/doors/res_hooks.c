@@ -42,16 +42,23 @@ static __attribute__((noinline)) void drv_add(const void *ra, int type, uintptr_
             drv_add(ra_, CG_RES_##res, (uintptr_t)(handle), (bytes));                                \
         return r_;                                                                                   \
     }
+/* As the runtime door's frees (rt_hooks.c): the record's head taken inline, else the chain walked;
+ * an object a reclaim is freeing is left to it (success); a failed free drops the record too. */
 #define CG_DRVT_WRAP_FREE(name, params, args, res, handle, bytes)                                    \
     CUresult name params                                                                             \
     {                                                                                                \
         DRV_REAL(name, __builtin_return_address(0))                                                  \
         if (cg_tls.res_depth | cg_tls.depth)                                                         \
             return real_ args;                                                                       \
-        struct cg_res_rec *had_ = cg_res_take((uintptr_t)(handle), CG_RES_##res);                    \
+        int busy_ = 0, reclaiming_ = 0;                                                              \
+        struct cg_res_rec *had_ = cg_res_take_in((uintptr_t)(handle), CG_RES_##res, &busy_);         \
+        if (busy_)                                                                                   \
+            had_ = cg_res_take((uintptr_t)(handle), CG_RES_##res, &reclaiming_);                     \
+        if (reclaiming_)                                                                             \
+            return CG_SUCCESS;                                                                       \
         CUresult r_ = real_ args;                                                                    \
         if (had_)                                                                                    \
-            cg_res_done(had_, r_ == CG_SUCCESS);                                                     \
+            cg_res_done(had_, 1);                                                                    \
         return r_;                                                                                   \
     }
 #define CG_DRVT_WRAP_CREATE CG_DRVT_WRAP_ALLOC

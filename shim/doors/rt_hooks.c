@@ -398,8 +398,13 @@ static void wrap_entry(int m, int via, const char *symbol, void **fp, int versio
     if (symbol == NULL || fp == NULL || *fp == NULL || CG_LIKELY(!cg_maybe_guarded_base(symbol)) ||
         cg_own_active() || cg_is_own_code(*fp))
         return;
-    if ((flags & 2) && cg_has_ptsz_variant(symbol))
-        return; /* cudaEnablePerThreadDefaultStream: a _ptsz variant, not wrapped */
+    int ptsz = (flags & 2) && cg_has_ptsz_variant(symbol); /* cudaEnablePerThreadDefaultStream */
+    if (ptsz) { /* a _ptsz variant: wrapped only where a row names it (the version does not matter) */
+        int id = cg_drv_ptsz_variant(symbol);
+        if (id >= 0 && !(m > 0 && CG_DRV_UNWRAPPED_FOR(id, cg_mod(m)->cls)))
+            *fp = cg_wrap_driver_exact(id, *fp);
+        return;
+    }
     if (version <= 0) {
         /* No version given: the runtime answers for its own CUDA version, which it tells us.
          * cudaRuntimeGetVersion is not interposed, so it is looked up like any plain function. */
@@ -476,16 +481,27 @@ static void wrap_entry(int m, int via, const char *symbol, void **fp, int versio
 #define CG_RTT_PRE_ALLOC(res, handle)
 #define CG_RTT_POST_ALLOC(res, handle, bytes)                                                        \
     if (CG_LIKELY(r_ == CG_SUCCESS))                                                                 \
-        cg_res_add(m_, user_, CG_RES_##res, CG_RES_RUNTIME, (uintptr_t)(handle), (bytes), ra_);
+        cg_res_add(m_, user_, CG_RES_##res, door_, (uintptr_t)(handle), (bytes), ra_);
+/* A free of an object a reclaim is freeing at this moment (another thread of the module that reset)
+ * is left to the reclaim, and succeeds: the object is freed once (SKIP). A free that fails drops the
+ * record all the same: ctxguard cannot tell a free that failed from one that freed and then reported
+ * an earlier asynchronous error, and a record kept for a freed object would have a reclaim free
+ * whatever the driver hands out at that address next (another module's). At worst a failed free of
+ * a live object leaves it to its module: never someone else's memory. */
 #define CG_RTT_PRE_FREE(res, handle)                                                                 \
-    struct cg_res_rec *had_ = cg_res_take((uintptr_t)(handle), CG_RES_##res);
+    int reclaiming_ = 0;                                                                             \
+    struct cg_res_rec *had_ = cg_res_take((uintptr_t)(handle), CG_RES_##res, &reclaiming_);
 #define CG_RTT_POST_FREE(res, handle, bytes)                                                         \
     if (had_)                                                                                        \
-        cg_res_done(had_, r_ == CG_SUCCESS);
+        cg_res_done(had_, 1);
+#define CG_RTT_SKIP_ALLOC 0
+#define CG_RTT_SKIP_FREE reclaiming_
 #define CG_RTT_PRE_CREATE CG_RTT_PRE_ALLOC
 #define CG_RTT_POST_CREATE CG_RTT_POST_ALLOC
 #define CG_RTT_PRE_DESTROY CG_RTT_PRE_FREE
 #define CG_RTT_POST_DESTROY CG_RTT_POST_FREE
+#define CG_RTT_SKIP_CREATE CG_RTT_SKIP_ALLOC
+#define CG_RTT_SKIP_DESTROY CG_RTT_SKIP_FREE
 /* The fast halves' `pre`: a bucket held by another thread sends the call to the slow half, which
  * waits for it (see cg_res_take_in). */
 #define CG_RTT_FPRE_ALLOC(res, handle)
@@ -498,21 +514,23 @@ static void wrap_entry(int m, int via, const char *symbol, void **fp, int versio
 #define CG_RTT_FPRE_DESTROY CG_RTT_FPRE_FREE
 /* The fast halves' `post`, on success only; a failure is a tail call (FAIL), so the fast path keeps
  * no result alive across another call. */
-#define CG_RTT_FPOST_ALLOC(res, handle, bytes)                                                       \
-    cg_res_add(m_, user_, CG_RES_##res, CG_RES_RUNTIME, (uintptr_t)(handle), (bytes), ra_);
-#define CG_RTT_FPOST_FREE(res, handle, bytes)                                                        \
+#define CG_RTT_FPOST_ALLOC(res, handle, bytes, door)                                                 \
+    cg_res_add(m_, user_, CG_RES_##res, (door), (uintptr_t)(handle), (bytes), ra_);
+#define CG_RTT_FPOST_FREE(res, handle, bytes, door)                                                  \
     if (had_)                                                                                        \
         cg_res_done(had_, 1);
 #define CG_RTT_FPOST_CREATE CG_RTT_FPOST_ALLOC
 #define CG_RTT_FPOST_DESTROY CG_RTT_FPOST_FREE
 #define CG_RTT_FAIL_ALLOC(name, r, ra) cg_rt_failed(CG_RT_ID_##name, r, ra)
-#define CG_RTT_FAIL_FREE(name, r, ra) (had_ ? cg_res_done(had_, 0) : (void)0, cg_rt_failed(CG_RT_ID_##name, r, ra))
+#define CG_RTT_FAIL_FREE(name, r, ra) (had_ ? cg_res_done(had_, 1) : (void)0, cg_rt_failed(CG_RT_ID_##name, r, ra))
 #define CG_RTT_FAIL_CREATE CG_RTT_FAIL_ALLOC
 #define CG_RTT_FAIL_DESTROY CG_RTT_FAIL_FREE
 #define CG_RTT_WRAP(name, params, args, kind, res, handle, bytes)                                    \
     static __attribute__((noinline)) cudaError_t name##_slow params                                  \
     {                                                                                                \
-        int m_;                                                                                      \
+        int m_, via_ = cg_tls.via; /* a runtime's own wrapper: its allocations are freed through it */ \
+        int door_ = via_ ? CG_RES_VIA + via_ - 1 : CG_RES_RUNTIME;                                   \
+        (void)door_;                                                                                 \
         cg_rt_fn_##name real_ = (cg_rt_fn_##name)rt_enter(CG_RT_ID_##name, cg_tls.slow_ra, &m_, 1);  \
         if (CG_UNLIKELY(real_ == NULL))                                                              \
             return CG_ERR_SYMBOL_NOT_FOUND;                                                          \
@@ -529,7 +547,7 @@ static void wrap_entry(int m, int via, const char *symbol, void **fp, int versio
         (void)user_;                                                                                 \
         CG_RTT_PRE_##kind(res, handle)                                                               \
         cg_tls.res_depth++;                                                                          \
-        cudaError_t r_ = real_ args;                                                                 \
+        cudaError_t r_ = CG_RTT_SKIP_##kind ? CG_SUCCESS : real_ args;                               \
         cg_tls.res_depth--;                                                                          \
         CG_RTT_POST_##kind(res, handle, bytes)                                                       \
         if (ev_.call)                                                                                \
@@ -554,7 +572,7 @@ static void wrap_entry(int m, int via, const char *symbol, void **fp, int versio
             int m_ = cg_tls.mod_user, user_ = m_ != 0; /* a module of another class: 0, attributed */ \
             (void)m_;                                                                                \
             (void)user_;                                                                             \
-            CG_RTT_FPOST_##kind(res, handle, bytes)                                                  \
+            CG_RTT_FPOST_##kind(res, handle, bytes, CG_RES_RUNTIME)                                  \
             return CG_SUCCESS;                                                                       \
         }                                                                                            \
     slow_: __attribute__((unused));                                                                  \
@@ -638,7 +656,7 @@ static void wrap_entry(int m, int via, const char *symbol, void **fp, int versio
             int m_ = cg_tls.mod_user, user_ = m_ != 0; /* a module of another class: 0, attributed */ \
             (void)m_;                                                                                \
             (void)user_;                                                                             \
-            CG_RTT_FPOST_##kind(res, handle, bytes)                                                  \
+            CG_RTT_FPOST_##kind(res, handle, bytes, CG_RES_VIA + (k))                                \
             return CG_SUCCESS;                                                                       \
         }                                                                                            \
     slow_: __attribute__((unused));                                                                  \

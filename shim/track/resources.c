@@ -130,13 +130,70 @@ static void link_in(struct cg_res_rec *r)
     cg_res_unlock(b, r);
 }
 
+void cg_res_link_slow(uintptr_t *b, struct cg_res_rec *head, struct cg_res_rec *r)
+{
+    struct cg_res_rec **p = &head, *q, *stale = NULL;
+    while ((q = *p) != NULL) {
+        if (q->key != r->key) {
+            p = &q->next;
+        } else if (q->type & CG_RES_CLAIMED) {
+            q->type |= CG_RES_REISSUED; /* its reclaimer unlinks it */
+            p = &q->next;
+        } else {
+            *p = q->next;
+            q->next = stale;
+            stale = q;
+        }
+    }
+    r->next = head;
+    cg_res_unlock(b, r);
+    while (stale) { /* recycled outside the bucket lock */
+        struct cg_res_rec *next = stale->next;
+        push_free(stale);
+        stale = next;
+    }
+}
+
+/* An allocation's record, out of line: linked as the inline path does (a stale record of its key
+ * dropped). */
 static void insert(const struct cg_res_rec *v)
 {
     struct cg_res_rec *r = pop_free();
-    if (r) {
-        *r = *v;
-        link_in(r);
+    if (r == NULL)
+        return;
+    *r = *v;
+    uintptr_t *b = &cg_res_buckets[cg_res_index(r->key)];
+    struct cg_res_rec *head = cg_res_lock(b);
+    if (head != NULL) {
+        cg_res_link_slow(b, head, r);
+        return;
     }
+    r->next = NULL;
+    cg_res_unlock(b, r);
+}
+
+struct cg_res_rec *cg_res_take(uintptr_t key, int type, int *reclaiming)
+{
+    uintptr_t *b = &cg_res_buckets[cg_res_index(key)];
+    if (__atomic_load_n(b, __ATOMIC_RELAXED) == 0)
+        return NULL;
+    struct cg_res_rec *head = cg_res_lock(b), **p = &head, *r;
+    while ((r = *p) != NULL) {
+        if (r->key == key && r->type == type) {
+            *p = r->next;
+            break;
+        }
+        if (r->key == key && r->type == (type | CG_RES_CLAIMED)) {
+            /* under reclaim, not handed out again yet: the object is the reclaim's to free */
+            if (reclaiming)
+                *reclaiming = 1;
+            r = NULL;
+            break;
+        }
+        p = &r->next;
+    }
+    cg_res_unlock(b, head);
+    return r;
 }
 
 /* The current context when created contexts exist (else every context is a primary one). */
@@ -213,9 +270,10 @@ void cg_res_done_slow(struct cg_res_rec *r, int freed)
     push_free(r);
 }
 
+/* A live record of module m on dev's primary context, incarnation gen, not under reclaim. */
 static inline int matches(const struct cg_res_rec *r, int m, int dev, unsigned int gen)
 {
-    return r->mod == m && r->dev == dev && r->ctx == NULL && r->resets + 1 == gen;
+    return r->mod == m && r->dev == dev && r->ctx == NULL && r->resets + 1 == gen && r->type < CG_RES_NTYPES;
 }
 
 void cg_res_counts_add(struct cg_res_counts *c, const struct cg_res_rec *r)
@@ -275,24 +333,44 @@ void cg_res_count(int m, int dev, unsigned int gen, struct cg_res_counts *out, i
     visit(count_one, &s);
 }
 
-static int detach_one(struct cg_res_rec *r, void *arg)
+struct claim {
+    int m, dev, handles, n, cap;
+    unsigned int gen;
+    struct cg_res_claim *out;
+};
+static int claim_one(struct cg_res_rec *r, void *arg)
 {
-    struct sel *s = arg;
-    if (!matches(r, s->m, s->dev, s->gen))
+    struct claim *c = arg;
+    if (c->n == c->cap || !matches(r, c->m, c->dev, c->gen) ||
+        (r->type == CG_RES_STREAM || r->type == CG_RES_EVENT) != c->handles)
         return 0;
-    r->next = s->list;
-    s->list = r;
-    return 1;
+    c->out[c->n].rec = r;
+    c->out[c->n].v = *r;
+    c->n++;
+    r->type |= CG_RES_CLAIMED; /* stays linked: a free of it meanwhile is absorbed (cg_res_take) */
+    return 0;
 }
 
-struct cg_res_rec *cg_res_detach(int m, int dev, unsigned int gen)
+int cg_res_claim(int m, int dev, unsigned int gen, int handles, struct cg_res_claim *out, int n)
 {
-    struct sel s = {m, dev, gen, 0, NULL, NULL};
-    visit(detach_one, &s);
-    return s.list;
+    struct claim c = {m, dev, handles, 0, n, gen, out};
+    visit(claim_one, &c);
+    return c.n;
 }
 
-void cg_res_free_list(struct cg_res_rec *list)
+void cg_res_unclaim(struct cg_res_rec *r)
+{
+    uintptr_t *b = &cg_res_buckets[cg_res_index(r->key)];
+    struct cg_res_rec *head = cg_res_lock(b), **p = &head;
+    while (*p != NULL && *p != r)
+        p = &(*p)->next;
+    if (*p == r) /* always: only its claimer unlinks a claimed record */
+        *p = r->next;
+    cg_res_unlock(b, head);
+    push_free(r);
+}
+
+static void free_list(struct cg_res_rec *list)
 {
     while (list) {
         struct cg_res_rec *next = list->next;
@@ -319,8 +397,8 @@ struct retire {
 static int retire_one(struct cg_res_rec *r, void *arg)
 {
     struct retire *t = arg;
-    if (r->dev != t->dev || r->ctx != NULL || r->resets + 1 >= t->gen)
-        return 0;
+    if (r->dev != t->dev || r->ctx != NULL || r->resets + 1 >= t->gen || r->type >= CG_RES_NTYPES)
+        return 0; /* a claimed record is unlinked by its reclaimer only */
     if (r->mod > 0 && r->mod < t->n && r->left) {
         cg_res_counts_add(&t->left[r->mod], r);
         t->any = 1;
@@ -352,7 +430,7 @@ void cg_res_retire(int dev)
     t->dev = cg_dev_index(dev);
     t->gen = cg_ctx_gen_of(dev);
     visit(retire_one, t);
-    cg_res_free_list(t->list);
+    free_list(t->list);
     if (t->any) {
         plain_lock(&departed_lock);
         for (int m = 1; m < t->n; m++) {
@@ -375,7 +453,7 @@ static int forget_one(struct cg_res_rec *r, void *arg)
 {
     struct forget *f = arg;
     if (r->mod == f->m) {
-        if (r->left)
+        if (r->left && r->type < CG_RES_NTYPES)
             cg_res_counts_add(&f->c, r);
         r->mod = 0; /* nobody's now: never reclaimed on another module's behalf */
     }
@@ -425,7 +503,7 @@ struct live_walk {
 static int live_left_one(struct cg_res_rec *r, void *arg)
 {
     struct live_walk *w = arg;
-    if (r->mod > 0 && r->mod < w->n && r->left)
+    if (r->mod > 0 && r->mod < w->n && r->left && r->type < CG_RES_NTYPES)
         cg_res_counts_add(&w->live[r->mod], r);
     return 0;
 }

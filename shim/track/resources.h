@@ -23,9 +23,18 @@
 #pragma GCC visibility push(hidden)
 
 enum cg_res_type { CG_RES_MEM, CG_RES_ARRAY, CG_RES_HOST, CG_RES_STREAM, CG_RES_EVENT, CG_RES_NTYPES };
+/* Marks ORed into a record's type while a reclaim frees its object (cg_res_claim): the record stays
+ * linked, so a free of the same object meanwhile finds it and leaves the free to the reclaim
+ * (cg_res_take), and no lookup by type matches it. REISSUED: the driver has since handed the address
+ * out again (an allocation found it, cg_res_link_slow): the object the reclaim freed is gone, and a
+ * free of that address is the new object's. */
+#define CG_RES_CLAIMED 0x40
+#define CG_RES_REISSUED 0x80
 /* The door an object came through decides the function that frees it: the runtime's for runtime
- * allocations (its bookkeeping stays right), the driver's for driver ones. */
-enum cg_res_door { CG_RES_RUNTIME, CG_RES_DRIVER };
+ * allocations (its bookkeeping stays right), the driver's for driver ones. A runtime reached through
+ * dlsym on its own handle (runtime slot k, track/resolve.h cg_rt_via) is CG_RES_VIA + k: the
+ * allocation is freed through that runtime, not the one the module's own scope names. */
+enum cg_res_door { CG_RES_RUNTIME, CG_RES_DRIVER, CG_RES_VIA };
 
 /* One live object. Records come from heap chunks and are recycled, never freed. */
 struct cg_res_rec {
@@ -86,6 +95,12 @@ static inline unsigned int cg_res_index(uintptr_t key)
  * compare. */
 #define CG_RES_NO_SPARE ((struct cg_res_rec *)1)
 
+/* Links r into bucket b (locked by the caller, chain `head`, not empty) and unlocks it. Another record
+ * with r's key is stale: two live objects never share a handle, so the object it described was freed
+ * by a call ctxguard did not see as a free (a free that reported an earlier asynchronous error, one
+ * through a door it does not wrap) and a reclaim must not free the new object in its name. It is
+ * dropped; one under reclaim is marked REISSUED instead (its reclaimer unlinks it). */
+void cg_res_link_slow(uintptr_t *b, struct cg_res_rec *head, struct cg_res_rec *r);
 /* Out of line: attribution through the stack, a created context current, no spare record. */
 void cg_res_add_slow(int m, int type, int door, uintptr_t key, size_t bytes, const void *ra);
 /* Records an object module m (the immediate caller; attributed from `ra` when that is not a user
@@ -116,27 +131,30 @@ static inline __attribute__((always_inline)) void cg_res_add(int m, int user, in
     r->pad_ = 0;
     r->dev = (unsigned char)dev;
     r->mod = (short)m;
-    r->next = cg_res_lock(b);
+    struct cg_res_rec *head = cg_res_lock(b);
+    if (CG_UNLIKELY(head != NULL)) { /* a record there may have this key: see cg_res_link_slow */
+        cg_res_link_slow(b, head, r);
+        return;
+    }
+    r->next = NULL;
     cg_res_unlock(b, r);
 }
 
-/* Unlinks the record of (key, type) before the object is freed and returns it (NULL: none).
- * Unlinking first means an address the driver hands out again at once is never confused with the
- * old one. Then cg_res_done. `busy` non-NULL: a bucket another thread holds, or a record not at the
- * head of its chain, sets *busy instead of waiting or walking: a wrapper's fast path then hands the call to its slow half, so that the fast path makes
- * no call before the real one and keeps its values in scratch registers (no callee-saved register
- * to save and restore in its prologue for the wait). */
+/* The free's fast path: unlinks the record of (key, type) at the head of its chain before the object
+ * is freed, and returns it (NULL: none). Unlinking first means an address the driver hands out again
+ * at once is never confused with the old one. Then cg_res_done. A bucket another thread holds, or a
+ * record not at the head of its chain (or one a reclaim has claimed: its type is marked), sets *busy
+ * instead of waiting or walking: the wrapper's fast path then hands the call to its slow half
+ * (cg_res_take), so that the fast path makes no call before the real one and keeps its values in
+ * scratch registers (no callee-saved register to save and restore in its prologue for the wait). */
 static inline __attribute__((always_inline)) struct cg_res_rec *cg_res_take_in(uintptr_t key, int type, int *busy)
 {
     uintptr_t *b = &cg_res_buckets[cg_res_index(key)];
     if (__atomic_load_n(b, __ATOMIC_RELAXED) == 0)
         return NULL; /* an object this thread frees was recorded before this thread learnt its handle */
     if (CG_UNLIKELY(__atomic_fetch_or(b, 1, __ATOMIC_ACQUIRE) & 1)) {
-        if (busy) {
-            *busy = 1;
-            return NULL;
-        }
-        cg_res_lock_slow(b);
+        *busy = 1;
+        return NULL;
     }
     /* no pointer to `head` (a `**p` walk): its address taken, it would live on the stack. Bit 0 is
      * ours: see cg_res_lock. */
@@ -144,26 +162,19 @@ static inline __attribute__((always_inline)) struct cg_res_rec *cg_res_take_in(u
     struct cg_res_rec *r = head;
     if (CG_LIKELY(r != NULL && r->key == key && r->type == type)) {
         head = r->next; /* the commonest case: the newest record of its bucket */
-    } else if (busy) { /* deeper in its chain, or not there: the slow half walks it, off the fast path */
+    } else { /* deeper in its chain, claimed, or not there: the slow half walks it, off the fast path */
         cg_res_unlock(b, head);
         *busy = 1;
         return NULL;
-    } else if (r != NULL) {
-        struct cg_res_rec *prev;
-        do {
-            prev = r;
-            r = r->next;
-        } while (r != NULL && (r->key != key || r->type != type));
-        if (r != NULL)
-            prev->next = r->next;
     }
     cg_res_unlock(b, head);
     return r;
 }
-static inline __attribute__((always_inline)) struct cg_res_rec *cg_res_take(uintptr_t key, int type)
-{
-    return cg_res_take_in(key, type, NULL);
-}
+/* The same, waiting for the bucket and walking the chain (the slow halves, the driver door). A record
+ * of (key, type) that a reclaim has claimed sets *reclaiming (when not NULL) and is left alone: the
+ * object is the reclaim's to free, and the caller must not free it too (it returns success; the
+ * address cannot be handed out again before the reclaim's free). */
+struct cg_res_rec *cg_res_take(uintptr_t key, int type, int *reclaiming);
 
 /* `freed`: the record becomes the thread's spare (or goes to a free list); else the object lives on,
  * and so does its record. */
@@ -182,10 +193,17 @@ static inline void cg_res_done(struct cg_res_rec *r, int freed)
 void cg_res_count(int m, int dev, unsigned int gen, struct cg_res_counts *out, int mark_left);
 /* Adds one record to a set of counts: a stream, an event, or an allocation and its bytes. */
 void cg_res_counts_add(struct cg_res_counts *c, const struct cg_res_rec *r);
-/* Detaches them all and returns them as a list (next-linked), so they can be freed through CUDA
- * with no ctxguard lock held; cg_res_free_list recycles the records. */
-struct cg_res_rec *cg_res_detach(int m, int dev, unsigned int gen);
-void cg_res_free_list(struct cg_res_rec *list);
+/* A reclaim's hold on one record: the record (linked, marked CLAIMED) and a copy of it taken when it
+ * was claimed (the reclaimer reads the copy: the record's type may be marked REISSUED meanwhile). */
+struct cg_res_claim {
+    struct cg_res_rec *rec;
+    struct cg_res_rec v;
+};
+/* Claims up to n of them (streams and events when `handles`, else memory and arrays) into out[] and
+ * returns how many; each is freed through CUDA with no ctxguard lock held, then given up with
+ * cg_res_unclaim, which unlinks and recycles it. Only its claimer unlinks a claimed record. */
+int cg_res_claim(int m, int dev, unsigned int gen, int handles, struct cg_res_claim *out, int n);
+void cg_res_unclaim(struct cg_res_rec *r);
 
 /* Module m's reset was blocked (counted for the exit summary). */
 void cg_res_note_blocked(int m);

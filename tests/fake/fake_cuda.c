@@ -47,13 +47,27 @@ static struct alloc allocs[4096];
 static size_t dev_used[MAXDEV], host_used[MAXDEV];
 static int streams_live[MAXDEV], events_live[MAXDEV];
 #define FAKE_TOTAL_MEM (80ull << 30)
-struct fobj { /* a stream or an event: a handle of its own, tied to its context's generation */
+struct fobj { /* a stream, an event or an array: a handle of its own, tied to its context's generation */
     struct fctx *ctx;
     unsigned int gen;
-    int is_event, live;
+    int is_event, live; /* is_event: 0 stream, 1 event, 2 array */
 };
+static int arrays_live[MAXDEV];
 static struct fobj objs[1024];
 static void drop_context_state(struct fctx *c); /* under lock */
+
+/* FAKE_CUDA_REUSE=1: a freed block is kept and handed out again, newest first, to the next
+ * allocation of the same size and kind, as a real driver reuses addresses (deterministically here:
+ * issue 15's tests of stale records and of a free racing a reclaim need the address back). */
+static int reuse;
+#define REUSE_MAX 64
+static struct { char *mem; size_t n; int host; } freed_blocks[REUSE_MAX];
+static int nfreed;
+/* Test seams (fake-only, found by dlsym): functions run on another thread, joined, at the start of
+ * the next free or destroy (a racing thread, made deterministic); and a next free that frees and then
+ * reports an error (as a free reporting an earlier asynchronous error does). */
+static void (*during_next_free[4])(void);
+static int n_during, fail_next_free;
 
 static struct fctx *cur(void) { return depth ? stack[depth - 1] : NULL; }
 static int usable(const struct fctx *c) { return c && c->alive && (!c->primary || c->active); }
@@ -76,6 +90,8 @@ API CUresult cuInit(unsigned int flags)
     const char *n = getenv("FAKE_CUDA_DEVICES");
     if (n && atoi(n) > 0 && atoi(n) <= MAXDEV)
         ndev = atoi(n);
+    const char *ru = getenv("FAKE_CUDA_REUSE");
+    reuse = ru && strcmp(ru, "1") == 0;
     for (int d = 0; d < MAXDEV; d++) {
         prim[d].dev = d;
         prim[d].primary = 1;
@@ -298,7 +314,14 @@ static CUresult alloc_in(CUdeviceptr *p, size_t n, int host)
     for (int i = 0; i < 4096 && !a; i++)
         if (!allocs[i].mem) a = &allocs[i];
     if (a) {
-        a->mem = calloc(1, n); /* untouched pages: a large fake allocation costs no memory */
+        a->mem = NULL;
+        for (int i = nfreed - 1; i >= 0 && !a->mem; i--)
+            if (freed_blocks[i].n == n && freed_blocks[i].host == host) {
+                a->mem = freed_blocks[i].mem;
+                freed_blocks[i] = freed_blocks[--nfreed];
+            }
+        if (!a->mem)
+            a->mem = calloc(1, n); /* untouched pages: a large fake allocation costs no memory */
         a->n = n;
         a->ctx = c;
         a->gen = c->gen;
@@ -307,15 +330,21 @@ static CUresult alloc_in(CUdeviceptr *p, size_t n, int host)
         if (a->mem)
             *(host ? &host_used[c->dev] : &dev_used[c->dev]) += n;
     }
+    char *mem = a ? a->mem : NULL; /* read under the lock: another thread may free and reuse the slot */
     pthread_mutex_unlock(&lock);
-    if (!a || !a->mem) return INVALID_VALUE;
-    *p = (CUdeviceptr)(uintptr_t)a->mem;
+    if (!mem) return INVALID_VALUE;
+    *p = (CUdeviceptr)(uintptr_t)mem;
     return OK;
 }
 API CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t n) { return alloc_in(p, n, 0); }
 API CUresult cuMemAllocManaged(CUdeviceptr *p, size_t n, unsigned int flags) { (void)flags; return alloc_in(p, n, 0); }
 API CUresult cuMemAllocAsync(CUdeviceptr *p, size_t n, void *stream) { (void)stream; return alloc_in(p, n, 0); }
 API CUresult cuMemAllocFromPoolAsync(CUdeviceptr *p, size_t n, void *pool, void *stream)
+{ (void)pool; (void)stream; return alloc_in(p, n, 0); }
+/* The per-thread-default-stream variants: the same here (cuGetProcAddress hands them out when asked
+ * with CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM). */
+API CUresult cuMemAllocAsync_ptsz(CUdeviceptr *p, size_t n, void *stream) { (void)stream; return alloc_in(p, n, 0); }
+API CUresult cuMemAllocFromPoolAsync_ptsz(CUdeviceptr *p, size_t n, void *pool, void *stream)
 { (void)pool; (void)stream; return alloc_in(p, n, 0); }
 API CUresult cuMemAllocPitch_v2(CUdeviceptr *p, size_t *pitch, size_t w, size_t h, unsigned int elem)
 {
@@ -340,7 +369,7 @@ static void drop_context_state(struct fctx *c)
     for (int i = 0; i < 1024; i++)
         if (objs[i].live && objs[i].ctx == c) {
             objs[i].live = 0;
-            (objs[i].is_event ? events_live : streams_live)[c->dev]--;
+            (objs[i].is_event == 2 ? arrays_live : objs[i].is_event ? events_live : streams_live)[c->dev]--;
         }
 }
 
@@ -356,22 +385,59 @@ static struct alloc *find(CUdeviceptr p, size_t n)
     return NULL;
 }
 
+static void *run_during(void *arg)
+{
+    void (**fns)(void) = arg;
+    for (int i = 0; i < 4 && fns[i]; i++)
+        fns[i]();
+    return NULL;
+}
+/* At the start of every free and destroy: the functions registered for it, on a thread of their own. */
+static void before_free(void)
+{
+    void (*fns[4])(void) = {NULL, NULL, NULL, NULL};
+    pthread_mutex_lock(&lock);
+    for (int i = 0; i < n_during; i++)
+        fns[i] = during_next_free[i];
+    n_during = 0;
+    pthread_mutex_unlock(&lock);
+    pthread_t t;
+    if (fns[0] && pthread_create(&t, NULL, run_during, fns) == 0)
+        pthread_join(t, NULL);
+}
+API void fakeRunDuringNextFree(void (*fn)(void))
+{
+    pthread_mutex_lock(&lock);
+    if (n_during < 4)
+        during_next_free[n_during++] = fn;
+    pthread_mutex_unlock(&lock);
+}
+API void fakeFailNextFree(int err) { __atomic_store_n(&fail_next_free, err, __ATOMIC_RELAXED); }
+
 static CUresult free_in(CUdeviceptr p, int host)
 {
     NEED_INIT();
+    before_free();
     pthread_mutex_lock(&lock);
     struct alloc *a = find(p, 0);
     if (a && a->mem == (char *)(uintptr_t)p && a->host == host) {
         *(host ? &host_used[a->ctx->dev] : &dev_used[a->ctx->dev]) -= a->n;
-        free(a->mem);
+        if (reuse && nfreed < REUSE_MAX) {
+            freed_blocks[nfreed].mem = a->mem;
+            freed_blocks[nfreed].n = a->n;
+            freed_blocks[nfreed++].host = host;
+        } else
+            free(a->mem);
         a->mem = NULL;
     } else
         a = NULL;
     pthread_mutex_unlock(&lock);
-    return a ? OK : INVALID_VALUE;
+    int fail = __atomic_exchange_n(&fail_next_free, 0, __ATOMIC_RELAXED);
+    return !a ? INVALID_VALUE : fail ? fail : OK;
 }
 API CUresult cuMemFree_v2(CUdeviceptr p) { return free_in(p, 0); }
 API CUresult cuMemFreeAsync(CUdeviceptr p, void *stream) { (void)stream; return free_in(p, 0); }
+API CUresult cuMemFreeAsync_ptsz(CUdeviceptr p, void *stream) { (void)stream; return free_in(p, 0); }
 API CUresult cuMemFreeHost(void *p) { return free_in((CUdeviceptr)(uintptr_t)p, 1); }
 API CUresult cuMemGetInfo_v2(size_t *freeb, size_t *total)
 {
@@ -413,7 +479,7 @@ static CUresult obj_create(void **h, int is_event)
         o->gen = c->gen;
         o->is_event = is_event;
         o->live = 1;
-        (is_event ? events_live : streams_live)[c->dev]++;
+        (is_event == 2 ? arrays_live : is_event ? events_live : streams_live)[c->dev]++;
     }
     pthread_mutex_unlock(&lock);
     if (!o) return INVALID_VALUE;
@@ -425,11 +491,12 @@ static CUresult obj_destroy(void *h, int is_event)
     NEED_INIT();
     struct fobj *o = h;
     if (!o || o < objs || o >= objs + 1024) return INVALID_VALUE;
+    before_free();
     pthread_mutex_lock(&lock);
     CUresult r = INVALID_VALUE;
     if (o->live && o->is_event == is_event && o->gen == o->ctx->gen) {
         o->live = 0;
-        (is_event ? events_live : streams_live)[o->ctx->dev]--;
+        (is_event == 2 ? arrays_live : is_event ? events_live : streams_live)[o->ctx->dev]--;
         r = OK;
     }
     pthread_mutex_unlock(&lock);
@@ -440,6 +507,9 @@ API CUresult cuStreamCreateWithPriority(void **s, unsigned int flags, int prio) 
 API CUresult cuStreamDestroy_v2(void *s) { return obj_destroy(s, 0); }
 API CUresult cuEventCreate(void **e, unsigned int flags) { (void)flags; return obj_create(e, 1); }
 API CUresult cuEventDestroy_v2(void *e) { return obj_destroy(e, 1); }
+/* Arrays: a handle, as a stream is (the descriptor is not looked at). */
+API CUresult cuArrayCreate_v2(void **a, const void *desc) { if (!desc) return INVALID_VALUE; return obj_create(a, 2); }
+API CUresult cuArrayDestroy(void *a) { return obj_destroy(a, 2); }
 API CUresult cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src, size_t n)
 {
     NEED_INIT();
@@ -584,6 +654,7 @@ static const struct entry table[] = {
     {"cuStreamCreate", 2000, (void *)cuStreamCreate}, {"cuStreamCreateWithPriority", 5050, (void *)cuStreamCreateWithPriority},
     {"cuStreamDestroy", 4000, (void *)cuStreamDestroy_v2},
     {"cuEventCreate", 2000, (void *)cuEventCreate}, {"cuEventDestroy", 4000, (void *)cuEventDestroy_v2},
+    {"cuArrayCreate", 3020, (void *)cuArrayCreate_v2}, {"cuArrayDestroy", 2000, (void *)cuArrayDestroy},
     {"cuMemcpyHtoD", 3020, (void *)cuMemcpyHtoD_v2}, {"cuMemcpyDtoH", 3020, (void *)cuMemcpyDtoH_v2},
     {"cuMemsetD8", 3020, (void *)cuMemsetD8_v2}, {"cuLaunchKernel", 4000, (void *)cuLaunchKernel},
     {"cuMemcpyDtoD", 3020, (void *)cuMemcpyDtoD_v2}, {"cuMemcpy", 4000, (void *)cuMemcpy},
@@ -594,13 +665,26 @@ static const struct entry table[] = {
     {"cuGetProcAddress", 11030, (void *)cuGetProcAddress}, {"cuGetProcAddress", 12000, (void *)cuGetProcAddress_v2},
 };
 
+/* CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM (2): these bases answer with their _ptsz variant. */
+static const struct entry ptsz_table[] = {
+    {"cuMemAllocAsync", 11020, (void *)cuMemAllocAsync_ptsz},
+    {"cuMemAllocFromPoolAsync", 11020, (void *)cuMemAllocFromPoolAsync_ptsz},
+    {"cuMemFreeAsync", 11020, (void *)cuMemFreeAsync_ptsz},
+};
+
 API CUresult cuGetProcAddress_v2(const char *sym, void **pfn, int version, cuuint64_t flags, int *status)
 {
-    (void)flags; /* works before cuInit, as the real one does */
+    /* works before cuInit, as the real one does */
     if (status) *status = 1;
     if (!sym || !pfn) return INVALID_VALUE;
     *pfn = NULL;
     if (version > DRIVER_VERSION) return INVALID_VALUE;
+    for (size_t i = 0; (flags & 2) && i < sizeof ptsz_table / sizeof ptsz_table[0]; i++)
+        if (strcmp(ptsz_table[i].base, sym) == 0 && ptsz_table[i].since <= version) {
+            *pfn = ptsz_table[i].fn;
+            if (status) *status = 0;
+            return OK;
+        }
     const struct entry *best = NULL;
     int known = 0;
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {

@@ -59,6 +59,8 @@ static struct {
     CUresult (*StreamDestroy)(void *);
     CUresult (*EventCreate)(void **, unsigned int);
     CUresult (*EventDestroy)(void *);
+    CUresult (*ArrayCreate)(void **, const void *);
+    CUresult (*ArrayDestroy)(void *);
     int (*IsPrimary)(CUcontext); /* fake-only, found by dlsym: see fake_cuda.c */
 } drv;
 
@@ -134,6 +136,8 @@ static void init(void)
     bad |= get("cuStreamDestroy", 4000, (void **)&drv.StreamDestroy);
     bad |= get("cuEventCreate", 2000, (void **)&drv.EventCreate);
     bad |= get("cuEventDestroy", 4000, (void **)&drv.EventDestroy);
+    bad |= get("cuArrayCreate", 3020, (void **)&drv.ArrayCreate);
+    bad |= get("cuArrayDestroy", 2000, (void **)&drv.ArrayDestroy);
     if (bad || drv.Init(0) != 0 || drv.DeviceGetCount(&ndev) != 0)
         init_error = INSUFFICIENT_DRIVER;
     /* After cuInit registered the driver's handlers: prepare handlers run in reverse order, so this
@@ -236,15 +240,50 @@ API cudaError_t cudaSetDeviceFlags(unsigned int f)
     if (init_error) return init_error;
     return drv.PrimarySetFlags(tdev, f);
 }
+/* This runtime's own bookkeeping of what cudaMalloc gave out (each copy of the runtime has its own,
+ * as a real runtime keeps per-allocation state): a free through another copy frees the memory but
+ * leaves this count up. fakeRuntimeLive: how many are live (issue 15: a reclaim frees through the
+ * runtime an allocation came through). */
+static pthread_mutex_t mine_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *mine[256];
+static void note_mine(void *p, int add)
+{
+    pthread_mutex_lock(&mine_lock);
+    for (int i = 0; i < 256; i++)
+        if (mine[i] == (add ? NULL : p)) {
+            mine[i] = add ? p : NULL;
+            break;
+        }
+    pthread_mutex_unlock(&mine_lock);
+}
+API int fakeRuntimeLive(void)
+{
+    int n = 0;
+    pthread_mutex_lock(&mine_lock);
+    for (int i = 0; i < 256; i++)
+        n += mine[i] != NULL;
+    pthread_mutex_unlock(&mine_lock);
+    return n;
+}
 API cudaError_t cudaMalloc(void **p, size_t n)
 {
     ENSURE();
     CUdeviceptr q = 0;
     CUresult r = drv.MemAlloc(&q, n);
-    if (!r) *p = (void *)(uintptr_t)q;
+    if (!r) {
+        *p = (void *)(uintptr_t)q;
+        note_mine(*p, 1);
+    }
     return r;
 }
-API cudaError_t cudaFree(void *p) { ENSURE(); return p ? drv.MemFree((CUdeviceptr)(uintptr_t)p) : 0; }
+API cudaError_t cudaFree(void *p)
+{
+    ENSURE();
+    CUresult r = p ? drv.MemFree((CUdeviceptr)(uintptr_t)p) : 0;
+    if (!r && p)
+        note_mine(p, 0);
+    return r;
+}
 API cudaError_t cudaMemcpy(void *dst, const void *src, size_t n, int kind)
 {
     ENSURE();
@@ -301,6 +340,18 @@ API cudaError_t cudaMallocAsync(void **p, size_t n, cudaStream_t s)
     return to_ptr(p, drv.MemAllocAsync(&q, n, s), &q);
 }
 API cudaError_t cudaFreeAsync(void *p, cudaStream_t s) { ENSURE(); return drv.MemFreeAsync((CUdeviceptr)(uintptr_t)p, s); }
+/* The per-thread-default-stream variants (nvcc --default-stream per-thread): the same here. */
+API cudaError_t cudaMallocAsync_ptsz(void **p, size_t n, cudaStream_t s) { return cudaMallocAsync(p, n, s); }
+API cudaError_t cudaFreeAsync_ptsz(void *p, cudaStream_t s) { return cudaFreeAsync(p, s); }
+typedef struct cudaArray *cudaArray_t;
+struct cudaChannelFormatDesc { int x, y, z, w; int f; };
+API cudaError_t cudaMallocArray(cudaArray_t *a, const struct cudaChannelFormatDesc *d, size_t w, size_t h, unsigned int f)
+{
+    (void)w; (void)h; (void)f;
+    ENSURE();
+    return d ? drv.ArrayCreate((void **)a, d) : 1;
+}
+API cudaError_t cudaFreeArray(cudaArray_t a) { ENSURE(); return a ? drv.ArrayDestroy(a) : 0; }
 API cudaError_t cudaMallocHost(void **p, size_t n) { ENSURE(); return drv.MemAllocHost(p, n); }
 API cudaError_t cudaHostAlloc(void **p, size_t n, unsigned int f) { ENSURE(); return drv.MemHostAlloc(p, n, f); }
 API cudaError_t cudaFreeHost(void *p) { ENSURE(); return drv.MemFreeHost(p); }

@@ -1,6 +1,8 @@
 /* A stand-in for an NVIDIA math library (built as libcublas.so.13, so ctxguard classes it as one):
  * it calls the runtime on its caller's behalf, as cuBLAS or cuDNN do. */
+#include <cuda.h>
 #include <cuda_runtime_api.h>
+#include <dlfcn.h>
 #include <stddef.h>
 
 #define EXPORT __attribute__((visibility("default")))
@@ -18,4 +20,22 @@ EXPORT int fakeblas_download(void *dst, const void *dev, size_t n)
 {
     cudaError_t r = cudaMemcpy(dst, dev, n, cudaMemcpyDeviceToHost);
     return r;
+}
+
+/* Frees through the driver's cuMemFree, as a library that allocated through the runtime may: the
+ * pointer comes from cuGetProcAddress, which hands NVIDIA's libraries the real function (issue 15: a
+ * free ctxguard does not see). */
+EXPORT int fakeblas_free_driver(void *dev)
+{
+    void *h = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_NOLOAD);
+    CUresult (*gpa)(const char *, void **, int, cuuint64_t, CUdriverProcAddressQueryResult *) =
+        h ? (CUresult(*)(const char *, void **, int, cuuint64_t, CUdriverProcAddressQueryResult *))dlsym(h, "cuGetProcAddress_v2")
+          : NULL;
+    CUresult (*mem_free)(CUdeviceptr) = NULL;
+    CUdriverProcAddressQueryResult st;
+    if (h)
+        dlclose(h);
+    if (!gpa || gpa("cuMemFree", (void **)&mem_free, 12000, 0, &st) || !mem_free)
+        return -2;
+    return mem_free((CUdeviceptr)dev);
 }

@@ -1,6 +1,9 @@
 /* A test plugin. The same source is built several times under different names (libplugA.so,
  * libplugB.so, …), with the fake runtime shared or static, and with nvcc against the real runtime.
  * Each action is an exported function the plugin host calls by name. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* dladdr */
+#endif
 #include <cuda.h>
 #include <cuda_runtime_api.h>
 #include <dlfcn.h>
@@ -8,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define N 1024
 #define EXPORT __attribute__((visibility("default")))
@@ -163,6 +167,179 @@ EXPORT int plug_drvalloc(void)
     if (r || (r = cuMemAlloc(&p, 1 << 20))) return r;
     return cuStreamCreate(&st, 0);
 }
+#ifndef CUDART_VERSION
+/* Issue 15's review risks, on the fakes only (their test seams are fake-only functions of libcuda,
+ * found by dlsym; tests/test_reclaim.c runs these with FAKE_CUDA_REUSE=1, so a freed address comes
+ * back to the next allocation of the same size). */
+#define SAME_BYTES (1u << 20)
+static void *fake_fn(const char *name)
+{
+    void *h = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_NOLOAD);
+    void *f = h ? dlsym(h, name) : NULL;
+    if (h) dlclose(h);
+    return f;
+}
+static void *same_x, *same_y;
+static int race_free_result = -100, same_result = -100;
+/* This module's data at an address another module may have freed just before: same_y, filled. */
+static void alloc_same(void)
+{
+    int r = cudaMalloc(&same_y, SAME_BYTES);
+    same_result = r ? r : cudaMemset(same_y, 0x5a, SAME_BYTES);
+}
+EXPORT int plug_allocsame(void) { alloc_same(); return same_result; }
+/* Whether same_y still holds what alloc_same wrote: -1 when the values are wrong, else the error. */
+EXPORT int plug_checksame(void)
+{
+    static unsigned char h[4096];
+    if (same_result) return same_result;
+    int r = cudaMemcpy(h, same_y, sizeof h, cudaMemcpyDeviceToHost);
+    if (r) return r;
+    for (unsigned i = 0; i < sizeof h; i++)
+        if (h[i] != 0x5a) return -1;
+    return 0;
+}
+/* Risk 1: this module allocates X; its own other thread frees X while a reclaim of its reset is
+ * under way: run by the fake at the start of the reclaim's free of X, on a thread of its own (a
+ * deterministic race). */
+static void race_free(void) { race_free_result = cudaFree(same_x); }
+EXPORT int plug_racefree(void)
+{
+    void (*during)(void (*)(void)) = (void (*)(void (*)(void)))fake_fn("fakeRunDuringNextFree");
+    int r;
+    if (!during) return -2;
+    if ((r = cudaMalloc(&same_x, SAME_BYTES))) return r;
+    during(race_free);
+    return 0;
+}
+EXPORT int plug_raceresult(void) { return race_free_result; }
+/* ... and another module then allocates (the same size: the fake would hand X out again). */
+EXPORT int plug_racealloc(void)
+{
+    void (*during)(void (*)(void)) = (void (*)(void (*)(void)))fake_fn("fakeRunDuringNextFree");
+    if (!during) return -2;
+    during(alloc_same);
+    return 0;
+}
+/* Risk 2: frees ctxguard did not see as frees. A free that frees and then reports an (earlier,
+ * asynchronous) error: 0 when it returned that error. */
+EXPORT int plug_failfree(void)
+{
+    void (*fail_next)(int) = (void (*)(int))fake_fn("fakeFailNextFree");
+    int r;
+    if (!fail_next) return -2;
+    if ((r = cudaMalloc(&same_x, SAME_BYTES))) return r;
+    fail_next(719); /* cudaErrorLaunchFailure */
+    r = cudaFree(same_x);
+    return r == 719 ? 0 : -3;
+}
+/* Allocated with cudaMallocAsync, freed with the per-thread-default-stream variant. */
+EXPORT int plug_ptszfree(void)
+{
+    int r;
+    if ((r = cudaMallocAsync(&same_x, SAME_BYTES, 0))) return r;
+    return cudaFreeAsync_ptsz(same_x, 0);
+}
+/* Allocated for this module by an NVIDIA library (through the runtime: recorded as this module's)
+ * and freed by that library through the driver function cuGetProcAddress handed it (the real one). */
+EXPORT int plug_nvlibfree(void)
+{
+    /* by path beside this plugin's runtime (../fake): the sanitizers' dlopen interceptor would make
+     * the lookup by name use its RUNPATH instead of this plugin's */
+    char path[4096];
+    Dl_info di;
+    if (!dladdr((void *)plug_nvlibfree, &di) || !di.dli_fname) return -2;
+    snprintf(path, sizeof path, "%s", di.dli_fname);
+    char *slash = strrchr(path, '/');
+    if (!slash) return -2;
+    snprintf(slash, sizeof path - (size_t)(slash - path), "/../fake/libcublas.so.13");
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    int (*upload)(void **, const void *, size_t) = h ? (int (*)(void **, const void *, size_t))dlsym(h, "fakeblas_upload") : NULL;
+    int (*drv_free)(void *) = h ? (int (*)(void *))dlsym(h, "fakeblas_free_driver") : NULL;
+    int r;
+    char *host = calloc(1, SAME_BYTES); /* not static: 1 MiB of .bss in every load of every plugin */
+    if (!upload || !drv_free || !host) {
+        free(host);
+        return -2;
+    }
+    r = upload(&same_x, host, SAME_BYTES);
+    free(host);
+    return r ? r : drv_free(same_x);
+}
+/* The driver's per-thread-default-stream variants, from cuGetProcAddress with
+ * CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM (2): B allocates with cuMemAllocAsync and frees with
+ * cuMemFreeAsync_ptsz; C allocates with cuMemAllocAsync_ptsz (an allocation ctxguard did not record
+ * would not drop B's stale record). */
+static void *driver_fn(const char *base, unsigned long long flags)
+{
+    void *fn = NULL;
+    CUdriverProcAddressQueryResult st;
+    return cuGetProcAddress(base, &fn, 12000, flags, &st) == 0 && st == 0 ? fn : NULL;
+}
+EXPORT int plug_drvptszfree(void)
+{
+    CUresult (*alloc)(CUdeviceptr *, size_t, CUstream) = (CUresult(*)(CUdeviceptr *, size_t, CUstream))driver_fn("cuMemAllocAsync", 0);
+    CUresult (*free_ptsz)(CUdeviceptr, CUstream) = (CUresult(*)(CUdeviceptr, CUstream))driver_fn("cuMemFreeAsync", 2);
+    CUdeviceptr x;
+    int r;
+    if (!alloc || !free_ptsz) return -2;
+    if ((r = cudaSetDevice(0)) || (r = alloc(&x, SAME_BYTES, 0))) return r;
+    return free_ptsz(x, 0);
+}
+EXPORT int plug_drvptszalloc(void)
+{
+    CUresult (*alloc_ptsz)(CUdeviceptr *, size_t, CUstream) = (CUresult(*)(CUdeviceptr *, size_t, CUstream))driver_fn("cuMemAllocAsync", 2);
+    CUdeviceptr y;
+    if (!alloc_ptsz) return -2;
+    int r = cudaSetDevice(0);
+    if (!r) r = alloc_ptsz(&y, SAME_BYTES, 0);
+    if (!r) {
+        same_y = (void *)(uintptr_t)y;
+        r = cudaMemset(same_y, 0x5a, SAME_BYTES);
+    }
+    same_result = r;
+    return r;
+}
+/* A runtime array destroyed through the driver. */
+static cudaArray_t same_arr, other_arr;
+EXPORT int plug_arraydrvfree(void)
+{
+    struct cudaChannelFormatDesc d = {32, 0, 0, 0, 2};
+    int r;
+    if ((r = cudaMallocArray(&same_arr, &d, 64, 64, 0))) return r;
+    return cuArrayDestroy((CUarray)same_arr);
+}
+EXPORT int plug_arrayalloc(void)
+{
+    struct cudaChannelFormatDesc d = {32, 0, 0, 0, 2};
+    return cudaMallocArray(&other_arr, &d, 64, 64, 0);
+}
+/* The array is still this module's: freeing it succeeds. */
+EXPORT int plug_arraycheck(void) { return cudaFreeArray(other_arr); }
+/* The randomized scenarios under reclaim (tests/test_random.c): the module moves its data to a new
+ * buffer and frees the old one in a way ctxguard does not see as a free (alternately a free that
+ * reports an earlier error, and cudaFreeAsync_ptsz), so the old address may go to another module. */
+EXPORT int plug_moveown(void)
+{
+    static int turn;
+    void (*fail_next)(int) = (void (*)(int))fake_fn("fakeFailNextFree");
+    float host[N], *y;
+    int r;
+    if (!dbuf || !fail_next) return 0;
+    if ((r = cudaMemcpy(host, dbuf, sizeof host, cudaMemcpyDeviceToHost))) return r;
+    if ((r = cudaMalloc((void **)&y, sizeof host))) return r;
+    if ((r = cudaMemcpy(y, host, sizeof host, cudaMemcpyHostToDevice))) return r;
+    if (turn++ & 1) {
+        r = cudaFreeAsync_ptsz(dbuf, 0);
+    } else {
+        fail_next(719);
+        r = cudaFree(dbuf) == 719 ? 0 : -3;
+    }
+    dbuf = (float *)y;
+    return r;
+}
+#endif
+
 /* Prints the device memory in use (cudaMemGetInfo: total - free); on the fakes also pinned host
  * memory, streams and events in use (fakeResourcesInUse). */
 EXPORT int plug_meminfo(void)

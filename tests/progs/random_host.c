@@ -7,6 +7,7 @@
  * and under ctxguard in observe mode (tests/test_random.c). RANDOM_HOST_MARKS=1 also appends a JSON
  * marker line before each operation to the file named by CTXGUARD_LOG (O_APPEND, like ctxguard's own
  * lines), so that a test can tell which events each operation caused and which modules were loaded.
+ * RANDOM_HOST_MOVES=1 makes every sync a move of the plugin's data (see `moves`).
  * Exit 0, or 3 on a usage or load error; an alarm ends a hung run with status 142. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -75,6 +76,9 @@ static void generate(uint64_t seed)
 }
 
 static char dir[1024];
+/* RANDOM_HOST_MOVES=1: a sync is instead a move of the plugin's data to a new buffer, the old one freed
+ * in a way ctxguard does not see as a free (plug_moveown; issue 15's reclaim variant) */
+static int moves;
 static void *handle[NPLUG];
 static int set_up_now[NPLUG];
 static int mark_fd = -1;
@@ -172,7 +176,7 @@ static void run(void)
             break;
         }
         case OP_CHECK: printf(" -> %d\n", act(p, "check")()); break;
-        case OP_SYNC: printf(" -> %d\n", act(p, "sync")()); break;
+        case OP_SYNC: printf(" -> %d\n", act(p, moves ? "moveown" : "sync")()); break;
         case OP_GETDEV: printf(" -> %d\n", act(p, "getdevice")()); break;
         case OP_RESET: printf(" -> %d\n", act(p, doors[o->door])()); break;
         case OP_THREADS: {
@@ -237,7 +241,8 @@ int main(int argc, char **argv)
         }
         return 0;
     }
-    const char *m = getenv("RANDOM_HOST_MARKS"), *log = getenv("CTXGUARD_LOG");
+    const char *m = getenv("RANDOM_HOST_MARKS"), *log = getenv("CTXGUARD_LOG"), *mv = getenv("RANDOM_HOST_MOVES");
+    moves = mv && !strcmp(mv, "1");
     if (m && !strcmp(m, "1") && log)
         mark_fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     alarm(60);

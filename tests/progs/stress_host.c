@@ -17,6 +17,10 @@
  *   stress_host reuse A.so C.so     1,000 calls through A, dlclose A, dlopen C (usually at A's old
  *                                   address), one call through C. Prints "same range 0|1; …; C's
  *                                   getdevice -> RESULT".
+ *   stress_host reclaim A.so B.so   A sets up; 2 threads allocate and free through B (plug_allocfree) and 2
+ *                                   through A while the main thread resets through B 200 times (under
+ *                                   CTXGUARD_RECLAIM=1 each a reclaim of B's objects, racing B's own
+ *                                   frees; issue 15). Prints "reclaim resets R, A's check C".
  *   stress_host reopen N DIR        six threads, N times each: three dlopen DIR/libplugA.so by its full
  *                                   path (ctxguard keeps the handle), call, dlclose it; the other three
  *                                   dlopen ./libdepA.so from DIR (A as a dependency, an object dlopen
@@ -158,6 +162,16 @@ static void *jit_caller(void *fn)
             return (void *)1;
         jit_calls++;
     }
+    return NULL;
+}
+
+static act_fn a_allocfree, b_allocfree;
+static long allocfree_errors;
+static void *alloc_loop(void *fn)
+{
+    while (!__atomic_load_n(&stop, __ATOMIC_ACQUIRE))
+        if (((act_fn)fn)() != 0) /* an object of B's freed by its reclaim under B's thread: B's to see */
+            __atomic_add_fetch(&allocfree_errors, 1, __ATOMIC_RELAXED);
     return NULL;
 }
 
@@ -310,6 +324,25 @@ int main(int argc, char **argv)
         fflush(stdout);
         execl("/bin/ls", "ls", "-l", "/proc/self/fd/", (char *)NULL);
         return 127;
+    }
+    if (argc == 4 && !strcmp(argv[1], "reclaim")) {
+        load(argv[2], argv[3]);
+        a_allocfree = get(dlopen(argv[2], RTLD_NOW | RTLD_NOLOAD), "plug_allocfree");
+        b_allocfree = get(dlopen(argv[3], RTLD_NOW | RTLD_NOLOAD), "plug_allocfree");
+        if (a_setup())
+            return 1;
+        pthread_t t[4];
+        for (int i = 0; i < 4; i++)
+            pthread_create(&t[i], NULL, alloc_loop, (void *)(i < 2 ? b_allocfree : a_allocfree));
+        for (int i = 0; i < 200; i++)
+            if (b_reset() == 0)
+                resets_done++;
+        __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+        for (int i = 0; i < 4; i++)
+            pthread_join(t[i], NULL);
+        printf("reclaim resets %ld, A's check %d (allocate+free errors %ld)\n", resets_done, a_check(),
+               allocfree_errors);
+        return 0;
     }
     if (argc == 4 && (!strcmp(argv[1], "reopen") || !strcmp(argv[1], "reopen-same-name"))) {
         reopen_n = atol(argv[2]);

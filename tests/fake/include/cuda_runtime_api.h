@@ -9,6 +9,8 @@ extern "C" {
 typedef int cudaError_t;
 typedef struct CUstream_st *cudaStream_t;
 typedef struct CUevent_st *cudaEvent_t;
+typedef struct cudaArray *cudaArray_t;
+struct cudaChannelFormatDesc { int x, y, z, w; int f; };
 typedef struct { unsigned int x, y, z; } dim3;
 enum cudaMemcpyKind { cudaMemcpyHostToHost = 0, cudaMemcpyHostToDevice = 1, cudaMemcpyDeviceToHost = 2,
                       cudaMemcpyDeviceToDevice = 3, cudaMemcpyDefault = 4 };
@@ -39,6 +41,10 @@ cudaError_t cudaFreeHost(void *p);
 cudaError_t cudaMallocManaged(void **p, size_t n, unsigned int flags);
 cudaError_t cudaMallocAsync(void **p, size_t n, cudaStream_t s);
 cudaError_t cudaFreeAsync(void *p, cudaStream_t s);
+cudaError_t cudaMallocAsync_ptsz(void **p, size_t n, cudaStream_t s);
+cudaError_t cudaFreeAsync_ptsz(void *p, cudaStream_t s);
+cudaError_t cudaMallocArray(cudaArray_t *a, const struct cudaChannelFormatDesc *d, size_t w, size_t h, unsigned int flags);
+cudaError_t cudaFreeArray(cudaArray_t a);
 cudaError_t cudaStreamCreate(cudaStream_t *s);
 cudaError_t cudaStreamDestroy(cudaStream_t s);
 cudaError_t cudaEventCreate(cudaEvent_t *e);
