@@ -300,6 +300,11 @@ static void array_destroyed_by_driver(void **s) { (void)s; stale_record("arraydr
  * dropped when A's allocation returns the address */
 static void nvidia_library_driver_free(void **s) { (void)s; stale_record("nvlibfree", "allocsame", "checksame"); }
 
+/* Review of issue 15 (rev15): the same free, then the address goes to an NVIDIA library's own
+ * workspace allocated through the real driver function (cuBLAS's static runtime does so), for A:
+ * nothing was recorded, so B's stale record stayed, and B's reclaim freed A's workspace. */
+static void nvidia_library_driver_free_then_driver_alloc(void **s) { (void)s; stale_record("nvlibfree", "nvlibwork", "checksame"); }
+
 /* Risk 3: a module reaching a runtime only through dlsym on that runtime's handle (ctypes), with a
  * second runtime loaded: its allocation through runtime 2 is reclaimed through runtime 2, not
  * through the runtime its own dependency scope (or the first handed-out cudaFree) would name.
@@ -343,6 +348,7 @@ int main(void)
         cmocka_unit_test(driver_ptsz_free),
         cmocka_unit_test(array_destroyed_by_driver),
         cmocka_unit_test(nvidia_library_driver_free),
+        cmocka_unit_test(nvidia_library_driver_free_then_driver_alloc),
         cmocka_unit_test(reclaim_through_the_allocating_runtime),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
