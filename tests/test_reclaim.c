@@ -296,8 +296,9 @@ static void ptsz_free(void **s) { (void)s; stale_record("ptszfree", "allocsame",
  * A's allocation through one too: unrecorded, it would not have dropped B's stale record */
 static void driver_ptsz_free(void **s) { (void)s; stale_record("drvptszfree", "drvptszalloc", "checksame"); }
 static void array_destroyed_by_driver(void **s) { (void)s; stale_record("arraydrvfree", "arrayalloc", "arraycheck"); }
-/* an NVIDIA library's own driver free (not seen: the library gets the real cuMemFree); the record is
- * dropped when A's allocation returns the address */
+/* an NVIDIA library's driver free: NVIDIA's libraries other than the runtime get the wrapped frees
+ * (doors/handout.h cg_drv_unwrapped_for), so the record is dropped at the free; before, it was
+ * dropped only when A's recorded allocation returned the address */
 static void nvidia_library_driver_free(void **s) { (void)s; stale_record("nvlibfree", "allocsame", "checksame"); }
 
 /* Review of issue 15 (rev15): the same free, then the address goes to an NVIDIA library's own
