@@ -306,6 +306,23 @@ static void nvidia_library_driver_free(void **s) { (void)s; stale_record("nvlibf
  * nothing was recorded, so B's stale record stayed, and B's reclaim freed A's workspace. */
 static void nvidia_library_driver_free_then_driver_alloc(void **s) { (void)s; stale_record("nvlibfree", "nvlibwork", "checksame"); }
 
+/* Review of issue 15 (rev15): B allocates with cudaMallocAsync on a stream of device 1 while device 0
+ * is current (the memory is device 1's: the stream's pool), then resets device 0 beside A. A real
+ * reset of device 0 would leave that memory alone; the record said device 0, and the reclaim freed
+ * it: B's later use of it is a use after free, of an address the driver may give another module. */
+static void reclaim_leaves_another_devices_stream_ordered_memory(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 1, ENV("CTXGUARD_RECLAIM=1", "FAKE_CUDA_REUSE=1", "FAKE_CUDA_DEVICES=2"),
+             (const char *const[]){HOST, PLUG("A") ":setup", PLUG("B") ":xdevasync", PLUG("B") ":reset0",
+                                   PLUG("B") ":checksame", PLUG("A") ":check", NULL});
+    if (!strstr(R.out, "libplugB.so:xdevasync -> 0"))
+        fail_msg("setup:\n%s\n%s", R.out, R.err);
+    if (!strstr(R.out, "libplugB.so:checksame -> 0"))
+        fail_msg("B's reset of device 0 freed B's memory on device 1:\n%s\n%s", R.out, R.log);
+    assert_int_equal(count_events("reclaim", "\"reclaimed\":{\"allocations\":0,"), 1);
+}
+
 /* Risk 3: a module reaching a runtime only through dlsym on that runtime's handle (ctypes), with a
  * second runtime loaded: its allocation through runtime 2 is reclaimed through runtime 2, not
  * through the runtime its own dependency scope (or the first handed-out cudaFree) would name.
@@ -350,6 +367,7 @@ int main(void)
         cmocka_unit_test(array_destroyed_by_driver),
         cmocka_unit_test(nvidia_library_driver_free),
         cmocka_unit_test(nvidia_library_driver_free_then_driver_alloc),
+        cmocka_unit_test(reclaim_leaves_another_devices_stream_ordered_memory),
         cmocka_unit_test(reclaim_through_the_allocating_runtime),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -287,6 +287,19 @@ EXPORT int plug_nvlibwork(void)
     same_result = r;
     return r;
 }
+/* A stream-ordered allocation on a stream of device 1 made while device 0 is current: the memory
+ * lives on device 1 (the stream's device), and a reset of device 0 would not touch it. */
+EXPORT int plug_xdevasync(void)
+{
+    cudaStream_t s1;
+    int r = cudaSetDevice(1);
+    if (!r) r = cudaStreamCreate(&s1);
+    if (!r) r = cudaSetDevice(0);
+    if (!r) r = cudaMallocAsync(&same_y, SAME_BYTES, s1);
+    if (!r) r = cudaMemset(same_y, 0x5a, SAME_BYTES);
+    same_result = r;
+    return r;
+}
 /* The driver's per-thread-default-stream variants, from cuGetProcAddress with
  * CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM (2): B allocates with cuMemAllocAsync and frees with
  * cuMemFreeAsync_ptsz; C allocates with cuMemAllocAsync_ptsz (an allocation ctxguard did not record
