@@ -28,6 +28,13 @@ enum cg_res_type { CG_RES_MEM, CG_RES_ARRAY, CG_RES_HOST, CG_RES_STREAM, CG_RES_
  * (cg_res_take), and no lookup by type matches it. REISSUED: the driver has since handed the address
  * out again (an allocation found it, cg_res_link_slow): the object the reclaim freed is gone, and a
  * free of that address is the new object's. */
+/* Or'ed into an allocation row's type (hooks.def: MEMQ) where the memory's device is not the current
+ * one's: a stream-ordered allocation comes from the pool of its stream's device (or of the pool
+ * given), whichever device is current. Such rows take the slow path, which asks the driver for the
+ * pointer's device (cuPointerGetAttribute); a reset of the current device must not reclaim memory
+ * on another (review of issue 15). Never stored. */
+#define CG_RES_QUERY_DEV 0x20
+#define CG_RES_MEMQ (CG_RES_MEM | CG_RES_QUERY_DEV)
 #define CG_RES_CLAIMED 0x40
 #define CG_RES_REISSUED 0x80
 /* The door an object came through decides the function that frees it: the runtime's for runtime
@@ -111,7 +118,7 @@ static inline __attribute__((always_inline)) void cg_res_add(int m, int user, in
 {
     struct cg_res_rec *r = cg_tls.res_spare;
     unsigned int dev = (unsigned int)cg_tls.dev;
-    if (CG_UNLIKELY(r <= CG_RES_NO_SPARE || !user || key == 0 || dev >= CG_MAX_DEVICES ||
+    if (CG_UNLIKELY(r <= CG_RES_NO_SPARE || !user || key == 0 || dev >= CG_MAX_DEVICES || (type & CG_RES_QUERY_DEV) ||
                     __atomic_load_n(&cg_created_live, __ATOMIC_RELAXED))) {
         cg_res_add_slow(m, type, door, key, bytes, ra);
         return;
