@@ -9,7 +9,6 @@
 #include <sys/mman.h>
 
 #include "track/modules.h"
-#include "track/resolve.h"
 #include "track/resources.h"
 #include "track/state.h"
 
@@ -209,20 +208,6 @@ static __attribute__((noinline)) void *created_current(int *dev)
     return ci.kind == CG_CTX_CREATED ? ci.ctx : NULL;
 }
 
-/* The device of the allocation holding key (CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL); -1 unknown. */
-static __attribute__((noinline)) int pointer_device(uintptr_t key)
-{
-    const struct cg_driver_queries *q = cg_driver_queries();
-    int d = -1;
-    if (q == NULL || q->pointer_get_attribute == NULL)
-        return -1;
-    cg_tls.depth++;
-    if (q->pointer_get_attribute(&d, 9 /* CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL */, key) != CG_SUCCESS)
-        d = -1;
-    cg_tls.depth--;
-    return d;
-}
-
 void cg_res_add_slow(int m, int type, int door, uintptr_t key, size_t bytes, const void *ra)
 {
     if (m <= 0 || cg_mod(m)->cls != CG_MOD_USER) {
@@ -243,7 +228,7 @@ void cg_res_add_slow(int m, int type, int door, uintptr_t key, size_t bytes, con
         v.ctx = created_current(&dev);
     if (type & CG_RES_QUERY_DEV) {
         type &= ~CG_RES_QUERY_DEV;
-        int pdev = pointer_device(key);
+        int pdev = cg_pointer_device(key);
         if (pdev >= 0 && cg_dev_index(pdev) != dev) {
             dev = cg_dev_index(pdev);
             v.ctx = NULL; /* another device's pool: no created context of this thread's */
