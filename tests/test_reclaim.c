@@ -323,6 +323,21 @@ static void reclaim_leaves_another_devices_stream_ordered_memory(void **s)
     assert_int_equal(count_events("reclaim", "\"reclaimed\":{\"allocations\":0,"), 1);
 }
 
+/* Review of issue 15 (rev15): B's reset is reclaimed (X freed), A allocates and gets X, then B's
+ * destructor frees X as it always did after its reset (a real reset would have made that free fail):
+ * the free found A's record at X and freed A's allocation. */
+static void free_after_reclaim_of_a_reissued_address(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 1, REUSE,
+             (const char *const[]){HOST, PLUG("A") ":setup", PLUG("B") ":allocx", PLUG("B") ":reset",
+                                   PLUG("A") ":allocsame", PLUG("B") ":freex", PLUG("A") ":checksame", NULL});
+    if (!strstr(R.out, "libplugB.so:allocx -> 0") || !strstr(R.out, "libplugA.so:allocsame -> 0"))
+        fail_msg("setup:\n%s\n%s", R.out, R.err);
+    if (!strstr(R.out, "libplugA.so:checksame -> 0"))
+        fail_msg("B's free of its reclaimed X freed A's allocation at X:\n%s\n%s", R.out, R.log);
+}
+
 /* Risk 3: a module reaching a runtime only through dlsym on that runtime's handle (ctypes), with a
  * second runtime loaded: its allocation through runtime 2 is reclaimed through runtime 2, not
  * through the runtime its own dependency scope (or the first handed-out cudaFree) would name.
@@ -368,6 +383,7 @@ int main(void)
         cmocka_unit_test(nvidia_library_driver_free),
         cmocka_unit_test(nvidia_library_driver_free_then_driver_alloc),
         cmocka_unit_test(reclaim_leaves_another_devices_stream_ordered_memory),
+        cmocka_unit_test(free_after_reclaim_of_a_reissued_address),
         cmocka_unit_test(reclaim_through_the_allocating_runtime),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -300,6 +300,11 @@ EXPORT int plug_xdevasync(void)
     same_result = r;
     return r;
 }
+/* Teardown in the common order: the plugin's shutdown resets the device, then its C++ destructors
+ * (static objects, RAII buffers) free what they held. allocx makes such a buffer; freex is its
+ * destructor's cudaFree, after the reset (its result is not this test's concern). */
+EXPORT int plug_allocx(void) { return cudaMalloc(&same_x, SAME_BYTES); }
+EXPORT int plug_freex(void) { cudaFree(same_x); return 0; }
 /* The driver's per-thread-default-stream variants, from cuGetProcAddress with
  * CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM (2): B allocates with cuMemAllocAsync and frees with
  * cuMemFreeAsync_ptsz; C allocates with cuMemAllocAsync_ptsz (an allocation ctxguard did not record
