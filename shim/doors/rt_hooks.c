@@ -490,7 +490,7 @@ static void wrap_entry(int m, int via, const char *symbol, void **fp, int versio
  * a live object leaves it to its module: never someone else's memory. */
 #define CG_RTT_PRE_FREE(res, handle)                                                                 \
     int reclaiming_ = 0;                                                                             \
-    struct cg_res_rec *had_ = cg_res_take((uintptr_t)(handle), CG_RES_##res, &reclaiming_);
+    struct cg_res_rec *had_ = cg_res_take_by((uintptr_t)(handle), CG_RES_##res, &reclaiming_, m_);
 #define CG_RTT_POST_FREE(res, handle, bytes)                                                         \
     if (had_)                                                                                        \
         cg_res_done(had_, 1);
