@@ -99,6 +99,16 @@ static void dlopen_keeps_callers_runpath(void **s)
     has(&shim, "reset libctxguard.so");
 }
 
+/* argv bare and under ctxguard, both exiting 0 (the output of a failing guarded run is shown). */
+static void run_both_succeed(const char *const argv[])
+{
+    run_prog(&bare, 0, 0, NULL, argv);
+    run_prog(&shim, 1, 0, NULL, argv);
+    assert_int_equal(bare.status, 0);
+    if (shim.status != 0)
+        fail_msg("status %d under ctxguard:\n%s\n%s", shim.status, shim.out, shim.err);
+}
+
 /* dlopen by path is called by ctxguard itself, which keeps the handle (doors/dl_hooks.c): the
  * caller's meaning stays ("$ORIGIN" is the caller's directory, a missing file is named by dlerror),
  * and a handle kept for A is forgotten when A is unloaded: A back as a dependency (no search list of
@@ -107,12 +117,7 @@ static void dlopen_keeps_callers_runpath(void **s)
 static void dlopen_handles_kept_and_forgotten(void **s)
 {
     (void)s;
-    const char *const argv[] = {BUILD_DIR "/progs/reopen_host", BUILD_DIR "/plugins", NULL};
-    run_prog(&bare, 0, 0, NULL, argv);
-    run_prog(&shim, 1, 0, NULL, argv);
-    assert_int_equal(bare.status, 0);
-    if (shim.status != 0)
-        fail_msg("status %d under ctxguard:\n%s\n%s", shim.status, shim.out, shim.err);
+    run_both_succeed((const char *const[]){BUILD_DIR "/progs/reopen_host", BUILD_DIR "/plugins", NULL});
     has(&shim, "first r=0");
     has(&shim, "second r=0");
     has(&shim, "missing named");
@@ -130,12 +135,7 @@ static void dlopen_handle_outlives_unseen_unload(void **s)
     (void)s;
     if (sanitizer_first())
         skip();
-    const char *const argv[] = {BUILD_DIR "/progs/unseen_unload", BUILD_DIR "/plugins", NULL};
-    run_prog(&bare, 0, 0, NULL, argv);
-    run_prog(&shim, 1, 0, NULL, argv);
-    assert_int_equal(bare.status, 0);
-    if (shim.status != 0)
-        fail_msg("status %d under ctxguard:\n%s\n%s", shim.status, shim.out, shim.err);
+    run_both_succeed((const char *const[]){BUILD_DIR "/progs/unseen_unload", BUILD_DIR "/plugins", NULL});
     has(&shim, "r=0");
 }
 

@@ -178,30 +178,18 @@ static void *alloc_loop(void *fn)
 static long reopen_n, reopen_failed;
 static char reopen_path[4096], reopen_dep[4096] = "./libdepA.so";
 
-static void *reopen_direct(void *arg)
+/* One reopening thread: `arg` is the path it opens (A itself, or libdepA, which brings A in). */
+static void *reopen_loop(void *arg)
 {
     for (long i = 0; i < reopen_n; i++) {
-        void *h = dlopen(reopen_path, RTLD_NOW | RTLD_LOCAL);
+        void *h = dlopen((const char *)arg, RTLD_NOW | RTLD_LOCAL);
         act_fn f = h ? (act_fn)dlsym(h, "plug_getdevice") : NULL;
         if (!f || f() != 0)
             __atomic_add_fetch(&reopen_failed, 1, __ATOMIC_RELAXED);
         if (h)
             dlclose(h);
     }
-    return arg;
-}
-
-static void *reopen_as_dependency(void *arg)
-{
-    for (long i = 0; i < reopen_n; i++) {
-        void *h = dlopen(reopen_dep, RTLD_NOW | RTLD_LOCAL);
-        act_fn f = h ? (act_fn)dlsym(h, "plug_getdevice") : NULL;
-        if (!f || f() != 0)
-            __atomic_add_fetch(&reopen_failed, 1, __ATOMIC_RELAXED);
-        if (h)
-            dlclose(h);
-    }
-    return arg;
+    return NULL;
 }
 
 int main(int argc, char **argv)
@@ -356,7 +344,7 @@ int main(int argc, char **argv)
             return 3;
         pthread_t t[6];
         for (int k = 0; k < 6; k++)
-            pthread_create(&t[k], NULL, k % 2 ? reopen_as_dependency : reopen_direct, NULL);
+            pthread_create(&t[k], NULL, reopen_loop, k % 2 ? reopen_dep : reopen_path);
         for (int k = 0; k < 6; k++)
             pthread_join(t[k], NULL);
         printf("reopen calls %ld failed %ld\n", 6 * reopen_n, reopen_failed);
