@@ -296,9 +296,47 @@ static void ptsz_free(void **s) { (void)s; stale_record("ptszfree", "allocsame",
  * A's allocation through one too: unrecorded, it would not have dropped B's stale record */
 static void driver_ptsz_free(void **s) { (void)s; stale_record("drvptszfree", "drvptszalloc", "checksame"); }
 static void array_destroyed_by_driver(void **s) { (void)s; stale_record("arraydrvfree", "arrayalloc", "arraycheck"); }
-/* an NVIDIA library's own driver free (not seen: the library gets the real cuMemFree); the record is
- * dropped when A's allocation returns the address */
+/* an NVIDIA library's driver free: NVIDIA's libraries other than the runtime get the wrapped frees
+ * (doors/handout.h cg_drv_unwrapped_for), so the record is dropped at the free; before, it was
+ * dropped only when A's recorded allocation returned the address */
 static void nvidia_library_driver_free(void **s) { (void)s; stale_record("nvlibfree", "allocsame", "checksame"); }
+
+/* Review of issue 15 (rev15): the same free, then the address goes to an NVIDIA library's own
+ * workspace allocated through the real driver function (cuBLAS's static runtime does so), for A:
+ * nothing was recorded, so B's stale record stayed, and B's reclaim freed A's workspace. */
+static void nvidia_library_driver_free_then_driver_alloc(void **s) { (void)s; stale_record("nvlibfree", "nvlibwork", "checksame"); }
+
+/* Review of issue 15 (rev15): B allocates with cudaMallocAsync on a stream of device 1 while device 0
+ * is current (the memory is device 1's: the stream's pool), then resets device 0 beside A. A real
+ * reset of device 0 would leave that memory alone; the record said device 0, and the reclaim freed
+ * it: B's later use of it is a use after free, of an address the driver may give another module. */
+static void reclaim_leaves_another_devices_stream_ordered_memory(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 1, ENV("CTXGUARD_RECLAIM=1", "FAKE_CUDA_REUSE=1", "FAKE_CUDA_DEVICES=2"),
+             (const char *const[]){HOST, PLUG("A") ":setup", PLUG("B") ":xdevasync", PLUG("B") ":reset0",
+                                   PLUG("B") ":checksame", PLUG("A") ":check", NULL});
+    if (!strstr(R.out, "libplugB.so:xdevasync -> 0"))
+        fail_msg("setup:\n%s\n%s", R.out, R.err);
+    if (!strstr(R.out, "libplugB.so:checksame -> 0"))
+        fail_msg("B's reset of device 0 freed B's memory on device 1:\n%s\n%s", R.out, R.log);
+    assert_int_equal(count_events("reclaim", "\"reclaimed\":{\"allocations\":0,"), 1);
+}
+
+/* Review of issue 15 (rev15): B's reset is reclaimed (X freed), A allocates and gets X, then B's
+ * destructor frees X as it always did after its reset (a real reset would have made that free fail):
+ * the free found A's record at X and freed A's allocation. */
+static void free_after_reclaim_of_a_reissued_address(void **s)
+{
+    (void)s;
+    run_prog(&R, 1, 1, REUSE,
+             (const char *const[]){HOST, PLUG("A") ":setup", PLUG("B") ":allocx", PLUG("B") ":reset",
+                                   PLUG("A") ":allocsame", PLUG("B") ":freex", PLUG("A") ":checksame", NULL});
+    if (!strstr(R.out, "libplugB.so:allocx -> 0") || !strstr(R.out, "libplugA.so:allocsame -> 0"))
+        fail_msg("setup:\n%s\n%s", R.out, R.err);
+    if (!strstr(R.out, "libplugA.so:checksame -> 0"))
+        fail_msg("B's free of its reclaimed X freed A's allocation at X:\n%s\n%s", R.out, R.log);
+}
 
 /* Risk 3: a module reaching a runtime only through dlsym on that runtime's handle (ctypes), with a
  * second runtime loaded: its allocation through runtime 2 is reclaimed through runtime 2, not
@@ -343,6 +381,9 @@ int main(void)
         cmocka_unit_test(driver_ptsz_free),
         cmocka_unit_test(array_destroyed_by_driver),
         cmocka_unit_test(nvidia_library_driver_free),
+        cmocka_unit_test(nvidia_library_driver_free_then_driver_alloc),
+        cmocka_unit_test(reclaim_leaves_another_devices_stream_ordered_memory),
+        cmocka_unit_test(free_after_reclaim_of_a_reissued_address),
         cmocka_unit_test(reclaim_through_the_allocating_runtime),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

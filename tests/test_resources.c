@@ -38,6 +38,11 @@ void cg_query_current(struct cg_ctxinfo *out)
     out->ctx = NULL;
     out->kind = CG_CTX_PRIMARY;
 }
+int cg_pointer_device(uintptr_t p)
+{
+    (void)p;
+    return -1;
+}
 const char *cg_module_base(int m)
 {
     (void)m;

@@ -21,6 +21,17 @@ const unsigned char cg_drv_tracked[CG_DRV_COUNT] = {
 #include "core/hooks.def"
 };
 
+/* The tracked frees and destroys (kind FREE or DESTROY of a CG_DRVT row). */
+#define CG_DRV_FREES_ALLOC 0
+#define CG_DRV_FREES_CREATE 0
+#define CG_DRV_FREES_FREE 1
+#define CG_DRV_FREES_DESTROY 1
+const unsigned char cg_drv_frees[CG_DRV_COUNT] = {
+#define CG_DRV(name, base, since, kind, group, params, args) 0,
+#define CG_DRVT(name, base, since, params, args, kind, res, handle, bytes) CG_DRV_FREES_##kind,
+#include "core/hooks.def"
+};
+
 #define CG_MODULES_ONLY_PROC 0
 #define CG_MODULES_ONLY_PROC2 0
 #define CG_MODULES_ONLY_RETAIN 0

@@ -55,7 +55,10 @@ extern const unsigned char cg_drv_tracked[CG_DRV_COUNT];
  * launches: a shared runtime's failure is explained at the runtime door, not a second time at its
  * driver call, and its hot driver calls cross no wrapper). */
 extern const unsigned char cg_drv_modules_only[CG_DRV_COUNT];
-/* Whether a driver lookup by module class `cls` of variant `id` gets the real pointer back. */
+/* 1 for the tracked frees and destroys (cuMemFree_v2, cuStreamDestroy_v2, …). */
+extern const unsigned char cg_drv_frees[CG_DRV_COUNT];
+/* Whether a driver lookup by module class `cls` of variant `id` gets the real pointer back (see
+ * doors/handout.h cg_drv_unwrapped_for for the exception of the frees). */
 #define CG_DRV_UNWRAPPED_FOR(id, cls) ((id) >= 0 && cg_drv_modules_only[(id)] && (cls) == CG_MOD_NVIDIA)
 
 /* Lookup by exact exported name; -1 when not interposed. */

@@ -64,9 +64,12 @@ static void reclaim(struct cg_event *ev, int dev, unsigned int gen)
                 free_fn f = free_function(&c[i].v, ev->caller);
                 /* a failure means the object was already gone (freed through a door ctxguard does
                  * not see): it is not counted as reclaimed */
-                if (f && f((void *)c[i].v.key) == CG_SUCCESS)
+                if (f && f((void *)c[i].v.key) == CG_SUCCESS) {
                     cg_res_counts_add(&ev->res, &c[i].v);
-                cg_res_unclaim(c[i].rec);
+                    cg_res_unclaim_freed(c[i].rec); /* a tombstone: see CG_RES_TOMB */
+                } else {
+                    cg_res_unclaim(c[i].rec);
+                }
             }
         } while (n == BATCH);
     }

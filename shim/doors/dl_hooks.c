@@ -44,7 +44,7 @@ void *cg_dlsym_handle(void *handle, const char *name)
     if (name[2] == 'd')
         return cg_wrap_runtime_exact(cg_rt_id_of(name), r);
     int id = cg_drv_id_of(name);
-    if (m > 0 && CG_DRV_UNWRAPPED_FOR(id, cg_mod(m)->cls))
+    if (cg_drv_unwrapped_for(id, m))
         return r;
     return cg_wrap_driver_exact(id, r);
 }

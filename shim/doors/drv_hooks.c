@@ -53,7 +53,7 @@ static void *proc_result(const char *symbol, int version, cuuint64_t flags, void
     int m = cg_module_of(ra);
     if (m > 0 && cg_mod(m)->cls == CG_MOD_DRIVER)
         return p; /* the driver's own lookups stay untouched */
-    if (m > 0 && CG_DRV_UNWRAPPED_FOR(id, cg_mod(m)->cls))
+    if (cg_drv_unwrapped_for(id, m))
         return p;
     return cg_wrap_driver_exact(id, p);
 }

@@ -53,7 +53,8 @@ static __attribute__((noinline)) void drv_add(const void *ra, int type, uintptr_
         int busy_ = 0, reclaiming_ = 0;                                                              \
         struct cg_res_rec *had_ = cg_res_take_in((uintptr_t)(handle), CG_RES_##res, &busy_);         \
         if (busy_)                                                                                   \
-            had_ = cg_res_take((uintptr_t)(handle), CG_RES_##res, &reclaiming_);                     \
+            had_ = cg_res_take_by((uintptr_t)(handle), CG_RES_##res, &reclaiming_,                   \
+                                  cg_module_peek(__builtin_return_address(0)));                     \
         if (reclaiming_)                                                                             \
             return CG_SUCCESS;                                                                       \
         CUresult r_ = real_ args;                                                                    \

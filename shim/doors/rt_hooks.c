@@ -401,7 +401,7 @@ static void wrap_entry(int m, int via, const char *symbol, void **fp, int versio
     int ptsz = (flags & 2) && cg_has_ptsz_variant(symbol); /* cudaEnablePerThreadDefaultStream */
     if (ptsz) { /* a _ptsz variant: wrapped only where a row names it (the version does not matter) */
         int id = cg_drv_ptsz_variant(symbol);
-        if (id >= 0 && !(m > 0 && CG_DRV_UNWRAPPED_FOR(id, cg_mod(m)->cls)))
+        if (id >= 0 && !cg_drv_unwrapped_for(id, m))
             *fp = cg_wrap_driver_exact(id, *fp);
         return;
     }
@@ -419,7 +419,7 @@ static void wrap_entry(int m, int via, const char *symbol, void **fp, int versio
             return; /* unknown ABI: leave the pointer as it is */
         version = rv;
     }
-    if (m > 0 && CG_DRV_UNWRAPPED_FOR(cg_drv_variant_for(symbol, version), cg_mod(m)->cls))
+    if (cg_drv_unwrapped_for(cg_drv_variant_for(symbol, version), m))
         return; /* one of NVIDIA's libraries asked: as through cuGetProcAddress (hooks.h) */
     *fp = cg_wrap_driver_versioned(symbol, version, *fp);
 }
@@ -490,7 +490,7 @@ static void wrap_entry(int m, int via, const char *symbol, void **fp, int versio
  * a live object leaves it to its module: never someone else's memory. */
 #define CG_RTT_PRE_FREE(res, handle)                                                                 \
     int reclaiming_ = 0;                                                                             \
-    struct cg_res_rec *had_ = cg_res_take((uintptr_t)(handle), CG_RES_##res, &reclaiming_);
+    struct cg_res_rec *had_ = cg_res_take_by((uintptr_t)(handle), CG_RES_##res, &reclaiming_, m_);
 #define CG_RTT_POST_FREE(res, handle, bytes)                                                         \
     if (had_)                                                                                        \
         cg_res_done(had_, 1);

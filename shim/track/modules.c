@@ -358,6 +358,7 @@ static int insert(const struct candidate *c)
     m->is_main = c->is_main;
     /* the program is always a party, whatever its file is called */
     m->cls = c->is_main ? CG_MOD_USER : cg_classify_path(path);
+    m->is_cudart = m->cls == CG_MOD_NVIDIA && starts(cg_basename(path), "libcudart.so");
     m->watched = -1; /* rules are consulted once configuration is read (rt_enter) */
     for (int i = 0; i < CG_RT_COUNT; i++)
         __atomic_store_n(&m->rt_real[i], NULL, __ATOMIC_RELAXED);

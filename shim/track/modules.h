@@ -45,6 +45,7 @@ struct cg_module {
     int cls;             /* enum cg_mod_class */
     int is_main;         /* the executable: its dependency scope is the global scope */
     int watched;         /* a rule may decide its ordinary calls: no fast path; -1 not yet known */
+    int is_cudart;       /* a shared CUDA runtime (libcudart.so*): see cg_drv_unwrapped_for */
     unsigned int gen;    /* bumped each time the slot is freed: (slot, gen) names one module */
     int next_free;       /* free list (under mod_lock) */
     /* Real runtime entry points for calls from this module (track/resolve.c): NULL until resolved;

@@ -358,6 +358,7 @@ const struct cg_driver_queries *cg_driver_queries(void)
         q.ctx_get_current = (CUresult(*)(CUcontext *))cg_real_dlsym(h, "cuCtxGetCurrent");
         q.ctx_get_device = (CUresult(*)(CUdevice *))cg_real_dlsym(h, "cuCtxGetDevice");
         q.ctx_synchronize = (CUresult(*)(void))cg_real_dlsym(h, "cuCtxSynchronize");
+        q.pointer_get_attribute = (CUresult(*)(void *, int, uintptr_t))cg_real_dlsym(h, "cuPointerGetAttribute");
         pthread_mutex_lock(&cg_resolve_lock);
         if (!queries_ready) {
             queries = q;

@@ -78,6 +78,7 @@ struct cg_driver_queries {
     CUresult (*ctx_get_current)(CUcontext *);
     CUresult (*ctx_get_device)(CUdevice *);
     CUresult (*ctx_synchronize)(void);
+    CUresult (*pointer_get_attribute)(void *, int, uintptr_t); /* cuPointerGetAttribute */
 };
 const struct cg_driver_queries *cg_driver_queries(void);
 

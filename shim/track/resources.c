@@ -132,9 +132,12 @@ static void link_in(struct cg_res_rec *r)
 
 void cg_res_link_slow(uintptr_t *b, struct cg_res_rec *head, struct cg_res_rec *r)
 {
-    struct cg_res_rec **p = &head, *q, *stale = NULL;
+    struct cg_res_rec **p = &head, *q, *stale = NULL, *tomb = NULL;
     while ((q = *p) != NULL) {
         if (q->key != r->key) {
+            p = &q->next;
+        } else if ((q->type & CG_RES_TOMB) && q->mod != r->mod) {
+            tomb = q; /* another module's reclaimed object: r goes after it */
             p = &q->next;
         } else if (q->type & CG_RES_CLAIMED) {
             q->type |= CG_RES_REISSUED; /* its reclaimer unlinks it */
@@ -145,8 +148,14 @@ void cg_res_link_slow(uintptr_t *b, struct cg_res_rec *head, struct cg_res_rec *
             stale = q;
         }
     }
-    r->next = head;
-    cg_res_unlock(b, r);
+    if (tomb) {
+        r->next = tomb->next;
+        tomb->next = r;
+        cg_res_unlock(b, head);
+    } else {
+        r->next = head;
+        cg_res_unlock(b, r);
+    }
     while (stale) { /* recycled outside the bucket lock */
         struct cg_res_rec *next = stale->next;
         push_free(stale);
@@ -174,11 +183,28 @@ static void insert(const struct cg_res_rec *v)
 
 struct cg_res_rec *cg_res_take(uintptr_t key, int type, int *reclaiming)
 {
+    return cg_res_take_by(key, type, reclaiming, 0);
+}
+
+struct cg_res_rec *cg_res_take_by(uintptr_t key, int type, int *reclaiming, int caller)
+{
     uintptr_t *b = &cg_res_buckets[cg_res_index(key)];
     if (__atomic_load_n(b, __ATOMIC_RELAXED) == 0)
         return NULL;
-    struct cg_res_rec *head = cg_res_lock(b), **p = &head, *r;
+    struct cg_res_rec *head = cg_res_lock(b), **p = &head, *r, *tomb = NULL;
     while ((r = *p) != NULL) {
+        if (r->key == key && r->type == (type | CG_RES_TOMB)) {
+            if (caller > 0 && r->mod == caller) { /* the module's late free of a reclaimed object */
+                *p = r->next;
+                tomb = r;
+                if (reclaiming)
+                    *reclaiming = 1;
+                r = NULL;
+                break;
+            }
+            p = &r->next; /* another module's free: its own object, further on */
+            continue;
+        }
         if (r->key == key && r->type == type) {
             *p = r->next;
             break;
@@ -193,6 +219,8 @@ struct cg_res_rec *cg_res_take(uintptr_t key, int type, int *reclaiming)
         p = &r->next;
     }
     cg_res_unlock(b, head);
+    if (tomb)
+        push_free(tomb);
     return r;
 }
 
@@ -226,6 +254,14 @@ void cg_res_add_slow(int m, int type, int door, uintptr_t key, size_t bytes, con
     memset(&v, 0, sizeof v);
     if (__atomic_load_n(&cg_created_live, __ATOMIC_RELAXED))
         v.ctx = created_current(&dev);
+    if (type & CG_RES_QUERY_DEV) {
+        type &= ~CG_RES_QUERY_DEV;
+        int pdev = cg_pointer_device(key);
+        if (pdev >= 0 && cg_dev_index(pdev) != dev) {
+            dev = cg_dev_index(pdev);
+            v.ctx = NULL; /* another device's pool: no created context of this thread's */
+        }
+    }
     v.key = key;
     v.bytes = bytes;
     v.resets = cg_ctx_gen_of(dev) - 1;
@@ -370,6 +406,22 @@ void cg_res_unclaim(struct cg_res_rec *r)
     push_free(r);
 }
 
+void cg_res_unclaim_freed(struct cg_res_rec *r)
+{
+    uintptr_t *b = &cg_res_buckets[cg_res_index(r->key)];
+    struct cg_res_rec *head = cg_res_lock(b), **p = &head;
+    while (*p != NULL && *p != r)
+        p = &(*p)->next;
+    if (*p == r) { /* always: only its claimer unlinks a claimed record */
+        *p = r->next;
+        /* at the head: ahead of any record the driver's reissue of the key has linked meanwhile */
+        r->type = (unsigned char)((r->type & ~(CG_RES_CLAIMED | CG_RES_REISSUED)) | CG_RES_TOMB);
+        r->next = head;
+        head = r;
+    }
+    cg_res_unlock(b, head);
+}
+
 static void free_list(struct cg_res_rec *list)
 {
     while (list) {
@@ -448,10 +500,16 @@ void cg_res_retire(int dev)
 struct forget {
     int m;
     struct cg_res_counts c;
+    struct cg_res_rec *tombs; /* the module's tombstones, unlinked: recycled after the walk */
 };
 static int forget_one(struct cg_res_rec *r, void *arg)
 {
     struct forget *f = arg;
+    if (r->mod == f->m && (r->type & CG_RES_TOMB)) {
+        r->next = f->tombs;
+        f->tombs = r;
+        return 1;
+    }
     if (r->mod == f->m) {
         if (r->left && r->type < CG_RES_NTYPES)
             cg_res_counts_add(&f->c, r);
@@ -462,9 +520,10 @@ static int forget_one(struct cg_res_rec *r, void *arg)
 
 void cg_res_forget_module(int m)
 {
-    struct forget f = {m, {0, 0, 0, 0}};
+    struct forget f = {m, {0, 0, 0, 0}, NULL};
     unsigned int resets = blocked_of(m);
     visit(forget_one, &f);
+    free_list(f.tombs);
     struct cg_res_counts c = f.c;
     struct slot_counts *sc = slot_chunk(m, 0);
     if (sc)

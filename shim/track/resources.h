@@ -28,6 +28,20 @@ enum cg_res_type { CG_RES_MEM, CG_RES_ARRAY, CG_RES_HOST, CG_RES_STREAM, CG_RES_
  * (cg_res_take), and no lookup by type matches it. REISSUED: the driver has since handed the address
  * out again (an allocation found it, cg_res_link_slow): the object the reclaim freed is gone, and a
  * free of that address is the new object's. */
+/* Or'ed into an allocation row's type (hooks.def: MEMQ) where the memory's device is not the current
+ * one's: a stream-ordered allocation comes from the pool of its stream's device (or of the pool
+ * given), whichever device is current. Such rows take the slow path, which asks the driver for the
+ * pointer's device (cuPointerGetAttribute); a reset of the current device must not reclaim memory
+ * on another (review of issue 15). Never stored. */
+#define CG_RES_QUERY_DEV 0x20
+#define CG_RES_MEMQ (CG_RES_MEM | CG_RES_QUERY_DEV)
+/* A tombstone: what a reclaim freed for module `mod` at `key` (type: the object's type | TOMB). It
+ * stays ahead of any newer record of its key, so that the module's own later free of the object
+ * (its C++ destructors run after its shutdown's reset: a real reset would have made that free fail)
+ * is absorbed instead of freeing what the driver has since handed another module at that address.
+ * Dropped by that free, by the module's own new allocation at the key, or when the module unloads.
+ * Never matched as a live record (type >= CG_RES_NTYPES). */
+#define CG_RES_TOMB 0x10
 #define CG_RES_CLAIMED 0x40
 #define CG_RES_REISSUED 0x80
 /* The door an object came through decides the function that frees it: the runtime's for runtime
@@ -111,7 +125,7 @@ static inline __attribute__((always_inline)) void cg_res_add(int m, int user, in
 {
     struct cg_res_rec *r = cg_tls.res_spare;
     unsigned int dev = (unsigned int)cg_tls.dev;
-    if (CG_UNLIKELY(r <= CG_RES_NO_SPARE || !user || key == 0 || dev >= CG_MAX_DEVICES ||
+    if (CG_UNLIKELY(r <= CG_RES_NO_SPARE || !user || key == 0 || dev >= CG_MAX_DEVICES || (type & CG_RES_QUERY_DEV) ||
                     __atomic_load_n(&cg_created_live, __ATOMIC_RELAXED))) {
         cg_res_add_slow(m, type, door, key, bytes, ra);
         return;
@@ -175,6 +189,11 @@ static inline __attribute__((always_inline)) struct cg_res_rec *cg_res_take_in(u
  * object is the reclaim's to free, and the caller must not free it too (it returns success; the
  * address cannot be handed out again before the reclaim's free). */
 struct cg_res_rec *cg_res_take(uintptr_t key, int type, int *reclaiming);
+/* The same for a free called by module `caller` (0: unknown): a tombstone of (key, type) that a
+ * reclaim of `caller` left is the caller's late free of the object the reclaim freed: the tombstone
+ * is dropped and *reclaiming set (the wrapper returns success without freeing); another module's
+ * free passes it by. */
+struct cg_res_rec *cg_res_take_by(uintptr_t key, int type, int *reclaiming, int caller);
 
 /* `freed`: the record becomes the thread's spare (or goes to a free list); else the object lives on,
  * and so does its record. */
@@ -204,6 +223,9 @@ struct cg_res_claim {
  * cg_res_unclaim, which unlinks and recycles it. Only its claimer unlinks a claimed record. */
 int cg_res_claim(int m, int dev, unsigned int gen, int handles, struct cg_res_claim *out, int n);
 void cg_res_unclaim(struct cg_res_rec *r);
+/* The same for a record whose object the reclaim freed: it stays, as a tombstone (CG_RES_TOMB), at
+ * the head of its chain. */
+void cg_res_unclaim_freed(struct cg_res_rec *r);
 
 /* Module m's reset was blocked (counted for the exit summary). */
 void cg_res_note_blocked(int m);

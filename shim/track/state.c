@@ -215,6 +215,22 @@ void cg_query_current(struct cg_ctxinfo *out)
     CG_OWN(query_current(out));
 }
 
+static int pointer_device(uintptr_t p)
+{
+    const struct cg_driver_queries *q = cg_driver_queries();
+    int d = -1;
+    if (q == NULL || q->pointer_get_attribute == NULL ||
+        q->pointer_get_attribute(&d, 9 /* CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL */, p) != CG_SUCCESS)
+        return -1;
+    return d;
+}
+int cg_pointer_device(uintptr_t p)
+{
+    int d;
+    CG_OWN(d = pointer_device(p));
+    return d;
+}
+
 static void query_current(struct cg_ctxinfo *out)
 {
     const struct cg_driver_queries *q = cg_driver_queries();

@@ -131,6 +131,9 @@ int cg_ctx_kind(CUcontext ctx, int *dev);
  * cuInit, no retain); when libcuda is not loaded at all, nothing is current. Runs as ctxguard's own
  * work (core/guard.h): hooks reached from it pass through. */
 void cg_query_current(struct cg_ctxinfo *out);
+/* The device of the allocation holding device pointer p (CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL), asked
+ * as ctxguard's own call; -1 when unknown. */
+int cg_pointer_device(uintptr_t p);
 /* cuCtxSynchronize on the current context, as ctxguard's own work; used before answering a blocked
  * reset. */
 CUresult cg_sync_current(void);

@@ -303,10 +303,22 @@ API CUresult cuDevicePrimaryCtxSetFlags_v2(CUdevice d, unsigned int f) { return 
 API int fakeCtxIsPrimary(CUcontext c) { return c && c->primary; }
 
 /* ---- memory ---- */
-static CUresult alloc_in(CUdeviceptr *p, size_t n, int host)
+static CUresult alloc_in_ctx(CUdeviceptr *p, size_t n, int host, struct fctx *c);
+static CUresult alloc_in(CUdeviceptr *p, size_t n, int host) { return alloc_in_ctx(p, n, host, cur()); }
+/* A stream-ordered allocation comes from the memory pool of the stream's device, whichever device
+ * is current (a stream created by cuStreamCreate: its context; 0 and the special handles: the
+ * current context). */
+static CUresult alloc_on_stream(CUdeviceptr *p, size_t n, void *stream)
+{
+    struct fobj *o = stream;
+    struct fctx *c = cur();
+    if (o >= objs && o < objs + 1024 && o->live && o->is_event == 0)
+        c = o->ctx;
+    return alloc_in_ctx(p, n, 0, c);
+}
+static CUresult alloc_in_ctx(CUdeviceptr *p, size_t n, int host, struct fctx *c)
 {
     NEED_INIT();
-    struct fctx *c = cur();
     if (!usable(c)) return ctx_error(c);
     if (!p || n == 0) return INVALID_VALUE;
     pthread_mutex_lock(&lock);
@@ -337,15 +349,32 @@ static CUresult alloc_in(CUdeviceptr *p, size_t n, int host)
     return OK;
 }
 API CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t n) { return alloc_in(p, n, 0); }
+/* CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL (9) only: the device of the live allocation holding ptr. */
+API CUresult cuPointerGetAttribute(void *data, int attribute, CUdeviceptr ptr)
+{
+    NEED_INIT();
+    if (!data || attribute != 9) return INVALID_VALUE;
+    CUresult r = INVALID_VALUE;
+    pthread_mutex_lock(&lock);
+    for (int i = 0; i < 4096; i++)
+        if (allocs[i].mem && !allocs[i].dead && (char *)(uintptr_t)ptr >= allocs[i].mem &&
+            (char *)(uintptr_t)ptr < allocs[i].mem + allocs[i].n) {
+            *(int *)data = allocs[i].ctx->dev;
+            r = OK;
+            break;
+        }
+    pthread_mutex_unlock(&lock);
+    return r;
+}
 API CUresult cuMemAllocManaged(CUdeviceptr *p, size_t n, unsigned int flags) { (void)flags; return alloc_in(p, n, 0); }
-API CUresult cuMemAllocAsync(CUdeviceptr *p, size_t n, void *stream) { (void)stream; return alloc_in(p, n, 0); }
+API CUresult cuMemAllocAsync(CUdeviceptr *p, size_t n, void *stream) { return alloc_on_stream(p, n, stream); }
 API CUresult cuMemAllocFromPoolAsync(CUdeviceptr *p, size_t n, void *pool, void *stream)
-{ (void)pool; (void)stream; return alloc_in(p, n, 0); }
+{ (void)pool; return alloc_on_stream(p, n, stream); }
 /* The per-thread-default-stream variants: the same here (cuGetProcAddress hands them out when asked
  * with CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM). */
-API CUresult cuMemAllocAsync_ptsz(CUdeviceptr *p, size_t n, void *stream) { (void)stream; return alloc_in(p, n, 0); }
+API CUresult cuMemAllocAsync_ptsz(CUdeviceptr *p, size_t n, void *stream) { return alloc_on_stream(p, n, stream); }
 API CUresult cuMemAllocFromPoolAsync_ptsz(CUdeviceptr *p, size_t n, void *pool, void *stream)
-{ (void)pool; (void)stream; return alloc_in(p, n, 0); }
+{ (void)pool; return alloc_on_stream(p, n, stream); }
 API CUresult cuMemAllocPitch_v2(CUdeviceptr *p, size_t *pitch, size_t w, size_t h, unsigned int elem)
 {
     (void)elem;

@@ -4,6 +4,7 @@
 #include <cuda_runtime_api.h>
 #include <dlfcn.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -38,4 +39,25 @@ EXPORT int fakeblas_free_driver(void *dev)
     if (!gpa || gpa("cuMemFree", (void **)&mem_free, 12000, 0, &st) || !mem_free)
         return -2;
     return mem_free((CUdeviceptr)dev);
+}
+
+/* Allocates a workspace of the library's own through the driver's cuMemAlloc, as cuBLAS's static
+ * runtime does: the pointer comes from cuGetProcAddress, which hands NVIDIA's libraries the real
+ * function (an allocation ctxguard does not see). */
+EXPORT int fakeblas_workspace_driver(void **dev, size_t n)
+{
+    void *h = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_NOLOAD);
+    CUresult (*gpa)(const char *, void **, int, cuuint64_t, CUdriverProcAddressQueryResult *) =
+        h ? (CUresult(*)(const char *, void **, int, cuuint64_t, CUdriverProcAddressQueryResult *))dlsym(h, "cuGetProcAddress_v2")
+          : NULL;
+    CUresult (*mem_alloc)(CUdeviceptr *, size_t) = NULL;
+    CUdriverProcAddressQueryResult st;
+    CUdeviceptr p = 0;
+    if (h)
+        dlclose(h);
+    if (!gpa || gpa("cuMemAlloc", (void **)&mem_alloc, 12000, 0, &st) || !mem_alloc)
+        return -2;
+    CUresult r = mem_alloc(&p, n);
+    *dev = (void *)(uintptr_t)p;
+    return r;
 }

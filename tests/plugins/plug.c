@@ -266,6 +266,45 @@ EXPORT int plug_nvlibfree(void)
     free(host);
     return r ? r : drv_free(same_x);
 }
+/* This module's data in an NVIDIA library's own workspace, which the library allocated through the
+ * driver's real cuMemAlloc (as cuBLAS's static runtime does): an allocation ctxguard does not record,
+ * so it does not drop another module's stale record of the address. */
+EXPORT int plug_nvlibwork(void)
+{
+    char path[4096];
+    Dl_info di;
+    if (!dladdr((void *)plug_nvlibwork, &di) || !di.dli_fname) return -2;
+    snprintf(path, sizeof path, "%s", di.dli_fname);
+    char *slash = strrchr(path, '/');
+    if (!slash) return -2;
+    snprintf(slash, sizeof path - (size_t)(slash - path), "/../fake/libcublas.so.13");
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    int (*work)(void **, size_t) = h ? (int (*)(void **, size_t))dlsym(h, "fakeblas_workspace_driver") : NULL;
+    if (!work) return -2;
+    int r = cudaSetDevice(0);
+    if (!r) r = work(&same_y, SAME_BYTES);
+    if (!r) r = cudaMemset(same_y, 0x5a, SAME_BYTES);
+    same_result = r;
+    return r;
+}
+/* A stream-ordered allocation on a stream of device 1 made while device 0 is current: the memory
+ * lives on device 1 (the stream's device), and a reset of device 0 would not touch it. */
+EXPORT int plug_xdevasync(void)
+{
+    cudaStream_t s1;
+    int r = cudaSetDevice(1);
+    if (!r) r = cudaStreamCreate(&s1);
+    if (!r) r = cudaSetDevice(0);
+    if (!r) r = cudaMallocAsync(&same_y, SAME_BYTES, s1);
+    if (!r) r = cudaMemset(same_y, 0x5a, SAME_BYTES);
+    same_result = r;
+    return r;
+}
+/* Teardown in the common order: the plugin's shutdown resets the device, then its C++ destructors
+ * (static objects, RAII buffers) free what they held. allocx makes such a buffer; freex is its
+ * destructor's cudaFree, after the reset (its result is not this test's concern). */
+EXPORT int plug_allocx(void) { return cudaMalloc(&same_x, SAME_BYTES); }
+EXPORT int plug_freex(void) { cudaFree(same_x); return 0; }
 /* The driver's per-thread-default-stream variants, from cuGetProcAddress with
  * CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM (2): B allocates with cuMemAllocAsync and frees with
  * cuMemFreeAsync_ptsz; C allocates with cuMemAllocAsync_ptsz (an allocation ctxguard did not record
