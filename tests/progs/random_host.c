@@ -180,18 +180,6 @@ static void run(void)
         case OP_GETDEV: printf(" -> %d\n", act(p, "getdevice")()); break;
         case OP_RESET:
             printf(" -> %d", act(p, doors[o->door])());
-            if (moves) {
-                /* A plugin that asked for a reset starts over with a setup, forgetting its old
-                 * buffer: after a reclaim that address may be another module's, and freeing it
-                 * (the next move) would free that module's memory, where a real reset would have
-                 * made the free fail. That hazard of reclaim is documented (docs/policy.md), not
-                 * exercised here. */
-                struct op su = {OP_SETUP, p, 0};
-                mark(i, &su, "op");
-                int r = act(p, "setup")();
-                set_up_now[p] = r == 0;
-                printf(" | setup -> %d", r);
-            }
             printf("\n");
             break;
         case OP_THREADS: {
