@@ -17,8 +17,6 @@ struct entry {
     int slot;  /* 0: none */
     void *handle;
     unsigned long long unloads; /* the loader's unload count when the handle was kept */
-    uintptr_t l_addr;
-    const char *name;
 };
 
 struct table {
@@ -152,8 +150,6 @@ static void put_in(struct table *t, const struct entry *src)
     __atomic_store_n(&e->slot, src->slot, __ATOMIC_RELEASE);
     __atomic_store_n(&e->unloads, src->unloads, __ATOMIC_RELEASE);
     __atomic_store_n(&e->handle, src->handle, __ATOMIC_RELEASE);
-    e->l_addr = src->l_addr;
-    e->name = src->name;
     __atomic_store_n(&e->key, src->key, __ATOMIC_RELEASE);
 }
 
@@ -220,27 +216,25 @@ void cg_lmx_clear_slot(const void *lm, int slot)
     drop_if_empty(e);
 }
 
-int cg_lmx_set_handle(void *lm, void *handle, uintptr_t l_addr, const char *name, unsigned long long unloads)
+int cg_lmx_set_handle(void *lm, void *handle, unsigned long long unloads)
 {
     struct entry *e = find(lm);
     if (e == NULL && (e = entry_for(lm)) == NULL)
         return -1;
-    /* identity first: a reader that sees the handle never pairs it with another object's name */
+    /* the stamp first: a reader that sees the handle never pairs it with an older stamp */
     __atomic_store_n(&e->handle, NULL, __ATOMIC_RELEASE);
-    e->l_addr = l_addr;
-    e->name = name;
     __atomic_store_n(&e->unloads, unloads, __ATOMIC_RELEASE);
     __atomic_store_n(&e->handle, handle, __ATOMIC_RELEASE);
     return 0;
 }
 
-void cg_lmx_purge(int (*still)(const void *ctx, uintptr_t l_addr, const char *name), const void *ctx)
+void cg_lmx_forget_handles(void)
 {
     reclaim(); /* after each dlclose: what was replaced since goes when no lookup is under way */
     struct table *t = tab;
     for (size_t i = 0; t && i < t->cap; i++) {
         struct entry *e = &t->e[i];
-        if (!live(e) || e->handle == NULL || still(ctx, e->l_addr, e->name))
+        if (!live(e) || e->handle == NULL)
             continue;
         __atomic_store_n(&e->handle, NULL, __ATOMIC_RELEASE);
         drop_if_empty(e);

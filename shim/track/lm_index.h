@@ -21,7 +21,7 @@ int cg_lmx_slot(const void *lm);
  * no object at all has been unloaded since, by ctxguard's dlclose or by any other. A link map is a
  * handle in glibc only once dlopen has given the object a search list of its own: an object loaded
  * only as a dependency has none, and a lookup through its link map crashes in the loader; the purge
- * after ctxguard's dlclose (cg_lmx_purge) cannot tell an object from the one loaded after it at the
+ * after ctxguard's dlclose (cg_lmx_forget_handles) cannot tell an object from the one loaded after it at the
  * same address under the same name, and never runs for an unload ctxguard does not see. */
 void *cg_lmx_handle(const void *lm, unsigned long long unloads_now);
 
@@ -30,11 +30,10 @@ void *cg_lmx_handle(const void *lm, unsigned long long unloads_now);
 /* Returns 0, or -1 when no memory could be had (the index then lacks lm: lookups fall back). */
 int cg_lmx_set_slot(void *lm, int slot);
 void cg_lmx_clear_slot(const void *lm, int slot);
-/* `name` is interned (track/names.c): it identifies the object in cg_lmx_purge after it is gone. */
-int cg_lmx_set_handle(void *lm, void *handle, uintptr_t l_addr, const char *name, unsigned long long unloads);
-/* Forgets the handles of objects that are no longer loaded: still(ctx, l_addr, name) says whether
- * the object loaded at that bias under that name still is. */
-void cg_lmx_purge(int (*still)(const void *ctx, uintptr_t l_addr, const char *name), const void *ctx);
+/* `unloads`: cg_loader_unloads() while dlopen's reference holds the object (see cg_lmx_handle). */
+int cg_lmx_set_handle(void *lm, void *handle, unsigned long long unloads);
+/* Forgets every handle: after an unload, which objects went cannot be told exactly. */
+void cg_lmx_forget_handles(void);
 
 /* A dlclose is under way from begin to end (any thread, nested or concurrent): cg_lmx_handle answers
  * NULL meanwhile, so a handle is never used for an object that dlclose unloaded and whose link map

@@ -563,12 +563,6 @@ static int still_loaded(const void *ctx, uintptr_t l_addr, const char *name)
     return 0;
 }
 
-static int none_loaded(const void *ctx, uintptr_t l_addr, const char *name)
-{
-    (void)ctx, (void)l_addr, (void)name;
-    return 0;
-}
-
 static void bump_gen(void)
 {
     pthread_mutex_lock(&cg_mod_lock);
@@ -589,22 +583,13 @@ void cg_modules_closing_end(void)
     cg_lmx_closing_end();
 }
 
-/* The loader's count of unloads so far: its first object's dl_phdr_info, the walk stopped there. */
-static int subs_cb(struct dl_phdr_info *info, size_t size, void *arg)
-{
-    *(unsigned long long *)arg =
-        size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs ? info->dlpi_subs : ~0ull;
-    return 1;
-}
-
 void cg_modules_own_dlclose(void *h)
 {
     cg_modules_closing_begin();
-    unsigned long long before = 0, after = 0;
-    dl_iterate_phdr(subs_cb, &before);
+    unsigned long long before = cg_loader_unloads();
     int r = cg_real_dlclose(h);
-    dl_iterate_phdr(subs_cb, &after);
-    if (r == 0 && (after != before || after == ~0ull)) {
+    unsigned long long after = cg_loader_unloads();
+    if (r == 0 && (after != before || after == CG_UNLOADS_UNKNOWN)) {
         if (cg_ready)
             cg_modules_revalidate();
         else
@@ -616,7 +601,7 @@ void cg_modules_own_dlclose(void *h)
 void cg_modules_forget_opened(void)
 {
     pthread_mutex_lock(&cg_mod_lock);
-    cg_lmx_purge(none_loaded, NULL);
+    cg_lmx_forget_handles();
     __atomic_add_fetch(&cg_rt_epoch, 1, __ATOMIC_ACQ_REL); /* nor any cached function */
     pthread_mutex_unlock(&cg_mod_lock);
 }
@@ -680,7 +665,7 @@ void cg_modules_revalidate(void)
      * stayed, but has a new runtime behind it, and no search list if it came back as a dependency. */
     if (l.subs != last_subs || l.subs == ~0ull) {
         last_subs = l.subs;
-        cg_lmx_purge(none_loaded, NULL);
+        cg_lmx_forget_handles();
         __atomic_add_fetch(&cg_rt_epoch, 1, __ATOMIC_ACQ_REL);
     }
     if (changed) { /* never 0: a thread's fast_gen of 0 means disarmed (writers hold mod_lock) */
@@ -729,9 +714,7 @@ void cg_modules_note_opened(void *handle)
     unsigned long long unloads = cg_loader_unloads();
     int saved = cg_own_begin();
     pthread_mutex_lock(&cg_mod_lock);
-    const char *name = cg_intern(lm->l_name ? lm->l_name : "");
-    if (name)
-        cg_lmx_set_handle(lm, handle, lm->l_addr, name, unloads);
+    cg_lmx_set_handle(lm, handle, unloads);
     pthread_mutex_unlock(&cg_mod_lock);
     cg_own_end(saved);
 }
