@@ -17,10 +17,13 @@
 #include "track/modules.h"
 #include "track/state.h"
 
-static const struct {
+/* An error code and its name: the runtime's and the driver's errors a lost context produces. */
+struct err_name {
     int code;
     const char *name;
-} family[] = {
+};
+
+static const struct err_name family[] = {
     {1, "cudaErrorInvalidValue"},              /* memcpy/free on memory from before the reset (H100) */
     {201, "cudaErrorDeviceUninitialized"},     /* invalid device context */
     {400, "cudaErrorInvalidResourceHandle"},   /* a stream or event from before the reset */
@@ -130,10 +133,7 @@ void cg_attribution_after_fork_child(void)
 }
 
 /* The driver's names for the same family (CUresult). */
-static const struct {
-    int code;
-    const char *name;
-} drv_family[] = {
+static const struct err_name drv_family[] = {
     {1, "CUDA_ERROR_INVALID_VALUE"},         /* a copy or free of memory from before the reset */
     {201, "CUDA_ERROR_INVALID_CONTEXT"},
     {400, "CUDA_ERROR_INVALID_HANDLE"},      /* a stream, event or function from before the reset */
@@ -173,12 +173,18 @@ static void explain(int api, int key, const char *call, const char *ename, int r
     log_attribution(api, call, d, dev, m, result, &r, reason);
 }
 
+/* The name of `code` in a family, or NULL: an error a lost context does not produce. */
+static const char *family_name(const struct err_name *f, size_t n, int code)
+{
+    for (size_t i = 0; i < n; i++)
+        if (f[i].code == code)
+            return f[i].name;
+    return NULL;
+}
+
 int cg_rt_failed(int id, int result, const void *ra)
 {
-    const char *ename = NULL;
-    for (size_t i = 0; i < sizeof family / sizeof family[0]; i++)
-        if (family[i].code == result)
-            ename = family[i].name;
+    const char *ename = family_name(family, sizeof family / sizeof family[0], result);
     if (ename == NULL || cg_own_active())
         return result;
     int dev = cg_tls.dev < 0 ? 0 : cg_tls.dev;
@@ -192,10 +198,7 @@ int cg_rt_failed(int id, int result, const void *ra)
 
 int cg_drv_failed(int id, int result, const void *ra)
 {
-    const char *ename = NULL;
-    for (size_t i = 0; i < sizeof drv_family / sizeof drv_family[0]; i++)
-        if (drv_family[i].code == result)
-            ename = drv_family[i].name;
+    const char *ename = family_name(drv_family, sizeof drv_family / sizeof drv_family[0], result);
     if (ename == NULL || cg_own_active())
         return result;
     int any = 0; /* nothing to explain while no primary context was reset anywhere */
